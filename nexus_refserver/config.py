@@ -1,0 +1,38 @@
+"""The reference server's settings, shared by the API, the simulated estate and the alert engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEMO_ACCOUNTS = ("admin", "moderator", "finance", "analyst", "viewer")
+USERS_PER_SCALE = 50_000  # --scale 1 is the demo size; --scale 20 gives 1M users
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
+    data_dir: Path = field(default_factory=lambda: Path(".refserver-data"))
+    seed: int = 42
+    scale: float = 1.0
+    # simulated seconds per real second; "for 5 minutes" takes 5 s at 60
+    clock_factor: float = 1.0
+    # "default" (the demo incident), "none", or a path to a scenario TOML file
+    scenario: str = "default"
+    enable_fault_control: bool = False
+    multi_port: bool = False
+    port_offset: int = 20000
+    demo_password: str = "nexus-demo"
+    access_ttl_s: float = 300.0
+    refresh_ttl_s: float = 8 * 3600.0
+    # SQLAlchemy URLs; None means an SQLite file under data_dir
+    users_db_url: str | None = None
+    workstation_db_url: str | None = None
+    marketplace_db_url: str | None = None
+    nexus_db_url: str | None = None
+    log_level: str = "info"
+
+    @property
+    def user_count(self) -> int:
+        return max(10, int(self.scale * USERS_PER_SCALE))
