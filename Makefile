@@ -1,0 +1,32 @@
+# Nexus Console: `make demo` opens the console on the bundled reference server; `make test` runs everything.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demo demo-screenshot test bench lint format clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@bash scripts/demo.sh
+
+demo-screenshot: setup
+	@bash scripts/demo.sh --screenshot docs/demo.png
+
+test: setup
+	@bash scripts/test.sh
+
+bench: setup
+	@QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks.run $(BENCH)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/out
