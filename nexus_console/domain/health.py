@@ -1,0 +1,486 @@
+"""Service health: the catalogue of monitored services, probe results, the matrix summary, and the seeds'
+thresholds for API, database and sync health.
+
+Pure data and rules; the HTTP that produces these values lives in `services.telemetry`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Probe(StrEnum):
+    HEALTH = "health"
+    LIVE = "live"
+    READY = "ready"
+    METRICS = "metrics"
+
+
+PROBES: tuple[Probe, ...] = (Probe.HEALTH, Probe.LIVE, Probe.READY, Probe.METRICS)
+
+
+class ProbeOutcome(StrEnum):
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    TIMEOUT = "timeout"
+    ERROR = "error"  # refused, reset, garbage body, unexpected status: the detail says which
+
+
+# Short cell labels: a cell always carries text, never colour alone.
+OUTCOME_LABELS = {
+    ProbeOutcome.UP: "UP",
+    ProbeOutcome.DEGRADED: "DEGR",
+    ProbeOutcome.DOWN: "DOWN",
+    ProbeOutcome.TIMEOUT: "TIMEOUT",
+    ProbeOutcome.ERROR: "ERR",
+}
+
+
+class ServiceState(StrEnum):
+    """One service's overall state for the summary line."""
+
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    STALE = "stale"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInfo:
+    name: str
+    namespace: str
+    port: int | None
+    tier: str
+    description: str
+    health_url: str
+    live_url: str
+    ready_url: str
+    metrics_url: str
+
+    def url(self, probe: Probe) -> str:
+        return {
+            Probe.HEALTH: self.health_url,
+            Probe.LIVE: self.live_url,
+            Probe.READY: self.ready_url,
+            Probe.METRICS: self.metrics_url,
+        }[probe]
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> ServiceInfo:
+        port = item.get("port")
+        return cls(
+            name=str(item["name"]),
+            namespace=str(item.get("namespace") or "default"),
+            port=int(port) if port is not None else None,
+            tier=str(item.get("tier") or ""),
+            description=str(item.get("description") or ""),
+            health_url=str(item["health_url"]),
+            live_url=str(item["live_url"]),
+            ready_url=str(item["ready_url"]),
+            metrics_url=str(item["metrics_url"]),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "namespace": self.namespace,
+            "port": self.port,
+            "tier": self.tier,
+            "description": self.description,
+            "health_url": self.health_url,
+            "live_url": self.live_url,
+            "ready_url": self.ready_url,
+            "metrics_url": self.metrics_url,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCatalog:
+    """Services from /monitoring/services, sorted by namespace then name."""
+
+    generated_at: float | None
+    services: tuple[ServiceInfo, ...]
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any], generated_at: float | None = None) -> ServiceCatalog:
+        items = body.get("items")
+        if not isinstance(items, list):
+            raise ValueError("services body has no 'items' list")
+        services = sorted(
+            (ServiceInfo.from_json(item) for item in items), key=lambda s: (s.namespace, s.name)
+        )
+        return cls(generated_at, tuple(services))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"items": [s.to_json() for s in self.services]}
+
+    def by_name(self) -> dict[str, ServiceInfo]:
+        return {s.name: s for s in self.services}
+
+    def namespaces(self) -> list[tuple[str, list[ServiceInfo]]]:
+        groups: dict[str, list[ServiceInfo]] = {}
+        for service in self.services:
+            groups.setdefault(service.namespace, []).append(service)
+        return list(groups.items())
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """The health JSON of one service."""
+
+    status: str
+    service: str
+    version: str
+    uptime_s: float | None
+    checks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, body: Any) -> HealthReport:
+        if not isinstance(body, Mapping) or "status" not in body:
+            raise ValueError("health body is not an object with a 'status'")
+        checks = body.get("checks") or {}
+        if not isinstance(checks, Mapping):
+            raise ValueError("health 'checks' is not an object")
+        uptime = body.get("uptime_s")
+        return cls(
+            status=str(body["status"]),
+            service=str(body.get("service") or ""),
+            version=str(body.get("version") or ""),
+            uptime_s=float(uptime) if uptime is not None else None,
+            checks={
+                str(k): dict(v) if isinstance(v, Mapping) else {"status": str(v)} for k, v in checks.items()
+            },
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "service": self.service,
+            "version": self.version,
+            "uptime_s": self.uptime_s,
+            "checks": {k: dict(v) for k, v in self.checks.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    service: str
+    probe: Probe
+    outcome: ProbeOutcome
+    checked_at: float  # epoch s when the response (or the failure) arrived
+    latency_ms: float | None
+    http_status: int | None = None
+    detail: str = ""  # the exact reason for anything but UP: "timeout after 2.0 s", "HTTP 500", ...
+    report: HealthReport | None = None  # parsed health JSON, for the health probe
+
+    @property
+    def label(self) -> str:
+        return OUTCOME_LABELS[self.outcome]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "probe": self.probe.value,
+            "outcome": self.outcome.value,
+            "checked_at": self.checked_at,
+            "latency_ms": self.latency_ms,
+            "http_status": self.http_status,
+            "detail": self.detail,
+            "report": self.report.to_json() if self.report else None,
+        }
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> ProbeResult:
+        report = item.get("report")
+        return cls(
+            service=str(item["service"]),
+            probe=Probe(item["probe"]),
+            outcome=ProbeOutcome(item["outcome"]),
+            checked_at=float(item["checked_at"]),
+            latency_ms=item.get("latency_ms"),
+            http_status=item.get("http_status"),
+            detail=str(item.get("detail") or ""),
+            report=HealthReport.from_json(report) if report else None,
+        )
+
+
+def classify_probe_response(
+    service: str,
+    probe: Probe,
+    http_status: int,
+    content_type: str,
+    body: bytes,
+    checked_at: float,
+    latency_ms: float,
+) -> ProbeResult:
+    """Turn one HTTP response into a probe result with a specific reason for anything but UP."""
+
+    def result(outcome: ProbeOutcome, detail: str = "", report: HealthReport | None = None) -> ProbeResult:
+        return ProbeResult(service, probe, outcome, checked_at, latency_ms, http_status, detail, report)
+
+    if probe is Probe.HEALTH:
+        if http_status not in (200, 503):
+            return result(ProbeOutcome.ERROR, f"HTTP {http_status}")
+        try:
+            report = HealthReport.from_json(json.loads(body))
+        except ValueError as exc:
+            return result(ProbeOutcome.ERROR, f"invalid health JSON (HTTP {http_status}): {_short(str(exc))}")
+        status = report.status.lower()
+        if status == "up" and http_status == 200:
+            return result(ProbeOutcome.UP, report=report)
+        if status == "degraded":
+            failing = [name for name, check in report.checks.items() if check.get("status") != "up"]
+            detail = "degraded: " + ", ".join(failing) if failing else "degraded"
+            return result(ProbeOutcome.DEGRADED, detail, report)
+        if status == "down" or http_status == 503:
+            return result(ProbeOutcome.DOWN, f"reports {status} (HTTP {http_status})", report)
+        return result(ProbeOutcome.ERROR, f"unknown health status {report.status!r}", report)
+
+    if http_status == 503:
+        return result(ProbeOutcome.DOWN, "HTTP 503")
+    if not 200 <= http_status < 300:
+        return result(ProbeOutcome.ERROR, f"HTTP {http_status}")
+    if probe is Probe.METRICS:
+        if not content_type.startswith("text/plain") and not content_type.startswith(
+            "application/openmetrics"
+        ):
+            return result(ProbeOutcome.ERROR, f"unexpected content type {content_type or 'none'!r}")
+        if not body.lstrip().startswith((b"#", b"http_", b"process_")) and body.strip():
+            return result(ProbeOutcome.ERROR, "body is not Prometheus text")
+    return result(ProbeOutcome.UP)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSweep:
+    """All probe results of one fan-out round."""
+
+    started_at: float
+    finished_at: float
+    results: tuple[ProbeResult, ...]
+
+    def by_cell(self) -> dict[tuple[str, Probe], ProbeResult]:
+        return {(r.service, r.probe): r for r in self.results}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "results": [r.to_json() for r in self.results],
+        }
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> ProbeSweep:
+        return cls(
+            float(body["started_at"]),
+            float(body["finished_at"]),
+            tuple(ProbeResult.from_json(r) for r in body["results"]),
+        )
+
+
+def service_state(results: Iterable[ProbeResult], now: float, stale_after_s: float) -> ServiceState:
+    """Worst of a service's probes; STALE when no probe is known or the newest answer is too old."""
+    results = list(results)
+    if not results or now - max(r.checked_at for r in results) > stale_after_s:
+        return ServiceState.STALE
+    outcomes = {r.outcome for r in results}
+    if outcomes & {ProbeOutcome.DOWN, ProbeOutcome.TIMEOUT, ProbeOutcome.ERROR}:
+        return ServiceState.DOWN
+    if ProbeOutcome.DEGRADED in outcomes:
+        return ServiceState.DEGRADED
+    return ServiceState.UP
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSummary:
+    up: int = 0
+    degraded: int = 0
+    down: int = 0
+    stale: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.up + self.degraded + self.down + self.stale
+
+    def text(self) -> str:
+        return f"{self.up} up · {self.degraded} degraded · {self.down} down · {self.stale} stale"
+
+
+def summarize(
+    services: Sequence[str], sweep: ProbeSweep | None, now: float, stale_after_s: float
+) -> HealthSummary:
+    """Count services by overall state; a service with no results (or only old ones) counts as stale."""
+    by_service: dict[str, list[ProbeResult]] = {name: [] for name in services}
+    if sweep is not None:
+        for r in sweep.results:
+            if r.service in by_service:
+                by_service[r.service].append(r)
+    counts = {state: 0 for state in ServiceState}
+    for results in by_service.values():
+        counts[service_state(results, now, stale_after_s)] += 1
+    return HealthSummary(
+        counts[ServiceState.UP],
+        counts[ServiceState.DEGRADED],
+        counts[ServiceState.DOWN],
+        counts[ServiceState.STALE],
+    )
+
+
+# ---- thresholds from the seeds --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    label: str
+    limit: float
+    unit: str
+
+    def breached(self, value: float | None) -> bool:
+        return value is not None and not math.isnan(value) and value > self.limit
+
+
+# Seed 002 SLAs (drawn as lines on latency charts) and its scaling trigger.
+SLA_P50_MS = Threshold("SLA p50", 50.0, "ms")
+SLA_P95_MS = Threshold("SLA p95", 200.0, "ms")
+SLA_P99_MS = Threshold("SLA p99", 500.0, "ms")
+SCALE_P95_MS = Threshold("p95 scaling trigger", 500.0, "ms")
+# Seed 000 monitoring thresholds.
+API_P95_MS = Threshold("p95 > 500 ms", 500.0, "ms")
+API_ERROR_RATE = Threshold("error rate > 5 %", 0.05, "ratio")
+DB_CPU_PCT = Threshold("DB CPU > 90 %", 90.0, "%")
+DB_REPLICATION_LAG_S = Threshold("replication lag > 10 s", 10.0, "s")
+SYNC_DETECTION_FAILURE = Threshold("detection failure > 15 %", 0.15, "ratio")
+
+
+def _num(body: Mapping[str, Any], key: str) -> float:
+    value = body.get(key)
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key!r} is not a number: {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiHealth:
+    status: str
+    uptime_pct: float
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    error_rate: float
+    slowest_endpoints: tuple[Mapping[str, Any], ...]
+    error_endpoints: tuple[Mapping[str, Any], ...]
+
+    @classmethod
+    def from_json(cls, body: Any) -> ApiHealth:
+        if not isinstance(body, Mapping):
+            raise ValueError("API health body is not an object")
+        latency = body.get("latency_ms") or {}
+        if not isinstance(latency, Mapping):
+            raise ValueError("'latency_ms' is not an object")
+        return cls(
+            status=str(body.get("status") or "unknown"),
+            uptime_pct=_num(body, "uptime_pct"),
+            rps=_num(body, "rps"),
+            p50_ms=_num(latency, "p50"),
+            p95_ms=_num(latency, "p95"),
+            p99_ms=_num(latency, "p99"),
+            error_rate=_num(body, "error_rate"),
+            slowest_endpoints=tuple(body.get("slowest_endpoints") or ()),
+            error_endpoints=tuple(body.get("error_endpoints") or ()),
+        )
+
+    def breaches(self) -> list[Threshold]:
+        checks = ((API_P95_MS, self.p95_ms), (API_ERROR_RATE, self.error_rate))
+        return [t for t, v in checks if t.breached(v)]
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseStatus:
+    name: str
+    role: str
+    status: str
+    replication_lag_s: float
+    cpu_pct: float
+    connections: float
+    pool_in_use: float
+    pool_size: float
+    query_p95_ms: float
+    disk_used_pct: float
+
+    def breaches(self) -> list[Threshold]:
+        checks = ((DB_CPU_PCT, self.cpu_pct), (DB_REPLICATION_LAG_S, self.replication_lag_s))
+        return [t for t, v in checks if t.breached(v)]
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseHealth:
+    databases: tuple[DatabaseStatus, ...]
+    slow_queries: tuple[Mapping[str, Any], ...]
+
+    @classmethod
+    def from_json(cls, body: Any) -> DatabaseHealth:
+        if not isinstance(body, Mapping) or not isinstance(body.get("databases"), list):
+            raise ValueError("database health body has no 'databases' list")
+        databases = []
+        for item in body["databases"]:
+            pool = item.get("pool") or {}
+            databases.append(
+                DatabaseStatus(
+                    name=str(item.get("name") or "?"),
+                    role=str(item.get("role") or ""),
+                    status=str(item.get("status") or "unknown"),
+                    replication_lag_s=_num(item, "replication_lag_s"),
+                    cpu_pct=_num(item, "cpu_pct"),
+                    connections=_num(item, "connections"),
+                    pool_in_use=_num(pool, "in_use"),
+                    pool_size=_num(pool, "size"),
+                    query_p95_ms=_num(item, "query_p95_ms"),
+                    disk_used_pct=_num(item, "disk_used_pct"),
+                )
+            )
+        return cls(tuple(databases), tuple(body.get("slow_queries") or ()))
+
+
+@dataclass(frozen=True, slots=True)
+class SyncQuality:
+    detection_rate: float
+    detection_failure_rate: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    accuracy: float
+    error_rate: float
+    sessions_per_min: float
+
+    @classmethod
+    def from_json(cls, body: Any) -> SyncQuality:
+        if not isinstance(body, Mapping):
+            raise ValueError("sync quality body is not an object")
+        latency = body.get("sync_latency_ms") or {}
+        if not isinstance(latency, Mapping):
+            raise ValueError("'sync_latency_ms' is not an object")
+        return cls(
+            detection_rate=_num(body, "detection_rate"),
+            detection_failure_rate=_num(body, "detection_failure_rate"),
+            latency_p50_ms=_num(latency, "p50"),
+            latency_p95_ms=_num(latency, "p95"),
+            accuracy=_num(body, "accuracy"),
+            error_rate=_num(body, "error_rate"),
+            sessions_per_min=_num(body, "sessions_per_min"),
+        )
+
+    def breaches(self) -> list[Threshold]:
+        return (
+            [SYNC_DETECTION_FAILURE] if SYNC_DETECTION_FAILURE.breached(self.detection_failure_rate) else []
+        )

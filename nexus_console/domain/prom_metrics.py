@@ -1,0 +1,158 @@
+"""Service metrics from Prometheus text: parse one scrape, then derive rates and quantiles from two scrapes.
+
+Quantiles follow PromQL `histogram_quantile(q, sum by (le) (rate(..._bucket[dt])))`: bucket counts are
+differenced between successive scrapes, summed over endpoints, and the quantile is linearly interpolated
+inside the bucket where its rank falls. A counter that went down (the service restarted) counts from zero.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from prometheus_client.parser import text_string_to_metric_families
+
+REQUESTS_TOTAL = "http_requests_total"
+DURATION_BUCKET = "http_request_duration_seconds_bucket"
+GAUGES_KEPT = ("process_cpu_percent", "process_resident_memory_bytes")
+
+# Columns of a service's metrics history, in ring-buffer order.
+SAMPLE_COLUMNS = ("rps", "rps_4xx", "rps_5xx", "p50_ms", "p95_ms", "p99_ms", "cpu_pct", "rss_mb")
+
+
+class MetricsParseError(ValueError):
+    """The body is not Prometheus text exposition of the expected shape."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsScrape:
+    """The parts of one /metrics scrape that the console charts."""
+
+    scraped_at: float
+    requests_by_status: Mapping[str, float]  # status code -> cumulative count, summed over endpoints
+    duration_buckets: Mapping[float, float]  # upper bound (inf for +Inf) -> cumulative count
+    gauges: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def requests_total(self) -> float:
+        return sum(self.requests_by_status.values())
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSample:
+    """Rates and latency quantiles over the interval between two scrapes (NaN when undefined)."""
+
+    time_s: float
+    rps: float
+    rps_4xx: float
+    rps_5xx: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    cpu_pct: float
+    rss_mb: float
+
+    def as_row(self) -> tuple[float, ...]:
+        return tuple(getattr(self, name) for name in SAMPLE_COLUMNS)
+
+    @property
+    def error_ratio(self) -> float:
+        if not self.rps > 0:
+            return math.nan
+        return (self.rps_4xx + self.rps_5xx) / self.rps
+
+
+def parse_metrics_text(text: str, scraped_at: float) -> MetricsScrape:
+    """Parse Prometheus text exposition. CPU-bound: run it on an executor, not the GUI thread."""
+    requests: dict[str, float] = {}
+    buckets: dict[float, float] = {}
+    gauges: dict[str, float] = {}
+    seen_any = False
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                seen_any = True
+                if sample.name == REQUESTS_TOTAL:
+                    status = sample.labels.get("status", "")
+                    requests[status] = requests.get(status, 0.0) + float(sample.value)
+                elif sample.name == DURATION_BUCKET:
+                    bound = float(sample.labels["le"])
+                    buckets[bound] = buckets.get(bound, 0.0) + float(sample.value)
+                elif sample.name in GAUGES_KEPT:
+                    gauges[sample.name] = float(sample.value)
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise MetricsParseError(f"invalid metrics text: {exc}") from exc
+    if not seen_any:
+        raise MetricsParseError("invalid metrics text: no samples")
+    return MetricsScrape(scraped_at, requests, dict(sorted(buckets.items())), gauges)
+
+
+def _increase(current: float, previous: float) -> float:
+    # A counter that went down was reset (the process restarted): its whole current value is new.
+    return current - previous if current >= previous else current
+
+
+def histogram_quantile(q: float, bucket_increase: Mapping[float, float]) -> float:
+    """PromQL's histogram_quantile over non-cumulative-in-time, cumulative-in-le bucket increases."""
+    if not bucket_increase:
+        return math.nan
+    bounds = sorted(bucket_increase)
+    if not math.isinf(bounds[-1]):
+        return math.nan  # Prometheus requires the +Inf bucket
+    # Cumulative counts must not decrease with `le`; smooth out small inconsistencies as Prometheus does.
+    counts: list[float] = []
+    running = 0.0
+    for bound in bounds:
+        running = max(running, bucket_increase[bound])
+        counts.append(running)
+    total = counts[-1]
+    if total <= 0:
+        return math.nan
+    rank = q * total
+    for i, bound in enumerate(bounds):
+        if counts[i] >= rank:
+            if math.isinf(bound):
+                return bounds[i - 1] if i > 0 else math.nan
+            lower = bounds[i - 1] if i > 0 else 0.0
+            below = counts[i - 1] if i > 0 else 0.0
+            in_bucket = counts[i] - below
+            if in_bucket <= 0:
+                return bound
+            return lower + (bound - lower) * (rank - below) / in_bucket
+    return bounds[-2] if len(bounds) > 1 else math.nan
+
+
+def derive_sample(previous: MetricsScrape | None, current: MetricsScrape) -> MetricsSample:
+    """Rates and quantiles between two scrapes. Without a usable previous scrape, only gauges are known."""
+    cpu = current.gauges.get("process_cpu_percent", math.nan)
+    rss_bytes = current.gauges.get("process_resident_memory_bytes", math.nan)
+    rss_mb = rss_bytes / 1e6
+    elapsed = current.scraped_at - previous.scraped_at if previous is not None else 0.0
+    if previous is None or elapsed <= 0:
+        nan = math.nan
+        return MetricsSample(current.scraped_at, nan, nan, nan, nan, nan, nan, cpu, rss_mb)
+
+    by_class = {"all": 0.0, "4": 0.0, "5": 0.0}
+    for status, count in current.requests_by_status.items():
+        increase = _increase(count, previous.requests_by_status.get(status, 0.0))
+        by_class["all"] += increase
+        if status[:1] in ("4", "5"):
+            by_class[status[:1]] += increase
+
+    bucket_increase = {
+        bound: _increase(count, previous.duration_buckets.get(bound, 0.0))
+        for bound, count in current.duration_buckets.items()
+    }
+    p50, p95, p99 = (histogram_quantile(q, bucket_increase) * 1000.0 for q in (0.50, 0.95, 0.99))
+    return MetricsSample(
+        time_s=current.scraped_at,
+        rps=by_class["all"] / elapsed,
+        rps_4xx=by_class["4"] / elapsed,
+        rps_5xx=by_class["5"] / elapsed,
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
+        cpu_pct=cpu,
+        rss_mb=rss_mb,
+    )
