@@ -1,0 +1,50 @@
+"""The signed-in user, roles, and what each role may see and do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ADMIN = "admin"
+MODERATOR = "moderator"
+FINANCE = "finance"
+ANALYST = "analyst"
+VIEWER = "viewer"
+ALL_ROLES = frozenset({ADMIN, MODERATOR, FINANCE, ANALYST, VIEWER})
+
+
+@dataclass(frozen=True, slots=True)
+class Me:
+    id: str
+    email: str
+    name: str
+    roles: frozenset[str]
+    permissions: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> Me:
+        return cls(
+            id=str(body["id"]),
+            email=str(body["email"]),
+            name=str(body.get("name") or body["email"]),
+            roles=frozenset(str(r) for r in body.get("roles", [])),
+            permissions=frozenset(str(p) for p in body.get("permissions", [])),
+        )
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the user holds any of the given roles."""
+        return bool(self.roles.intersection(roles))
+
+    def may_access(self, required_roles: Iterable[str]) -> bool:
+        """An empty requirement means any signed-in user."""
+        required = frozenset(required_roles)
+        return not required or bool(self.roles & required)
+
+
+def permission_denied_text(required_role: str | None, action: str | None = None) -> str:
+    """The message shown when the server answers 403."""
+    what = action or "this action"
+    if required_role:
+        return f"You need the '{required_role}' role for {what}."
+    return f"Your roles do not allow {what}."

@@ -1,0 +1,258 @@
+"""Pollers: one long-lived asyncio task per data source, with timeout, jittered backoff and freshness stamps.
+
+Qt-free; workers.hub.DataHub adapts the registry to Qt signals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
+
+from nexus_console.domain.backoff import Backoff
+from nexus_console.domain.freshness import SourceState, SourceStatus, Stamped
+from nexus_console.services.http import describe_error
+
+__all__ = ["Backoff", "CacheCodec", "Poller", "PollerRegistry", "gather_limited"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheCodec(Generic[T]):
+    """How a poller's value goes to and from JSON for the local cache."""
+
+    encode: Callable[[T], Any]
+    decode: Callable[[Any], T]
+
+
+JSON_CODEC: CacheCodec[Any] = CacheCodec(encode=lambda value: value, decode=lambda value: value)
+
+
+class Poller(Generic[T]):
+    def __init__(
+        self,
+        name: str,
+        fetch: Callable[[], Awaitable[T]],
+        interval_s: float,
+        *,
+        timeout_s: float,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.time,
+        source_time: Callable[[T], float | None] | None = None,
+        cache_codec: CacheCodec[T] | None = None,
+    ) -> None:
+        if interval_s <= 0 or timeout_s <= 0:
+            raise ValueError("interval_s and timeout_s must be positive")
+        self.name = name
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        self.backoff = backoff or Backoff(base_s=min(1.0, interval_s), cap_s=max(10.0, 4 * interval_s))
+        self.cache_codec = cache_codec
+        self._fetch = fetch
+        self._clock = clock
+        self._source_time = source_time
+        self._subscribers: list[Callable[[SourceStatus[T]], None]] = []
+        self._poke = asyncio.Event()
+        self.status: SourceStatus[T] = SourceStatus(name, SourceState.CONNECTING)
+
+    def subscribe(self, callback: Callable[[SourceStatus[T]], None]) -> Callable[[], None]:
+        """Call back on every status change; returns the function that unsubscribes."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def poke(self) -> None:
+        """Skip the wait and poll now."""
+        self._poke.set()
+
+    def restore(self, stamped: Stamped[T]) -> None:
+        """Show a value from the local cache until fresh data arrives (the state stays CONNECTING)."""
+        if self.status.last_good is None:
+            self._publish(replace(self.status, last_good=stamped))
+
+    async def poll_once(self) -> SourceStatus[T]:
+        """One attempt: fetch with the timeout, stamp the value or record the failure."""
+        try:
+            value = await asyncio.wait_for(self._fetch(), self.timeout_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            now = self._clock()
+            error = describe_error(exc, timeout_s=self.timeout_s)
+            log.info("source %s failed: %s", self.name, error)
+            delay = self.backoff.next_delay()
+            since = self.status.error_since if self.status.state is SourceState.ERROR else now
+            self._publish(
+                replace(
+                    self.status,
+                    state=SourceState.ERROR,
+                    error=error,
+                    error_since=since,
+                    next_attempt_at=now + delay,
+                )
+            )
+            return self.status
+        now = self._clock()
+        produced = self._source_time(value) if self._source_time is not None else None
+        stamped = Stamped(value, produced if produced is not None else now, now, self.interval_s)
+        self.backoff.reset()
+        if self.status.state is SourceState.ERROR:
+            log.info("source %s recovered", self.name)
+        self._publish(SourceStatus(self.name, SourceState.OK, stamped, None, None, now + self.interval_s))
+        return self.status
+
+    async def run(self) -> None:
+        """Poll forever; cancelled by the registry."""
+        while True:
+            started = time.monotonic()
+            self._poke.clear()
+            status = await self.poll_once()
+            if status.state is SourceState.OK:
+                delay = max(0.0, self.interval_s - (time.monotonic() - started))
+            else:
+                delay = max(0.0, (status.next_attempt_at or 0.0) - self._clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), delay)
+
+    def _publish(self, status: SourceStatus[T]) -> None:
+        self.status = status
+        for callback in list(self._subscribers):
+            try:
+                callback(status)
+            except Exception:
+                log.exception("subscriber of source %s failed", self.name)
+
+
+class SourceCache:
+    """What the registry needs from services.cache.LocalCache."""
+
+    async def load(self, source: str) -> Stamped[Any] | None:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+    async def save(self, source: str, stamped: Stamped[Any]) -> None:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+class PollerRegistry:
+    """One poller per source, shared by every pane; one task per poller, cancelled by aclose()."""
+
+    def __init__(self, cache: SourceCache | None = None) -> None:
+        self._pollers: dict[str, Poller[Any]] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._created_callbacks: list[Callable[[Poller[Any]], None]] = []
+        self._cache = cache
+        self._started = False
+        self._closed = False
+
+    def get_or_create(self, name: str, factory: Callable[[], Poller[Any]]) -> Poller[Any]:
+        poller = self._pollers.get(name)
+        if poller is not None:
+            return poller
+        if self._closed:
+            raise RuntimeError("the poller registry is closed")
+        poller = factory()
+        if poller.name != name:
+            raise ValueError(f"factory for {name!r} made a poller named {poller.name!r}")
+        self._pollers[name] = poller
+        for callback in list(self._created_callbacks):
+            callback(poller)
+        if self._started:
+            self._start_one(poller)
+        return poller
+
+    def get(self, name: str) -> Poller[Any] | None:
+        return self._pollers.get(name)
+
+    def names(self) -> list[str]:
+        return list(self._pollers)
+
+    def pollers(self) -> list[Poller[Any]]:
+        return list(self._pollers.values())
+
+    def on_created(self, callback: Callable[[Poller[Any]], None]) -> None:
+        """Call back for every poller created from now on."""
+        self._created_callbacks.append(callback)
+
+    def start(self) -> None:
+        """Start a task for every poller (and for pollers created later)."""
+        self._started = True
+        for poller in self._pollers.values():
+            self._start_one(poller)
+
+    def poke_all(self) -> None:
+        for poller in self._pollers.values():
+            poller.poke()
+
+    def running(self) -> bool:
+        return any(not task.done() for task in self._tasks.values())
+
+    async def aclose(self) -> None:
+        """Cancel and await every task."""
+        self._closed = True
+        tasks = [*self._tasks.values(), *self._background]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._background.clear()
+
+    def _start_one(self, poller: Poller[Any]) -> None:
+        if poller.name in self._tasks:
+            return
+        task = asyncio.get_running_loop().create_task(self._run(poller), name=f"poller:{poller.name}")
+        self._tasks[poller.name] = task
+        task.add_done_callback(self._report_crash)
+
+    async def _run(self, poller: Poller[Any]) -> None:
+        if self._cache is not None and poller.cache_codec is not None:
+            await self._restore(poller)
+            poller.subscribe(lambda status: self._save(poller, status))
+        await poller.run()
+
+    async def _restore(self, poller: Poller[Any]) -> None:
+        assert self._cache is not None and poller.cache_codec is not None
+        try:
+            cached = await self._cache.load(poller.name)
+            if cached is not None:
+                poller.restore(replace(cached, value=poller.cache_codec.decode(cached.value)))
+        except Exception:
+            log.warning("cached value of source %s is unusable; ignoring it", poller.name, exc_info=True)
+
+    def _save(self, poller: Poller[Any], status: SourceStatus[Any]) -> None:
+        if status.state is not SourceState.OK or status.last_good is None or self._closed:
+            return
+        assert self._cache is not None and poller.cache_codec is not None
+        stamped = replace(status.last_good, value=poller.cache_codec.encode(status.last_good.value))
+        task = asyncio.get_running_loop().create_task(self._cache.save(poller.name, stamped))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    def _report_crash(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("poller task %s crashed", task.get_name(), exc_info=task.exception())
+
+
+async def gather_limited(calls: Iterable[Callable[[], Awaitable[R]]], limit: int) -> list[R | BaseException]:
+    """Run calls concurrently, at most `limit` at a time; results (or exceptions) in input order."""
+    if limit < 1:
+        raise ValueError("limit must be >= 1")
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(call: Callable[[], Awaitable[R]]) -> R:
+        async with semaphore:
+            return await call()
+
+    return await asyncio.gather(*(one(call) for call in calls), return_exceptions=True)

@@ -1,0 +1,74 @@
+"""The base every pane derives from, and the shared stale-data widgets."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFrame, QGraphicsOpacityEffect, QHBoxLayout, QLabel, QWidget
+
+from nexus_console.domain.freshness import SourceStatus, stale_text
+from nexus_console.views.theme import STALE_BANNER_STYLE, STALE_OPACITY
+from nexus_console.workers.context import ConsoleContext
+
+
+class Pane(QWidget):
+    title: str = ""
+    icon_name: str = ""
+    required_roles: frozenset[str] = frozenset()  # empty = any role
+
+    def __init__(self, ctx: ConsoleContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+
+    def actions(self) -> list[QAction]:  # type: ignore[override]
+        """Pane-specific actions, listed in the command palette."""
+        return []
+
+    def shutdown(self) -> None:
+        """Stop timers and let go of subscriptions; called by the main window before it closes."""
+
+
+class StaleBanner(QFrame):
+    """Shows 'stale since HH:MM:SS — reason' while a source is stale, and hides itself when fresh."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("staleBanner")
+        self.setStyleSheet(STALE_BANNER_STYLE)
+        self.label = QLabel(self)
+        self.label.setObjectName("staleText")
+        self.label.setWordWrap(True)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label)
+        self.hide()
+
+    def set_status(self, status: SourceStatus[Any] | None, now: float | None = None) -> None:
+        text = stale_text(status, time.time() if now is None else now) if status is not None else None
+        self.set_text(text)
+
+    def set_text(self, text: str | None) -> None:
+        if text:
+            self.label.setText(text)
+            self.setToolTip(text)
+            self.show()
+        else:
+            self.label.clear()
+            self.hide()
+
+    def text(self) -> str:
+        return self.label.text() if not self.isHidden() else ""
+
+
+def apply_stale_look(widget: QWidget, stale: bool) -> None:
+    """Grey out a widget that shows stale data; it keeps showing the data."""
+    widget.setProperty("stale", stale)
+    if stale:
+        if not isinstance(widget.graphicsEffect(), QGraphicsOpacityEffect):
+            effect = QGraphicsOpacityEffect(widget)
+            effect.setOpacity(STALE_OPACITY)
+            widget.setGraphicsEffect(effect)
+    elif widget.graphicsEffect() is not None:
+        widget.setGraphicsEffect(None)  # type: ignore[arg-type]
