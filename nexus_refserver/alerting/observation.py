@@ -1,0 +1,28 @@
+"""What the alert engine reports, and to whom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class AlertObservation:
+    fingerprint: str  # stable per rule and labels: the same alert across pending, firing and resolved
+    rule: str
+    severity: str  # critical | high | medium | low
+    state: str  # pending | firing | resolved
+    service: str
+    namespace: str
+    labels: dict[str, str] = field(hash=False)
+    summary: str
+    description: str
+    runbook_url: str
+    value: float
+    threshold: float
+    at: datetime  # simulated time of the change, UTC
+
+
+class AlertSink(Protocol):
+    def observe(self, obs: AlertObservation) -> None: ...
