@@ -1,0 +1,378 @@
+"""Admin lookups and actions as pure data: entities, the action catalogue, validation, dry runs, and the
+replica stamp every lookup result carries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class EntityType(StrEnum):
+    USER = "user"
+    VENDOR = "vendor"
+    PRODUCT = "product"
+
+    @property
+    def collection(self) -> str:
+        """The path segment of the admin API: /admin/users, /admin/vendors, /admin/products."""
+        return f"{self.value}s"
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRef:
+    type: EntityType
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.type.value}:{self.id}"
+
+
+class ActionError(ValueError):
+    """An action request that must not be queued (unknown action, missing reason, bad parameter)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    entity_type: EntityType
+    name: str
+    label: str
+    destructive: bool
+    # statuses from which the action changes something; None means every status
+    applies_from: frozenset[str] | None
+    requires_reason: bool
+    # the field of the entity this action changes when it is not `status`
+    changes_field: str = "status"
+
+    def applies_to(self, row: Mapping[str, Any]) -> bool:
+        """Whether the server would apply this to the row as the replica shows it (else it answers 409)."""
+        if self.name == "verify_email":
+            return not row.get("email_verified", False)
+        if self.applies_from is None:
+            return True
+        return str(row.get("status")) in self.applies_from
+
+
+def _spec(
+    entity_type: EntityType,
+    name: str,
+    label: str,
+    applies_from: Iterable[str] | None,
+    *,
+    destructive: bool = False,
+    requires_reason: bool | None = None,
+    changes_field: str = "status",
+) -> ActionSpec:
+    return ActionSpec(
+        entity_type=entity_type,
+        name=name,
+        label=label,
+        destructive=destructive,
+        applies_from=None if applies_from is None else frozenset(applies_from),
+        requires_reason=destructive if requires_reason is None else requires_reason,
+        changes_field=changes_field,
+    )
+
+
+_U, _V, _P = EntityType.USER, EntityType.VENDOR, EntityType.PRODUCT
+
+# Statuses follow the reference schema: users active|suspended|banned; vendors
+# pending|approved|rejected|suspended|banned; products pending|approved|rejected|removed.
+ACTIONS: dict[tuple[EntityType, str], ActionSpec] = {
+    (s.entity_type, s.name): s
+    for s in (
+        _spec(_U, "suspend", "Suspend", {"active"}, destructive=True),
+        _spec(_U, "unsuspend", "Unsuspend", {"suspended"}),
+        _spec(_U, "ban", "Ban", {"active", "suspended"}, destructive=True),
+        _spec(_U, "reset_password", "Reset password", {"active", "suspended"}, changes_field="password"),
+        _spec(_U, "verify_email", "Verify email", None, changes_field="email_verified"),
+        _spec(_V, "approve", "Approve", {"pending"}),
+        _spec(_V, "reject", "Reject", {"pending"}, destructive=True),
+        _spec(_V, "suspend", "Suspend", {"approved"}, destructive=True),
+        _spec(_V, "unsuspend", "Unsuspend", {"suspended"}),
+        _spec(_V, "ban", "Ban", {"pending", "approved", "suspended", "rejected"}, destructive=True),
+        # a money change: not destructive, but audited with a reason like one
+        _spec(
+            _V,
+            "set_commission",
+            "Adjust commission",
+            {"pending", "approved", "suspended"},
+            requires_reason=True,
+            changes_field="commission_pct",
+        ),
+        _spec(_P, "approve", "Approve", {"pending", "approved"}),
+        _spec(_P, "reject", "Reject", {"pending", "approved"}, destructive=True),
+        _spec(_P, "remove", "Remove", {"pending", "approved", "rejected"}, destructive=True),
+    )
+}
+
+MAX_REASON_LENGTH = 1000
+
+
+def actions_for(entity_type: EntityType) -> list[ActionSpec]:
+    return [spec for (kind, _), spec in ACTIONS.items() if kind == entity_type]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRequest:
+    """One admin action on one entity, as the admin asked for it, before it is queued."""
+
+    entity: EntityRef
+    action: str
+    reason: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    # the entity version the admin saw (sent as If-Match); None: whatever the previous queued action produces
+    expected_version: int | None = None
+
+    @property
+    def spec(self) -> ActionSpec:
+        return spec_for(self.entity.type, self.action)
+
+    def body(self) -> dict[str, Any]:
+        """The PATCH body of the admin API."""
+        body: dict[str, Any] = {"action": self.action, "reason": self.reason or ""}
+        body.update(self.params)
+        return body
+
+
+def spec_for(entity_type: EntityType, action: str) -> ActionSpec:
+    try:
+        return ACTIONS[(entity_type, action)]
+    except KeyError:
+        raise ActionError(f"{entity_type.value} has no action {action!r}") from None
+
+
+def normalise_reason(reason: str | None) -> str | None:
+    if reason is None:
+        return None
+    reason = " ".join(reason.split())
+    return reason or None
+
+
+def validate_action(request: ActionRequest) -> ActionRequest:
+    """Return the request with its reason normalised, or raise ActionError saying what is wrong."""
+    spec = spec_for(request.entity.type, request.action)
+    reason = normalise_reason(request.reason)
+    if spec.requires_reason and not reason:
+        raise ActionError(f"{spec.label} of {request.entity} needs a reason")
+    if reason is not None and len(reason) > MAX_REASON_LENGTH:
+        raise ActionError(f"the reason is longer than {MAX_REASON_LENGTH} characters")
+    params = dict(request.params)
+    if spec.name == "set_commission":
+        value = params.get("commission_pct")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise ActionError("commission_pct must be a number from 0 to 100")
+        params = {"commission_pct": float(value)}
+    elif params:
+        raise ActionError(f"{spec.label} takes no parameters, got {sorted(params)}")
+    if request.expected_version is not None and request.expected_version < 1:
+        raise ActionError("expected_version must be a positive entity version")
+    return ActionRequest(request.entity, request.action, reason, params, request.expected_version)
+
+
+# --- bulk actions: a dry run first ---------------------------------------------------------------------
+
+
+class DryRunOutcome(StrEnum):
+    WILL_APPLY = "will_apply"
+    NO_CHANGE = "no_change"  # the transition does not apply to the current state (the server would 409)
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class DryRunItem:
+    entity: EntityRef
+    outcome: DryRunOutcome
+    current_status: str | None
+    version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DryRunSummary:
+    """What a bulk action would do, computed from the replica before anything is queued."""
+
+    entity_type: EntityType
+    action: str
+    reason: str | None
+    params: Mapping[str, Any]
+    items: tuple[DryRunItem, ...]
+
+    def count(self, outcome: DryRunOutcome) -> int:
+        return sum(1 for item in self.items if item.outcome is outcome)
+
+    def requests(self) -> list[ActionRequest]:
+        """The actions to queue: one per entity that will change, each pinned to the version seen."""
+        return [
+            ActionRequest(item.entity, self.action, self.reason, self.params, item.version)
+            for item in self.items
+            if item.outcome is DryRunOutcome.WILL_APPLY
+        ]
+
+    def describe(self) -> str:
+        spec = spec_for(self.entity_type, self.action)
+        parts = [f"{spec.label}: {self.count(DryRunOutcome.WILL_APPLY)} will change"]
+        if no_change := self.count(DryRunOutcome.NO_CHANGE):
+            parts.append(f"{no_change} already in a state where it does not apply")
+        if missing := self.count(DryRunOutcome.NOT_FOUND):
+            parts.append(f"{missing} not found")
+        return ", ".join(parts)
+
+
+def dry_run(
+    entity_type: EntityType,
+    action: str,
+    reason: str | None,
+    ids: Iterable[str],
+    rows_by_id: Mapping[str, Mapping[str, Any]],
+    params: Mapping[str, Any] | None = None,
+) -> DryRunSummary:
+    """Classify each id against the rows the replica returned; validates the action once for all."""
+    ids = list(dict.fromkeys(str(i) for i in ids))
+    template = validate_action(
+        ActionRequest(EntityRef(entity_type, ids[0] if ids else "0"), action, reason, params or {})
+    )
+    spec = template.spec
+    items = []
+    for entity_id in ids:
+        row = rows_by_id.get(entity_id)
+        ref = EntityRef(entity_type, entity_id)
+        if row is None:
+            items.append(DryRunItem(ref, DryRunOutcome.NOT_FOUND, None, None))
+            continue
+        outcome = DryRunOutcome.WILL_APPLY if spec.applies_to(row) else DryRunOutcome.NO_CHANGE
+        items.append(DryRunItem(ref, outcome, str(row.get("status")), int(row["version"])))
+    return DryRunSummary(entity_type, action, template.reason, template.params, tuple(items))
+
+
+# --- lookups -------------------------------------------------------------------------------------------
+
+
+def parse_lsn(text: str | None) -> int | None:
+    """PostgreSQL's "XXXXXXXX/XXXXXXXX" WAL location as a byte position."""
+    if not text:
+        return None
+    high, _, low = text.partition("/")
+    return (int(high, 16) << 32) | int(low, 16)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaLag:
+    """How far behind its primary the replica that answered a lookup was, measured by WAL position.
+
+    `lag_bytes` is the primary's last reported WAL end minus what the replica has replayed: it is 0 while
+    the primary is idle (unlike `now() - pg_last_xact_replay_timestamp()`, which keeps growing).
+    """
+
+    replica: str  # the logical database name: users, workstation, marketplace
+    url_index: int  # which of its URLs answered (0 = the first)
+    is_replica: bool  # False for a primary or an SQLite file: no replication, lag 0
+    replay_lsn: int | None
+    lag_bytes: int | None  # None when unknown (the replica has lost its primary)
+    lag_s: float | None
+    receiver_connected: bool
+    measured_at: float  # epoch s, local clock
+
+    @property
+    def caught_up(self) -> bool:
+        return self.lag_bytes == 0
+
+    def describe(self) -> str:
+        if not self.is_replica:
+            return f"{self.replica}: no replication lag (primary or local file)"
+        if not self.receiver_connected:
+            behind = "" if self.lag_s is None else f", last heard {self.lag_s:.1f} s ago"
+            return f"{self.replica} replica: primary unreachable{behind}"
+        if self.lag_bytes == 0:
+            return f"{self.replica} replica: caught up"
+        seconds = "" if self.lag_s is None else f", {self.lag_s:.1f} s"
+        return f"{self.replica} replica: {self.lag_bytes} bytes behind{seconds}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaResult(Generic[T]):
+    """A lookup result stamped with the replica lag observed in the same transaction."""
+
+    value: T
+    lag: ReplicaLag
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class EstimatedCount:
+    """A row count that never costs COUNT(*) over a big table."""
+
+    value: int
+    exact: bool  # counted up to the cap without reaching it
+    capped: bool = False  # the count stopped at `value`: there are at least that many
+
+    def describe(self) -> str:
+        if self.capped:
+            return f"{self.value:,}+"
+        return f"{self.value:,}" if self.exact else f"~{self.value:,}"
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One keyset page: `next_after` is the sort key of the last row, None on the last page."""
+
+    rows: tuple[T, ...]
+    next_after: tuple[Any, ...] | None
+    estimated_total: EstimatedCount | None = None
+
+
+class UserSearchKind(StrEnum):
+    ID = "id"
+    EMAIL_PREFIX = "email_prefix"
+    NAME_SUBSTRING = "name_substring"
+
+
+def classify_user_query(query: str) -> UserSearchKind:
+    """The console's single search box: digits are an id, an @ or a dotted word an email, else a name."""
+    text = query.strip()
+    if text.isdigit():
+        return UserSearchKind.ID
+    if "@" in text:
+        return UserSearchKind.EMAIL_PREFIX
+    return UserSearchKind.NAME_SUBSTRING
+
+
+def escape_like(text: str, escape: str = "\\") -> str:
+    """Make `%`, `_` and the escape character literal inside a LIKE pattern."""
+    return text.replace(escape, escape * 2).replace("%", escape + "%").replace("_", escape + "_")
+
+
+# --- read-your-writes ----------------------------------------------------------------------------------
+
+
+class RowFreshness(StrEnum):
+    CURRENT = "current"
+    WAITING_FOR_REPLICA = "waiting_for_replica"  # applied on the primary, not yet replayed here
+
+
+@dataclass
+class ReplicaCatchUp:
+    """Versions the API has applied that the replica has not shown yet, per entity.
+
+    A row reads "applied — waiting for replica" until the replica returns a version at least as new as
+    the one the API reported for the write; then the entity is forgotten and the row is current.
+    """
+
+    pending: dict[EntityRef, int] = field(default_factory=dict)
+
+    def applied(self, entity: EntityRef, version: int) -> None:
+        self.pending[entity] = max(version, self.pending.get(entity, 0))
+
+    def observe(self, entity: EntityRef, replica_version: int | None) -> RowFreshness:
+        wanted = self.pending.get(entity)
+        if wanted is None:
+            return RowFreshness.CURRENT
+        if replica_version is not None and replica_version >= wanted:
+            del self.pending[entity]
+            return RowFreshness.CURRENT
+        return RowFreshness.WAITING_FOR_REPLICA
+
+    def label(self, entity: EntityRef) -> str | None:
+        return "applied — waiting for replica" if entity in self.pending else None

@@ -1,0 +1,287 @@
+"""Drain the outbox through the admin API: in order per entity, independent entities side by side.
+
+Each action is a PATCH with its idempotency key and `If-Match: "v<version>"`. A connection error or a 5xx
+leaves the action queued under the same key (the server replays a request it has already applied), a
+409/412 parks only that entity in `conflict` with the server's current state, and every other entity
+keeps going.
+
+Also a small command-line replay process (used by the crash tests, and handy for draining a queue
+without the GUI):
+
+    python -m nexus_console.services.outbox_sender --outbox PATH --api URL --email E [--password-env VAR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from nexus_console.domain.backoff import Backoff
+from nexus_console.domain.outbox_model import OutboxEntry, SendOutcome, SendResult, classify_status
+from nexus_console.services.outbox import AsyncOutbox
+
+TokenProvider = Callable[[], Awaitable[str]]
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    applied: int = 0
+    replayed: int = 0  # applied answers the server gave from its idempotency record
+    conflicts: int = 0
+    failed: int = 0
+    retried: int = 0
+    offline: bool = False  # stopped early: the API could not be reached
+    unauthorized: bool = False  # stopped early: the API refused the credentials
+
+    def add(self, results: list[SendResult]) -> None:
+        self.sent += len(results)
+        for result in results:
+            if result.outcome is SendOutcome.APPLIED:
+                self.applied += 1
+                self.replayed += result.replayed
+            elif result.outcome is SendOutcome.CONFLICT:
+                self.conflicts += 1
+            elif result.outcome is SendOutcome.FAILED:
+                self.failed += 1
+            else:
+                self.retried += 1
+
+
+def parse_etag_version(etag: str | None) -> int | None:
+    """`"v12"` (or `W/"v12"`) -> 12."""
+    if not etag:
+        return None
+    value = etag.removeprefix("W/").strip('"')
+    if value.startswith("v") and value[1:].isdigit():
+        return int(value[1:])
+    return None
+
+
+def _json_or_none(response: httpx.Response) -> Mapping[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+class OutboxSender:
+    """Sends what the outbox has ready. `drain()` once, or `run()` until cancelled."""
+
+    def __init__(
+        self,
+        outbox: AsyncOutbox,
+        client: httpx.AsyncClient,
+        token_provider: TokenProvider,
+        *,
+        batch_size: int = 64,
+        concurrency: int = 16,
+        request_timeout_s: float = 10.0,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.time,
+        on_results: Callable[[list[SendResult]], None] | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.client = client
+        self.token_provider = token_provider
+        self.batch_size = batch_size
+        self.request_timeout_s = request_timeout_s
+        self.backoff = backoff or Backoff(0.5, 30.0)
+        self._clock = clock
+        self._on_results = on_results
+        self._limit = asyncio.Semaphore(concurrency)
+        self._token: str | None = None
+        self._wake = asyncio.Event()
+
+    # --- running -------------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Send now: something was queued, or the network came back."""
+        self._wake.set()
+
+    async def drain(self) -> DrainReport:
+        """Send batches until nothing is ready; stop early when the API is unreachable or refuses us."""
+        report = DrainReport()
+        while True:
+            batch = await self.outbox.claim_ready(self.batch_size)
+            if not batch:
+                return report
+            results = await asyncio.gather(*(self._send_limited(entry) for entry in batch))
+            offline = any(r.outcome is SendOutcome.RETRY and r.http_status is None for r in results)
+            unauthorized = any(r.outcome is SendOutcome.UNAUTHORIZED for r in results)
+            retry_at = None
+            if offline or unauthorized or any(r.outcome is SendOutcome.RETRY for r in results):
+                retry_at = self._clock() + self.backoff.next_delay()
+            else:
+                self.backoff.reset()
+            await self.outbox.record_results(results, retry_at)
+            report.add(results)
+            if self._on_results is not None:
+                self._on_results(results)
+            if offline or unauthorized:
+                report.offline, report.unauthorized = offline, unauthorized
+                return report
+
+    async def run(self, idle_poll_s: float = 5.0) -> None:
+        """Drain whenever woken, when a retry falls due, or every `idle_poll_s`; until cancelled."""
+        while True:
+            await self.drain()
+            due = await self.outbox.next_due_at()
+            wait_s = idle_poll_s if due is None else min(idle_poll_s, max(0.0, due - self._clock()))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait_s)
+
+    # --- one request ---------------------------------------------------------------------------------
+
+    async def _send_limited(self, entry: OutboxEntry) -> SendResult:
+        async with self._limit:
+            return dataclasses.replace(await self.send(entry), entity=entry.entity)
+
+    async def _auth_headers(self, refresh: bool) -> dict[str, str]:
+        if self._token is None or refresh:
+            self._token = await self.token_provider()
+        return {"Authorization": f"Bearer {self._token}"}
+
+    async def send(self, entry: OutboxEntry) -> SendResult:
+        """PATCH one action and classify the answer (never raises for HTTP or network trouble)."""
+        if entry.expected_version is None:
+            return SendResult(entry.id, SendOutcome.FAILED, None, "no entity version to send as If-Match")
+        path = f"/admin/{entry.entity.type.collection}/{entry.entity.id}"
+        headers = {"Idempotency-Key": entry.idempotency_key, "If-Match": f'"v{entry.expected_version}"'}
+        try:
+            response = None
+            for refresh in (False, True):
+                headers.update(await self._auth_headers(refresh))
+                response = await self.client.patch(
+                    path, json=entry.request.body(), headers=headers, timeout=self.request_timeout_s
+                )
+                if response.status_code != 401:
+                    break
+            assert response is not None
+            return await self._result(entry, response)
+        except httpx.TransportError as exc:
+            return SendResult(entry.id, SendOutcome.RETRY, None, f"{type(exc).__name__}: {exc}".strip(": "))
+        except Exception as exc:  # the token provider failed (login refused, keychain timeout, ...)
+            return SendResult(entry.id, SendOutcome.RETRY, None, f"{type(exc).__name__}: {exc}")
+
+    async def _result(self, entry: OutboxEntry, response: httpx.Response) -> SendResult:
+        status = response.status_code
+        outcome = classify_status(status)
+        body = _json_or_none(response)
+        if outcome is SendOutcome.APPLIED:
+            version = parse_etag_version(response.headers.get("ETag"))
+            if version is None and body is not None and isinstance(body.get("version"), int):
+                version = body["version"]
+            replayed = response.headers.get("Idempotent-Replayed", "").lower() == "true"
+            return SendResult(entry.id, outcome, status, None, version, body, replayed)
+        error = _problem_text(response, body)
+        if outcome is SendOutcome.CONFLICT:
+            return SendResult(
+                entry.id, outcome, status, error, None, await self._current_state(entry) or body
+            )
+        return SendResult(entry.id, outcome, status, error)
+
+    async def _current_state(self, entry: OutboxEntry) -> Mapping[str, Any] | None:
+        """The entity as the server has it now, shown to the admin beside the conflict."""
+        path = f"/admin/{entry.entity.type.collection}/{entry.entity.id}"
+        try:
+            response = await self.client.get(
+                path, headers=await self._auth_headers(False), timeout=self.request_timeout_s
+            )
+        except httpx.TransportError:
+            return None
+        body = _json_or_none(response)
+        if response.status_code != 200 or body is None:
+            return None
+        state = dict(body)
+        version = parse_etag_version(response.headers.get("ETag"))
+        if version is not None:
+            state["version"] = version
+        return state
+
+
+def _problem_text(response: httpx.Response, body: Mapping[str, Any] | None) -> str:
+    if body is not None and (body.get("detail") or body.get("title")):
+        return f"HTTP {response.status_code}: {body.get('detail') or body.get('title')}"
+    return f"HTTP {response.status_code} from {response.request.url.path}"
+
+
+class PasswordLogin:
+    """A token provider that logs in with a password; each call after the first logs in again."""
+
+    def __init__(self, client: httpx.AsyncClient, email: str, password: str) -> None:
+        self.client = client
+        self.email = email
+        self.password = password
+
+    async def __call__(self) -> str:
+        response = await self.client.post(
+            "/auth/login", json={"email": self.email, "password": self.password}
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+
+# --- command line ------------------------------------------------------------------------------------
+
+
+async def replay(args: argparse.Namespace) -> int:
+    password = os.environ.get(args.password_env, "")
+    outbox = await AsyncOutbox.open(args.outbox)
+    try:
+        async with httpx.AsyncClient(base_url=args.api, timeout=args.timeout) as client:
+            sender = OutboxSender(
+                outbox,
+                client,
+                PasswordLogin(client, args.email, password),
+                batch_size=args.batch_size,
+                concurrency=args.concurrency,
+                backoff=Backoff(0.2, 2.0),
+            )
+            print(f"replaying {await outbox.open_count()} open actions", flush=True)
+            deadline = time.monotonic() + args.max_seconds
+            while time.monotonic() < deadline:
+                report = await sender.drain()
+                print(
+                    f"sent {report.sent} applied {report.applied} replayed {report.replayed} "
+                    f"conflicts {report.conflicts} failed {report.failed} retried {report.retried}",
+                    flush=True,
+                )
+                due = await outbox.next_due_at()
+                if due is None:
+                    return 0
+                await asyncio.sleep(max(0.05, min(2.0, due - time.time())))
+            return 1
+    finally:
+        await outbox.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Send the queued admin actions of an outbox file.")
+    parser.add_argument("--outbox", required=True, help="the outbox SQLite file")
+    parser.add_argument("--api", required=True, help="base URL of the Nexus API")
+    parser.add_argument("--email", required=True)
+    parser.add_argument(
+        "--password-env", default="NEXUS_PASSWORD", help="environment variable with the password"
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--max-seconds", type=float, default=300.0, help="give up after this long")
+    return asyncio.run(replay(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
