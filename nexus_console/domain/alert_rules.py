@@ -1,0 +1,413 @@
+"""Local alert rules, evaluated by the console on the series it already polls.
+
+Three kinds, with Prometheus semantics for `for` and `keep_firing_for`:
+
+* threshold: `series OP threshold` held for `for`; stays firing `keep_firing_for` after it clears.
+* no_data: no sample of the series for `for`.
+* anomaly: the newest sample is more than `z` standard deviations from an EWMA (`alpha`) or from the
+  mean of the last `window` samples (zscore); same `for` / `keep_firing_for` hold.
+
+A series is a name plus labels, e.g. `db_health.databases.cpu_pct{name="orders"}`; `numeric_samples`
+turns a polled JSON payload into such samples. Rules come from TOML text (`parse_rules_toml`), checked
+with errors that name the rule and the key.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import tomllib
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nexus_console.domain.alert_filter import parse_duration
+from nexus_console.domain.alerts import Alert, AlertState, Severity, label_fingerprint
+
+LOCAL_SOURCE = "local"
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+LABEL_KEYS_FROM_LISTS = ("name", "service", "database", "endpoint")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    name: str
+    kind: str  # threshold | no_data | anomaly
+    series: str
+    match: Mapping[str, str] = field(default_factory=dict)
+    severity: Severity = Severity.MEDIUM
+    for_s: float = 0.0
+    keep_firing_for_s: float = 0.0
+    summary: str = ""
+    description: str = ""
+    runbook: str = ""
+    # threshold
+    op: str = ">"
+    threshold: float = 0.0
+    # anomaly
+    method: str = "ewma"  # ewma | zscore
+    alpha: float = 0.1
+    window: int = 30
+    z: float = 3.0
+    direction: str = "both"  # up | down | both
+    min_samples: int = 10
+
+    def selects(self, series: str, labels: Mapping[str, str]) -> bool:
+        return series == self.series and all(labels.get(k) == v for k, v in self.match.items())
+
+
+class RuleFileError(ValueError):
+    """Every problem found in a rules file, one per line, each naming the rule and the key."""
+
+    def __init__(self, origin: str, problems: list[str]) -> None:
+        self.origin = origin
+        self.problems = problems
+        super().__init__(f"{origin}: " + "; ".join(problems))
+
+
+_COMMON_KEYS = {
+    "name",
+    "kind",
+    "series",
+    "match",
+    "severity",
+    "for",
+    "keep_firing_for",
+    "summary",
+    "description",
+    "runbook",
+}
+_KIND_KEYS = {
+    "threshold": {"op", "threshold"},
+    "no_data": set(),
+    "anomaly": {"method", "alpha", "window", "z", "direction", "min_samples"},
+}
+
+
+def parse_rules_toml(text: str, origin: str = "rules.toml") -> list[Rule]:
+    """Rules from TOML: an array of `[[rule]]` tables. Raises RuleFileError listing every problem."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleFileError(origin, [f"not valid TOML: {exc}"]) from None
+    unknown_top = sorted(set(document) - {"rule"})
+    problems = [f"unknown top-level key {key!r} (rules are [[rule]] tables)" for key in unknown_top]
+    tables = document.get("rule", [])
+    if not isinstance(tables, list):
+        raise RuleFileError(origin, [*problems, "'rule' must be an array of tables: write [[rule]]"])
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        rule = _rule_from_table(index, table, problems)
+        if rule is None:
+            continue
+        if rule.name in seen:
+            problems.append(f"rule[{index}] ({rule.name}): duplicate name")
+        seen.add(rule.name)
+        rules.append(rule)
+    if problems:
+        raise RuleFileError(origin, problems)
+    return rules
+
+
+def _rule_from_table(index: int, table: Any, problems: list[str]) -> Rule | None:
+    if not isinstance(table, dict):
+        problems.append(f"rule[{index}]: must be a table")
+        return None
+    label = f"rule[{index}] ({table.get('name', '?')})"
+    start = len(problems)
+
+    def problem(message: str) -> None:
+        problems.append(f"{label}: {message}")
+
+    def text(key: str, default: str | None = None) -> str:
+        value = table.get(key, default)
+        if value is None:
+            problem(f"'{key}' is required")
+            return ""
+        if not isinstance(value, str) or (default is None and not value.strip()):
+            problem(f"'{key}' must be a non-empty string, got {value!r}")
+            return ""
+        return value
+
+    def duration(key: str) -> float:
+        value = table.get(key, "0s")
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        try:
+            return parse_duration(str(value))
+        except ValueError:
+            problem(f"'{key}' must be a duration like 30s, 5m or 1h, got {value!r}")
+            return 0.0
+
+    def number(key: str, default: float, *, low: float | None = None, high: float | None = None) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            problem(f"'{key}' must be a number, got {value!r}")
+            return default
+        if (low is not None and value < low) or (high is not None and value > high):
+            problem(f"'{key}' must be between {low} and {high}, got {value!r}")
+        return float(value)
+
+    def choice(key: str, options: Iterable[str], default: str) -> str:
+        value = table.get(key, default)
+        options = tuple(options)
+        if value not in options:
+            problem(f"'{key}' must be one of {', '.join(options)}, got {value!r}")
+            return default
+        return str(value)
+
+    name = text("name")
+    kind = choice("kind", _KIND_KEYS, "threshold") if "kind" in table else "threshold"
+    series = text("series")
+    unknown = sorted(set(table) - _COMMON_KEYS - _KIND_KEYS.get(kind, set()))
+    for key in unknown:
+        problem(f"unknown key {key!r} for kind {kind!r}")
+    match = table.get("match", {})
+    if not isinstance(match, dict) or not all(isinstance(v, str) for v in match.values()):
+        problem(f"'match' must be a table of strings, got {match!r}")
+        match = {}
+    severity_text = choice("severity", (s.value for s in Severity), "medium")
+    rule_kwargs: dict[str, Any] = {}
+    if kind == "threshold":
+        if "threshold" not in table:
+            problem("'threshold' is required for a threshold rule")
+        rule_kwargs["op"] = choice("op", _OPS, ">")
+        rule_kwargs["threshold"] = number("threshold", 0.0)
+    elif kind == "anomaly":
+        rule_kwargs["method"] = choice("method", ("ewma", "zscore"), "ewma")
+        rule_kwargs["alpha"] = number("alpha", 0.1, low=0.001, high=1.0)
+        rule_kwargs["window"] = int(number("window", 30, low=3, high=100_000))
+        rule_kwargs["z"] = number("z", 3.0, low=0.1, high=1000)
+        rule_kwargs["direction"] = choice("direction", ("up", "down", "both"), "both")
+        rule_kwargs["min_samples"] = int(number("min_samples", 10, low=2, high=100_000))
+    rule = Rule(
+        name=name,
+        kind=kind,
+        series=series,
+        match=dict(match),
+        severity=Severity(severity_text),
+        for_s=duration("for"),
+        keep_firing_for_s=duration("keep_firing_for"),
+        summary=text("summary", ""),
+        description=text("description", ""),
+        runbook=text("runbook", ""),
+        **rule_kwargs,
+    )
+    if kind == "no_data" and rule.for_s <= 0:
+        problem("'for' must be more than 0s for a no_data rule")
+    return rule if len(problems) == start else None
+
+
+def numeric_samples(source: str, payload: Mapping[str, Any]) -> list[tuple[str, dict[str, str], float]]:
+    """(series, labels, value) for every number in a polled JSON payload.
+
+    Nested objects extend the name with dots (`api_health.latency_ms.p95`); a list of objects is one
+    series per item, labelled by the item's name / service / database / endpoint strings.
+    """
+    samples: list[tuple[str, dict[str, str], float]] = []
+
+    def walk(prefix: str, value: Any, labels: dict[str, str]) -> None:
+        if isinstance(value, bool):
+            return
+        if isinstance(value, int | float):
+            if math.isfinite(value):
+                samples.append((prefix, labels, float(value)))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(f"{prefix}.{key}", item, labels)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, Mapping):
+                    item_labels = dict(labels)
+                    item_labels.update(
+                        {k: item[k] for k in LABEL_KEYS_FROM_LISTS if isinstance(item.get(k), str)}
+                    )
+                    walk(prefix, {k: v for k, v in item.items() if k not in item_labels}, item_labels)
+
+    walk(source, payload, {})
+    return samples
+
+
+class _Hold:
+    """`for` / `keep_firing_for` bookkeeping for one condition on one series."""
+
+    __slots__ = ("active_since", "firing_since", "last_true_at")
+
+    def __init__(self) -> None:
+        self.active_since: float | None = None
+        self.last_true_at: float | None = None
+        self.firing_since: float | None = None
+
+    def observe(self, condition: bool, at: float) -> None:
+        if condition:
+            if self.active_since is None:
+                self.active_since = at
+            self.last_true_at = at
+        else:
+            self.active_since = None
+
+    def state(self, rule: Rule, now: float) -> AlertState | None:
+        if self.active_since is not None and now - self.active_since >= rule.for_s:
+            if self.firing_since is None:
+                self.firing_since = self.active_since + rule.for_s
+            return AlertState.FIRING
+        if (
+            self.firing_since is not None
+            and self.last_true_at is not None
+            and now - self.last_true_at < rule.keep_firing_for_s
+        ):
+            return AlertState.FIRING
+        self.firing_since = None
+        return AlertState.PENDING if self.active_since is not None else None
+
+
+class _SeriesState:
+    __slots__ = ("count", "hold", "last_at", "last_value", "mean", "recent", "var", "z")
+
+    def __init__(self, window: int) -> None:
+        self.hold = _Hold()
+        self.last_value: float | None = None
+        self.last_at: float | None = None
+        self.count = 0
+        self.mean = 0.0
+        self.var = 0.0
+        self.recent: deque[float] = deque(maxlen=window)
+        self.z: float | None = None
+
+
+class RuleEvaluator:
+    """Feeds samples to rules; `evaluate(now)` returns the local alerts (pending and firing)."""
+
+    def __init__(self, rules: Iterable[Rule], started_at: float) -> None:
+        self.rules = list(rules)
+        self.started_at = started_at
+        self._states: dict[tuple[str, tuple[tuple[str, str], ...]], _SeriesState] = {}
+
+    def observe(self, series: str, labels: Mapping[str, str], at: float, value: float) -> None:
+        label_items = tuple(sorted(labels.items()))
+        for rule in self.rules:
+            if not rule.selects(series, labels):
+                continue
+            state = self._states.get((rule.name, label_items))
+            if state is None:
+                state = self._states[(rule.name, label_items)] = _SeriesState(rule.window)
+            if rule.kind == "threshold":
+                state.hold.observe(_OPS[rule.op](value, rule.threshold), at)
+            elif rule.kind == "anomaly":
+                state.hold.observe(_anomalous(rule, state, value), at)
+            state.last_value, state.last_at = value, at
+
+    def observe_payload(self, source: str, payload: Mapping[str, Any], at: float) -> None:
+        for series, labels, value in numeric_samples(source, payload):
+            self.observe(series, labels, at, value)
+
+    def evaluate(self, now: float) -> list[Alert]:
+        alerts = []
+        for rule in self.rules:
+            instances = [
+                (dict(label_items), state)
+                for (name, label_items), state in self._states.items()
+                if name == rule.name
+            ]
+            if rule.kind == "no_data":
+                alerts.extend(self._no_data(rule, instances, now))
+                continue
+            for labels, state in instances:
+                alert_state = state.hold.state(rule, now)
+                if alert_state is not None:
+                    alerts.append(_alert(rule, labels, alert_state, state, state.hold.active_since))
+        return alerts
+
+    def _no_data(
+        self, rule: Rule, instances: list[tuple[dict[str, str], _SeriesState]], now: float
+    ) -> list[Alert]:
+        if not instances:
+            silent_since = self.started_at
+            if now - silent_since >= rule.for_s:
+                return [_alert(rule, dict(rule.match), AlertState.FIRING, None, silent_since)]
+            return []
+        alerts = []
+        for labels, state in instances:
+            silent_since = state.last_at if state.last_at is not None else self.started_at
+            if now - silent_since >= rule.for_s:
+                alerts.append(_alert(rule, labels, AlertState.FIRING, state, silent_since))
+        return alerts
+
+
+def _anomalous(rule: Rule, state: _SeriesState, value: float) -> bool:
+    """Score `value` against the history before it, then add it to the history."""
+    if rule.method == "ewma":
+        mean, std = state.mean, math.sqrt(state.var)
+        if state.count == 0:
+            state.mean = value
+        else:
+            delta = value - state.mean
+            state.mean += rule.alpha * delta
+            state.var = (1 - rule.alpha) * (state.var + rule.alpha * delta * delta)
+    else:
+        history = state.recent
+        mean = sum(history) / len(history) if history else value
+        std = math.sqrt(sum((x - mean) ** 2 for x in history) / len(history)) if history else 0.0
+        history.append(value)
+    enough = state.count >= rule.min_samples
+    state.count += 1
+    if not enough:
+        state.z = None
+        return False
+    if std == 0.0:
+        z = 0.0 if value == mean else math.copysign(math.inf, value - mean)
+    else:
+        z = (value - mean) / std
+    state.z = z
+    if rule.direction == "up":
+        return z >= rule.z
+    if rule.direction == "down":
+        return z <= -rule.z
+    return abs(z) >= rule.z
+
+
+def _alert(
+    rule: Rule, labels: Mapping[str, str], state: AlertState, series: _SeriesState | None, since: float | None
+) -> Alert:
+    alert_labels = {**labels, "alertname": rule.name, "severity": rule.severity.value, "series": rule.series}
+    value = series.last_value if series is not None else None
+    summary = rule.summary or _default_summary(rule, value, series)
+    return Alert(
+        fingerprint=label_fingerprint(alert_labels),
+        source=LOCAL_SOURCE,
+        name=rule.name,
+        severity=rule.severity,
+        state=state,
+        service=labels.get("service", ""),
+        namespace=labels.get("namespace", ""),
+        labels=alert_labels,
+        summary=summary.replace("{value}", _fmt(value)).replace("{threshold}", _fmt(rule.threshold)),
+        description=rule.description,
+        runbook=rule.runbook,
+        starts_at=since,
+        pending_for_s=rule.for_s if state is AlertState.PENDING else None,
+        value=value,
+        threshold=rule.threshold if rule.kind == "threshold" else None,
+    )
+
+
+def _default_summary(rule: Rule, value: float | None, series: _SeriesState | None) -> str:
+    if rule.kind == "threshold":
+        return f"{rule.series} = {{value}} {rule.op} {{threshold}}"
+    if rule.kind == "no_data":
+        return f"no data for {rule.series}"
+    z = series.z if series is not None else None
+    return f"{rule.series} = {{value}} is anomalous (z = {_fmt(z)})"
+
+
+def _fmt(value: float | None) -> str:
+    return "?" if value is None else f"{value:.4g}"
