@@ -1,0 +1,233 @@
+"""Local alert history in SQLite: every state transition, so resolved alerts can be shown and searched,
+plus the user's saved filters.
+
+All SQLite work runs on one owned worker thread (the connection never changes threads); the async
+methods wait for it with a timeout. `close()` shuts the worker down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar
+
+from nexus_console.domain.alert_filter import parse_filter
+from nexus_console.domain.alerts import Alert, AlertState, Severity, Transition
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS transitions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    alert_key TEXT NOT NULL,
+    source TEXT NOT NULL,
+    name TEXT NOT NULL,
+    service TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    before_state TEXT,
+    after_state TEXT NOT NULL,
+    search_text TEXT NOT NULL,
+    alert_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transitions_at ON transitions (at);
+CREATE INDEX IF NOT EXISTS transitions_key ON transitions (alert_key, at);
+CREATE TABLE IF NOT EXISTS saved_filters (
+    name TEXT PRIMARY KEY,
+    filter TEXT NOT NULL,
+    saved_at REAL NOT NULL
+);
+"""
+
+
+def alert_to_json(alert: Alert) -> str:
+    data = asdict(alert)
+    data["labels"] = dict(alert.labels)
+    return json.dumps(data, separators=(",", ":"))
+
+
+def alert_from_json(text: str) -> Alert:
+    data: dict[str, Any] = json.loads(text)
+    data["severity"] = Severity(data["severity"])
+    data["state"] = AlertState(data["state"])
+    for key in ("silenced_by", "inhibited_by", "origins"):
+        data[key] = tuple(data.get(key) or ())
+    return Alert(**data)
+
+
+def _search_text(alert: Alert) -> str:
+    parts = [alert.name, alert.service, alert.namespace, alert.summary, alert.description, alert.fingerprint]
+    parts.extend(f"{k}={v}" for k, v in alert.labels.items())
+    return "\n".join(parts).lower()
+
+
+class AlertHistory:
+    """Transitions and saved filters in one SQLite file."""
+
+    def __init__(self, path: Path, *, timeout_s: float = 10.0) -> None:
+        self.path = Path(path)
+        self.timeout_s = timeout_s
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-history")
+        self._connection: sqlite3.Connection | None = None
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(
+            loop.run_in_executor(self._executor, self._with_connection, work), self.timeout_s
+        )
+
+    def _with_connection(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(SCHEMA)
+            self._connection = connection
+        with self._connection:
+            return work(self._connection)
+
+    async def close(self) -> None:
+        def close_connection(_: sqlite3.Connection) -> None:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+        if self._connection is not None:
+            await self._run(close_connection)
+        self._executor.shutdown(wait=True)
+
+    async def record(self, transitions: Sequence[Transition]) -> int:
+        """Store transitions (an AlertStore.apply result); returns how many."""
+        if not transitions:
+            return 0
+        rows = [
+            (
+                t.at,
+                t.alert.key,
+                t.alert.source,
+                t.alert.name,
+                t.alert.service,
+                t.alert.severity.value,
+                t.before.value if t.before is not None else None,
+                t.after.value,
+                _search_text(t.alert),
+                alert_to_json(t.alert),
+            )
+            for t in transitions
+        ]
+
+        def insert(connection: sqlite3.Connection) -> int:
+            connection.executemany(
+                "INSERT INTO transitions (at, alert_key, source, name, service, severity, before_state,"
+                " after_state, search_text, alert_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            return len(rows)
+
+        return await self._run(insert)
+
+    async def transitions_of(self, alert_key: str) -> list[Transition]:
+        """The life of one alert, oldest first."""
+
+        def query(connection: sqlite3.Connection) -> list[Transition]:
+            cursor = connection.execute(
+                "SELECT at, before_state, after_state, alert_json FROM transitions"
+                " WHERE alert_key = ? ORDER BY at, id",
+                (alert_key,),
+            )
+            return [_transition(row) for row in cursor]
+
+        return await self._run(query)
+
+    async def search(
+        self,
+        text: str = "",
+        *,
+        filter_text: str = "",
+        states: Iterable[AlertState] = (),
+        since: float | None = None,
+        until: float | None = None,
+        now: float | None = None,
+        limit: int = 500,
+    ) -> list[Transition]:
+        """Newest transitions first. `text` is a case-insensitive substring of name, service, summary,
+        description or a `label=value`; `filter_text` is the filter language applied to each alert as it
+        was at the transition (FilterError propagates)."""
+        alert_filter = parse_filter(filter_text) if filter_text.strip() else None
+        clauses, params = [], []
+        if text:
+            clauses.append("instr(search_text, ?) > 0")
+            params.append(text.lower())
+        wanted_states = [s.value for s in states]
+        if wanted_states:
+            clauses.append(f"after_state IN ({','.join('?' * len(wanted_states))})")
+            params.extend(wanted_states)
+        if since is not None:
+            clauses.append("at >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append("at <= ?")
+            params.append(until)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = (
+            f"SELECT at, before_state, after_state, alert_json FROM transitions {where}"
+            " ORDER BY at DESC, id DESC"
+        )
+
+        def query(connection: sqlite3.Connection) -> list[Transition]:
+            found = []
+            for row in connection.execute(sql, params):
+                transition = _transition(row)
+                if alert_filter is None or alert_filter.matches(transition.alert, now or transition.at):
+                    found.append(transition)
+                    if len(found) >= limit:
+                        break
+            return found
+
+        return await self._run(query)
+
+    async def resolved(self, *, limit: int = 200, text: str = "") -> list[Transition]:
+        """The most recent resolutions, newest first."""
+        return await self.search(text, states=[AlertState.RESOLVED], limit=limit)
+
+    async def save_filter(self, name: str, filter_text: str, *, at: float) -> None:
+        """Save (or replace) a named filter; an unreadable filter raises FilterError and is not saved."""
+        parse_filter(filter_text)
+        if not name.strip():
+            raise ValueError("a saved filter needs a name")
+
+        def upsert(connection: sqlite3.Connection) -> None:
+            connection.execute(
+                "INSERT INTO saved_filters (name, filter, saved_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET filter = excluded.filter, saved_at = excluded.saved_at",
+                (name.strip(), filter_text, at),
+            )
+
+        await self._run(upsert)
+
+    async def saved_filters(self) -> dict[str, str]:
+        def query(connection: sqlite3.Connection) -> dict[str, str]:
+            return dict(connection.execute("SELECT name, filter FROM saved_filters ORDER BY name"))
+
+        return await self._run(query)
+
+    async def delete_filter(self, name: str) -> bool:
+        def delete(connection: sqlite3.Connection) -> bool:
+            return connection.execute("DELETE FROM saved_filters WHERE name = ?", (name,)).rowcount > 0
+
+        return await self._run(delete)
+
+
+def _transition(row: tuple[float, str | None, str, str]) -> Transition:
+    at, before, after, alert_json = row
+    return Transition(
+        at=at,
+        before=AlertState(before) if before is not None else None,
+        after=AlertState(after),
+        alert=alert_from_json(alert_json),
+    )

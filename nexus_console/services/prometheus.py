@@ -1,0 +1,113 @@
+"""Prometheus alerting API: `/api/v1/rules` for pending alerts (with the rule's `for`, for a countdown)
+and `/api/v1/alerts`.
+
+Pending alerts never reach Alertmanager, so this source reports them. Firing ones usually arrive
+through Alertmanager too; `include_firing=True` reports them here as well (a Prometheus without an
+Alertmanager). The fingerprint is the one Alertmanager computes, so the same alert keeps its identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from nexus_console.domain.alerts import Alert, AlertState, Severity, label_fingerprint, parse_rfc3339
+
+SOURCE = "prometheus"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertingRule:
+    """One alerting rule from `/api/v1/rules` with its current alerts."""
+
+    group: str
+    name: str
+    query: str
+    for_s: float
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    health: str
+    alerts: tuple[Mapping[str, Any], ...]
+
+
+class PrometheusClient:
+    def __init__(self, base_url: str, client: httpx.AsyncClient) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client = client
+
+    async def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        response = await self.client.get(f"{self.base_url}/api/v1{path}", params=params)
+        response.raise_for_status()
+        body = response.json()
+        if body.get("status") != "success":
+            raise ValueError(f"Prometheus {path}: {body.get('errorType')}: {body.get('error')}")
+        return body["data"]
+
+    async def alerting_rules(self) -> list[AlertingRule]:
+        data = await self._get("/rules", {"type": "alert"})
+        return [
+            AlertingRule(
+                group=group.get("name", ""),
+                name=rule["name"],
+                query=rule.get("query", ""),
+                for_s=float(rule.get("duration") or 0.0),
+                labels=dict(rule.get("labels") or {}),
+                annotations=dict(rule.get("annotations") or {}),
+                health=rule.get("health", ""),
+                alerts=tuple(rule.get("alerts") or ()),
+            )
+            for group in data.get("groups", ())
+            for rule in group.get("rules", ())
+            if rule.get("type") == "alerting"
+        ]
+
+    async def alerts(self) -> list[dict[str, Any]]:
+        return list((await self._get("/alerts")).get("alerts", ()))
+
+
+def alert_from_rule(rule: AlertingRule, raw: Mapping[str, Any]) -> Alert:
+    labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
+    annotations = raw.get("annotations") or {}
+    state = AlertState.PENDING if raw.get("state") == "pending" else AlertState.FIRING
+    try:
+        value: float | None = float(raw.get("value"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = None
+    return Alert(
+        fingerprint=label_fingerprint(labels),
+        source=SOURCE,
+        name=labels.get("alertname", rule.name),
+        severity=Severity.parse(labels.get("severity")),
+        state=state,
+        service=labels.get("service") or labels.get("job", ""),
+        namespace=labels.get("namespace", ""),
+        labels=labels,
+        summary=str(annotations.get("summary", "")),
+        description=str(annotations.get("description", "")),
+        runbook=str(annotations.get("runbook_url") or annotations.get("runbook", "")),
+        starts_at=parse_rfc3339(raw.get("activeAt")),
+        pending_for_s=rule.for_s if state is AlertState.PENDING else None,
+        value=value,
+    )
+
+
+class PrometheusAlertSource:
+    """Pending alerts of every alerting rule (and firing ones when `include_firing`)."""
+
+    name = SOURCE
+
+    def __init__(self, client: PrometheusClient, *, include_firing: bool = False) -> None:
+        self.client = client
+        self.include_firing = include_firing
+
+    async def fetch(self) -> list[Alert]:
+        alerts = []
+        for rule in await self.client.alerting_rules():
+            for raw in rule.alerts:
+                alert = alert_from_rule(rule, raw)
+                if alert.state is AlertState.PENDING or self.include_firing:
+                    alerts.append(alert)
+        return alerts
