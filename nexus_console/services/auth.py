@@ -39,7 +39,7 @@ class LoginFailed(Exception):
 
 
 # Given the reason the console needs a login, returns credentials or None when the user cancels.
-AskCredentials = Callable[[str], Awaitable[Credentials | None]]
+AskCredentials = Callable[[str | None], Awaitable[Credentials | None]]
 
 
 class AuthSession:
@@ -89,7 +89,7 @@ class AuthSession:
             self.access_token = None
             if await self._try_refresh() or await self._try_remembered_password():
                 return True
-            return await self._ask_until_signed_in("Your session has expired. Sign in again.")
+            return await self.sign_in_interactively("Your session has expired. Sign in again.")
 
     async def logout(self) -> None:
         """Revoke the refresh token on the server (best effort) and delete it from the keychain."""
@@ -108,7 +108,8 @@ class AuthSession:
         if self.email:
             await self.keychain.delete(password_key(self.email))
 
-    async def _ask_until_signed_in(self, reason: str) -> bool:
+    async def sign_in_interactively(self, reason: str | None) -> bool:
+        """Ask (through the GUI callback) until a login succeeds or the user cancels."""
         if self.ask_credentials is None:
             return False
         while True:

@@ -29,14 +29,15 @@ CREATE TABLE IF NOT EXISTS last_state (
 
 
 class LocalCache:
-    def __init__(self, path: Path, *, timeout_s: float = 5.0) -> None:
+    def __init__(self, path: Path, *, namespace: str = "", timeout_s: float = 5.0) -> None:
         self.path = path
+        self.namespace = namespace  # the profile: two servers' states never mix
         self.timeout_s = timeout_s
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-cache")
         self._connection: sqlite3.Connection | None = None
 
     async def load(self, source: str) -> Stamped[Any] | None:
-        row = await self._call(self._load, source)
+        row = await self._call(self._load, self._key(source))
         if row is None:
             return None
         value_json, source_time, received_at, interval_s = row
@@ -45,10 +46,11 @@ class LocalCache:
     async def save(self, source: str, stamped: Stamped[Any]) -> None:
         """The value must be JSON-serialisable (pollers encode it with their CacheCodec)."""
         value_json = json.dumps(stamped.value, separators=(",", ":"))
-        await self._call(self._save, source, value_json, stamped)
+        await self._call(self._save, self._key(source), value_json, stamped)
 
     async def sources(self) -> list[str]:
-        return await self._call(self._sources)
+        prefix = self._key("")
+        return [key[len(prefix) :] for key in await self._call(self._sources) if key.startswith(prefix)]
 
     async def aclose(self) -> None:
         try:
@@ -59,6 +61,9 @@ class LocalCache:
     async def _call(self, fn: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         return await asyncio.wait_for(loop.run_in_executor(self._executor, fn, *args), self.timeout_s)
+
+    def _key(self, source: str) -> str:
+        return f"{self.namespace}/{source}" if self.namespace else source
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None:

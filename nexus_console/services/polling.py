@@ -201,11 +201,18 @@ class PollerRegistry:
     async def aclose(self) -> None:
         """Cancel and await every task."""
         self._closed = True
-        tasks = [*self._tasks.values(), *self._background]
+        tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        # Let pending cache saves finish: the newest state is what the next start shows.
+        saves = list(self._background)
+        if saves:
+            _done, stuck = await asyncio.wait(saves, timeout=5.0)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*saves, return_exceptions=True)
         self._background.clear()
 
     def _start_one(self, poller: Poller[Any]) -> None:

@@ -1,0 +1,3 @@
+from nexus_console.app import main
+
+raise SystemExit(main())

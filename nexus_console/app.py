@@ -1,0 +1,387 @@
+"""Entry point: the QApplication with one asyncio loop inside it (qasync), the CLI, and the startup and
+shutdown coroutines."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+os.environ.setdefault("QT_API", "pyside6")
+
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QDialog
+
+from nexus_console import __version__
+from nexus_console.domain.freshness import SourceState
+from nexus_console.services.api_client import NexusClient, PermissionDenied
+from nexus_console.services.auth import AuthSession, Credentials, LoginFailed
+from nexus_console.services.cache import CACHE_FILE, LocalCache
+from nexus_console.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer, DemoServerError
+from nexus_console.services.http import build_http_client
+from nexus_console.services.keychain import Keychain
+from nexus_console.services.logging_setup import remove_handlers, setup_logging
+from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
+from nexus_console.services.profiles import (
+    Profile,
+    ProfileError,
+    ProfileStore,
+    cache_dir,
+    config_dir,
+    log_dir,
+)
+from nexus_console.views.async_dialog import execute_dialog
+from nexus_console.views.login_dialog import LoginDialog
+from nexus_console.views.main_window import MainWindow
+from nexus_console.views.pane import Pane
+from nexus_console.views.theme import apply_theme
+from nexus_console.workers.context import ConsoleContext
+from nexus_console.workers.hub import DataHub
+from nexus_console.workers.tasks import TaskRunner
+
+log = logging.getLogger("nexus_console")
+
+SETTINGS_FILE = "console.ini"
+ME_INTERVAL_S = 60.0
+SCREENSHOT_DEADLINE_S = 45.0
+SourceRegistrar = Callable[[ConsoleContext], None]
+
+
+class StartupError(Exception):
+    """A problem the user must fix before the console can start; str() says what and how."""
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="nexus-console", description="Nexus operations console")
+    parser.add_argument(
+        "--demo", action="store_true", help="start the reference server with its demo scenario"
+    )
+    parser.add_argument("--profile", metavar="NAME", help="connection profile to use")
+    parser.add_argument("--config", metavar="PATH", type=Path, help="profiles file (default: the config dir)")
+    parser.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        type=Path,
+        help="once data has arrived, save the main window as PNG and exit",
+    )
+    parser.add_argument("--version", action="version", version=f"nexus-console {__version__}")
+    return parser.parse_args(argv)
+
+
+def default_pane_types() -> list[type[Pane]]:
+    from nexus_console.views.health import HealthPane
+
+    return [HealthPane]
+
+
+def default_source_registrars() -> list[SourceRegistrar]:
+    from nexus_console.workers.health_sources import register_health_sources
+
+    return [register_me_source, register_health_sources]
+
+
+def register_me_source(ctx: ConsoleContext) -> None:
+    """`me`: keeps the session alive and notices role changes."""
+
+    async def fetch_me() -> Any:
+        body, _headers = await ctx.api.get_json("/auth/me")
+        return body
+
+    ctx.registry.get_or_create(
+        "me", lambda: Poller("me", fetch_me, ME_INTERVAL_S, timeout_s=10.0, cache_codec=JSON_CODEC)
+    )
+
+
+def settings_for_console() -> QSettings:
+    """QSettings in an explicit INI file in the config dir (window geometry and layout only)."""
+    return QSettings(str(config_dir() / SETTINGS_FILE), QSettings.Format.IniFormat)
+
+
+class ConsoleApp:
+    """One run of the console: profile, sign-in, sessions (a logout starts a new one), shutdown."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        app: QApplication,
+        *,
+        pane_types: Sequence[type[Pane]] | None = None,
+        source_registrars: Sequence[SourceRegistrar] | None = None,
+    ) -> None:
+        self.args = args
+        self.app = app
+        self.pane_types = list(pane_types) if pane_types is not None else None
+        self.source_registrars = list(source_registrars) if source_registrars is not None else None
+        self.window: MainWindow | None = None
+        self.exit_code = 0
+        self._quit = asyncio.Event()
+        self._logout = asyncio.Event()
+        self._closers: list[Callable[[], Any]] = []
+        self.demo_server: DemoServer | None = None
+        self.profile: Profile | None = None
+        self.auth: AuthSession | None = None
+        self.keychain: Keychain | None = None
+
+    def request_quit(self, exit_code: int | None = None) -> None:
+        if exit_code is not None:
+            self.exit_code = exit_code
+        self._quit.set()
+
+    def report_error(self, text: str) -> None:
+        """Show an error to the user (status bar) as well as in the log."""
+        if self.window is not None:
+            self.window.show_error(text)
+
+    async def run(self) -> int:
+        try:
+            await self._run()
+        except StartupError as exc:
+            log.error("%s", exc)
+            print(f"nexus-console: {exc}", file=sys.stderr)
+            self.exit_code = 2
+        finally:
+            await self._close_all()
+        return self.exit_code
+
+    async def _run(self) -> None:
+        started = time.monotonic()
+        self.profile = await self._choose_profile()
+        executor = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-worker")
+        self._closers.append(lambda: executor.shutdown(wait=False, cancel_futures=True))
+        self.keychain = Keychain(self.profile.keychain_service)
+        self.keychain.on_problem(self.report_error)
+        api_http = build_http_client(self.profile.tls)
+        self._closers.append(api_http.aclose)
+        estate_http = build_http_client(self.profile.tls, timeout_s=5.0, max_connections=64)
+        self._closers.append(estate_http.aclose)
+        self.auth = AuthSession(
+            self.profile.api_base_url,
+            api_http,
+            self.keychain,
+            email=self.profile.email,
+            ask_credentials=self._ask_credentials,
+        )
+        api = NexusClient(self.profile.api_base_url, api_http, auth=self.auth)
+        cache = LocalCache(cache_dir() / CACHE_FILE, namespace=self.profile.name)
+        self._closers.append(cache.aclose)
+        log.info("console starting with profile %s (%.2f s)", self.profile.name, time.monotonic() - started)
+
+        while not self._quit.is_set():
+            if not await self._sign_in():
+                return
+            self._logout.clear()
+            await self._run_session(api, estate_http, cache, executor)
+            if self._logout.is_set() and not self._quit.is_set():
+                await self.auth.logout()
+                log.info("signed out")
+
+    async def _choose_profile(self) -> Profile:
+        if self.args.demo:
+            self.demo_server = DemoServer(cache_dir() / "demo-server")
+            self._closers.append(self.demo_server.stop)
+            try:
+                base_url = await self.demo_server.start()
+            except DemoServerError as exc:
+                raise StartupError(str(exc)) from None
+            return Profile("demo", base_url, email=DEMO_EMAIL)
+        store = ProfileStore(self.args.config)
+        try:
+            book = store.load()
+            if not book.profiles:
+                raise StartupError(
+                    f"no connection profile in {store.path}; add one (see docs) or start with --demo"
+                )
+            return book.pick(self.args.profile)
+        except ProfileError as exc:
+            raise StartupError(str(exc)) from None
+
+    async def _sign_in(self) -> bool:
+        assert self.auth is not None
+        if self.demo_server is not None:
+            try:
+                await self.auth.login(Credentials(DEMO_EMAIL, DEMO_PASSWORD, remember=False))
+                return True
+            except LoginFailed as exc:
+                raise StartupError(f"demo login failed: {exc}") from None
+        if await self.auth.resume() is not None:
+            return True
+        if self.args.screenshot is not None:
+            raise StartupError("--screenshot needs a stored session or --demo; no one is signed in")
+        return await self.auth.sign_in_interactively(None)
+
+    async def _ask_credentials(self, reason: str | None) -> Credentials | None:
+        assert self.profile is not None and self.keychain is not None
+        dialog = LoginDialog(
+            self.profile.api_base_url,
+            email=self.auth.email if self.auth else self.profile.email,
+            reason=reason,
+            keychain_problem=self.keychain.problem,
+            parent=self.window,
+        )
+        try:
+            code = await execute_dialog(dialog)
+            return dialog.credentials() if code == QDialog.DialogCode.Accepted else None
+        finally:
+            dialog.clear_password()
+            dialog.deleteLater()
+
+    async def _run_session(
+        self,
+        api: NexusClient,
+        estate_http: Any,
+        cache: LocalCache,
+        executor: concurrent.futures.ThreadPoolExecutor,
+    ) -> None:
+        assert self.auth is not None and self.auth.me is not None and self.profile is not None
+        registry = PollerRegistry(cache)
+        hub = DataHub(registry)
+        tasks = TaskRunner(on_unhandled=self._on_task_error)
+        ctx = ConsoleContext(
+            profile=self.profile,
+            api=api,
+            http=estate_http,
+            registry=registry,
+            hub=hub,
+            cache=cache,
+            me=self.auth.me,
+            tasks=tasks,
+            executor=executor,
+            keychain=self.keychain,
+        )
+        try:
+            registrars = self.source_registrars
+            if registrars is None:
+                registrars = default_source_registrars()
+            for register in registrars:
+                register(ctx)
+            pane_types = self.pane_types if self.pane_types is not None else default_pane_types()
+            self.window = MainWindow(ctx, pane_types, settings_for_console())
+            self.window.quit_requested.connect(self.request_quit)
+            self.window.logout_requested.connect(self._logout.set)
+            registry.start()
+            self.window.show()
+            if self.args.screenshot is not None:
+                tasks.run(self._take_screenshot(self.window, hub, self.args.screenshot), name="screenshot")
+            await _first_of(self._quit.wait(), self._logout.wait())
+        finally:
+            await registry.aclose()
+            await tasks.aclose()
+            hub.detach()
+            if self.window is not None:
+                self.window.quit_requested.disconnect(self.request_quit)
+                if self.window.isVisible():
+                    self.window.close_for_logout()
+                else:
+                    self.window.shutdown()
+                self.window.deleteLater()
+                self.window = None
+            hub.deleteLater()
+
+    async def _take_screenshot(self, window: MainWindow, hub: DataHub, path: Path) -> None:
+        deadline = time.monotonic() + SCREENSHOT_DEADLINE_S
+        while time.monotonic() < deadline:
+            statuses = hub.statuses().values()
+            if statuses and all(s.state is SourceState.OK for s in statuses):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            waiting = [s.name for s in hub.statuses().values() if s.state is not SourceState.OK]
+            log.warning("screenshot taken before every source answered: %s", ", ".join(waiting))
+        await asyncio.sleep(0.2)  # one more round of paints after the last data arrived
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(path), "PNG"):
+            log.error("could not save the screenshot to %s", path)
+            self.request_quit(1)
+            return
+        log.info("screenshot saved to %s", path)
+        self.request_quit(0)
+
+    def _on_task_error(self, error: BaseException) -> None:
+        if isinstance(error, PermissionDenied):
+            self.report_error(str(error))
+        else:
+            self.report_error(f"Error: {error}")
+
+    async def _close_all(self) -> None:
+        for close in reversed(self._closers):
+            try:
+                result = close()
+                if asyncio.iscoroutine(result):
+                    await asyncio.wait_for(result, 10.0)
+            except Exception:
+                log.exception("error during shutdown")
+        self._closers.clear()
+
+
+async def _first_of(*aws: Any) -> None:
+    tasks = [asyncio.ensure_future(aw) for aw in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class ExceptionHooks:
+    """Route uncaught errors (Qt slots, asyncio callbacks) to the log and the status bar."""
+
+    def __init__(self, console: ConsoleApp, loop: asyncio.AbstractEventLoop) -> None:
+        self.console = console
+        self.loop = loop
+        self._previous_hook = sys.excepthook
+
+    def install(self) -> None:
+        sys.excepthook = self.excepthook
+        self.loop.set_exception_handler(self.loop_exception_handler)
+
+    def uninstall(self) -> None:
+        sys.excepthook = self._previous_hook
+        self.loop.set_exception_handler(None)
+
+    def excepthook(self, kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        log.error("uncaught error:\n%s", "".join(traceback.format_exception(kind, error, tb)))
+        self.console.report_error(f"Unexpected error: {error}")
+
+    def loop_exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        message = context.get("message", "asyncio error")
+        log.error("asyncio: %s", message, exc_info=error)
+        self.console.report_error(f"Unexpected error: {error or message}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    handlers = setup_logging(log_dir())
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Nexus Console")
+    app.setApplicationVersion(__version__)
+    app.setQuitOnLastWindowClosed(False)  # the console quits deliberately, after async cleanup
+    apply_theme(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    console = ConsoleApp(args, app)
+    hooks = ExceptionHooks(console, loop)
+    hooks.install()
+    try:
+        with loop:
+            return loop.run_until_complete(console.run())
+    finally:
+        hooks.uninstall()
+        asyncio.set_event_loop(None)
+        remove_handlers(handlers)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

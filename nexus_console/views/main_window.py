@@ -1,0 +1,169 @@
+"""The main window: navigation between the panes the user's roles allow, a status bar of sources, actions
+with shortcuts, and a command palette. Geometry and layout persist in QSettings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QListWidget, QMainWindow, QSplitter, QStackedWidget, QWidget
+
+from nexus_console.views.command_palette import CommandPalette
+from nexus_console.views.pane import Pane
+from nexus_console.views.status_bar import SourceStatusBar
+from nexus_console.workers.context import ConsoleContext
+
+GEOMETRY_KEY = "main_window/geometry"
+STATE_KEY = "main_window/state"
+SPLITTER_KEY = "main_window/splitter"
+CURRENT_PANE_KEY = "main_window/current_pane"
+
+
+class MainWindow(QMainWindow):
+    quit_requested = Signal()
+    logout_requested = Signal()
+
+    def __init__(
+        self,
+        ctx: ConsoleContext,
+        pane_types: Sequence[type[Pane]],
+        settings: QSettings,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.settings = settings
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(f"Nexus Console — {ctx.profile.name} — {ctx.me.name}")
+        self._closing_for_logout = False
+
+        self.panes: list[Pane] = [
+            pane_type(ctx) for pane_type in pane_types if ctx.me.may_access(pane_type.required_roles)
+        ]
+        self.navigation = QListWidget()
+        self.navigation.setObjectName("navigation")
+        self.navigation.setMaximumWidth(200)
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("panes")
+        for pane in self.panes:
+            self.navigation.addItem(pane.title)
+            self.stack.addWidget(pane)
+        self.navigation.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.splitter = QSplitter()
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.navigation)
+        self.splitter.addWidget(self.stack)
+        self.splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(self.splitter)
+        self.navigation.setVisible(len(self.panes) > 1)
+
+        self.status_bar = SourceStatusBar(ctx.hub, self)
+        self.setStatusBar(self.status_bar)
+        self.palette_dialog = CommandPalette(self.all_actions, self)
+
+        self.window_actions = self._build_actions()
+        for action in self.window_actions:
+            self.addAction(action)
+        for pane in self.panes:
+            for action in pane.actions():
+                self.addAction(action)
+        self.resize(1280, 800)
+        self.restore_layout()
+
+    def all_actions(self) -> list[QAction]:
+        """Every action of the window and its panes: what the command palette lists."""
+        actions = list(self.window_actions)
+        for pane in self.panes:
+            actions.extend(pane.actions())
+        return actions
+
+    def pane_titles(self) -> list[str]:
+        return [pane.title for pane in self.panes]
+
+    def current_pane(self) -> Pane | None:
+        widget = self.stack.currentWidget()
+        return widget if isinstance(widget, Pane) else None
+
+    def show_pane(self, title: str) -> None:
+        for row, pane in enumerate(self.panes):
+            if pane.title == title:
+                self.navigation.setCurrentRow(row)
+                self.stack.setCurrentIndex(row)
+                return
+        raise KeyError(title)
+
+    def show_error(self, text: str) -> None:
+        self.status_bar.show_error(text)
+
+    def save_layout(self) -> None:
+        self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+        self.settings.setValue(STATE_KEY, self.saveState())
+        self.settings.setValue(SPLITTER_KEY, self.splitter.saveState())
+        pane = self.current_pane()
+        if pane is not None:
+            self.settings.setValue(CURRENT_PANE_KEY, pane.title)
+        self.settings.sync()
+
+    def restore_layout(self) -> None:
+        geometry = self.settings.value(GEOMETRY_KEY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value(STATE_KEY)
+        if state is not None:
+            self.restoreState(state)
+        splitter = self.settings.value(SPLITTER_KEY)
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+        titles = self.pane_titles()
+        wanted = self.settings.value(CURRENT_PANE_KEY)
+        if titles:
+            self.show_pane(wanted if wanted in titles else titles[0])
+
+    def shutdown(self) -> None:
+        """Save the layout and stop every timer; the window can then be closed and deleted."""
+        self.save_layout()
+        self.status_bar.stop()
+        self.palette_dialog.close()
+        for pane in self.panes:
+            pane.shutdown()
+
+    def close_for_logout(self) -> None:
+        self._closing_for_logout = True
+        self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        if not self._closing_for_logout:
+            self.quit_requested.emit()
+        event.accept()
+
+    def _build_actions(self) -> list[QAction]:
+        actions: list[QAction] = []
+
+        def add(text: str, shortcut: QKeySequence | str, slot: object, name: str) -> QAction:
+            action = QAction(text, self)
+            action.setObjectName(name)
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(slot)
+            actions.append(action)
+            return action
+
+        add("Command palette…", "Ctrl+K", self.palette_dialog.open_palette, "commandPaletteAction")
+        for index, pane in enumerate(self.panes[:9], start=1):
+            add(
+                f"Go to {pane.title}",
+                f"Ctrl+{index}",
+                lambda _checked=False, title=pane.title: self.show_pane(title),
+                f"goTo{pane.title.replace(' ', '')}Action",
+            )
+        refresh = self.ctx.hub.refresh_all
+        add("Refresh all sources now", QKeySequence.StandardKey.Refresh, refresh, "refreshAction")
+        add("Toggle full screen", "F11", self._toggle_full_screen, "fullScreenAction")
+        add("Log out", "Ctrl+Shift+L", self.logout_requested.emit, "logoutAction")
+        add("Quit", QKeySequence.StandardKey.Quit, self.close, "quitAction")
+        return actions
+
+    def _toggle_full_screen(self) -> None:
+        self.setWindowState(self.windowState() ^ Qt.WindowState.WindowFullScreen)

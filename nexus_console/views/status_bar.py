@@ -1,0 +1,78 @@
+"""The status bar: each source's connection state and the age of its newest data."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from nexus_console.domain.freshness import SourceState, SourceStatus, format_age, stale_text
+from nexus_console.views.theme import state_colour
+from nexus_console.workers.hub import DataHub
+
+ERROR_MESSAGE_MS = 15_000
+
+
+def source_summary(status: SourceStatus[Any], now: float) -> str:
+    """'services ok · 3 s', 'probes error · 42 s', 'metrics connecting'."""
+    state = status.state.value
+    if status.state is SourceState.OK and status.is_stale(now):
+        state = "stale"
+    if status.last_good is None:
+        return f"{status.name} {state}"
+    return f"{status.name} {state} · {format_age(status.last_good.age_s(now))}"
+
+
+class SourceStatusBar(QStatusBar):
+    def __init__(self, hub: DataHub, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sourceStatusBar")
+        self.hub = hub
+        self._labels: dict[str, QLabel] = {}
+        hub.status_changed.connect(self._on_status)
+        for name, status in hub.statuses().items():
+            self._on_status(name, status)
+        self._ticker = QTimer(self)
+        self._ticker.setObjectName("statusBarAges")
+        self._ticker.setInterval(1000)
+        self._ticker.timeout.connect(self.refresh)
+        self._ticker.start()
+
+    def label_text(self, name: str) -> str:
+        label = self._labels.get(name)
+        return label.text() if label is not None else ""
+
+    def show_error(self, text: str) -> None:
+        self.showMessage(text, ERROR_MESSAGE_MS)
+
+    def stop(self) -> None:
+        self._ticker.stop()
+        with contextlib.suppress(RuntimeError, TypeError):
+            self.hub.status_changed.disconnect(self._on_status)
+
+    def refresh(self) -> None:
+        now = time.time()
+        for name, label in self._labels.items():
+            status = self.hub.status(name)
+            if status is not None:
+                self._render(label, status, now)
+
+    def _on_status(self, name: str, status: SourceStatus[Any]) -> None:
+        label = self._labels.get(name)
+        if label is None:
+            label = QLabel()
+            label.setObjectName(f"source-{name}")
+            self._labels[name] = label
+            self.addPermanentWidget(label)
+        self._render(label, status, time.time())
+
+    @staticmethod
+    def _render(label: QLabel, status: SourceStatus[Any], now: float) -> None:
+        stale = status.is_stale(now)
+        colour = state_colour(status.state, stale).name()
+        label.setText(source_summary(status, now))
+        label.setStyleSheet(f"QLabel {{ color: {colour}; padding: 0 6px; }}")
+        label.setToolTip(stale_text(status, now) or f"{status.name}: up to date")
