@@ -292,7 +292,7 @@ class Estate:
                     "name": db.name,
                     "role": "primary",
                     "status": db.status() if db.down or db.cpu_pct > 90.0 else "up",
-                    "replication_lag_s": 0.0,
+                    "replication_lag_s": None,
                     "cpu_pct": finite(db.cpu_pct, 1),
                     "connections": connections,
                     "pool": pool,

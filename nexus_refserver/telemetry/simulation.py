@@ -101,6 +101,10 @@ class ServiceSim:
         self.duration_sum_s = dict.fromkeys(spec.endpoints, 0.0)
         self.status_counts = {e: np.zeros(len(STATUSES), dtype=np.int64) for e in spec.endpoints}
         self.history: deque[_TickRecord] = deque()
+        # running sums over `history`, so a tick costs the same whatever the window holds
+        self.window_buckets = {e: np.zeros(len(BUCKET_LABELS), dtype=np.int64) for e in spec.endpoints}
+        self.window_statuses = {e: np.zeros(len(STATUSES), dtype=np.int64) for e in spec.endpoints}
+        self.window_span_s = 0.0
         self.window = ServiceWindow()
         self.memory_limit_bytes = spec.memory_limit_mb * 1024 * 1024
         self.base_memory_pct = float(rng.uniform(38.0, 58.0))
@@ -162,20 +166,31 @@ class ServiceSim:
             self.duration_sum_s[endpoint] += n * mean_ms / 1000.0
             record.buckets[endpoint] = buckets
             record.statuses[endpoint] = statuses
-        self.history.append(record)
-        while len(self.history) > 1 and self.history[0].at <= now - WINDOW_S:
-            self.history.popleft()
+        self._remember(record, now)
         self._update_window()
         self._update_gauges(faults, now, rps, extra_ms, replication_lag_s)
 
+    def _remember(self, record: _TickRecord, now: float) -> None:
+        self.history.append(record)
+        self.window_span_s += record.dt
+        for endpoint in self.spec.endpoints:
+            self.window_buckets[endpoint] += record.buckets[endpoint]
+            self.window_statuses[endpoint] += record.statuses[endpoint]
+        while len(self.history) > 1 and self.history[0].at <= now - WINDOW_S:
+            old = self.history.popleft()
+            self.window_span_s -= old.dt
+            for endpoint in self.spec.endpoints:
+                self.window_buckets[endpoint] -= old.buckets[endpoint]
+                self.window_statuses[endpoint] -= old.statuses[endpoint]
+
     def _update_window(self) -> None:
-        span = sum(r.dt for r in self.history) or 1.0
+        span = self.window_span_s or 1.0
         total_buckets = np.zeros(len(BUCKET_LABELS))
         total_statuses = np.zeros(len(STATUSES))
         endpoints = []
         for endpoint in self.spec.endpoints:
-            buckets = sum((r.buckets[endpoint] for r in self.history), np.zeros(len(BUCKET_LABELS)))
-            statuses = sum((r.statuses[endpoint] for r in self.history), np.zeros(len(STATUSES)))
+            buckets = self.window_buckets[endpoint]
+            statuses = self.window_statuses[endpoint]
             requests = float(statuses.sum())
             total_buckets += buckets
             total_statuses += statuses
