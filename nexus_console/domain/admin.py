@@ -49,8 +49,14 @@ class ActionSpec:
 
     def applies_to(self, row: Mapping[str, Any]) -> bool:
         """Whether the server would apply this to the row as the replica shows it (else it answers 409)."""
-        if self.name == "verify_email":
-            return not row.get("email_verified", False)
+        if self.entity_type is EntityType.USER and self.name == "verify_email" and row.get("email_verified"):
+            return False
+        if (
+            self.entity_type is EntityType.PRODUCT
+            and self.name == "approve"
+            and row.get("status") == "approved"
+        ):
+            return bool(row.get("flagged"))  # approving an approved product only clears its flag
         if self.applies_from is None:
             return True
         return str(row.get("status")) in self.applies_from
@@ -88,7 +94,7 @@ ACTIONS: dict[tuple[EntityType, str], ActionSpec] = {
         _spec(_U, "unsuspend", "Unsuspend", {"suspended"}),
         _spec(_U, "ban", "Ban", {"active", "suspended"}, destructive=True),
         _spec(_U, "reset_password", "Reset password", {"active", "suspended"}, changes_field="password"),
-        _spec(_U, "verify_email", "Verify email", None, changes_field="email_verified"),
+        _spec(_U, "verify_email", "Verify email", {"active", "suspended"}, changes_field="email_verified"),
         _spec(_V, "approve", "Approve", {"pending"}),
         _spec(_V, "reject", "Reject", {"pending"}, destructive=True),
         _spec(_V, "suspend", "Suspend", {"approved"}, destructive=True),
@@ -104,8 +110,8 @@ ACTIONS: dict[tuple[EntityType, str], ActionSpec] = {
             changes_field="commission_pct",
         ),
         _spec(_P, "approve", "Approve", {"pending", "approved"}),
-        _spec(_P, "reject", "Reject", {"pending", "approved"}, destructive=True),
-        _spec(_P, "remove", "Remove", {"pending", "approved", "rejected"}, destructive=True),
+        _spec(_P, "reject", "Reject", {"pending"}, destructive=True),
+        _spec(_P, "remove", "Remove", {"pending", "approved"}, destructive=True),
     )
 }
 

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import QueuePool
 
 from nexus_console.domain.admin import ReplicaLag, ReplicaResult, parse_lsn
 
@@ -105,9 +106,15 @@ def measure_lag(conn: Connection, name: str, url_index: int) -> ReplicaLag:
     return ReplicaLag(name, url_index, True, replay, lag_bytes, lag_s, connected, now)
 
 
+_SQLITE_UNREACHABLE = ("unable to open database file", "disk i/o error", "file is not a database")
+
+
 def _is_connection_failure(exc: DBAPIError) -> bool:
+    """Errors that mean "this URL is unusable now" (fail over), as opposed to errors in the query."""
     if exc.connection_invalidated:
         return True
+    if isinstance(exc.orig, sqlite3.Error):
+        return any(text_ in str(exc.orig).lower() for text_ in _SQLITE_UNREACHABLE)
     if not isinstance(exc, OperationalError):
         return False
     return not _is_statement_timeout(exc)
@@ -207,6 +214,7 @@ def _sqlite_engine(url: str, config: ReplicaConfig) -> Engine:
         creator=lambda: sqlite3.connect(
             uri, uri=True, check_same_thread=False, timeout=config.connect_timeout_s
         ),
+        poolclass=QueuePool,
         pool_size=config.pool_size,
         max_overflow=0,
     )

@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import psycopg
+
 from tests.support.refserver import SESSION_PIDS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +89,21 @@ class PgCluster:
 
     def primary_url(self, database: str) -> str:
         return f"postgresql+psycopg://app:{APP_PASSWORD}@127.0.0.1:{self.primary_port}/{database}"
+
+    def superuser_connect(self, port: int, database: str = "postgres") -> psycopg.Connection:
+        """A superuser session over the clusters' unix socket (trust auth), for test set-up only."""
+        return psycopg.connect(
+            host=str(self.base / "sock"), port=port, user="postgres", dbname=database, autocommit=True
+        )
+
+    def pause_replay(self, index: int = 0) -> None:
+        """Stop the replica from applying WAL (it still receives it): a deterministic replication lag."""
+        with self.superuser_connect(self.replica_ports[index]) as conn:
+            conn.execute("SELECT pg_wal_replay_pause()")
+
+    def resume_replay(self, index: int = 0) -> None:
+        with self.superuser_connect(self.replica_ports[index]) as conn:
+            conn.execute("SELECT pg_wal_replay_resume()")
 
     def replica_url(self, database: str, index: int = 0) -> str:
         port = self.replica_ports[index]
