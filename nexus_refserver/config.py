@@ -32,6 +32,10 @@ class ServerConfig:
     marketplace_db_url: str | None = None
     nexus_db_url: str | None = None
     log_level: str = "info"
+    # seconds of silence on GET /alerts/stream before a `: keepalive` comment
+    sse_keepalive_s: float = 15.0
+    # how often acknowledgements past ack_expires_at are turned back into firing alerts
+    ack_expiry_check_s: float = 0.5
 
     @property
     def user_count(self) -> int:

@@ -1,0 +1,338 @@
+"""Alert storage: the AlertSink the alert engine reports to, the state machine staff drive, and the
+event log (`alert_events.seq`) that the SSE stream replays.
+
+Every change that a client should see appends one event holding a snapshot of the alert. Writes are
+serialised by one lock, so event sequence numbers commit in order and a reader that remembers the last
+seq it saw never misses one and never sees one twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+
+from nexus_refserver.databases import as_utc, rfc3339
+from nexus_refserver.schema import alert_events, alerts
+
+if TYPE_CHECKING:
+    from nexus_refserver.alerting import AlertObservation
+
+log = logging.getLogger(__name__)
+
+ACTIVE_STATES = ("pending", "firing", "acknowledged")
+
+
+class AlertNotFoundError(Exception):
+    pass
+
+
+class AlertConflictError(Exception):
+    """The alert is not in a state the requested transition applies to."""
+
+
+class EventNotifier:
+    """Wakes SSE streams when events are appended; callable from any thread.
+
+    A waiter takes `current()` BEFORE reading events and then waits on it, so an event appended between
+    the read and the wait still wakes it.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._event = asyncio.Event()
+
+    def current(self) -> asyncio.Event:
+        assert self._event is not None, "bind() first"
+        return self._event
+
+    def notify(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake()
+            return
+        # a closed loop means the server is shutting down
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        previous, self._event = self._event, asyncio.Event()
+        if previous is not None:
+            previous.set()
+
+    @staticmethod
+    async def wait(token: asyncio.Event, timeout_s: float) -> bool:
+        try:
+            await asyncio.wait_for(token.wait(), timeout_s)
+            return True
+        except TimeoutError:
+            return False
+
+
+def alert_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "fingerprint": row.fingerprint,
+        "source": "nexus",
+        "rule": row.rule,
+        "severity": row.severity,
+        "state": row.state,
+        "service": row.service,
+        "namespace": row.namespace,
+        "labels": json.loads(row.labels),
+        "summary": row.summary,
+        "description": row.description,
+        "runbook_url": row.runbook_url,
+        "value": row.value,
+        "threshold": row.threshold,
+        "starts_at": rfc3339(row.starts_at),
+        "updated_at": rfc3339(row.updated_at),
+        "ends_at": rfc3339(row.ends_at),
+        "ack_by": row.ack_by,
+        "ack_at": rfc3339(row.ack_at),
+        "ack_expires_at": rfc3339(row.ack_expires_at),
+        "resolved_by": row.resolved_by,
+    }
+
+
+def _utc(value: datetime | float) -> datetime:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return as_utc(value)  # type: ignore[return-value]
+
+
+class AlertStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self.notifier = EventNotifier()
+
+    # --- the sink the alert engine calls --------------------------------------------------------------------
+
+    def observe(self, obs: AlertObservation) -> None:
+        at = _utc(obs.at)
+        with self._lock:
+            with self._engine.begin() as conn:
+                row = self._active_by_fingerprint(conn, obs.fingerprint)
+                emitted = self._apply_observation(conn, row, obs, at)
+            if emitted:
+                self.notifier.notify()
+
+    def _apply_observation(self, conn: Connection, row: Any, obs: AlertObservation, at: datetime) -> bool:
+        details = {
+            "rule": obs.rule,
+            "severity": obs.severity,
+            "service": obs.service,
+            "namespace": obs.namespace,
+            "labels": json.dumps(dict(obs.labels), sort_keys=True),
+            "summary": obs.summary,
+            "description": obs.description,
+            "runbook_url": obs.runbook_url,
+            "value": float(obs.value),
+            "threshold": float(obs.threshold),
+        }
+        if obs.state == "resolved":
+            if row is None:
+                return False
+            self._update(
+                conn,
+                row.id,
+                state="resolved",
+                ends_at=at,
+                updated_at=at,
+                version=row.version + 1,
+                value=float(obs.value),
+            )
+            self._append_event(conn, row.id, at, "resolved")
+            return True
+        if row is None:
+            result = conn.execute(
+                insert(alerts).values(
+                    fingerprint=obs.fingerprint,
+                    state=obs.state,
+                    starts_at=at,
+                    updated_at=at,
+                    version=1,
+                    **details,
+                )
+            )
+            self._append_event(conn, result.inserted_primary_key[0], at, obs.state)
+            return True
+        # an acknowledged alert stays acknowledged while its condition holds
+        new_state = row.state if row.state == "acknowledged" else obs.state
+        changed = new_state != row.state or obs.severity != row.severity
+        values: dict[str, Any] = {**details, "state": new_state}
+        if changed:
+            values.update(updated_at=at, version=row.version + 1)
+        self._update(conn, row.id, **values)
+        if changed:
+            self._append_event(conn, row.id, at, new_state)
+        return changed
+
+    # --- staff actions -------------------------------------------------------------------------------------
+
+    def acknowledge(
+        self, alert_id: int, actor: str, ack_timeout_s: float | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Returns (before, after). Only pending or firing alerts can be acknowledged."""
+        now = datetime.now(UTC)
+        with self._lock:
+            with self._engine.begin() as conn:
+                row = self._by_id(conn, alert_id)
+                if row.state not in ("pending", "firing"):
+                    raise AlertConflictError(
+                        f"alert {alert_id} is {row.state}; only pending or firing alerts can be acknowledged"
+                    )
+                expires = None if ack_timeout_s is None else now + timedelta(seconds=ack_timeout_s)
+                self._update(
+                    conn,
+                    alert_id,
+                    state="acknowledged",
+                    ack_by=actor,
+                    ack_at=now,
+                    ack_expires_at=expires,
+                    updated_at=now,
+                    version=row.version + 1,
+                )
+                self._append_event(conn, alert_id, now, "acknowledged")
+                after = self._by_id(conn, alert_id)
+            self.notifier.notify()
+        return alert_json(row), alert_json(after)
+
+    def resolve(self, alert_id: int, actor: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        now = datetime.now(UTC)
+        with self._lock:
+            with self._engine.begin() as conn:
+                row = self._by_id(conn, alert_id)
+                if row.state == "resolved":
+                    raise AlertConflictError(f"alert {alert_id} is already resolved")
+                self._update(
+                    conn,
+                    alert_id,
+                    state="resolved",
+                    resolved_by=actor,
+                    ends_at=now,
+                    updated_at=now,
+                    version=row.version + 1,
+                )
+                self._append_event(conn, alert_id, now, "resolved")
+                after = self._by_id(conn, alert_id)
+            self.notifier.notify()
+        return alert_json(row), alert_json(after)
+
+    def expire_acknowledgements(self, now: datetime | None = None) -> int:
+        """Acknowledged alerts whose ack_expires_at has passed fire again. Returns how many."""
+        now = now or datetime.now(UTC)
+        with self._lock:
+            with self._engine.begin() as conn:
+                rows = conn.execute(
+                    select(alerts).where(
+                        and_(
+                            alerts.c.state == "acknowledged",
+                            alerts.c.ack_expires_at.is_not(None),
+                            alerts.c.ack_expires_at <= now,
+                        )
+                    )
+                ).all()
+                for row in rows:
+                    self._update(
+                        conn,
+                        row.id,
+                        state="firing",
+                        ack_by=None,
+                        ack_at=None,
+                        ack_expires_at=None,
+                        updated_at=now,
+                        version=row.version + 1,
+                    )
+                    self._append_event(conn, row.id, now, "reraised")
+            if rows:
+                self.notifier.notify()
+        return len(rows)
+
+    # --- reads ---------------------------------------------------------------------------------------------
+
+    def get(self, alert_id: int) -> dict[str, Any]:
+        with self._engine.connect() as conn:
+            return alert_json(self._by_id(conn, alert_id))
+
+    def list(
+        self, states: list[str] | None, severities: list[str] | None, before_id: int | None, limit: int
+    ) -> tuple[list[dict[str, Any]], int, int]:
+        """Newest first. Returns (alerts, total matching, newest event seq)."""
+        conditions = []
+        if states:
+            conditions.append(alerts.c.state.in_(states))
+        if severities:
+            conditions.append(alerts.c.severity.in_(severities))
+        where = and_(True, *conditions)
+        query = select(alerts).where(where)
+        if before_id is not None:
+            query = query.where(alerts.c.id < before_id)
+        with self._lock, self._engine.connect() as conn:
+            # under the lock, so the seq matches the rows exactly
+            latest = conn.execute(select(func.coalesce(func.max(alert_events.c.seq), 0))).scalar_one()
+            rows = conn.execute(query.order_by(alerts.c.id.desc()).limit(limit)).all()
+            total = conn.execute(select(func.count()).select_from(alerts).where(where)).scalar_one()
+        return [alert_json(row) for row in rows], total, latest
+
+    def latest_seq(self) -> int:
+        with self._engine.connect() as conn:
+            return conn.execute(select(func.coalesce(func.max(alert_events.c.seq), 0))).scalar_one()
+
+    def events_after(self, seq: int, limit: int = 500) -> list[tuple[int, str]]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(alert_events.c.seq, alert_events.c.alert_json)
+                .where(alert_events.c.seq > seq)
+                .order_by(alert_events.c.seq)
+                .limit(limit)
+            ).all()
+        return [(row.seq, row.alert_json) for row in rows]
+
+    # --- helpers -------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _active_by_fingerprint(conn: Connection, fingerprint: str) -> Any:
+        return conn.execute(
+            select(alerts).where(and_(alerts.c.fingerprint == fingerprint, alerts.c.state.in_(ACTIVE_STATES)))
+        ).first()
+
+    @staticmethod
+    def _by_id(conn: Connection, alert_id: int) -> Any:
+        row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+        if row is None:
+            raise AlertNotFoundError(f"no alert {alert_id}")
+        return row
+
+    @staticmethod
+    def _update(conn: Connection, alert_id: int, **values: Any) -> None:
+        conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
+
+    @staticmethod
+    def _append_event(conn: Connection, alert_id: int, at: datetime, kind: str) -> None:
+        row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).one()
+        conn.execute(
+            insert(alert_events).values(
+                alert_id=alert_id,
+                at=at,
+                kind=kind,
+                alert_json=json.dumps(alert_json(row), separators=(",", ":")),
+            )
+        )

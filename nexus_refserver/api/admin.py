@@ -1,0 +1,396 @@
+"""Cross-platform administration: users, vendors and products; keyset lists, versioned audited PATCHes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import Engine, Table, and_, func, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from nexus_refserver.api.http import (
+    Cursor,
+    IdempotencyKey,
+    IfMatch,
+    IfNoneMatch,
+    Limit,
+    check_if_match,
+    context,
+    decode_cursor,
+    encode_cursor,
+    json_response,
+    like_escape,
+    problems,
+    read_route,
+    require,
+    run_idempotent,
+    version_etag,
+)
+from nexus_refserver.api.models import (
+    AdminProduct,
+    AdminUser,
+    AdminVendor,
+    Page,
+    ProductActionRequest,
+    ProductStatus,
+    UserActionRequest,
+    UserStatus,
+    VendorActionRequest,
+    VendorStatus,
+)
+from nexus_refserver.auth import Principal
+from nexus_refserver.databases import rfc3339
+from nexus_refserver.problems import ProblemError
+from nexus_refserver.roles import Permission, access_note
+from nexus_refserver.schema import products, users, vendors
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+# Counting past this many matches costs more than an estimate is worth.
+COUNT_CAP = 100_000
+
+
+@dataclass(frozen=True)
+class Transition:
+    allowed_from: tuple[str, ...]
+    # the column changes, computed from the current row and the request
+    changes: Callable[[Any, Any], dict[str, Any]]
+    applies: Callable[[Any], bool] | None = None
+
+
+def _to_status(status: str) -> Callable[[Any, Any], dict[str, Any]]:
+    return lambda _row, _body: {"status": status}
+
+
+USER_TRANSITIONS: dict[str, Transition] = {
+    "suspend": Transition(("active",), _to_status("suspended")),
+    "unsuspend": Transition(("suspended",), _to_status("active")),
+    "ban": Transition(("active", "suspended"), _to_status("banned")),
+    "reset_password": Transition(
+        ("active", "suspended"), lambda _row, _body: {"password_reset_at": datetime.now(UTC)}
+    ),
+    "verify_email": Transition(
+        ("active", "suspended"),
+        lambda _row, _body: {"email_verified": True},
+        applies=lambda row: not row.email_verified,
+    ),
+}
+VENDOR_TRANSITIONS: dict[str, Transition] = {
+    "approve": Transition(("pending",), _to_status("approved")),
+    "reject": Transition(("pending",), _to_status("rejected")),
+    "suspend": Transition(("approved",), _to_status("suspended")),
+    "unsuspend": Transition(("suspended",), _to_status("approved")),
+    "ban": Transition(("pending", "approved", "rejected", "suspended"), _to_status("banned")),
+    "set_commission": Transition(
+        ("pending", "approved", "suspended"), lambda _row, body: {"commission_pct": body.commission_pct}
+    ),
+}
+PRODUCT_TRANSITIONS: dict[str, Transition] = {
+    # approving a flagged product clears the flag
+    "approve": Transition(
+        ("pending", "approved"),
+        lambda _row, _body: {"status": "approved", "flagged": False, "flag_reason": None},
+        applies=lambda row: row.status == "pending" or row.flagged,
+    ),
+    "reject": Transition(("pending",), _to_status("rejected")),
+    "remove": Transition(("pending", "approved"), _to_status("removed")),
+}
+
+
+@dataclass(frozen=True)
+class EntityKind:
+    name: str
+    table: Table
+    database: str
+    transitions: dict[str, Transition]
+
+    def engine(self, request: Request) -> Engine:
+        return context(request).dbs.engine(self.database)
+
+
+USER = EntityKind("user", users, "users", USER_TRANSITIONS)
+VENDOR = EntityKind("vendor", vendors, "marketplace", VENDOR_TRANSITIONS)
+PRODUCT = EntityKind("product", products, "marketplace", PRODUCT_TRANSITIONS)
+
+
+def _entity_json(row: Any) -> dict[str, Any]:
+    return {
+        key: (rfc3339(value) if isinstance(value, datetime) else value) for key, value in row._mapping.items()
+    }
+
+
+def _list(
+    request: Request,
+    kind: EntityKind,
+    conditions: list[ColumnElement[bool]],
+    cursor: str | None,
+    limit: int,
+) -> Response:
+    table = kind.table
+    after = decode_cursor(cursor)
+    where = and_(True, *conditions)
+    query = select(table).where(where)
+    if after is not None:
+        query = query.where(table.c.id > after)
+    with kind.engine(request).connect() as conn:
+        rows = conn.execute(query.order_by(table.c.id).limit(limit + 1)).all()
+        capped = select(table.c.id).where(where).limit(COUNT_CAP).subquery()
+        total = conn.execute(select(func.count()).select_from(capped)).scalar_one()
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
+    return json_response(
+        request,
+        {"items": [_entity_json(row) for row in page], "next_cursor": next_cursor, "estimated_total": total},
+    )
+
+
+def _get(request: Request, kind: EntityKind, entity_id: int) -> Response:
+    with kind.engine(request).connect() as conn:
+        row = conn.execute(select(kind.table).where(kind.table.c.id == entity_id)).first()
+    if row is None:
+        raise ProblemError(404, f"no {kind.name} {entity_id}")
+    return json_response(request, _entity_json(row), etag=version_etag(row.version))
+
+
+def _patch(
+    request: Request,
+    kind: EntityKind,
+    entity_id: int,
+    body: Any,
+    principal: Principal,
+    if_match: str | None,
+    idempotency_key: str,
+) -> Response:
+    def work() -> Response:
+        table = kind.table
+        engine = kind.engine(request)
+        with engine.begin() as conn:
+            row = conn.execute(select(table).where(table.c.id == entity_id)).first()
+            if row is None:
+                raise ProblemError(404, f"no {kind.name} {entity_id}")
+            check_if_match(if_match, row.version)
+            transition = kind.transitions[body.action]
+            status = row.status
+            if status not in transition.allowed_from or (transition.applies and not transition.applies(row)):
+                raise ProblemError(
+                    409,
+                    f"{body.action} does not apply to {kind.name} {entity_id} (status {status})",
+                    title="Transition no longer applies",
+                )
+            changes = transition.changes(row, body)
+            result = conn.execute(
+                update(table)
+                .where(and_(table.c.id == entity_id, table.c.version == row.version))
+                .values(**changes, version=row.version + 1)
+            )
+            if result.rowcount != 1:
+                raise ProblemError(412, f"{kind.name} {entity_id} changed meanwhile; reload it and retry")
+            after = conn.execute(select(table).where(table.c.id == entity_id)).one()
+        context(request).audit.record(
+            actor=principal.email,
+            action=f"{kind.name}.{body.action}",
+            entity_type=kind.name,
+            entity_id=entity_id,
+            before=_entity_json(row),
+            after=_entity_json(after),
+            reason=body.reason,
+            idempotency_key=idempotency_key,
+        )
+        return json_response(request, _entity_json(after), etag=version_etag(after.version))
+
+    return run_idempotent(request, principal, idempotency_key, body.model_dump(mode="json"), work)
+
+
+def _write_route(permission: Permission, summary: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "description": access_note(permission)
+        + " Needs If-Match and Idempotency-Key. The change and its reason are written to the audit trail.",
+        "responses": problems(401, 403, 404, 409, 412, 422, 428),
+    }
+
+
+EntityId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+SearchText = Annotated[
+    str | None, Query(max_length=200, description="Matches id, email prefix, name substring.")
+]
+
+
+# --- users --------------------------------------------------------------------------------------------------
+
+
+@router.get("/users", response_model=Page[AdminUser], **read_route(Permission.USERS_READ, "List users"))
+def list_users(
+    request: Request,
+    _: Annotated[Principal, Depends(require(Permission.USERS_READ))],
+    if_none_match: IfNoneMatch = None,
+    q: SearchText = None,
+    status: UserStatus | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Response:
+    conditions: list[ColumnElement[bool]] = []
+    if status:
+        conditions.append(users.c.status == status)
+    if q and q.strip():
+        text = q.strip()
+        matches = [
+            users.c.email.ilike(like_escape(text.lower()) + "%", escape="\\"),
+            users.c.name.ilike("%" + like_escape(text) + "%", escape="\\"),
+        ]
+        if text.isdigit() and len(text) < 10:
+            matches.append(users.c.id == int(text))
+        conditions.append(or_(*matches))
+    return _list(request, USER, conditions, cursor, limit)
+
+
+@router.get(
+    "/users/{user_id}",
+    response_model=AdminUser,
+    **read_route(Permission.USERS_READ, "Get a user", not_found=True),
+)
+def get_user(
+    request: Request,
+    user_id: EntityId,
+    _: Annotated[Principal, Depends(require(Permission.USERS_READ))],
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    return _get(request, USER, user_id)
+
+
+@router.patch(
+    "/users/{user_id}", response_model=AdminUser, **_write_route(Permission.USERS_WRITE, "Act on a user")
+)
+def patch_user(
+    request: Request,
+    user_id: EntityId,
+    body: UserActionRequest,
+    principal: Annotated[Principal, Depends(require(Permission.USERS_WRITE))],
+    idempotency_key: IdempotencyKey,
+    if_match: IfMatch = None,
+) -> Response:
+    return _patch(request, USER, user_id, body, principal, if_match, idempotency_key)
+
+
+# --- vendors ------------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/vendors", response_model=Page[AdminVendor], **read_route(Permission.VENDORS_READ, "List vendors")
+)
+def list_vendors(
+    request: Request,
+    _: Annotated[Principal, Depends(require(Permission.VENDORS_READ))],
+    if_none_match: IfNoneMatch = None,
+    q: Annotated[str | None, Query(max_length=200, description="Matches id or name substring.")] = None,
+    status: VendorStatus | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Response:
+    conditions: list[ColumnElement[bool]] = []
+    if status:
+        conditions.append(vendors.c.status == status)
+    if q and q.strip():
+        text = q.strip()
+        matches = [vendors.c.name.ilike("%" + like_escape(text) + "%", escape="\\")]
+        if text.isdigit() and len(text) < 10:
+            matches.append(vendors.c.id == int(text))
+        conditions.append(or_(*matches))
+    return _list(request, VENDOR, conditions, cursor, limit)
+
+
+@router.get(
+    "/vendors/{vendor_id}",
+    response_model=AdminVendor,
+    **read_route(Permission.VENDORS_READ, "Get a vendor", not_found=True),
+)
+def get_vendor(
+    request: Request,
+    vendor_id: EntityId,
+    _: Annotated[Principal, Depends(require(Permission.VENDORS_READ))],
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    return _get(request, VENDOR, vendor_id)
+
+
+@router.patch(
+    "/vendors/{vendor_id}",
+    response_model=AdminVendor,
+    **_write_route(Permission.VENDORS_WRITE, "Act on a vendor"),
+)
+def patch_vendor(
+    request: Request,
+    vendor_id: EntityId,
+    body: VendorActionRequest,
+    principal: Annotated[Principal, Depends(require(Permission.VENDORS_WRITE))],
+    idempotency_key: IdempotencyKey,
+    if_match: IfMatch = None,
+) -> Response:
+    if body.action == "set_commission" and body.commission_pct is None:
+        raise ProblemError(422, "set_commission needs commission_pct", title="Unprocessable Content")
+    return _patch(request, VENDOR, vendor_id, body, principal, if_match, idempotency_key)
+
+
+# --- products -----------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/products", response_model=Page[AdminProduct], **read_route(Permission.PRODUCTS_READ, "List products")
+)
+def list_products(
+    request: Request,
+    _: Annotated[Principal, Depends(require(Permission.PRODUCTS_READ))],
+    if_none_match: IfNoneMatch = None,
+    queue: Annotated[
+        Literal["flagged", "pending"] | None,
+        Query(description="flagged: products flagged for review; pending: awaiting approval."),
+    ] = None,
+    status: ProductStatus | None = None,
+    vendor_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Response:
+    conditions: list[ColumnElement[bool]] = []
+    if queue == "flagged":
+        conditions.append(and_(products.c.flagged.is_(True), products.c.status != "removed"))
+    elif queue == "pending":
+        conditions.append(products.c.status == "pending")
+    if status:
+        conditions.append(products.c.status == status)
+    if vendor_id is not None:
+        conditions.append(products.c.vendor_id == vendor_id)
+    return _list(request, PRODUCT, conditions, cursor, limit)
+
+
+@router.get(
+    "/products/{product_id}",
+    response_model=AdminProduct,
+    **read_route(Permission.PRODUCTS_READ, "Get a product", not_found=True),
+)
+def get_product(
+    request: Request,
+    product_id: EntityId,
+    _: Annotated[Principal, Depends(require(Permission.PRODUCTS_READ))],
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    return _get(request, PRODUCT, product_id)
+
+
+@router.patch(
+    "/products/{product_id}",
+    response_model=AdminProduct,
+    **_write_route(Permission.PRODUCTS_WRITE, "Act on a product"),
+)
+def patch_product(
+    request: Request,
+    product_id: EntityId,
+    body: ProductActionRequest,
+    principal: Annotated[Principal, Depends(require(Permission.PRODUCTS_WRITE))],
+    idempotency_key: IdempotencyKey,
+    if_match: IfMatch = None,
+) -> Response:
+    return _patch(request, PRODUCT, product_id, body, principal, if_match, idempotency_key)

@@ -1,0 +1,56 @@
+"""GET /audit: the audit trail, newest first, filtered and paged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from nexus_refserver.api.http import (
+    Cursor,
+    IfNoneMatch,
+    Limit,
+    context,
+    decode_cursor,
+    encode_cursor,
+    json_response,
+    read_route,
+    require,
+)
+from nexus_refserver.api.models import AuditEntry, Page
+from nexus_refserver.audit import AuditFilter
+from nexus_refserver.auth import Principal
+from nexus_refserver.roles import Permission
+
+router = APIRouter(tags=["audit"])
+
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get(
+    "/audit",
+    response_model=Page[AuditEntry],
+    **read_route(
+        Permission.AUDIT_READ, "The audit trail of admin, alert and incident actions", extension=True
+    ),
+)
+def list_audit(
+    request: Request,
+    _: Annotated[Principal, Depends(require(Permission.AUDIT_READ))],
+    if_none_match: IfNoneMatch = None,
+    actor: Text = None,
+    entity_type: Text = None,
+    entity_id: Text = None,
+    action: Text = None,
+    since: Annotated[datetime | None, Query(description="Entries at or after this RFC 3339 time.")] = None,
+    until: Annotated[datetime | None, Query(description="Entries before this RFC 3339 time.")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Response:
+    filters = AuditFilter(actor, entity_type, entity_id, action, since, until)
+    entries, total = context(request).audit.list(filters, decode_cursor(cursor), limit + 1)
+    page = entries[:limit]
+    next_cursor = encode_cursor(page[-1]["id"]) if len(entries) > limit else None
+    return json_response(request, {"items": page, "next_cursor": next_cursor, "estimated_total": total})

@@ -1,0 +1,437 @@
+"""The contract's request and response bodies (pydantic), the source of nexus-api.yaml's schemas."""
+
+from __future__ import annotations
+
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+Severity = Literal["critical", "high", "medium", "low"]
+AlertState = Literal["pending", "firing", "acknowledged", "resolved"]
+UserStatus = Literal["active", "suspended", "banned"]
+VendorStatus = Literal["pending", "approved", "rejected", "suspended", "banned"]
+ProductStatus = Literal["pending", "approved", "rejected", "removed"]
+IncidentStatus = Literal["open", "investigating", "mitigated", "resolved"]
+TimelineKind = Literal["alert", "action", "note", "status"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    required_role: str | None = Field(None, description="On 403: the role that would be allowed.")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+    estimated_total: int | None = Field(description="Matching rows, exact for small sets, else an estimate.")
+
+
+# --- auth ---------------------------------------------------------------------------------------------------
+
+
+class LoginRequest(Strict):
+    email: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class RefreshRequest(Strict):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class Me(BaseModel):
+    id: int
+    email: str
+    name: str
+    roles: list[str]
+    permissions: list[str]
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_expires_in: int = Field(description="Seconds until the refresh token expires.")
+    user: Me
+
+
+# --- monitoring ---------------------------------------------------------------------------------------------
+
+
+class ServiceInfo(BaseModel):
+    name: str
+    namespace: str
+    port: int
+    tier: int = Field(description="Criticality tier from seed 002: 1 is the most critical.")
+    description: str
+    health_url: str
+    live_url: str
+    ready_url: str
+    metrics_url: str
+
+
+class ServiceRegistry(BaseModel):
+    generated_at: str
+    items: list[ServiceInfo]
+
+
+class LatencyPercentiles(BaseModel):
+    p50: float
+    p95: float
+    p99: float
+
+
+class SlowEndpoint(BaseModel):
+    service: str
+    endpoint: str
+    p95_ms: float
+    rps: float
+
+
+class ErrorEndpoint(BaseModel):
+    service: str
+    endpoint: str
+    error_rate: float
+    rps: float
+
+
+class ApiHealth(BaseModel):
+    generated_at: str
+    window_s: float
+    status: Literal["up", "degraded", "down"]
+    uptime_pct: float
+    rps: float
+    latency_ms: LatencyPercentiles
+    error_rate: float
+    error_rate_4xx: float
+    error_rate_5xx: float
+    slowest_endpoints: list[SlowEndpoint]
+    error_endpoints: list[ErrorEndpoint]
+
+
+class PoolUsage(BaseModel):
+    size: int
+    in_use: int
+    waiting: int
+
+
+class DatabaseStatus(BaseModel):
+    name: str
+    role: str
+    status: Literal["up", "degraded", "down"]
+    replication_lag_s: float | None
+    cpu_pct: float
+    connections: int
+    pool: PoolUsage
+    query_p95_ms: float
+    slow_queries_per_min: float
+    disk_used_pct: float
+
+
+class SlowQuery(BaseModel):
+    database: str
+    query: str
+    mean_ms: float
+    calls: int
+
+
+class DatabaseHealth(BaseModel):
+    generated_at: str
+    databases: list[DatabaseStatus]
+    slow_queries: list[SlowQuery]
+
+
+class SyncLatency(BaseModel):
+    p50: float
+    p95: float
+
+
+class SyncQuality(BaseModel):
+    generated_at: str
+    detection_rate: float
+    detection_failure_rate: float
+    sync_latency_ms: SyncLatency
+    accuracy: float
+    error_rate: float
+    sessions_per_min: float
+
+
+# --- analytics ----------------------------------------------------------------------------------------------
+
+
+class CountByKey(BaseModel):
+    key: str
+    count: int
+
+
+class UserAnalytics(BaseModel):
+    generated_at: str
+    as_of: str = Field(description="The instant the platform data describes.")
+    total_users: int
+    active_users: int
+    suspended_users: int
+    banned_users: int
+    dau: int
+    wau: int
+    mau: int
+    new_users_7d: int
+    new_users_30d: int
+    email_verified_rate: float
+    by_country: list[CountByKey]
+    signups_by_month: list[CountByKey]
+
+
+class VendorRevenue(BaseModel):
+    vendor_id: int
+    name: str
+    revenue_cents: int
+    orders: int
+
+
+class ComplianceCounters(BaseModel):
+    warnings: int
+    products_removed: int
+    late_shipments: int
+
+
+class VendorAnalytics(BaseModel):
+    generated_at: str
+    as_of: str
+    total_vendors: int
+    by_status: list[CountByKey]
+    pending_approval: int
+    avg_commission_pct: float
+    total_products: int
+    flagged_products: int
+    pending_products: int
+    top_vendors_by_orders: list[VendorRevenue]
+    compliance: ComplianceCounters
+
+
+class ContentPopularity(BaseModel):
+    content_id: int
+    title: str
+    genre: str
+    sync_sessions: int
+
+
+class ContentAnalytics(BaseModel):
+    generated_at: str
+    as_of: str
+    total_contents: int
+    sync_sessions_30d: int
+    sync_hours_30d: float
+    completion_rate: float
+    detection_rate: float
+    subject_verification_rate: float
+    by_genre: list[CountByKey]
+    top_contents: list[ContentPopularity]
+
+
+class RevenueByChannel(BaseModel):
+    channel: str
+    revenue_cents: int
+    orders: int
+
+
+class RevenueByMonth(BaseModel):
+    month: str
+    revenue_cents: int
+    commission_cents: int
+    orders: int
+
+
+class RevenueAnalytics(BaseModel):
+    generated_at: str
+    as_of: str
+    currency: Literal["USD"] = "USD"
+    revenue_cents_30d: int
+    commission_cents_30d: int
+    orders_30d: int
+    average_order_value_cents: int
+    refund_rate: float
+    payment_failure_rate: float
+    by_channel: list[RevenueByChannel]
+    by_month: list[RevenueByMonth]
+    top_vendors_by_revenue: list[VendorRevenue]
+
+
+# --- admin --------------------------------------------------------------------------------------------------
+
+
+class AdminUser(BaseModel):
+    id: int
+    email: str
+    name: str
+    country: str
+    signup_at: str
+    last_active_at: str
+    status: UserStatus
+    email_verified: bool
+    password_reset_at: str | None
+    version: int
+
+
+class AdminVendor(BaseModel):
+    id: int
+    name: str
+    email: str
+    country: str
+    created_at: str
+    status: VendorStatus
+    commission_pct: float
+    warnings: int
+    products_removed: int
+    late_shipments: int
+    version: int
+
+
+class AdminProduct(BaseModel):
+    id: int
+    vendor_id: int
+    title: str
+    category: str
+    price_cents: int
+    created_at: str
+    status: ProductStatus
+    flagged: bool
+    flag_reason: str | None
+    version: int
+
+
+Reason = Field(min_length=1, max_length=1000, description="Why; kept in the audit trail.")
+
+
+class UserActionRequest(Strict):
+    action: Literal["suspend", "unsuspend", "ban", "reset_password", "verify_email"]
+    reason: str = Reason
+
+
+class VendorActionRequest(Strict):
+    action: Literal["approve", "reject", "suspend", "unsuspend", "ban", "set_commission"]
+    reason: str = Reason
+    commission_pct: float | None = Field(None, ge=0, le=100, description="Required for set_commission.")
+
+
+class ProductActionRequest(Strict):
+    action: Literal["approve", "reject", "remove"]
+    reason: str = Reason
+
+
+# --- alerts -------------------------------------------------------------------------------------------------
+
+
+class Alert(BaseModel):
+    id: int
+    fingerprint: str
+    source: Literal["nexus"] = "nexus"
+    rule: str
+    severity: Severity
+    state: AlertState
+    service: str
+    namespace: str
+    labels: dict[str, str]
+    summary: str
+    description: str
+    runbook_url: str
+    value: float
+    threshold: float
+    starts_at: str
+    updated_at: str
+    ends_at: str | None
+    ack_by: str | None
+    ack_at: str | None
+    ack_expires_at: str | None
+    resolved_by: str | None
+
+
+class AcknowledgeRequest(Strict):
+    comment: str | None = Field(None, max_length=2000)
+    ack_timeout_s: float | None = Field(
+        None, gt=0, le=7 * 86400, description="After this many seconds the alert fires again."
+    )
+
+
+class ResolveRequest(Strict):
+    comment: str | None = Field(None, max_length=2000)
+
+
+# --- audit --------------------------------------------------------------------------------------------------
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: dict | None
+    after: dict | None
+    reason: str | None
+    idempotency_key: str | None
+
+
+# --- incidents ----------------------------------------------------------------------------------------------
+
+
+class Incident(BaseModel):
+    id: int
+    title: str
+    severity: Severity
+    status: IncidentStatus
+    commander: str | None
+    summary: str
+    alert_ids: list[int]
+    created_by: str
+    created_at: str
+    updated_at: str
+    resolved_at: str | None
+    version: int
+
+
+class IncidentCreate(Strict):
+    title: str = Field(min_length=1, max_length=300)
+    severity: Severity
+    summary: str = Field("", max_length=5000)
+    commander: str | None = Field(None, max_length=200)
+    alert_ids: list[int] = Field(default_factory=list, max_length=100)
+
+
+class IncidentPatch(Strict):
+    title: str | None = Field(None, min_length=1, max_length=300)
+    severity: Severity | None = None
+    status: IncidentStatus | None = None
+    commander: str | None = Field(None, max_length=200)
+    summary: str | None = Field(None, max_length=5000)
+
+
+class TimelineEntry(BaseModel):
+    id: int
+    at: str
+    kind: TimelineKind
+    author: str
+    text: str
+    ref: str | None
+
+
+class TimelineEntryCreate(Strict):
+    kind: TimelineKind
+    text: str = Field(min_length=1, max_length=5000)
+    ref: str | None = Field(None, max_length=200)
+
+
+class TimelineList(BaseModel):
+    items: list[TimelineEntry]

@@ -1,0 +1,303 @@
+"""Deterministic platform data: the same seed and scale always give the same rows.
+
+Each table draws from its own `random.Random` seeded with (seed, table), so adding a column to one table
+never shifts another. Times are laid out backwards from `DATA_AS_OF`, a fixed instant, never "now".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import DateTime, Engine, Table, delete, insert, select
+
+from nexus_refserver.config import USERS_PER_SCALE
+from nexus_refserver.databases import Databases
+from nexus_refserver.schema import contents, meta, orders, products, sync_sessions, users, vendors
+
+log = logging.getLogger(__name__)
+
+GENERATOR_VERSION = "1"
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+DATA_AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+BATCH_SIZE = 20_000
+
+FIRST_NAMES = _words(
+    "Aaliyah Aarav Abigail Ada Adam Adrian Aiko Aisha Alba Alejandro Alex Alice Amara Amelia Ana Anders "
+    "Andrea Anna Anton Aria Arjun Astrid Ava Axel Beatriz Benjamin Bianca Bjorn Camila Carlos Caroline "
+    "Chen Chiara Chloe Daniel David Diego Dmitri Elena Elias Elif Ella Emil Emily Emma Erik Ethan Eva Fatima "
+    "Felix Freya Gabriel Grace Hana Hannah Hugo Ibrahim Ida Ingrid Isaac Isabella Ivan Jakob James Javier "
+    "Ji-woo Johan Jonas Julia Kai Karin Kenji Lars Laura Leila Leo Liam Lina Lucas Lucia Luka Maja Marco "
+    "Maria Mateo Maya Mei Mia Mikael Mohammed Nadia Noah Nora Olivia Omar Oscar Paula Pedro Priya Rafael "
+    "Rosa Ruben Sakura Samuel Sara Sebastian Sofia Sven Thea Theo Tomas Valentina Victor Wei William Yara "
+    "Yusuf Zara Zoe"
+)
+LAST_NAMES = _words(
+    "Abe Ahmed Alvarez Andersen Bakker Berg Bianchi Brown Costa Dahl Dubois Eriksen Fernandez Fischer "
+    "Garcia Gonzalez Haugen Hansen Hoffmann Ito Jensen Johansson Johnson Kim Kowalski Kumar Larsen Lee "
+    "Lindqvist Lopez Martin Martinez Meyer Moreau Muller Nakamura Nguyen Nielsen Novak Olsen Park Patel "
+    "Pereira Petrov Popescu Ricci Rossi Santos Sato Schmidt Silva Singh Smith Solberg Suzuki Tanaka Taylor "
+    "Thompson Torres Wagner Wang Weber Williams Wilson Yamamoto Yilmaz Zhang"
+)
+COUNTRIES = ("NO", "SE", "DK", "FI", "DE", "GB", "US", "FR", "ES", "IT", "NL", "PL", "JP", "BR", "IN")
+COUNTRY_WEIGHTS = (30, 12, 8, 5, 9, 8, 10, 4, 3, 3, 2, 2, 1, 2, 1)
+EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.test", "inbox.test")
+GENRES = ("drama", "comedy", "documentary", "reality", "sports", "thriller", "kids", "lifestyle", "music")
+CATEGORIES = ("apparel", "beauty", "electronics", "home", "jewelry", "sports", "toys", "books", "food")
+PRODUCT_ADJECTIVES = _words(
+    "Classic Vintage Modern Organic Premium Compact Wireless Handmade Nordic Urban Coastal Midnight "
+    "Golden Silver Velvet Linen Rustic Minimal Bold Soft"
+)
+PRODUCT_NOUNS = _words(
+    "Jacket Sneakers Lamp Headphones Scarf Watch Backpack Mug Sunglasses Candle Chair Notebook Blender "
+    "Dress Necklace Speaker Blanket Wallet Bottle Camera"
+)
+VENDOR_WORDS = _words(
+    "Fjord North Aurora Harbor Pine Birch Granite Copper Maple Tide Summit Meadow Ember Frost Atlas Nova "
+    "Lumen Orbit Willow Cedar"
+)
+VENDOR_SUFFIXES = ("Goods", "Studio", "Supply", "Trading", "Collective", "Design", "Outfitters", "Market")
+TITLE_WORDS = _words(
+    "Blue Silent Last First Hidden Long Broken Golden Winter Summer Island City Road River Night Light "
+    "Storm Garden Kitchen House Heart Signal Shadow Echo"
+)
+FLAG_REASONS = ("counterfeit", "misleading description", "prohibited item", "user reports", "copyright")
+
+
+@dataclass(frozen=True)
+class DatasetSize:
+    users: int
+    vendors: int
+    products: int
+    orders: int
+    sync_sessions: int
+    contents: int
+
+    @classmethod
+    def for_scale(cls, scale: float) -> DatasetSize:
+        user_count = max(10, int(scale * USERS_PER_SCALE))
+        vendor_count = max(5, user_count // 100)
+        return cls(
+            users=user_count,
+            vendors=vendor_count,
+            products=vendor_count * 10,
+            orders=user_count,
+            sync_sessions=user_count,
+            contents=max(20, user_count // 25),
+        )
+
+
+def _rng(seed: int, table: str) -> random.Random:
+    return random.Random(f"{seed}:{table}")
+
+
+def _batches(rows: Iterator[dict], size: int = BATCH_SIZE) -> Iterator[list[dict]]:
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _insert_all(engine: Engine, table: Table, rows: Iterator[dict]) -> None:
+    if engine.dialect.name == "sqlite":
+        _insert_all_sqlite(engine, table, rows)
+        return
+    with engine.begin() as conn:
+        for batch in _batches(rows):
+            conn.execute(insert(table), batch)
+
+
+def _sqlite_value(value: object) -> object:
+    # the text form SQLAlchemy's SQLite DateTime type reads back
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ")
+    return value
+
+
+def _insert_all_sqlite(engine: Engine, table: Table, rows: Iterator[dict]) -> None:
+    """Bulk path for SQLite: plain DB-API executemany with tuples, skipping per-value type processing."""
+    names = [column.name for column in table.columns]
+    date_columns = {column.name for column in table.columns if isinstance(column.type, DateTime)}
+    statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA cache_size=-200000")
+        for batch in _batches(rows):
+            tuples = [
+                tuple(_sqlite_value(row[name]) if name in date_columns else row[name] for name in names)
+                for row in batch
+            ]
+            conn.exec_driver_sql(statement, tuples)
+
+
+def _seconds_before_as_of(rng: random.Random, max_days: float) -> datetime:
+    return DATA_AS_OF - timedelta(seconds=int(rng.random() * max_days * 86400))
+
+
+def user_rows(seed: int, count: int) -> Iterator[dict]:
+    rng = _rng(seed, "users")
+    statuses = ("active", "suspended", "banned")
+    for user_id in range(1, count + 1):
+        first = rng.choice(FIRST_NAMES)
+        last = rng.choice(LAST_NAMES)
+        signup = _seconds_before_as_of(rng, 3 * 365)
+        active_gap = min((DATA_AS_OF - signup).total_seconds(), rng.expovariate(1 / (20 * 86400)))
+        yield {
+            "id": user_id,
+            "email": f"{first.lower()}.{last.lower()}{user_id}@{rng.choice(EMAIL_DOMAINS)}",
+            "name": f"{first} {last}",
+            "country": rng.choices(COUNTRIES, COUNTRY_WEIGHTS)[0],
+            "signup_at": signup,
+            "last_active_at": DATA_AS_OF - timedelta(seconds=int(active_gap)),
+            "status": rng.choices(statuses, (94, 4, 2))[0],
+            "email_verified": rng.random() < 0.85,
+            "password_reset_at": None,
+            "version": 1,
+        }
+
+
+def vendor_rows(seed: int, count: int) -> Iterator[dict]:
+    rng = _rng(seed, "vendors")
+    statuses = ("approved", "pending", "rejected", "suspended", "banned")
+    for vendor_id in range(1, count + 1):
+        name = f"{rng.choice(VENDOR_WORDS)} {rng.choice(VENDOR_SUFFIXES)} {vendor_id}"
+        yield {
+            "id": vendor_id,
+            "name": name,
+            "email": f"vendor{vendor_id}@{rng.choice(EMAIL_DOMAINS)}",
+            "country": rng.choices(COUNTRIES, COUNTRY_WEIGHTS)[0],
+            "created_at": _seconds_before_as_of(rng, 2 * 365),
+            "status": rng.choices(statuses, (70, 10, 8, 7, 5))[0],
+            "commission_pct": round(rng.uniform(5, 20), 1),
+            "warnings": min(9, int(rng.expovariate(1.5))),
+            "products_removed": min(9, int(rng.expovariate(2.0))),
+            "late_shipments": min(30, int(rng.expovariate(0.3))),
+            "version": 1,
+        }
+
+
+def product_rows(seed: int, count: int, vendor_count: int) -> Iterator[dict]:
+    rng = _rng(seed, "products")
+    statuses = ("approved", "pending", "rejected", "removed")
+    for product_id in range(1, count + 1):
+        flagged = rng.random() < 0.04
+        yield {
+            "id": product_id,
+            "vendor_id": rng.randint(1, vendor_count),
+            "title": f"{rng.choice(PRODUCT_ADJECTIVES)} {rng.choice(PRODUCT_NOUNS)}",
+            "category": rng.choice(CATEGORIES),
+            "price_cents": rng.randint(5, 500) * 100 - 1,
+            "created_at": _seconds_before_as_of(rng, 2 * 365),
+            "status": rng.choices(statuses, (80, 12, 5, 3))[0],
+            "flagged": flagged,
+            "flag_reason": rng.choice(FLAG_REASONS) if flagged else None,
+            "version": 1,
+        }
+
+
+def order_rows(seed: int, size: DatasetSize) -> Iterator[dict]:
+    rng = _rng(seed, "orders")
+    order_statuses = ("completed", "refunded", "failed")
+    for order_id in range(1, size.orders + 1):
+        quantity = rng.choices((1, 2, 3), (80, 15, 5))[0]
+        amount = quantity * (rng.randint(5, 500) * 100 - 1)
+        yield {
+            "id": order_id,
+            "user_id": rng.randint(1, size.users),
+            "vendor_id": rng.randint(1, size.vendors),
+            "product_id": rng.randint(1, size.products),
+            "placed_at": _seconds_before_as_of(rng, 365),
+            "quantity": quantity,
+            "amount_cents": amount,
+            "commission_cents": amount * rng.randint(5, 20) // 100,
+            "channel": rng.choices(("webshop", "consumer_app"), (45, 55))[0],
+            "status": rng.choices(order_statuses, (92, 5, 3))[0],
+        }
+
+
+def sync_session_rows(seed: int, size: DatasetSize) -> Iterator[dict]:
+    rng = _rng(seed, "sync_sessions")
+    for session_id in range(1, size.sync_sessions + 1):
+        detected = rng.random() < 0.93
+        yield {
+            "id": session_id,
+            "user_id": rng.randint(1, size.users),
+            "content_id": rng.randint(1, size.contents),
+            "started_at": _seconds_before_as_of(rng, 90),
+            "duration_s": int(rng.expovariate(1 / 1500)),
+            "detected": detected,
+            "latency_ms": int(rng.lognormvariate(6.5, 0.4)) if detected else 0,
+            "completed": detected and rng.random() < 0.6,
+        }
+
+
+def content_rows(seed: int, count: int) -> Iterator[dict]:
+    rng = _rng(seed, "contents")
+    for content_id in range(1, count + 1):
+        subjects = rng.randint(5, 120)
+        yield {
+            "id": content_id,
+            "title": f"The {rng.choice(TITLE_WORDS)} {rng.choice(TITLE_WORDS)}",
+            "genre": rng.choice(GENRES),
+            "created_at": _seconds_before_as_of(rng, 3 * 365),
+            "subjects": subjects,
+            "verified_subjects": rng.randint(0, subjects),
+        }
+
+
+def generate_users(engine: Engine, seed: int, count: int) -> None:
+    """Insert `count` users into an empty users table (also the 1M-user benchmark)."""
+    _insert_all(engine, users, user_rows(seed, count))
+
+
+def generate(dbs: Databases, seed: int, scale: float) -> DatasetSize:
+    size = DatasetSize.for_scale(scale)
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("users", lambda: generate_users(dbs.users, seed, size.users)),
+        ("sync_sessions", lambda: _insert_all(dbs.users, sync_sessions, sync_session_rows(seed, size))),
+        ("contents", lambda: _insert_all(dbs.workstation, contents, content_rows(seed, size.contents))),
+        ("vendors", lambda: _insert_all(dbs.marketplace, vendors, vendor_rows(seed, size.vendors))),
+        (
+            "products",
+            lambda: _insert_all(dbs.marketplace, products, product_rows(seed, size.products, size.vendors)),
+        ),
+        ("orders", lambda: _insert_all(dbs.marketplace, orders, order_rows(seed, size))),
+    ]
+    for name, step in steps:
+        started = time.perf_counter()
+        step()
+        log.info("generated %s in %.2f s", name, time.perf_counter() - started)
+    return size
+
+
+def _dataset_signature(seed: int, scale: float) -> str:
+    return json.dumps({"seed": seed, "scale": scale, "generator": GENERATOR_VERSION}, sort_keys=True)
+
+
+def ensure_generated(dbs: Databases, seed: int, scale: float) -> bool:
+    """Generate the platform data unless the databases already hold this seed/scale. True if generated."""
+    signature = _dataset_signature(seed, scale)
+    with dbs.nexus.connect() as conn:
+        current = conn.execute(select(meta.c.value).where(meta.c.key == "dataset")).scalar_one_or_none()
+    if current == signature:
+        return False
+    log.info("generating platform data for seed=%s scale=%s", seed, scale)
+    dbs.drop_platform_data()
+    generate(dbs, seed, scale)
+    with dbs.nexus.begin() as conn:
+        conn.execute(delete(meta).where(meta.c.key == "dataset"))
+        conn.execute(insert(meta).values(key="dataset", value=signature))
+    return True

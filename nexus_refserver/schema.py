@@ -1,0 +1,268 @@
+"""Table definitions of the four databases in the Nexus connection model.
+
+users, workstation and marketplace hold platform data (read by analytics, changed only by audited admin
+actions); nexus holds Nexus's own data: staff accounts and tokens, idempotency keys, alerts and their
+event log, incidents, and the audit trail.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+users_metadata = MetaData()
+workstation_metadata = MetaData()
+marketplace_metadata = MetaData()
+nexus_metadata = MetaData()
+
+# --- users database ---------------------------------------------------------------------------------------
+
+users = Table(
+    "users",
+    users_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("email", String(200), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("signup_at", DateTime(timezone=True), nullable=False),
+    Column("last_active_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # active | suspended | banned
+    Column("email_verified", Boolean, nullable=False),
+    Column("password_reset_at", DateTime(timezone=True), nullable=True),
+    Column("version", Integer, nullable=False),
+    Index("ix_users_status_id", "status", "id"),
+    Index("ix_users_name", "name"),
+)
+
+sync_sessions = Table(
+    "sync_sessions",
+    users_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("user_id", Integer, nullable=False),
+    Column("content_id", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("duration_s", Integer, nullable=False),
+    Column("detected", Boolean, nullable=False),
+    Column("latency_ms", Integer, nullable=False),
+    Column("completed", Boolean, nullable=False),
+)
+
+# --- workstation database ---------------------------------------------------------------------------------
+
+contents = Table(
+    "contents",
+    workstation_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("title", String(200), nullable=False),
+    Column("genre", String(40), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("subjects", Integer, nullable=False),
+    Column("verified_subjects", Integer, nullable=False),
+)
+
+# --- marketplace database ---------------------------------------------------------------------------------
+
+vendors = Table(
+    "vendors",
+    marketplace_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(200), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approved | rejected | suspended | banned
+    Column("commission_pct", Float, nullable=False),
+    Column("warnings", Integer, nullable=False),
+    Column("products_removed", Integer, nullable=False),
+    Column("late_shipments", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_vendors_status_id", "status", "id"),
+)
+
+products = Table(
+    "products",
+    marketplace_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("vendor_id", Integer, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("price_cents", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approved | rejected | removed
+    Column("flagged", Boolean, nullable=False),
+    Column("flag_reason", String(100), nullable=True),
+    Column("version", Integer, nullable=False),
+    Index("ix_products_status_id", "status", "id"),
+    Index("ix_products_flagged_id", "flagged", "id"),
+)
+
+orders = Table(
+    "orders",
+    marketplace_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("user_id", Integer, nullable=False),
+    Column("vendor_id", Integer, nullable=False),
+    Column("product_id", Integer, nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("amount_cents", Integer, nullable=False),
+    Column("commission_cents", Integer, nullable=False),
+    Column("channel", String(16), nullable=False),  # webshop | consumer_app
+    Column("status", String(16), nullable=False),  # completed | refunded | failed
+)
+
+# --- nexus database ---------------------------------------------------------------------------------------
+
+meta = Table(
+    "meta",
+    nexus_metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+staff = Table(
+    "staff",
+    nexus_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("email", String(200), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_salt", String(64), nullable=False),
+    Column("password_hash", String(256), nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    nexus_metadata,
+    # sha256 of the opaque token; the token itself is never stored
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),  # access | refresh
+    Column("staff_id", Integer, ForeignKey("staff.id"), nullable=False),
+    # the login session both halves of a pair belong to; logout and reuse revoke the whole family
+    Column("family", String(32), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_tokens_family", "family"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    nexus_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor", String(200), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # NULL while the first request is still running
+    Column("status_code", Integer, nullable=True),
+    Column("response_body", Text, nullable=True),
+    Column("response_headers", Text, nullable=True),
+    UniqueConstraint("actor", "key", name="uq_idempotency_actor_key"),
+)
+
+audit_log = Table(
+    "audit_log",
+    nexus_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("entity_type", String(32), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("idempotency_key", String(200), nullable=True),
+    Index("ix_audit_entity", "entity_type", "entity_id"),
+    Index("ix_audit_actor", "actor"),
+)
+
+alerts = Table(
+    "alerts",
+    nexus_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(200), nullable=False),
+    Column("rule", String(200), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | firing | acknowledged | resolved
+    Column("service", String(100), nullable=False),
+    Column("namespace", String(100), nullable=False),
+    Column("labels", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("runbook_url", Text, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=True),
+    Column("ack_by", String(200), nullable=True),
+    Column("ack_at", DateTime(timezone=True), nullable=True),
+    Column("ack_expires_at", DateTime(timezone=True), nullable=True),
+    Column("resolved_by", String(200), nullable=True),
+    Column("version", Integer, nullable=False),
+    # one active (not resolved) alert per fingerprint
+    Index(
+        "uq_alerts_active_fingerprint",
+        "fingerprint",
+        unique=True,
+        sqlite_where=text("state != 'resolved'"),
+        postgresql_where=text("state != 'resolved'"),
+    ),
+    Index("ix_alerts_state", "state"),
+)
+
+alert_events = Table(
+    "alert_events",
+    nexus_metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("alert_json", Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+incidents = Table(
+    "incidents",
+    nexus_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(300), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # open | investigating | mitigated | resolved
+    Column("commander", String(200), nullable=True),
+    Column("summary", Text, nullable=False),
+    Column("alert_ids", Text, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("version", Integer, nullable=False),
+)
+
+incident_timeline = Table(
+    "incident_timeline",
+    nexus_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(16), nullable=False),  # alert | action | note | status
+    Column("author", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("ref", String(200), nullable=True),
+    Index("ix_timeline_incident", "incident_id", "id"),
+)
