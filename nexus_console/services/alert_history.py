@@ -92,13 +92,13 @@ class AlertHistory:
             return work(self._connection)
 
     async def close(self) -> None:
-        def close_connection(_: sqlite3.Connection) -> None:
+        def close_connection() -> None:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
 
-        if self._connection is not None:
-            await self._run(close_connection)
+        loop = asyncio.get_running_loop()
+        await asyncio.wait_for(loop.run_in_executor(self._executor, close_connection), self.timeout_s)
         self._executor.shutdown(wait=True)
 
     async def record(self, transitions: Sequence[Transition]) -> int:
