@@ -37,6 +37,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle(f"Nexus Console — {ctx.profile.name} — {ctx.me.name}")
         self._closing_for_logout = False
+        self._shut_down = False
 
         self.panes: list[Pane] = [
             pane_type(ctx) for pane_type in pane_types if ctx.me.may_access(pane_type.required_roles)
@@ -122,6 +123,9 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Save the layout and stop every timer; the window can then be closed and deleted."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.save_layout()
         self.status_bar.stop()
         self.palette_dialog.close()
@@ -133,8 +137,9 @@ class MainWindow(QMainWindow):
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        first_close = not self._shut_down
         self.shutdown()
-        if not self._closing_for_logout:
+        if first_close and not self._closing_for_logout:
             self.quit_requested.emit()
         event.accept()
 
@@ -159,10 +164,10 @@ class MainWindow(QMainWindow):
                 f"goTo{pane.title.replace(' ', '')}Action",
             )
         refresh = self.ctx.hub.refresh_all
-        add("Refresh all sources now", QKeySequence.StandardKey.Refresh, refresh, "refreshAction")
+        add("Refresh all sources now", "F5", refresh, "refreshAction")
         add("Toggle full screen", "F11", self._toggle_full_screen, "fullScreenAction")
         add("Log out", "Ctrl+Shift+L", self.logout_requested.emit, "logoutAction")
-        add("Quit", QKeySequence.StandardKey.Quit, self.close, "quitAction")
+        add("Quit", "Ctrl+Q", self.close, "quitAction")
         return actions
 
     def _toggle_full_screen(self) -> None:

@@ -33,6 +33,7 @@ class SourceStatusBar(QStatusBar):
         self.hub = hub
         self._labels: dict[str, QLabel] = {}
         hub.status_changed.connect(self._on_status)
+        self._connected = True
         for name, status in hub.statuses().items():
             self._on_status(name, status)
         self._ticker = QTimer(self)
@@ -50,8 +51,10 @@ class SourceStatusBar(QStatusBar):
 
     def stop(self) -> None:
         self._ticker.stop()
-        with contextlib.suppress(RuntimeError, TypeError):
-            self.hub.status_changed.disconnect(self._on_status)
+        if self._connected:
+            self._connected = False
+            with contextlib.suppress(RuntimeError, TypeError):
+                self.hub.status_changed.disconnect(self._on_status)
 
     def refresh(self) -> None:
         now = time.time()

@@ -1,0 +1,164 @@
+"""The API client and sign-in against the real reference server: ETags, 403 roles, and the three-step
+recovery from a 401."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from nexus_console.services.api_client import PermissionDenied, Unauthorized
+from nexus_console.services.auth import Credentials, LoginFailed
+from nexus_console.services.keychain import REFRESH_TOKEN, password_key
+from tests.console.api_support import DEMO_PASSWORD, api_stack
+from tests.console.conftest import QLoop
+from tests.support.memory_keyring import MemoryKeyring
+from tests.support.refserver import RefServer
+
+ADMIN = "admin@nexus.test"
+VIEWER = "viewer@nexus.test"
+
+
+def test_login_gives_me_with_roles_and_keeps_the_refresh_token_in_the_keychain(
+    qloop: QLoop, refserver_session: RefServer, memory_keyring: MemoryKeyring
+) -> None:
+    async def scenario() -> None:
+        async with api_stack(refserver_session.base_url) as stack:
+            me = await stack.auth.login(Credentials(VIEWER, DEMO_PASSWORD, remember=False))
+            assert me.email == VIEWER and me.roles == frozenset({"viewer"})
+            assert await stack.keychain.get(REFRESH_TOKEN) == stack.auth._refresh_token
+            assert await stack.keychain.get(password_key(VIEWER)) is None
+
+    qloop.run(scenario())
+    assert set(memory_keyring.secrets) == {("nexus-console:test", REFRESH_TOKEN)}
+
+
+def test_a_wrong_password_says_so(qloop: QLoop, refserver_session: RefServer) -> None:
+    async def scenario() -> None:
+        async with api_stack(refserver_session.base_url) as stack:
+            with pytest.raises(LoginFailed) as failure:
+                await stack.auth.login(Credentials(VIEWER, "not-the-password"))
+            assert str(failure.value)
+            assert "not-the-password" not in str(failure.value)
+
+    qloop.run(scenario())
+
+
+def test_second_get_sends_if_none_match_and_reuses_the_body_on_304(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    async def scenario() -> None:
+        async with api_stack(refserver_session.base_url) as stack:
+            await stack.auth.login(Credentials(VIEWER, DEMO_PASSWORD))
+            first, _ = await stack.api.get_json("/monitoring/services")
+            second, headers = await stack.api.get_json("/monitoring/services")
+            assert second == first and len(first["items"]) == 44
+            assert [s for m, p, s in stack.requests if p == "/monitoring/services"] == [200, 304]
+            assert headers.get("etag")
+
+    qloop.run(scenario())
+
+
+def test_a_403_names_the_role_that_is_needed(qloop: QLoop, refserver_session: RefServer) -> None:
+    async def scenario() -> None:
+        async with api_stack(refserver_session.base_url) as stack:
+            await stack.auth.login(Credentials(VIEWER, DEMO_PASSWORD))
+            with pytest.raises(PermissionDenied) as denied:
+                await stack.api.get_json("/analytics/revenue")
+            assert denied.value.required_role == "finance"
+            assert "You need the 'finance' role" in str(denied.value)
+
+    qloop.run(scenario())
+
+
+def test_a_401_is_recovered_by_a_silent_refresh_once_for_concurrent_requests(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    async def scenario() -> None:
+        async with api_stack(refserver_session.base_url) as stack:
+            await stack.auth.login(Credentials(ADMIN, DEMO_PASSWORD))
+            old_refresh = await stack.keychain.get(REFRESH_TOKEN)
+            stack.auth.access_token = "expired-access-token"
+            bodies = await asyncio.gather(*(stack.api.get_json("/auth/me") for _ in range(5)))
+            assert all(body["email"] == ADMIN for body, _ in bodies)
+            assert stack.count("POST", "/auth/refresh") == 1
+            assert await stack.keychain.get(REFRESH_TOKEN) not in (None, old_refresh), "rotated"
+
+    qloop.run(scenario())
+
+
+def test_when_refresh_fails_the_remembered_password_signs_in_silently(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    asked: list[str | None] = []
+
+    async def ask(reason: str | None) -> Credentials | None:
+        asked.append(reason)
+        return None
+
+    async def scenario() -> None:
+        async with api_stack(refserver_session.base_url, ask=ask) as stack:
+            await stack.auth.login(Credentials(ADMIN, DEMO_PASSWORD, remember=True))
+            stack.auth.access_token = "expired-access-token"
+            stack.auth._refresh_token = None
+            await stack.keychain.set(REFRESH_TOKEN, "revoked-refresh-token")
+            body, _ = await stack.api.get_json("/auth/me")
+            assert body["email"] == ADMIN
+            assert stack.count("POST", "/auth/login") == 2
+
+    qloop.run(scenario())
+    assert asked == []
+
+
+def test_the_login_dialog_is_the_last_resort_and_cancel_gives_unauthorized(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    answers: list[Credentials | None] = [
+        Credentials(ADMIN, "wrong-password"),
+        Credentials(ADMIN, DEMO_PASSWORD),
+        None,
+    ]
+    asked: list[str | None] = []
+
+    async def ask(reason: str | None) -> Credentials | None:
+        asked.append(reason)
+        return answers.pop(0)
+
+    async def expire(stack: object) -> None:
+        stack.auth.access_token = "expired-access-token"  # type: ignore[attr-defined]
+        stack.auth._refresh_token = None  # type: ignore[attr-defined]
+        await stack.keychain.delete(REFRESH_TOKEN)  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        async with api_stack(refserver_session.base_url, ask=ask) as stack:
+            await stack.auth.login(Credentials(ADMIN, DEMO_PASSWORD, remember=False))
+            await expire(stack)
+            body, _ = await stack.api.get_json("/auth/me")
+            assert body["email"] == ADMIN
+            await expire(stack)
+            with pytest.raises(Unauthorized):
+                await stack.api.get_json("/auth/me")
+
+    qloop.run(scenario())
+    assert len(asked) == 3
+    assert asked[0] == "Your session has expired. Sign in again."
+    assert asked[1] and "wrong-password" not in asked[1]
+
+
+def test_logout_revokes_the_refresh_token_and_deletes_it_from_the_keychain(
+    qloop: QLoop, refserver_session: RefServer, memory_keyring: MemoryKeyring
+) -> None:
+    async def scenario() -> None:
+        async with api_stack(refserver_session.base_url) as stack:
+            await stack.auth.login(Credentials(ADMIN, DEMO_PASSWORD, remember=True))
+            token = await stack.keychain.get(REFRESH_TOKEN)
+            await stack.auth.logout()
+            assert await stack.keychain.get(REFRESH_TOKEN) is None
+            assert stack.auth.access_token is None
+            response = await stack.http.post(
+                refserver_session.base_url + "/auth/refresh", json={"refresh_token": token}
+            )
+            assert response.status_code == 401
+
+    qloop.run(scenario())
+    assert ("nexus-console:test", REFRESH_TOKEN) not in memory_keyring.secrets

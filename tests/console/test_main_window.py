@@ -1,0 +1,205 @@
+"""The main window: panes by role, actions with shortcuts, the command palette, the status bar, and a
+layout that survives a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel, QVBoxLayout
+
+from nexus_console.app import settings_for_console
+from nexus_console.domain.freshness import SourceState
+from nexus_console.services.polling import Backoff, Poller
+from nexus_console.views.main_window import MainWindow
+from nexus_console.views.pane import Pane, StaleBanner, apply_stale_look
+from nexus_console.workers.context import ConsoleContext
+from tests.console.conftest import QLoop
+from tests.console.helpers import wait_until
+from tests.console.window_support import window_context
+
+
+class OverviewPane(Pane):
+    title = "Overview"
+
+    def __init__(self, ctx: ConsoleContext, parent: Any = None) -> None:
+        super().__init__(ctx, parent)
+        self.banner = StaleBanner(self)
+        self.value = QLabel("no data", self)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.value)
+        self.export = QAction("Export overview", self)
+        self.export.setShortcut("Ctrl+E")
+        self.exported = 0
+        self.export.triggered.connect(self._export)
+
+    def actions(self) -> list[QAction]:  # type: ignore[override]
+        return [self.export]
+
+    def _export(self) -> None:
+        self.exported += 1
+
+
+class AdminOnlyPane(Pane):
+    title = "Admin"
+    required_roles = frozenset({"admin"})
+
+
+def make_window(ctx: ConsoleContext, qtbot: Any) -> MainWindow:
+    window = MainWindow(ctx, [OverviewPane, AdminOnlyPane], settings_for_console())
+    qtbot.addWidget(window)
+    return window
+
+
+def close(window: MainWindow) -> None:
+    window.close()
+
+
+def test_panes_follow_the_roles_from_auth_me(qtbot: Any) -> None:
+    with window_context("viewer") as ctx:
+        viewer_window = make_window(ctx, qtbot)
+        assert viewer_window.pane_titles() == ["Overview"]
+        assert viewer_window.navigation.isHidden(), "no navigation for a single pane"
+        close(viewer_window)
+    with window_context("admin") as ctx:
+        admin_window = make_window(ctx, qtbot)
+        assert admin_window.pane_titles() == ["Overview", "Admin"]
+        assert not admin_window.navigation.isHidden()
+        close(admin_window)
+
+
+def test_every_action_has_a_shortcut_and_the_palette_lists_them_all(qtbot: Any) -> None:
+    with window_context("admin") as ctx:
+        window = make_window(ctx, qtbot)
+        actions = window.all_actions()
+        labels = {a.text().replace("&", "") for a in actions}
+        assert {
+            "Command palette…",
+            "Go to Overview",
+            "Go to Admin",
+            "Log out",
+            "Quit",
+            "Export overview",
+        } <= labels
+        assert all(not a.shortcut().isEmpty() for a in actions), [
+            a.text() for a in actions if a.shortcut().isEmpty()
+        ]
+        shortcuts = [a.shortcut().toString() for a in actions]
+        assert len(shortcuts) == len(set(shortcuts)), "no two actions share a shortcut"
+
+        window.palette_dialog.open_palette()
+        assert len(window.palette_dialog.visible_labels()) == len(actions)
+        qtbot.keyClicks(window.palette_dialog.filter, "go adm")
+        assert window.palette_dialog.visible_labels() == ["Go to Admin    Ctrl+2"]
+        qtbot.keyClick(window.palette_dialog.filter, Qt.Key.Key_Return)
+        assert window.current_pane().title == "Admin"  # type: ignore[union-attr]
+        assert not window.palette_dialog.isVisible()
+        close(window)
+
+
+def test_ctrl_k_opens_the_palette_and_pane_actions_run_from_it(qtbot: Any) -> None:
+    with window_context("viewer") as ctx:
+        window = make_window(ctx, qtbot)
+        window.show()
+        window.windowHandle().requestActivate()
+        assert QTest.qWaitForWindowActive(window.windowHandle(), 3000)
+        qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(window.palette_dialog.isVisible, timeout=3000)
+        qtbot.keyClicks(window.palette_dialog.filter, "export")
+        qtbot.keyClick(window.palette_dialog.filter, Qt.Key.Key_Return)
+        pane = window.panes[0]
+        assert isinstance(pane, OverviewPane)
+        assert pane.exported == 1
+        close(window)
+
+
+def test_geometry_and_current_pane_survive_a_restart(qtbot: Any, isolated_dirs: dict[str, Path]) -> None:
+    with window_context("admin") as ctx:
+        first = make_window(ctx, qtbot)
+        first.show()
+        first.resize(701, 457)
+        first.show_pane("Admin")
+        close(first)
+    settings_file = Path(settings_for_console().fileName())
+    assert settings_file.is_relative_to(isolated_dirs["config"]) and settings_file.exists()
+    with window_context("admin") as ctx:
+        second = make_window(ctx, qtbot)
+        second.show()
+        assert (second.width(), second.height()) == (701, 457)
+        assert second.current_pane().title == "Admin"  # type: ignore[union-attr]
+        close(second)
+    assert "password" not in settings_file.read_text().lower()
+
+
+def test_closing_the_window_asks_to_quit_and_stops_its_timers(qtbot: Any) -> None:
+    with window_context("viewer") as ctx:
+        window = make_window(ctx, qtbot)
+        window.show()
+        with qtbot.waitSignal(window.quit_requested, timeout=2000):
+            window.close()
+        assert not window.status_bar._ticker.isActive()
+
+
+def test_status_bar_shows_each_source_state_and_age_and_a_stale_banner_reads_the_reason(
+    qtbot: Any, qloop: QLoop
+) -> None:
+    fail = False
+
+    async def fetch() -> dict[str, int]:
+        if fail:
+            raise ConnectionError("connection refused")
+        return {"n": 1}
+
+    with window_context("viewer") as ctx:
+        poller = ctx.registry.get_or_create(
+            "services",
+            lambda: Poller(
+                "services", fetch, 60.0, timeout_s=1.0, backoff=Backoff(0.05, 0.1, random_fraction=lambda: 1)
+            ),
+        )
+        window = make_window(ctx, qtbot)
+        pane = window.panes[0]
+        assert isinstance(pane, OverviewPane)
+        ctx.hub.status_changed.connect(lambda _name, status: pane.banner.set_status(status))
+        assert window.status_bar.label_text("services") == "services connecting"
+
+        async def scenario() -> None:
+            nonlocal fail
+            ctx.registry.start()
+            await wait_until(lambda: poller.status.state is SourceState.OK)
+            assert window.status_bar.label_text("services") == "services ok · 0 s"
+            assert pane.banner.text() == ""
+            fail = True
+            poller.poke()
+            await wait_until(lambda: poller.status.state is SourceState.ERROR)
+            await ctx.registry.aclose()
+
+        qloop.run(scenario())
+        assert window.status_bar.label_text("services").startswith("services error · ")
+        banner = pane.banner.text()
+        assert banner.startswith("stale since ")
+        assert banner.endswith(" — ConnectionError: connection refused")
+        assert time.strftime("%H:%M", time.localtime(poller.status.error_since)) in banner
+        close(window)
+
+
+def test_stale_look_greys_a_widget_without_clearing_it(qtbot: Any) -> None:
+    label = QLabel("42 req/s")
+    qtbot.addWidget(label)
+    apply_stale_look(label, True)
+    assert label.graphicsEffect() is not None and label.text() == "42 req/s"
+    apply_stale_look(label, False)
+    assert label.graphicsEffect() is None
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_loop() -> Any:
+    yield
+    asyncio.set_event_loop(None)
