@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from nexus_console.domain.ringbuffer import TimeSeriesRing
+
 REQUESTS_TOTAL = "http_requests_total"
 DURATION_BUCKET = "http_request_duration_seconds_bucket"
 GAUGES_KEPT = ("process_cpu_percent", "process_resident_memory_bytes")
@@ -156,3 +158,43 @@ def derive_sample(previous: MetricsScrape | None, current: MetricsScrape) -> Met
         cpu_pct=cpu,
         rss_mb=rss_mb,
     )
+
+
+HISTORY_CAPACITY = 3600  # one hour of 1 s samples
+
+
+class MetricsHistory:
+    """One fixed-size ring per service (created on first sight); memory is bounded by the service count."""
+
+    def __init__(self, capacity: int = HISTORY_CAPACITY) -> None:
+        self.capacity = capacity
+        self._rings: dict[str, TimeSeriesRing] = {}
+        self.revision = 0  # bumped on every recorded round, so a chart can skip redraws when nothing changed
+
+    def ring(self, service: str) -> TimeSeriesRing:
+        ring = self._rings.get(service)
+        if ring is None:
+            ring = self._rings[service] = TimeSeriesRing(self.capacity, SAMPLE_COLUMNS)
+        return ring
+
+    def services(self) -> list[str]:
+        return list(self._rings)
+
+    def record(self, service: str, sample: MetricsSample) -> None:
+        self.ring(service).append(sample.time_s, sample.as_row())
+
+    def record_gap(self, service: str, time_s: float) -> None:
+        """A failed scrape: a NaN sample, so charts show a gap rather than joining across it."""
+        self.ring(service).append(time_s, (math.nan,) * len(SAMPLE_COLUMNS))
+
+    def finish_round(self) -> None:
+        self.revision += 1
+
+    def forget_except(self, services: set[str]) -> None:
+        """Drop rings of services that left the catalogue."""
+        for name in [n for n in self._rings if n not in services]:
+            del self._rings[name]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(ring.nbytes for ring in self._rings.values())

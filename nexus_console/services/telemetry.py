@@ -1,0 +1,311 @@
+"""Fetching the Health pane's data: the service catalogue, the probe fan-out, metrics scrapes, and the API,
+database and sync health documents. Async httpx, no Qt.
+
+A single probe or scrape that fails is a result carrying its reason, not a failure of the whole source; the
+source itself fails only when every request failed at the transport level (the console is cut off), so that
+the pane shows "stale since ..." instead of 176 fresh-looking errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import httpx
+
+from nexus_console.domain.health import (
+    PROBES,
+    ApiHealth,
+    DatabaseHealth,
+    Probe,
+    ProbeOutcome,
+    ProbeResult,
+    ProbeSweep,
+    ServiceCatalog,
+    ServiceInfo,
+    SyncQuality,
+    classify_probe_response,
+)
+from nexus_console.domain.prom_metrics import (
+    MetricsHistory,
+    MetricsParseError,
+    MetricsSample,
+    MetricsScrape,
+    derive_sample,
+    parse_metrics_text,
+)
+from nexus_console.services.http import FetchError, describe_error, short_url
+
+SERVICES_PATH = "/monitoring/services"
+API_HEALTH_PATH = "/monitoring/api/health"
+DB_HEALTH_PATH = "/monitoring/database/health"
+SYNC_QUALITY_PATH = "/monitoring/sync/quality"
+
+
+class JsonApi(Protocol):
+    async def get_json(
+        self, path: str, params: Mapping[str, Any] | None = None
+    ) -> tuple[Any, httpx.Headers]: ...
+
+
+def parse_generated_at(body: Any) -> float | None:
+    """The server's `generated_at` (RFC 3339 or epoch seconds) as epoch seconds, if present."""
+    if not isinstance(body, Mapping):
+        return None
+    value = body.get("generated_at")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+# ---- the catalogue and the JSON health documents ------------------------------------------------
+
+
+async def fetch_service_catalog(api: JsonApi) -> ServiceCatalog:
+    body, _ = await api.get_json(SERVICES_PATH)
+    try:
+        return ServiceCatalog.from_json(body, parse_generated_at(body))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise FetchError(f"unexpected body from {SERVICES_PATH}: {exc}") from None
+
+
+async def _fetch_document(api: JsonApi, path: str, validate: Callable[[Any], object]) -> dict[str, Any]:
+    body, _ = await api.get_json(path)
+    try:
+        validate(body)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise FetchError(f"unexpected body from {path}: {exc}") from None
+    return body
+
+
+async def fetch_api_health(api: JsonApi) -> dict[str, Any]:
+    """The validated JSON document (kept as JSON so the local cache can store it as is)."""
+    return await _fetch_document(api, API_HEALTH_PATH, ApiHealth.from_json)
+
+
+async def fetch_db_health(api: JsonApi) -> dict[str, Any]:
+    return await _fetch_document(api, DB_HEALTH_PATH, DatabaseHealth.from_json)
+
+
+async def fetch_sync_quality(api: JsonApi) -> dict[str, Any]:
+    return await _fetch_document(api, SYNC_QUALITY_PATH, SyncQuality.from_json)
+
+
+# ---- probes -------------------------------------------------------------------------------------
+
+
+def _is_transport_failure(exc: BaseException) -> bool:
+    return isinstance(exc, httpx.TransportError | TimeoutError)
+
+
+async def probe_once(
+    http: httpx.AsyncClient,
+    service: ServiceInfo,
+    probe: Probe,
+    *,
+    timeout_s: float,
+    clock: Callable[[], float] = time.time,
+) -> tuple[ProbeResult, bool]:
+    """One probe request. Returns the result and whether it failed at the transport level."""
+    url = service.url(probe)
+    started = time.monotonic()
+    try:
+        # The deadline covers the whole exchange: a server that trickles its body must not hold a slot.
+        async with asyncio.timeout(timeout_s):
+            response = await http.get(url)
+    except asyncio.CancelledError:
+        raise
+    except (TimeoutError, httpx.TimeoutException):
+        elapsed_ms = (time.monotonic() - started) * 1000.0
+        detail = f"timeout after {timeout_s:.1f} s"
+        return ProbeResult(service.name, probe, ProbeOutcome.TIMEOUT, clock(), elapsed_ms, None, detail), True
+    except Exception as exc:
+        elapsed_ms = (time.monotonic() - started) * 1000.0
+        detail = describe_error(exc, timeout_s=timeout_s)
+        result = ProbeResult(service.name, probe, ProbeOutcome.ERROR, clock(), elapsed_ms, None, detail)
+        return result, _is_transport_failure(exc)
+    elapsed_ms = (time.monotonic() - started) * 1000.0
+    result = classify_probe_response(
+        service.name,
+        probe,
+        response.status_code,
+        response.headers.get("content-type", ""),
+        response.content,
+        clock(),
+        elapsed_ms,
+    )
+    return result, False
+
+
+async def sweep_probes(
+    http: httpx.AsyncClient,
+    catalog: ServiceCatalog,
+    *,
+    limit: int = 32,
+    timeout_s: float = 2.0,
+    clock: Callable[[], float] = time.time,
+) -> ProbeSweep:
+    """Every probe of every service, at most `limit` at a time."""
+    started = clock()
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(service: ServiceInfo, probe: Probe) -> tuple[ProbeResult, bool]:
+        async with semaphore:
+            return await probe_once(http, service, probe, timeout_s=timeout_s, clock=clock)
+
+    outcomes = await asyncio.gather(*(one(s, p) for s in catalog.services for p in PROBES))
+    results = tuple(result for result, _ in outcomes)
+    if outcomes and all(transport_failed for _, transport_failed in outcomes):
+        raise FetchError(f"all {len(outcomes)} probes failed: {results[0].detail}")
+    return ProbeSweep(started, clock(), results)
+
+
+# ---- metrics ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsRound:
+    """One scrape of every service: the newest sample per service, the reason per failed scrape, and the
+    shared history that every round appends to (not serialised to the cache)."""
+
+    at: float
+    samples: Mapping[str, MetricsSample]
+    errors: Mapping[str, str]
+    history: MetricsHistory | None = field(default=None, compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "samples": {name: _sample_json(s) for name, s in self.samples.items()},
+            "errors": dict(self.errors),
+        }
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> MetricsRound:
+        samples = {name: MetricsSample(**_nan_in(s)) for name, s in body["samples"].items()}
+        return cls(float(body["at"]), samples, dict(body["errors"]))
+
+
+def _sample_json(sample: MetricsSample) -> dict[str, float | None]:
+    # JSON has no NaN; null stands for "undefined in this interval".
+    return {
+        name: (None if isinstance(v, float) and math.isnan(v) else v)
+        for name, v in (
+            ("time_s", sample.time_s),
+            ("rps", sample.rps),
+            ("rps_4xx", sample.rps_4xx),
+            ("rps_5xx", sample.rps_5xx),
+            ("p50_ms", sample.p50_ms),
+            ("p95_ms", sample.p95_ms),
+            ("p99_ms", sample.p99_ms),
+            ("cpu_pct", sample.cpu_pct),
+            ("rss_mb", sample.rss_mb),
+        )
+    }
+
+
+def _nan_in(values: Mapping[str, float | None]) -> dict[str, float]:
+    return {name: math.nan if v is None else float(v) for name, v in values.items()}
+
+
+def _parse_all(bodies: dict[str, tuple[str, float]]) -> dict[str, MetricsScrape | str]:
+    parsed: dict[str, MetricsScrape | str] = {}
+    for name, (text, at) in bodies.items():
+        try:
+            parsed[name] = parse_metrics_text(text, at)
+        except MetricsParseError as exc:
+            parsed[name] = str(exc)
+    return parsed
+
+
+class MetricsCollector:
+    """Scrapes every service's /metrics, parses on `executor`, and appends one sample per service to the
+    history: rates and quantiles from the difference with that service's previous scrape."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        executor: Executor,
+        history: MetricsHistory | None = None,
+        *,
+        limit: int = 16,
+        timeout_s: float = 1.5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.http = http
+        self.executor = executor
+        self.history = history or MetricsHistory()
+        self.limit = limit
+        self.timeout_s = timeout_s
+        self.clock = clock
+        self._previous: dict[str, MetricsScrape] = {}
+
+    async def _get_text(self, service: ServiceInfo) -> tuple[str, float]:
+        async with asyncio.timeout(self.timeout_s):
+            response = await self.http.get(service.metrics_url)
+        if response.status_code != 200:
+            raise FetchError(f"HTTP {response.status_code} from {short_url(service.metrics_url)}")
+        content_type = response.headers.get("content-type", "")
+        if not content_type.startswith(("text/plain", "application/openmetrics-text")):
+            raise FetchError(f"unexpected content type {content_type or 'none'!r}")
+        try:
+            return response.content.decode("utf-8"), self.clock()
+        except UnicodeDecodeError:
+            raise FetchError("metrics body is not UTF-8") from None
+
+    async def scrape(self, catalog: ServiceCatalog) -> MetricsRound:
+        semaphore = asyncio.Semaphore(self.limit)
+        services = list(catalog.services)
+
+        async def one(service: ServiceInfo) -> tuple[str, float]:
+            async with semaphore:
+                return await self._get_text(service)
+
+        fetched = await asyncio.gather(*(one(s) for s in services), return_exceptions=True)
+        at = self.clock()
+        bodies: dict[str, tuple[str, float]] = {}
+        errors: dict[str, str] = {}
+        transport_failures = 0
+        for service, outcome in zip(services, fetched, strict=True):
+            if isinstance(outcome, BaseException):
+                if isinstance(outcome, asyncio.CancelledError):
+                    raise outcome
+                errors[service.name] = describe_error(outcome, timeout_s=self.timeout_s)
+                transport_failures += _is_transport_failure(outcome)
+            else:
+                bodies[service.name] = outcome
+
+        parsed = await asyncio.get_running_loop().run_in_executor(self.executor, _parse_all, bodies)
+
+        samples: dict[str, MetricsSample] = {}
+        for service in services:
+            scrape = parsed.get(service.name)
+            if isinstance(scrape, MetricsScrape):
+                sample = derive_sample(self._previous.get(service.name), scrape)
+                self._previous[service.name] = scrape
+                samples[service.name] = sample
+                self.history.record(service.name, sample)
+            else:
+                if isinstance(scrape, str):
+                    errors[service.name] = scrape
+                self.history.record_gap(service.name, at)
+        names = {s.name for s in services}
+        self.history.forget_except(names)
+        for name in [n for n in self._previous if n not in names]:
+            del self._previous[name]
+        self.history.finish_round()
+
+        if services and transport_failures == len(services):
+            raise FetchError(f"all {len(services)} metrics scrapes failed: {next(iter(errors.values()))}")
+        return MetricsRound(at, samples, errors, self.history)

@@ -1,0 +1,99 @@
+"""The dense service × probe table: coloured cells with text, hatched when their data is stale."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+)
+
+from nexus_console.models.health_matrix import (
+    GROUP_ROLE,
+    HEADERS,
+    PROBE_COLUMNS,
+    STALE_ROLE,
+    HealthMatrixModel,
+)
+
+ROW_HEIGHT = 19
+PROBE_COLUMN_NUMBERS = frozenset(PROBE_COLUMNS.values())
+_HATCH = QBrush(QColor(20, 20, 20, 150), Qt.BrushStyle.BDiagPattern)
+_STALE_VEIL = QColor(30, 32, 36, 140)
+
+
+class StaleHatchDelegate(QStyledItemDelegate):
+    """Paints the cell as usual, then veils and hatches it when STALE_ROLE is true (never blank)."""
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        background = index.data(Qt.ItemDataRole.BackgroundRole)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if isinstance(background, QBrush) and index.column() in PROBE_COLUMN_NUMBERS:
+            # A selected row keeps its status colours (a blue DOWN cell would hide the state);
+            # the selection shows as a frame instead.
+            option = QStyleOptionViewItem(option)
+            option.state &= ~QStyle.StateFlag.State_Selected
+            painter.fillRect(option.rect, background)
+        super().paint(painter, option, index)
+        painter.save()
+        if index.data(STALE_ROLE):
+            painter.fillRect(option.rect, _STALE_VEIL)
+            painter.fillRect(option.rect, _HATCH)
+        if selected and index.column() in PROBE_COLUMN_NUMBERS:
+            painter.setPen(QPen(QColor("#8fc1ff"), 1))
+            painter.drawLine(option.rect.topLeft(), option.rect.topRight())
+            painter.drawLine(option.rect.bottomLeft(), option.rect.bottomRight())
+        painter.restore()
+
+
+class HealthMatrixView(QTableView):
+    def __init__(self, model: HealthMatrixModel) -> None:
+        super().__init__()
+        self.setObjectName("healthMatrix")
+        self.setModel(model)
+        self.setItemDelegate(StaleHatchDelegate(self))
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(False)
+        self.setShowGrid(True)
+        self.setWordWrap(False)
+        self.setStyleSheet(
+            "QTableView { background: #1b1e23; color: #e6e6e6; gridline-color: #2c3036; font-size: 9pt; }"
+            "QTableView::item:selected { background: #2f6fb3; }"
+            "QHeaderView::section { background: #23272e; color: #c8ccd2; border: 0; padding: 2px 4px;"
+            " font-size: 8pt; }"
+        )
+        vertical = self.verticalHeader()
+        vertical.setVisible(False)
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(ROW_HEIGHT)
+        horizontal = self.horizontalHeader()
+        horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        horizontal.setStretchLastSection(False)
+        widths = {"service": 170, "req/s": 58, "p95": 62, "5xx/s": 52}
+        for column, title in enumerate(HEADERS):
+            self.setColumnWidth(column, widths.get(title, 86))
+        model.modelReset.connect(self._span_group_rows)
+        self._span_group_rows()
+
+    def _span_group_rows(self) -> None:
+        self.clearSpans()
+        model = self.model()
+        for row in range(model.rowCount()):
+            if model.index(row, 0).data(GROUP_ROLE):
+                self.setSpan(row, 0, 1, len(HEADERS))
+
+    def preferred_width(self) -> int:
+        return (
+            sum(self.columnWidth(c) for c in range(len(HEADERS)))
+            + self.verticalScrollBar().sizeHint().width()
+            + 4
+        )

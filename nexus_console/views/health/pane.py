@@ -1,0 +1,332 @@
+"""The Health pane: the service × probe matrix with a per-service detail, an all-services overview, and the
+API, database and sync health views.
+
+Data arrives through the DataHub (six sources registered by workers.health_sources). Two timers run only
+while the pane is visible: a 25 Hz redraw timer that pushes ring-buffer data into the visible charts when it
+changed, and a 1 s timer that refreshes every age and stale mark.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QItemSelection, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QHideEvent, QPalette, QShowEvent
+from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from nexus_console.domain.freshness import SourceState, SourceStatus, stale_text
+from nexus_console.domain.health import Probe, ProbeSweep, ServiceCatalog, summarize
+from nexus_console.domain.prom_metrics import MetricsHistory
+from nexus_console.models.health_matrix import SERVICE_ROLE, HealthMatrixModel, format_short_age
+from nexus_console.services.telemetry import MetricsRound
+from nexus_console.views.charts import OverviewChart
+from nexus_console.views.health.documents import (
+    ApiHealthView,
+    DatabaseHealthView,
+    DocumentView,
+    SyncQualityView,
+)
+from nexus_console.views.health.matrix_view import HealthMatrixView
+from nexus_console.views.health.service_detail import ServiceDetail
+from nexus_console.views.pane import Pane, StaleBanner
+from nexus_console.workers.context import ConsoleContext
+from nexus_console.workers.health_sources import (
+    API_HEALTH,
+    DB_HEALTH,
+    METRICS,
+    PROBES,
+    SERVICES,
+    SYNC_QUALITY,
+    register_health_sources,
+)
+
+REDRAW_INTERVAL_MS = 40  # 25 Hz
+AGE_INTERVAL_MS = 1000
+OVERVIEW_KINDS = ("rps", "p95_ms", "rps_5xx")
+SUMMARY_STYLE = "QLabel { color: #e6e6e6; font-size: 10pt; font-weight: bold; padding: 3px 4px; }"
+
+
+def apply_dark_palette(widget: QWidget) -> None:
+    """The Health pane is a wall display: dark, whatever the application palette is."""
+    palette = widget.palette()
+    colours = {
+        QPalette.ColorRole.Window: "#14171b",
+        QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#1b1e23",
+        QPalette.ColorRole.AlternateBase: "#20242a",
+        QPalette.ColorRole.Text: "#e6e6e6",
+        QPalette.ColorRole.Button: "#23272e",
+        QPalette.ColorRole.ButtonText: "#e6e6e6",
+        QPalette.ColorRole.ToolTipBase: "#23272e",
+        QPalette.ColorRole.ToolTipText: "#e6e6e6",
+        QPalette.ColorRole.Highlight: "#2f6fb3",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+    }
+    for role, colour in colours.items():
+        palette.setColor(role, QColor(colour))
+    widget.setPalette(palette)
+    widget.setAutoFillBackground(True)
+
+
+class HealthPane(Pane):
+    title = "Health"
+    icon_name = "health"
+
+    def __init__(self, ctx: ConsoleContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.setObjectName("healthPane")
+        apply_dark_palette(self)
+        register_health_sources(ctx)
+        self.clock = time.time
+        self.statuses: dict[str, SourceStatus[Any]] = {}
+        self.catalog: ServiceCatalog | None = None
+        self.sweep: ProbeSweep | None = None
+        self.history: MetricsHistory | None = None
+        self._overview_revision = -1
+        self._overview_stale: str | None = None
+
+        self.summary = QLabel("Health: waiting for the service list…", self)
+        self.summary.setObjectName("healthSummary")
+        self.summary.setStyleSheet(SUMMARY_STYLE)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.banner = StaleBanner(self)
+
+        self.model = HealthMatrixModel(self, clock=lambda: self.clock())
+        self.matrix = HealthMatrixView(self.model)
+        self.matrix.selectionModel().selectionChanged.connect(self._on_selection)
+        self.detail = ServiceDetail(self)
+        matrix_tab = QSplitter(Qt.Orientation.Horizontal)
+        matrix_tab.addWidget(self.matrix)
+        matrix_tab.addWidget(self.detail)
+        matrix_tab.setStretchFactor(0, 0)
+        matrix_tab.setStretchFactor(1, 1)
+        matrix_tab.setSizes([self.matrix.preferred_width(), 700])
+
+        self.overview = OverviewChart()
+        self.api_view = ApiHealthView()
+        self.db_view = DatabaseHealthView()
+        self.sync_view = SyncQualityView()
+        self.documents: dict[str, DocumentView] = {
+            API_HEALTH: self.api_view,
+            DB_HEALTH: self.db_view,
+            SYNC_QUALITY: self.sync_view,
+        }
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("healthTabs")
+        self.tabs.addTab(matrix_tab, "Services")
+        self.tabs.addTab(self.overview, "Overview")
+        self.tabs.addTab(self.api_view, "API")
+        self.tabs.addTab(self.db_view, "Database")
+        self.tabs.addTab(self.sync_view, "Sync")
+        self.tabs.currentChanged.connect(lambda _: self._redraw())
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(2)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setObjectName("healthRedraw")
+        self.redraw_timer.setInterval(REDRAW_INTERVAL_MS)
+        self.redraw_timer.timeout.connect(self._redraw)
+        self.age_timer = QTimer(self)
+        self.age_timer.setObjectName("healthAges")
+        self.age_timer.setInterval(AGE_INTERVAL_MS)
+        self.age_timer.timeout.connect(self.refresh_ages)
+
+        self._refresh_action = QAction("Health: refresh now", self)
+        self._refresh_action.triggered.connect(self.refresh_now)
+        self._export_actions = [
+            *self.detail.rate_chart.actions(),
+            *self.detail.latency_chart.actions(),
+            *self.overview.actions(),
+        ]
+
+        self._hub_connected = True
+        ctx.hub.status_changed.connect(self._on_status)
+        for name in (SERVICES, PROBES, METRICS, API_HEALTH, DB_HEALTH, SYNC_QUALITY):
+            status = ctx.hub.status(name)
+            if status is not None:
+                self._on_status(name, status)
+
+    # ---- Pane ------------------------------------------------------------------------------------
+
+    def actions(self) -> list[QAction]:  # type: ignore[override]
+        return [self._refresh_action, *self._export_actions]
+
+    def shutdown(self) -> None:
+        self.redraw_timer.stop()
+        self.age_timer.stop()
+        if self._hub_connected:
+            self._hub_connected = False
+            with contextlib.suppress(RuntimeError, TypeError):
+                self.ctx.hub.status_changed.disconnect(self._on_status)
+
+    def refresh_now(self) -> None:
+        for name in (PROBES, METRICS, API_HEALTH, DB_HEALTH, SYNC_QUALITY):
+            poller = self.ctx.hub.poller(name)
+            if poller is not None:
+                poller.poke()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._hub_connected:
+            self.redraw_timer.start()
+            self.age_timer.start()
+            self.refresh_ages()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self.redraw_timer.stop()
+        self.age_timer.stop()
+
+    # ---- data in ---------------------------------------------------------------------------------
+
+    def _on_status(self, name: str, status: SourceStatus[Any]) -> None:
+        self.statuses[name] = status
+        now = self.clock()
+        value = status.last_good.value if status.last_good is not None else None
+        if name == SERVICES and isinstance(value, ServiceCatalog):
+            self._set_catalog(value)
+        elif name == PROBES and isinstance(value, ProbeSweep):
+            self.sweep = value
+            self.model.set_sweep(value, stale=status.is_stale(now))
+            self._show_detail_health(now)
+        elif name == METRICS and isinstance(value, MetricsRound):
+            if value.history is not None:
+                self.history = value.history
+            self.model.set_metrics(value.samples, value.errors, stale=status.is_stale(now))
+        elif name in self.documents:
+            self.documents[name].ingest(status, now)
+            return
+        else:
+            return
+        self._refresh_summary(now)
+
+    def _set_catalog(self, catalog: ServiceCatalog) -> None:
+        self.catalog = catalog
+        selected = self.detail.service
+        self.model.set_catalog(catalog)
+        self.overview.set_services([s.name for s in catalog.services])
+        self._overview_revision = -1
+        if selected is not None:
+            row = self.model.row_of(selected)
+            if row is not None:
+                self.matrix.selectRow(row)
+        elif catalog.services:
+            self.select_service(catalog.services[0].name)
+
+    def select_service(self, name: str) -> None:
+        row = self.model.row_of(name)
+        if row is not None:
+            self.matrix.selectRow(row)
+
+    def _on_selection(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        indexes = selected.indexes()
+        if not indexes:
+            return
+        self.detail.show_service(indexes[0].data(SERVICE_ROLE))
+        self._show_detail_health(self.clock())
+        self._redraw()
+
+    def _show_detail_health(self, now: float) -> None:
+        service = self.detail.service
+        result = self.model.result(service, Probe.HEALTH) if service else None
+        probes = self.statuses.get(PROBES)
+        stale = (
+            probes is None
+            or probes.is_stale(now)
+            or (result is not None and now - result.checked_at > self.model.stale_after_s)
+        )
+        self.detail.show_health(result, now, stale)
+
+    # ---- ages, staleness, summary ----------------------------------------------------------------
+
+    def _source_stale_text(self, name: str, now: float) -> str | None:
+        status = self.statuses.get(name)
+        return stale_text(status, now) if status is not None else None
+
+    def refresh_ages(self) -> None:
+        now = self.clock()
+        probes = self.statuses.get(PROBES)
+        if self.sweep is not None and probes is not None:
+            self.model.set_sweep(self.sweep, stale=probes.is_stale(now))
+        metrics = self.statuses.get(METRICS)
+        if metrics is not None and metrics.last_good is not None:
+            value = metrics.last_good.value
+            if isinstance(value, MetricsRound):
+                self.model.set_metrics(value.samples, value.errors, stale=metrics.is_stale(now))
+        self.model.refresh_ages()
+        self._show_detail_health(now)
+        for view in self.documents.values():
+            view.refresh_texts(now)
+        self._refresh_summary(now)
+
+    def _refresh_summary(self, now: float) -> None:
+        names = [s.name for s in self.catalog.services] if self.catalog else []
+        parts = []
+        probes = self.statuses.get(PROBES)
+        if not names:
+            parts.append("no service list yet")
+        elif probes is not None and probes.last_good is not None and probes.is_stale(now):
+            # Counting "up" from probes we can no longer run would be a lie: everything is stale.
+            known = summarize(names, self.sweep, probes.last_good.source_time, self.model.stale_after_s)
+            parts.append(
+                f"{len(names)} services: all {len(names)} stale (last known {known.up} up · "
+                f"{known.degraded} degraded · {known.down} down)"
+            )
+        else:
+            summary = summarize(names, self.sweep, now, self.model.stale_after_s)
+            parts.append(f"{len(names)} services: {summary.text()}")
+        for name, label in ((PROBES, "probes"), (METRICS, "metrics"), (SERVICES, "list")):
+            status = self.statuses.get(name)
+            if status is not None and status.last_good is not None:
+                parts.append(f"{label} {format_short_age(status.last_good.age_s(now))} ago")
+        self.summary.setText(" · ".join(parts))
+        lines = []
+        for name, label in ((SERVICES, "service list"), (PROBES, "probes"), (METRICS, "metrics")):
+            status = self.statuses.get(name)
+            text = stale_text(status, now) if status is not None else None
+            if status is None or text is None:
+                continue
+            if status.state is SourceState.CONNECTING and status.last_good is None:
+                continue  # the first answer is still on its way: nothing is stale yet
+            lines.append(f"{label}: {text}")
+        self.banner.set_text("\n".join(lines) if lines else None)
+
+    # ---- drawing ---------------------------------------------------------------------------------
+
+    def _redraw(self) -> None:
+        now = self.clock()
+        current = self.tabs.currentWidget()
+        if current is self.overview:
+            self._redraw_overview(now)
+        elif current in self.documents.values():
+            current.redraw(now)  # type: ignore[union-attr]
+        else:
+            self.detail.redraw(self.history, now, self._source_stale_text(METRICS, now))
+
+    def _redraw_overview(self, now: float) -> None:
+        stale = self._source_stale_text(METRICS, now)
+        self.overview.set_stale(stale)
+        if self.history is None or self.catalog is None or self.history.revision == self._overview_revision:
+            return
+        self._overview_revision = self.history.revision
+        names = [s.name for s in self.catalog.services]
+        capacity = self.history.capacity
+        series = {kind: np.full((len(names), capacity), np.nan, dtype=np.float32) for kind in OVERVIEW_KINDS}
+        times = np.full(capacity, np.nan)
+        for row, name in enumerate(names):
+            ring = self.history.ring(name)
+            n = len(ring)
+            if n == 0:
+                continue
+            for kind in OVERVIEW_KINDS:
+                series[kind][row, capacity - n :] = ring.column(kind)
+            times[capacity - n :] = ring.times()
+        self.overview.set_data(series, times)

@@ -1,0 +1,158 @@
+"""One service in detail: request-rate and latency charts over the last hour from its ring buffer, with the
+seed's SLA lines, and its health JSON (status, version, uptime, checks)."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
+
+from nexus_console.domain.freshness import format_clock
+from nexus_console.domain.health import SCALE_P95_MS, SLA_P95_MS, HealthReport, ProbeResult
+from nexus_console.domain.prom_metrics import MetricsHistory
+from nexus_console.models.health_matrix import format_short_age
+from nexus_console.models.health_tables import Column, RecordTableModel
+from nexus_console.views.charts import LiveChart
+
+HEADER_STYLE = "QLabel { color: #e6e6e6; font-size: 10pt; padding: 2px 4px; }"
+TABLE_STYLE = (
+    "QTableView { background: #1b1e23; color: #e6e6e6; gridline-color: #2c3036; font-size: 8pt; }"
+    "QHeaderView::section { background: #23272e; color: #c8ccd2; border: 0; padding: 1px 4px;"
+    " font-size: 8pt; }"
+)
+
+
+def format_uptime(seconds: float | None) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "—"
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s"
+
+
+def _value(v: float, unit: str = "", digits: int = 1) -> str:
+    return "—" if v is None or math.isnan(v) else f"{v:.{digits}f}{unit}"
+
+
+class ServiceDetail(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("serviceDetail")
+        self.service: str | None = None
+        self._drawn_revision = -1
+        self.header = QLabel("Select a service in the matrix", self)
+        self.header.setObjectName("serviceHeader")
+        self.header.setStyleSheet(HEADER_STYLE)
+        self.header.setTextFormat(Qt.TextFormat.PlainText)
+        self.header.setWordWrap(True)
+
+        self.rate_chart = LiveChart("Request rate", y_label="req/s")
+        self.rate_chart.add_series("rps", "all", "#4fa3ff")
+        self.rate_chart.add_series("rps_4xx", "4xx", "#e0c040")
+        self.rate_chart.add_series("rps_5xx", "5xx", "#ff5e5e")
+        self.latency_chart = LiveChart("Latency", y_label="ms")
+        self.latency_chart.add_series("p50_ms", "p50", "#6fd08c")
+        self.latency_chart.add_series("p95_ms", "p95", "#ffb347")
+        self.latency_chart.add_series("p99_ms", "p99", "#ff6b9e")
+        self.latency_chart.add_threshold(SLA_P95_MS.limit, "SLA p95 200 ms", "#d0b040")
+        self.latency_chart.add_threshold(SCALE_P95_MS.limit, "p95 500 ms: scale out / SLA p99", "#ff5e5e")
+
+        self.checks_model = RecordTableModel(
+            [
+                Column("check", lambda r: r["name"]),
+                Column("status", lambda r: r.get("status"), alarm=lambda s: s != "up"),
+                Column(
+                    "latency", lambda r: r.get("latency_ms"), lambda v: f"{float(v):.0f} ms", numeric=True
+                ),
+            ],
+            self,
+        )
+        self.checks_table = QTableView(self)
+        self.checks_table.setObjectName("healthChecks")
+        self.checks_table.setModel(self.checks_model)
+        self.checks_table.verticalHeader().setVisible(False)
+        self.checks_table.verticalHeader().setDefaultSectionSize(18)
+        self.checks_table.horizontalHeader().setStretchLastSection(True)
+        self.checks_table.setStyleSheet(TABLE_STYLE)
+        self.checks_table.setColumnWidth(0, 160)
+
+        charts = QSplitter(Qt.Orientation.Vertical, self)
+        charts.addWidget(self.rate_chart)
+        charts.addWidget(self.latency_chart)
+        charts.addWidget(self.checks_table)
+        charts.setStretchFactor(0, 3)
+        charts.setStretchFactor(1, 3)
+        charts.setStretchFactor(2, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.header)
+        layout.addWidget(charts, 1)
+
+    def charts(self) -> list[LiveChart]:
+        return [self.rate_chart, self.latency_chart]
+
+    def show_service(self, service: str | None) -> None:
+        if service != self.service:
+            self.service = service
+            self._drawn_revision = -1  # redraw at the next tick
+
+    def redraw(self, history: MetricsHistory | None, now: float, stale_text: str | None) -> bool:
+        """Push the selected service's ring buffer into the charts when it changed. True if redrawn."""
+        for chart in self.charts():
+            chart.set_stale(stale_text)
+        if history is None or self.service is None:
+            return False
+        if history.revision == self._drawn_revision:
+            return False
+        self._drawn_revision = history.revision
+        ring = history.ring(self.service)
+        times = ring.times()
+        for chart in self.charts():
+            for key in chart.series_keys():
+                chart.set_series_data(key, times, ring.column(key))
+            chart.set_time_window(now)
+        latest = ring.latest()
+        if latest is not None:
+            age = format_short_age(now - latest["time"])
+            self.rate_chart.set_caption(
+                f"Request rate · {_value(latest['rps'])} req/s · 4xx {_value(latest['rps_4xx'], digits=2)}"
+                f" · 5xx {_value(latest['rps_5xx'], digits=2)} · {age} ago"
+            )
+            self.latency_chart.set_caption(
+                f"Latency · p50 {_value(latest['p50_ms'], ' ms', 0)}"
+                f" · p95 {_value(latest['p95_ms'], ' ms', 0)}"
+                f" · p99 {_value(latest['p99_ms'], ' ms', 0)} · {age} ago · SLA p50<50 p95<200 p99<500 ms"
+            )
+        return True
+
+    def show_health(self, result: ProbeResult | None, now: float, stale: bool) -> None:
+        if self.service is None:
+            self.header.setText("Select a service in the matrix")
+            self.checks_model.set_records([])
+            return
+        if result is None:
+            self.header.setText(f"{self.service} — no health answer yet")
+            self.checks_model.set_records([], stale=stale)
+            return
+        report: HealthReport | None = result.report
+        age = format_short_age(now - result.checked_at)
+        parts = [f"{self.service}", f"{result.label}"]
+        if report is not None:
+            parts += [f"version {report.version or '?'}", f"uptime {format_uptime(report.uptime_s)}"]
+        parts.append(f"checked {format_clock(result.checked_at)} ({age} ago)")
+        if result.detail:
+            parts.append(result.detail)
+        if stale:
+            parts.append("STALE")
+        self.header.setText(" · ".join(parts))
+        checks = []
+        if report is not None:
+            checks = [{"name": name, **dict(check)} for name, check in sorted(report.checks.items())]
+        self.checks_model.set_records(checks, stale=stale)

@@ -1,0 +1,150 @@
+"""Register the Health pane's data sources with the shared poller registry.
+
+Sources: `services` (the catalogue), `probes` (176 probe requests), `metrics` (every service's /metrics each
+second into fixed-size ring buffers), `api_health`, `db_health`, `sync_quality`. Each poller has a cache
+codec, so the registry restores the last good value at start (shown stale) and saves every new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nexus_console.domain.freshness import SourceState
+from nexus_console.domain.health import ProbeSweep, ServiceCatalog
+from nexus_console.domain.prom_metrics import MetricsHistory
+from nexus_console.services.polling import CacheCodec, Poller
+from nexus_console.services.telemetry import (
+    MetricsCollector,
+    MetricsRound,
+    fetch_api_health,
+    fetch_db_health,
+    fetch_service_catalog,
+    fetch_sync_quality,
+    parse_generated_at,
+    sweep_probes,
+)
+
+SERVICES = "services"
+PROBES = "probes"
+METRICS = "metrics"
+API_HEALTH = "api_health"
+DB_HEALTH = "db_health"
+SYNC_QUALITY = "sync_quality"
+HEALTH_SOURCES = (SERVICES, PROBES, METRICS, API_HEALTH, DB_HEALTH, SYNC_QUALITY)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSourceSettings:
+    services_interval_s: float = 60.0
+    probes_interval_s: float = 5.0
+    probe_timeout_s: float = 2.0
+    probe_concurrency: int = 32
+    metrics_interval_s: float = 1.0
+    scrape_timeout_s: float = 1.5
+    scrape_concurrency: int = 16
+    documents_interval_s: float = 5.0
+    documents_timeout_s: float = 5.0
+
+
+CATALOG_CODEC: CacheCodec[ServiceCatalog] = CacheCodec(
+    encode=lambda catalog: catalog.to_json(), decode=lambda body: ServiceCatalog.from_json(body)
+)
+SWEEP_CODEC: CacheCodec[ProbeSweep] = CacheCodec(
+    encode=lambda sweep: sweep.to_json(), decode=ProbeSweep.from_json
+)
+ROUND_CODEC: CacheCodec[MetricsRound] = CacheCodec(
+    encode=lambda round_: round_.to_json(), decode=MetricsRound.from_json
+)
+DOCUMENT_CODEC: CacheCodec[dict[str, Any]] = CacheCodec(encode=lambda body: body, decode=lambda body: body)
+
+
+def register_health_sources(ctx: Any, settings: HealthSourceSettings | None = None) -> None:
+    """Create (once) the six pollers of the Health pane in `ctx.registry`."""
+    settings = settings or HealthSourceSettings()
+    registry = ctx.registry
+
+    services_poller = registry.get_or_create(
+        SERVICES,
+        lambda: Poller(
+            SERVICES,
+            lambda: fetch_service_catalog(ctx.api),
+            settings.services_interval_s,
+            timeout_s=settings.documents_timeout_s,
+            source_time=lambda catalog: catalog.generated_at,
+            cache_codec=CATALOG_CODEC,
+        ),
+    )
+
+    async def current_catalog() -> ServiceCatalog:
+        # Fresh from the services poller when it has answered; else ask once ourselves (first seconds).
+        last_good = services_poller.status.last_good
+        if last_good is not None and services_poller.status.state is SourceState.OK:
+            return last_good.value
+        try:
+            return await fetch_service_catalog(ctx.api)
+        except Exception:
+            if last_good is not None:
+                return last_good.value  # the cached catalogue still names the services to probe
+            raise
+
+    async def probe_all() -> ProbeSweep:
+        catalog = await current_catalog()
+        return await sweep_probes(
+            ctx.http, catalog, limit=settings.probe_concurrency, timeout_s=settings.probe_timeout_s
+        )
+
+    # Worst case every probe hangs: ceil(176 / concurrency) rounds of the per-probe timeout.
+    rounds = -(-176 // settings.probe_concurrency)
+    registry.get_or_create(
+        PROBES,
+        lambda: Poller(
+            PROBES,
+            probe_all,
+            settings.probes_interval_s,
+            timeout_s=settings.documents_timeout_s + rounds * settings.probe_timeout_s,
+            source_time=lambda sweep: sweep.finished_at,
+            cache_codec=SWEEP_CODEC,
+        ),
+    )
+
+    collector = MetricsCollector(
+        ctx.http,
+        ctx.executor,
+        MetricsHistory(),
+        limit=settings.scrape_concurrency,
+        timeout_s=settings.scrape_timeout_s,
+    )
+
+    async def scrape_all() -> MetricsRound:
+        return await collector.scrape(await current_catalog())
+
+    scrape_rounds = -(-44 // settings.scrape_concurrency)
+    registry.get_or_create(
+        METRICS,
+        lambda: Poller(
+            METRICS,
+            scrape_all,
+            settings.metrics_interval_s,
+            timeout_s=settings.documents_timeout_s + scrape_rounds * settings.scrape_timeout_s,
+            source_time=lambda round_: round_.at,
+            cache_codec=ROUND_CODEC,
+        ),
+    )
+
+    for name, fetch in (
+        (API_HEALTH, fetch_api_health),
+        (DB_HEALTH, fetch_db_health),
+        (SYNC_QUALITY, fetch_sync_quality),
+    ):
+        registry.get_or_create(
+            name,
+            lambda name=name, fetch=fetch: Poller(
+                name,
+                lambda: fetch(ctx.api),
+                settings.documents_interval_s,
+                timeout_s=settings.documents_timeout_s,
+                source_time=parse_generated_at,
+                cache_codec=DOCUMENT_CODEC,
+            ),
+        )
