@@ -336,13 +336,26 @@ class UserSearchKind(StrEnum):
 
 
 def classify_user_query(query: str) -> UserSearchKind:
-    """The console's single search box: digits are an id, an @ or a dotted word an email, else a name."""
+    """The console's single search box: digits are an id; text with an @, or one word with a dot, is
+    the start of an email; anything else is part of a name."""
     text = query.strip()
     if text.isdigit():
         return UserSearchKind.ID
-    if "@" in text:
+    if "@" in text or ("." in text and not any(ch.isspace() for ch in text)):
         return UserSearchKind.EMAIL_PREFIX
     return UserSearchKind.NAME_SUBSTRING
+
+
+MAX_SEARCH_LENGTH = 200
+
+
+def clean_search_text(text: str | None) -> str:
+    """Search text as the database may see it: no control characters (PostgreSQL refuses NUL in text),
+    no surrounding space, at most MAX_SEARCH_LENGTH characters."""
+    if not text:
+        return ""
+    kept = "".join(ch for ch in text if ch.isprintable() or ch == " ")
+    return kept.strip()[:MAX_SEARCH_LENGTH]
 
 
 def escape_like(text: str, escape: str = "\\") -> str:

@@ -42,6 +42,7 @@ from nexus_console.domain.admin import (
     ReplicaResult,
     UserSearchKind,
     classify_user_query,
+    clean_search_text,
     escape_like,
 )
 from nexus_console.services.replicas import ReplicaSet
@@ -165,14 +166,24 @@ class UserSearch:
 
     query: str = ""
     status: str | None = None
+    # None: guess from the text (classify_user_query); or force one kind of search
+    mode: UserSearchKind | None = None
+
+    @property
+    def text(self) -> str:
+        return clean_search_text(self.query)
 
     @property
     def kind(self) -> UserSearchKind | None:
-        return classify_user_query(self.query) if self.query.strip() else None
+        if not self.text:
+            return None
+        if self.mode is UserSearchKind.ID and not self.text.isdigit():
+            raise ValueError(f"not a user id: {self.query!r}")
+        return self.mode or classify_user_query(self.text)
 
     def conditions(self) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
-        text_ = self.query.strip()
+        text_ = self.text
         kind = self.kind
         if kind is UserSearchKind.ID:
             conditions.append(users.c.id == int(text_))
@@ -187,7 +198,7 @@ class UserSearch:
         elif kind is UserSearchKind.NAME_SUBSTRING:
             conditions.append(_contains(users.c.name, text_))
         if self.status:
-            conditions.append(users.c.status == self.status)
+            conditions.append(users.c.status == clean_search_text(self.status))
         return conditions
 
     def sort_columns(self) -> list[Any]:
@@ -216,13 +227,13 @@ class VendorSearch:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
-        text_ = self.query.strip()
+        text_ = clean_search_text(self.query)
         if text_.isdigit():
             conditions.append(vendors.c.id == int(text_))
         elif text_:
             conditions.append(or_(_contains(vendors.c.name, text_), _contains(vendors.c.email, text_)))
         if self.status:
-            conditions.append(vendors.c.status == self.status)
+            conditions.append(vendors.c.status == clean_search_text(self.status))
         return conditions
 
 
@@ -241,7 +252,7 @@ class ProductSearch:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
-        text_ = self.query.strip()
+        text_ = clean_search_text(self.query)
         if text_.isdigit():
             conditions.append(products.c.id == int(text_))
         elif text_:
@@ -254,7 +265,7 @@ class ProductSearch:
         elif self.queue is not None:
             raise ValueError(f"unknown product queue {self.queue!r}")
         if self.status:
-            conditions.append(products.c.status == self.status)
+            conditions.append(products.c.status == clean_search_text(self.status))
         if self.vendor_id is not None:
             conditions.append(products.c.vendor_id == int(self.vendor_id))
         return conditions

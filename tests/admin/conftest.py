@@ -81,3 +81,42 @@ def replica_urls(pg_cluster: PgCluster) -> dict[str, tuple[str, ...]]:
 @pytest.fixture
 def outbox_path(tmp_path: Path) -> Path:
     return tmp_path / "outbox.sqlite3"
+
+
+def primary_rows(cluster: PgCluster, database: str, sql: str, params: tuple = ()) -> list[dict]:
+    """Ground truth for assertions, read straight from the primary."""
+    with psycopg.connect(_plain(cluster.primary_url(database)), autocommit=True) as conn:
+        cursor = conn.execute(sql, params or None)
+        names = [column.name for column in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def login(base_url: str) -> str:
+    import httpx
+
+    response = httpx.post(f"{base_url}/auth/login", json={"email": ADMIN_EMAIL, "password": DEMO_PASSWORD})
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def audit_counts_by_key(base_url: str, keys: set[str], entity_type: str = "user") -> dict[str, int]:
+    """How many audit entries the server holds for each of `keys` (reads the whole trail, paged)."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {login(base_url)}"}
+    counts = dict.fromkeys(keys, 0)
+    cursor = None
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+        while True:
+            params = {"entity_type": entity_type, "actor": ADMIN_EMAIL, "limit": 500}
+            if cursor:
+                params["cursor"] = cursor
+            page = client.get("/audit", params=params)
+            page.raise_for_status()
+            body = page.json()
+            for item in body["items"]:
+                if item["idempotency_key"] in counts:
+                    counts[item["idempotency_key"]] += 1
+            cursor = body["next_cursor"]
+            if not cursor:
+                return counts

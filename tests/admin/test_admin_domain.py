@@ -107,6 +107,8 @@ def test_verify_email_applies_only_to_unverified_users() -> None:
         ("42", UserSearchKind.ID),
         (" 42 ", UserSearchKind.ID),
         ("anna.berg@", UserSearchKind.EMAIL_PREFIX),
+        ("anna.b", UserSearchKind.EMAIL_PREFIX),
+        ("Anna Berg", UserSearchKind.NAME_SUBSTRING),
         ("Lindqvist", UserSearchKind.NAME_SUBSTRING),
         ("'; DROP TABLE users; --", UserSearchKind.NAME_SUBSTRING),
     ],

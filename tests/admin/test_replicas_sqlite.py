@@ -64,7 +64,7 @@ def test_sqlite_replica_reads_and_refuses_writes(users_file: Path) -> None:
         )
         assert result.value == list(range(1, 21))
         assert result.lag.is_replica is False and result.lag.lag_bytes == 0
-        with pytest.raises(DBAPIError, match="readonly|read-only|query_only"):
+        with pytest.raises(DBAPIError, match=r"readonly|read-only|query_only"):
             replica.run(lambda conn: conn.execute(text("DELETE FROM users")))
     finally:
         replica.dispose()
