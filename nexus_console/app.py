@@ -143,6 +143,9 @@ class ConsoleApp:
             self.window.show_error(text)
 
     async def run(self) -> int:
+        # Closing the last window (the login dialog, say) must not stop the loop under running coroutines;
+        # the console quits deliberately, after async cleanup.
+        self.app.setQuitOnLastWindowClosed(False)
         try:
             await self._run()
         except StartupError as exc:
@@ -176,13 +179,15 @@ class ConsoleApp:
         self._closers.append(cache.aclose)
         log.info("console starting with profile %s (%.2f s)", self.profile.name, time.monotonic() - started)
 
+        after_logout = False
         while not self._quit.is_set():
-            if not await self._sign_in():
+            if not await self._sign_in(after_logout):
                 return
             self._logout.clear()
             await self._run_session(api, estate_http, cache, executor)
             if self._logout.is_set() and not self._quit.is_set():
                 await self.auth.logout()
+                after_logout = True
                 log.info("signed out")
 
     async def _choose_profile(self) -> Profile:
@@ -205,8 +210,11 @@ class ConsoleApp:
         except ProfileError as exc:
             raise StartupError(str(exc)) from None
 
-    async def _sign_in(self) -> bool:
+    async def _sign_in(self, after_logout: bool) -> bool:
+        """Demo: the demo admin. At start: the keychain, else the dialog. After a logout: the dialog."""
         assert self.auth is not None
+        if after_logout:
+            return await self.auth.sign_in_interactively("Signed out.")
         if self.demo_server is not None:
             try:
                 await self.auth.login(Credentials(DEMO_EMAIL, DEMO_PASSWORD, remember=False))
@@ -367,7 +375,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("Nexus Console")
     app.setApplicationVersion(__version__)
-    app.setQuitOnLastWindowClosed(False)  # the console quits deliberately, after async cleanup
     apply_theme(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

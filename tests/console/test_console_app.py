@@ -1,0 +1,176 @@
+"""The whole console in-process against the real reference server: sign-in through the dialog, polling,
+a server crash survived, logout; and no secret left in any file or log line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+from PySide6.QtWidgets import QLabel, QVBoxLayout
+
+from nexus_console.app import ConsoleApp, register_me_source
+from nexus_console.domain.freshness import SourceState, SourceStatus
+from nexus_console.services.keychain import REFRESH_TOKEN, password_key
+from nexus_console.services.logging_setup import remove_handlers, setup_logging
+from nexus_console.services.polling import JSON_CODEC, Backoff, Poller
+from nexus_console.services.profiles import log_dir
+from nexus_console.views.pane import Pane, StaleBanner, apply_stale_look
+from nexus_console.workers.context import ConsoleContext
+from tests.console.api_support import DEMO_PASSWORD
+from tests.console.conftest import QLoop
+from tests.console.console_support import answer_login, cancel_login, make_console, write_profile
+from tests.console.helpers import wait_until
+from tests.support.refserver import RefServer
+
+ADMIN = "admin@nexus.test"
+
+
+def register_api_health(ctx: ConsoleContext) -> None:
+    async def fetch() -> Any:
+        body, _headers = await ctx.api.get_json("/monitoring/api/health")
+        return body
+
+    ctx.registry.get_or_create(
+        "api_health",
+        lambda: Poller(
+            "api_health", fetch, 0.3, timeout_s=2.0, backoff=Backoff(0.1, 0.5), cache_codec=JSON_CODEC
+        ),
+    )
+
+
+class ApiHealthPane(Pane):
+    """A minimal pane on the shared widgets: a value that greys when stale and the stale banner."""
+
+    title = "API health"
+
+    def __init__(self, ctx: ConsoleContext, parent: Any = None) -> None:
+        super().__init__(ctx, parent)
+        self.banner = StaleBanner(self)
+        self.rps = QLabel("—", self)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.rps)
+        ctx.hub.status_changed.connect(self._on_status)
+
+    def _on_status(self, name: str, status: SourceStatus[Any]) -> None:
+        if name != "api_health":
+            return
+        if status.last_good is not None:
+            self.rps.setText(f"{status.last_good.value['rps']:.0f} req/s")
+        stale = status.is_stale(time.time())
+        apply_stale_look(self.rps, stale)
+        self.banner.set_status(status)
+
+
+def pane_of(console: ConsoleApp) -> ApiHealthPane:
+    assert console.window is not None
+    pane = console.window.panes[0]
+    assert isinstance(pane, ApiHealthPane)
+    return pane
+
+
+def api_health(console: ConsoleApp) -> SourceStatus[Any] | None:
+    return console.window.ctx.hub.status("api_health") if console.window is not None else None
+
+
+def test_the_app_survives_a_server_crash_and_the_pane_recovers(qloop: QLoop, refserver_factory: Any) -> None:
+    server: RefServer = refserver_factory("--seed", "7", "--scale", "0.02", "--scenario", "none")
+    write_profile(server.base_url)
+    console = make_console(
+        pane_types=[ApiHealthPane], source_registrars=[register_me_source, register_api_health]
+    )
+    seen: dict[str, Any] = {}
+
+    async def scenario() -> int:
+        run = asyncio.ensure_future(console.run())
+        try:
+            await answer_login(ADMIN, DEMO_PASSWORD, remember=True)
+            await wait_until(lambda: (api_health(console) or _none).state is SourceState.OK, timeout_s=20)
+            pane = pane_of(console)
+            seen["fresh"] = pane.rps.text()
+            assert pane.banner.text() == "" and pane.rps.graphicsEffect() is None
+
+            await asyncio.to_thread(server.kill)
+            await wait_until(lambda: pane.banner.text().startswith("stale since "), timeout_s=10)
+            seen["banner"] = pane.banner.text()
+            seen["kept"] = pane.rps.text()
+            assert pane.rps.graphicsEffect() is not None, "stale data is greyed"
+            assert "error" in console.window.status_bar.label_text("api_health")  # type: ignore[union-attr]
+
+            await asyncio.to_thread(server.start)
+            await wait_until(lambda: pane.banner.text() == "", timeout_s=30)
+            assert pane.rps.graphicsEffect() is None
+            assert not run.done(), "the app stays up"
+        finally:
+            console.request_quit()
+        return await asyncio.wait_for(run, 15)
+
+    assert qloop.run(scenario(), timeout_s=90) == 0
+    assert seen["kept"] == seen["fresh"], "the pane never blanks"
+    assert "cannot connect to 127.0.0.1:" in seen["banner"]
+
+
+_none = SourceStatus("none", SourceState.CONNECTING)
+
+
+@pytest.mark.secret_service
+def test_a_full_session_leaves_no_password_or_token_in_files_or_logs(
+    qloop: QLoop, refserver_session: RefServer, secret_service: Any, isolated_dirs: dict[str, Path]
+) -> None:
+    previous_backend = keyring.get_keyring()
+    keyring.set_keyring(secret_service)
+    log_stream = io.StringIO()
+    handlers = setup_logging(log_dir(), level=logging.DEBUG, stream=log_stream)
+    write_profile(refserver_session.base_url)
+    console = make_console(
+        pane_types=[ApiHealthPane], source_registrars=[register_me_source, register_api_health]
+    )
+    secrets: set[str] = {DEMO_PASSWORD}
+    service = "nexus-console:lab"
+
+    async def scenario() -> int:
+        run = asyncio.ensure_future(console.run())
+        try:
+            await answer_login(ADMIN, DEMO_PASSWORD, remember=True)
+            await wait_until(lambda: (api_health(console) or _none).state is SourceState.OK, timeout_s=20)
+            assert console.auth is not None and console.auth.access_token
+            secrets.add(console.auth.access_token)
+            refresh = secret_service.get_password(service, REFRESH_TOKEN)
+            assert refresh, "the refresh token is in the real keychain"
+            secrets.add(refresh)
+            assert secret_service.get_password(service, password_key(ADMIN)) == DEMO_PASSWORD
+            logging.getLogger("nexus_console.test").info("session token %s", console.auth.access_token)
+
+            console.window.logout_requested.emit()  # type: ignore[union-attr]
+            await cancel_login()
+        finally:
+            console.request_quit()
+        return await asyncio.wait_for(run, 15)
+
+    try:
+        assert qloop.run(scenario(), timeout_s=60) == 0
+        assert secret_service.get_password(service, REFRESH_TOKEN) is None, "logout deletes the refresh token"
+    finally:
+        remove_handlers(handlers)
+        keyring.set_keyring(previous_backend)
+        for key in (REFRESH_TOKEN, password_key(ADMIN)):
+            with contextlib.suppress(keyring.errors.PasswordDeleteError):
+                secret_service.delete_password(service, key)
+
+    files = [p for d in isolated_dirs.values() for p in d.rglob("*") if p.is_file()]
+    assert any(p.name == "console.log" for p in files) and any(p.name == "cache.sqlite3" for p in files)
+    for path in files:
+        content = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in content, f"a secret is in {path.name}"
+    log_text = log_stream.getvalue()
+    assert "session token [redacted]" in log_text
+    for secret in secrets:
+        assert secret not in log_text
