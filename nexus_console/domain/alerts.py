@@ -100,7 +100,9 @@ class Alert:
 
     @property
     def key(self) -> str:
-        return f"{self.source}:{self.fingerprint}"
+        """Identity in the store: the source's own id when it has one (a Nexus alert that fires again
+        after resolving is a new alert with the same fingerprint), else the fingerprint."""
+        return f"{self.source}:{self.source_id or self.fingerprint}"
 
     @property
     def action_id(self) -> str:

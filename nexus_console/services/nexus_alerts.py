@@ -113,6 +113,7 @@ class NexusAlertSource:
         self.mode = FeedMode.CONNECTING
         self.last_event_id: int | None = None
         self.last_error: str | None = None
+        self.fallback_reason: str | None = None  # why it polls instead of streaming
         self.connects = 0  # stream connections opened
         self.events_applied = 0
         self.duplicates_skipped = 0
@@ -190,7 +191,7 @@ class NexusAlertSource:
                 self.mode = FeedMode.RETRYING
                 await asyncio.sleep(self.backoff.next_delay())
             except StreamUnavailable as exc:
-                self.last_error = str(exc)
+                self.fallback_reason = str(exc)
                 await self._poll_for(self.stream_retry_s)
             except (httpx.HTTPError, SSEError, ValueError, KeyError) as exc:
                 self.connected.clear()
@@ -229,6 +230,8 @@ class NexusAlertSource:
                 raise StreamUnavailable(f"/alerts/stream answered {response.headers.get('content-type')!r}")
             self.connects += 1
             self.mode = FeedMode.STREAMING
+            self.fallback_reason = None
+            self.last_error = None
             self.connected.set()
             self.backoff.reset()
             try:
