@@ -310,8 +310,14 @@ class AlertStore:
                     transitions.append(Transition(now, alert.state, AlertState.RESOLVED, gone))
             if removed_rows:
                 removed_ranges = _descending_ranges(removed_rows)
-                self._rows = [key for key in self._rows if key in self._by_key]
-                self._row_of = {key: row for row, key in enumerate(self._rows)}
+                # Rows above the first removed one keep their numbers; renumber only the tail.
+                first = removed_ranges[-1][0]
+                by_key, row_of = self._by_key, self._row_of
+                tail = [key for key in self._rows[first:] if key in by_key]
+                del self._rows[first:]
+                self._rows.extend(tail)
+                for row, key in enumerate(tail, start=first):
+                    row_of[key] = row
         changed_rows = []
         first_new = len(self._rows)
         for alert in diff.upserts:
