@@ -117,9 +117,12 @@ def test_the_default_scenario_raises_and_then_clears_its_alerts() -> None:
     assert estate.sims[ORDERS].window.p95_ms > 500.0
     assert estate.sims[ORDERS].window.error_rate > 0.05
     run_until(360.0)
+    # six minutes in, the whole incident is firing at once
     assert states("ApiLatencyP95High") == ["pending", "firing"]
     assert states("ApiErrorRateHigh") == ["pending", "firing"]
-    run_until(600.0)
+    assert states("ScaleOutLatency") == ["pending", "firing"]
+    assert states("ReplicationLagHigh", "postgres-marketplace-replica") == ["firing"]
+    run_until(720.0)
     for rule in ("ApiLatencyP95High", "ApiErrorRateHigh", "ScaleOutLatency", "ScaleOutErrorRate"):
         assert states(rule)[-1] == "resolved", rule
     assert states("ReplicationLagHigh", "postgres-marketplace-replica")[-1] == "resolved"
