@@ -147,8 +147,8 @@ class Estate:
         return ApiFaultMiddleware
 
     def service_urls(self, spec: ServiceSpec, base_url: str) -> dict[str, str]:
-        if self._listeners is not None:
-            root = f"http://{self.host}:{spec.port + self.port_offset}"
+        if self._listeners is not None and spec.name in self._listeners.ports:
+            root = f"http://{self.host}:{self._listeners.ports[spec.name]}"
         else:
             root = f"{base_url.rstrip('/')}/svc/{spec.name}"
         return {
