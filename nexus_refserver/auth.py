@@ -103,6 +103,8 @@ class AuthService:
 
     def refresh(self, refresh_token: str) -> IssuedTokens:
         now = datetime.now(UTC)
+        # the failure is raised after the transaction commits, so a reuse's revocation is kept
+        failure: str | None = None
         with self._lock, self._engine.begin() as conn:
             row = conn.execute(
                 select(tokens).where(
@@ -110,23 +112,23 @@ class AuthService:
                 )
             ).first()
             if row is None:
-                raise AuthError("unknown refresh token")
-            if row.revoked_at is not None:
+                failure = "unknown refresh token"
+            elif row.revoked_at is not None:
+                failure = "refresh token was already used or revoked"
+            elif as_utc(row.expires_at) <= now:  # type: ignore[operator]
+                failure = "refresh token expired"
+            if row is not None and failure != "refresh token expired":
+                # rotation on success, and on reuse of a spent token the whole login is revoked
                 conn.execute(
                     update(tokens)
                     .where(and_(tokens.c.family == row.family, tokens.c.revoked_at.is_(None)))
                     .values(revoked_at=now)
                 )
-                raise AuthError("refresh token was already used or revoked")
-            if as_utc(row.expires_at) <= now:  # type: ignore[operator]
-                raise AuthError("refresh token expired")
-            conn.execute(
-                update(tokens)
-                .where(and_(tokens.c.family == row.family, tokens.c.revoked_at.is_(None)))
-                .values(revoked_at=now)
-            )
-            principal = self._principal(conn.execute(select(staff).where(staff.c.id == row.staff_id)).one())
-        return self._issue(principal, row.family)
+            if failure is None:
+                account = conn.execute(select(staff).where(staff.c.id == row.staff_id)).one()  # type: ignore[union-attr]
+        if failure is not None:
+            raise AuthError(failure)
+        return self._issue(self._principal(account), row.family)  # type: ignore[union-attr]
 
     def logout(self, refresh_token: str) -> None:
         now = datetime.now(UTC)

@@ -210,7 +210,7 @@ def _write_route(permission: Permission, summary: str) -> dict[str, Any]:
         "summary": summary,
         "description": access_note(permission)
         + " Needs If-Match and Idempotency-Key. The change and its reason are written to the audit trail.",
-        "responses": problems(401, 403, 404, 409, 412, 422, 428),
+        "responses": problems(400, 401, 403, 404, 409, 412, 422, 428),
     }
 
 

@@ -103,7 +103,7 @@ def _act(request: Request, principal: Principal, alert_id: int, action: str, bod
     summary="Acknowledge a pending or firing alert",
     description=access_note(Permission.ALERTS_WRITE)
     + " With `ack_timeout_s` the acknowledgement expires and the alert fires again. Needs Idempotency-Key.",
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(400, 401, 403, 404, 409, 422),
 )
 def acknowledge(
     request: Request,
@@ -120,7 +120,7 @@ def acknowledge(
     response_model=Alert,
     summary="Resolve an alert",
     description=access_note(Permission.ALERTS_WRITE) + " Needs Idempotency-Key.",
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(400, 401, 403, 404, 409, 422),
 )
 def resolve(
     request: Request,

@@ -54,7 +54,7 @@ def _unauthorized(exc: AuthError) -> ProblemError:
     response_model=TokenPair,
     summary="Log in with email and password",
     description="Open to anyone. Demo accounts: admin@, moderator@, finance@, analyst@, viewer@nexus.test.",
-    responses=problems(401, 422),
+    responses=problems(400, 401, 422),
 )
 async def login(request: Request, body: LoginRequest) -> Response:
     try:
@@ -71,7 +71,7 @@ async def login(request: Request, body: LoginRequest) -> Response:
     summary="Exchange a refresh token for a new pair",
     description="Open to anyone holding a refresh token. The presented refresh token is revoked (rotation); "
     "presenting it again revokes the whole login.",
-    responses=problems(401, 422),
+    responses=problems(400, 401, 422),
 )
 def refresh(request: Request, body: RefreshRequest) -> Response:
     try:
@@ -86,7 +86,7 @@ def refresh(request: Request, body: RefreshRequest) -> Response:
     status_code=204,
     summary="Revoke a refresh token and the access token issued with it",
     description="Open to anyone holding a refresh token. Unknown or already revoked tokens also answer 204.",
-    responses={204: {"description": "Logged out."}, **problems(422)},
+    responses={204: {"description": "Logged out."}, **problems(400, 422)},
 )
 def logout(request: Request, body: RefreshRequest) -> Response:
     with contextlib.suppress(AuthError):

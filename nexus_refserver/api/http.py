@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -76,7 +76,7 @@ def require(permission: Permission) -> Callable[..., Principal]:
 
 _PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _PROBLEM_TEXT = {
-    400: "Malformed request.",
+    400: "The body is not valid JSON.",
     401: "Missing, unknown, expired or revoked access token.",
     403: "The caller's role lacks the permission; `required_role` names one that has it.",
     404: "No such resource.",
@@ -159,23 +159,20 @@ def json_response(
 # --- keyset cursors -----------------------------------------------------------------------------------------
 
 
+CURSOR_PATTERN = r"^c[0-9]{1,12}$"
+
+
 def encode_cursor(after_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": after_id}).encode()).decode().rstrip("=")
+    """Clients treat cursors as opaque; this one is the last id of the page."""
+    return f"c{after_id}"
 
 
 def decode_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
-        if not isinstance(after, int):
-            raise ValueError("not an int")
-        return after
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise ProblemError(
-            422, "cursor is not one this server issued", title="Unprocessable Content"
-        ) from None
+    if not re.fullmatch(CURSOR_PATTERN, cursor):
+        raise ProblemError(422, "cursor is not one this server issued", title="Unprocessable Content")
+    return int(cursor[1:])
 
 
 def like_escape(text: str) -> str:
@@ -256,5 +253,7 @@ IfNoneMatch = Annotated[
     str | None,
     Header(alias="If-None-Match", description="An ETag from an earlier response; 304 when still current."),
 ]
-Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` from the previous page.")]
+Cursor = Annotated[
+    str | None, Query(pattern=CURSOR_PATTERN, description="`next_cursor` from the previous page (opaque).")
+]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]

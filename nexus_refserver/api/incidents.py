@@ -85,7 +85,7 @@ def list_incidents(
     status_code=201,
     summary="Open an incident",
     description=access_note(Permission.INCIDENTS_WRITE) + " Needs Idempotency-Key.",
-    responses={201: {"description": "Created."}, **problems(401, 403, 422)},
+    responses={201: {"description": "Created."}, **problems(400, 401, 403, 422)},
     openapi_extra=EXTENSION,
 )
 def create_incident(
@@ -135,7 +135,7 @@ def get_incident(
     summary="Update an incident",
     description=access_note(Permission.INCIDENTS_WRITE)
     + " Needs If-Match and Idempotency-Key. A resolved incident cannot change status again (409).",
-    responses=problems(401, 403, 404, 409, 412, 422, 428),
+    responses=problems(400, 401, 403, 404, 409, 412, 422, 428),
     openapi_extra=EXTENSION,
 )
 def patch_incident(
@@ -201,7 +201,7 @@ def get_timeline(
     status_code=201,
     summary="Add a timeline entry",
     description=access_note(Permission.INCIDENTS_WRITE) + " Needs Idempotency-Key.",
-    responses={201: {"description": "Created."}, **problems(401, 403, 404, 422)},
+    responses={201: {"description": "Created."}, **problems(400, 401, 403, 404, 422)},
     openapi_extra=EXTENSION,
 )
 def add_timeline_entry(

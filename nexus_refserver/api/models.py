@@ -18,7 +18,9 @@ TimelineKind = Literal["alert", "action", "note", "status"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Request bodies: unknown fields and loose types (`false` for an int) are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Problem(BaseModel):
@@ -411,11 +413,13 @@ class IncidentCreate(Strict):
 
 
 class IncidentPatch(Strict):
-    title: str | None = Field(None, min_length=1, max_length=300)
-    severity: Severity | None = None
-    status: IncidentStatus | None = None
-    commander: str | None = Field(None, max_length=200)
-    summary: str | None = Field(None, max_length=5000)
+    """Only the fields sent change; none of them may be null."""
+
+    title: str = Field(None, min_length=1, max_length=300)  # type: ignore[assignment]
+    severity: Severity = Field(None)  # type: ignore[assignment]
+    status: IncidentStatus = Field(None)  # type: ignore[assignment]
+    commander: str = Field(None, max_length=200)  # type: ignore[assignment]
+    summary: str = Field(None, max_length=5000)  # type: ignore[assignment]
 
 
 class TimelineEntry(BaseModel):
