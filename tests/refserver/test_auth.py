@@ -1,4 +1,4 @@
-"""Authentication: login, tokens that expire and rotate, logout, and the role matrix on every kind of route."""
+"""Authentication: login, expiring and rotating tokens, logout, and the role matrix across routes."""
 
 from __future__ import annotations
 
