@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
-from nexus_console.domain.alert_rules import Rule, parse_rules_toml
+from nexus_console.domain.alert_rules import LOCAL_SOURCE, Rule, RuleEvaluator, parse_rules_toml
 from nexus_console.domain.alerts import (
     Alert,
     AlertDiff,
@@ -191,3 +191,39 @@ class AlertQueue:
         finally:
             with contextlib.suppress(Exception):
                 await self.flush_history()
+
+
+class LocalRuleSource:
+    """Local rules on polled payloads: each new sample is observed, then the rules are evaluated and
+    their alerts replace the queue's "local" alerts.
+
+    Time is the payload's source time (the server's `generated_at`), so `for` durations follow the
+    server's clock, not the moment the console happened to receive the payload.
+    """
+
+    name = LOCAL_SOURCE
+
+    def __init__(self, evaluator: RuleEvaluator, queue: AlertQueue) -> None:
+        self.evaluator = evaluator
+        self.queue = queue
+        self.latest_at = evaluator.started_at
+
+    def observe(self, source: str, payload: Any, at: float) -> StoreChange:
+        self.evaluator.observe_payload(source, payload, at)
+        self.latest_at = max(self.latest_at, at)
+        return self.evaluate()
+
+    def evaluate(self) -> StoreChange:
+        return self.queue.apply_snapshot(LOCAL_SOURCE, self.evaluator.evaluate(self.latest_at))
+
+    def follow_poller(self, poller: Any, source: str) -> Callable[[], None]:
+        """Observe each new good value of a services.polling.Poller (a JSON payload) as `source`."""
+        last_seen: list[object] = [None]
+
+        def on_status(status: Any) -> None:
+            stamped = status.last_good
+            if stamped is not None and stamped is not last_seen[0]:
+                last_seen[0] = stamped
+                self.observe(source, stamped.value, stamped.source_time)
+
+        return poller.subscribe(on_status)
