@@ -177,8 +177,10 @@ class AlertQueue:
         pending, self._unrecorded = self._unrecorded, []
         try:
             return await self.history.record(pending)
-        except BaseException:
-            self._unrecorded[:0] = pending
+        except (asyncio.CancelledError, TimeoutError):
+            raise  # the write was handed to the history's worker thread, which still completes it
+        except Exception:
+            self._unrecorded[:0] = pending  # the write failed and rolled back: try again next time
             raise
 
     async def run(self, interval_s: float = 1.0) -> None:

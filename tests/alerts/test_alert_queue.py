@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -91,5 +93,35 @@ async def test_transitions_reach_the_history_file_on_flush(tmp_path: Path) -> No
         assert await queue.flush_history() == 0
         resolved = await history.resolved()
         assert [(t.alert.name, t.at) for t in resolved] == [("Flappy", 1_060.0)]
+    finally:
+        await history.close()
+
+
+@pytest.mark.asyncio
+async def test_the_queue_loop_raises_expired_acks_and_writes_history_until_cancelled(tmp_path: Path) -> None:
+    clock = Clock()
+    history = AlertHistory(tmp_path / "history.sqlite3")
+    queue = AlertQueue(history=history, clock=clock)
+    alert = make_alert(
+        "Acked", source="nexus", state=AlertState.ACKNOWLEDGED, ack_by="alice", ack_expires_at=1_010.0
+    )
+    queue.apply_snapshot("nexus", [alert])
+    task = asyncio.create_task(queue.run(interval_s=0.01))
+    try:
+        clock.now = 1_010.0
+        deadline = time.monotonic() + 5
+        while queue.store.get(alert.key).state is not AlertState.FIRING:  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "the expired ack was not raised"
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    try:
+        life = await history.transitions_of(alert.key)
+        assert [(t.before, t.after) for t in life] == [
+            (None, AlertState.ACKNOWLEDGED),
+            (AlertState.ACKNOWLEDGED, AlertState.FIRING),
+        ]
     finally:
         await history.close()

@@ -60,6 +60,8 @@ class ScriptedNexus:
         self.replay_extra = 0  # also resend this many events before the requested one
         self.hidden: set[int] = set()  # seqs left out of the stream (a hole)
         self.requests: list[httpx.Request] = []
+        self.page_size = 500
+        self.expired_tokens: set[str] = set()
 
     def change(self, alert: dict[str, Any]) -> None:
         self.alerts[alert["id"]] = alert
@@ -71,10 +73,16 @@ class ScriptedNexus:
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        assert request.headers["Authorization"] == "Bearer t0ken"
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        if token in self.expired_tokens:
+            return httpx.Response(401, json={"title": "token expired"})
+        assert token.startswith("t0ken")
         if request.url.path == "/alerts":
             items = sorted(self.alerts.values(), key=lambda a: -a["id"])
-            body = {"items": items, "next_cursor": None, "estimated_total": len(items)}
+            start = int(request.url.params.get("cursor", "0"))
+            page = items[start : start + self.page_size]
+            more = start + self.page_size < len(items)
+            body = {"items": page, "next_cursor": str(start + self.page_size) if more else None}
             return httpx.Response(200, json=body, headers={"Last-Event-ID": str(self.latest)})
         if request.url.path == "/alerts/stream":
             if self.stream_status != 200:
@@ -215,3 +223,36 @@ async def test_acknowledge_posts_with_an_idempotency_key_and_updates_at_once() -
         assert len(post.headers["Idempotency-Key"]) == 36
         await until(lambda: feed.source.last_event_id == 2, "the ack's own event")
         assert len(feed.store) == 1
+
+
+async def test_the_snapshot_follows_every_page() -> None:
+    server = ScriptedNexus()
+    server.page_size = 2
+    for alert_id in range(1, 8):
+        server.change(alert_json(alert_id))
+    async with Feed(server) as feed:
+        await until(lambda: feed.source.connects >= 1, "first connection")
+        assert sorted(feed.states()) == [1, 2, 3, 4, 5, 6, 7]
+        snapshot_pages = [
+            r for r in server.requests if r.url.path == "/alerts" and r.url.params["limit"] == "500"
+        ]
+        assert [r.url.params.get("cursor") for r in snapshot_pages] == [None, "2", "4", "6"]
+
+
+async def test_a_401_asks_the_token_provider_again_once() -> None:
+    server = ScriptedNexus()
+    server.change(alert_json(1))
+    server.expired_tokens = {"t0ken-1"}
+    issued: list[str] = []
+
+    async def rotating_token() -> str:
+        issued.append(f"t0ken-{len(issued) + 1}")
+        return issued[-1]
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(server.handler), base_url="http://nexus.test"
+    ) as http:
+        source = NexusAlertSource(http, rotating_token, lambda diff: None)
+        alerts, newest = await source.fetch_snapshot()
+    assert [a.source_id for a in alerts] == ["1"] and newest == 1
+    assert issued == ["t0ken-1", "t0ken-2"]

@@ -19,7 +19,7 @@ from nexus_console.services.alert_sources import AlertQueue
 from nexus_console.services.alertmanager import AlertmanagerClient, AlertmanagerSource
 from nexus_console.services.polling import Poller
 from nexus_console.services.prometheus import PrometheusAlertSource, PrometheusClient
-from tests.support.prometheus_stack import ALWAYS_FIRING, PENDING_1H, PENDING_30S, PrometheusStack
+from tests.support.prometheus_stack import ALWAYS_FIRING, INHIBITED, PENDING_1H, PENDING_30S, PrometheusStack
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.asyncio]
 
@@ -230,3 +230,24 @@ async def test_prometheus_pending_alerts_come_with_their_countdown(prometheus_st
         assert firing[ALWAYS_FIRING].state is AlertState.FIRING
         assert firing[ALWAYS_FIRING].fingerprint == label_fingerprint(firing[ALWAYS_FIRING].labels)
         assert len(await source.client.alerts()) >= 2
+
+
+async def test_an_inhibited_alert_is_shown_muted_and_names_the_alert_that_inhibits_it(
+    prometheus_stack: PrometheusStack,
+) -> None:
+    async with httpx.AsyncClient(trust_env=False, timeout=5.0) as http:
+        source = AlertmanagerSource(clients(prometheus_stack, http)[:1])
+
+        async def both() -> dict[str, Alert] | None:
+            alerts = {a.name: a for a in await source.fetch()}
+            inhibited = alerts.get(INHIBITED)
+            if ALWAYS_FIRING in alerts and inhibited is not None and inhibited.inhibited_by:
+                return alerts
+            return None
+
+        alerts = await eventually(both, what="the inhibited alert")
+        inhibited = alerts[INHIBITED]
+        assert inhibited.state is AlertState.SILENCED
+        assert inhibited.inhibited_by == (alerts[ALWAYS_FIRING].fingerprint,)
+        assert inhibited.silenced_by == ()
+        assert parse_filter("@inhibited=true").select(alerts.values(), time.time()) == [inhibited]

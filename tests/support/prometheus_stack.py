@@ -26,6 +26,7 @@ from tests.support.refserver import SESSION_PIDS
 ALWAYS_FIRING = "NexusTestAlwaysFiring"
 PENDING_30S = "NexusTestPending30s"
 PENDING_1H = "NexusTestPendingLong"
+INHIBITED = "NexusTestInhibited"
 
 RULES = f"""
 groups:
@@ -37,6 +38,11 @@ groups:
         for: 0s
         labels: {{severity: critical, service: order-processor, team: ops}}
         annotations: {{summary: "test alert that always fires", runbook_url: "runbooks/monitoring.md"}}
+      - alert: {INHIBITED}
+        expr: vector(1)
+        for: 0s
+        labels: {{severity: warning, service: order-processor, team: ops}}
+        annotations: {{summary: "always inhibited by {ALWAYS_FIRING}"}}
       - alert: {PENDING_30S}
         expr: vector(1)
         for: 30s
@@ -49,7 +55,11 @@ groups:
         annotations: {{summary: "pending for an hour"}}
 """
 
-ALERTMANAGER_CONFIG = """
+ALERTMANAGER_CONFIG = f"""
+inhibit_rules:
+  - source_matchers: ['alertname="{ALWAYS_FIRING}"']
+    target_matchers: ['alertname="{INHIBITED}"']
+    equal: [team]
 route:
   receiver: blackhole
   group_by: [alertname]
