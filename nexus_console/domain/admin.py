@@ -78,7 +78,9 @@ def _spec(
         label=label,
         destructive=destructive,
         applies_from=None if applies_from is None else frozenset(applies_from),
-        requires_reason=destructive if requires_reason is None else requires_reason,
+        # The admin API audits every action with its reason and refuses an empty one (422), so every
+        # action needs one; `destructive` marks those that also need a confirmation step.
+        requires_reason=True if requires_reason is None else requires_reason,
         changes_field=changes_field,
     )
 
@@ -100,13 +102,11 @@ ACTIONS: dict[tuple[EntityType, str], ActionSpec] = {
         _spec(_V, "suspend", "Suspend", {"approved"}, destructive=True),
         _spec(_V, "unsuspend", "Unsuspend", {"suspended"}),
         _spec(_V, "ban", "Ban", {"pending", "approved", "suspended", "rejected"}, destructive=True),
-        # a money change: not destructive, but audited with a reason like one
         _spec(
             _V,
             "set_commission",
             "Adjust commission",
             {"pending", "approved", "suspended"},
-            requires_reason=True,
             changes_field="commission_pct",
         ),
         _spec(_P, "approve", "Approve", {"pending", "approved"}),

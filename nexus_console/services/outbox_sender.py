@@ -250,7 +250,11 @@ async def replay(args: argparse.Namespace) -> int:
                 concurrency=args.concurrency,
                 backoff=Backoff(0.2, 2.0),
             )
-            print(f"replaying {await outbox.open_count()} open actions", flush=True)
+            recovered = outbox.outbox.recovered
+            print(
+                f"replaying {await outbox.open_count()} open actions, {recovered} resumed after a crash",
+                flush=True,
+            )
             deadline = time.monotonic() + args.max_seconds
             while time.monotonic() < deadline:
                 report = await sender.drain()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nexus_console.domain.admin import (
+    ACTIONS,
     ActionError,
     ActionRequest,
     DryRunOutcome,
@@ -43,9 +44,24 @@ def test_destructive_actions_need_a_reason(entity_type: EntityType, action: str)
     assert ok.reason == "spam account"
 
 
-def test_non_destructive_actions_may_omit_the_reason() -> None:
-    for action in ("unsuspend", "reset_password", "verify_email"):
-        assert validate_action(ActionRequest(USER_7, action, None, expected_version=3)).reason is None
+def test_every_action_needs_a_reason_because_the_api_audits_each_one() -> None:
+    for (entity_type, action), spec in ACTIONS.items():
+        assert spec.requires_reason
+        with pytest.raises(ActionError, match="needs a reason"):
+            validate_action(ActionRequest(EntityRef(entity_type, "1"), action, None, expected_version=3))
+
+
+def test_only_actions_that_take_something_away_are_destructive() -> None:
+    destructive = {(t.value, a) for (t, a), spec in ACTIONS.items() if spec.destructive}
+    assert destructive == {
+        ("user", "suspend"),
+        ("user", "ban"),
+        ("vendor", "reject"),
+        ("vendor", "suspend"),
+        ("vendor", "ban"),
+        ("product", "reject"),
+        ("product", "remove"),
+    }
 
 
 def test_unknown_action_and_wrong_entity_are_refused() -> None:
@@ -63,7 +79,7 @@ def test_commission_must_be_a_percentage_and_other_actions_take_no_parameters() 
     ok = validate_action(ActionRequest(vendor, "set_commission", "deal", {"commission_pct": 12}, 1))
     assert ok.body() == {"action": "set_commission", "reason": "deal", "commission_pct": 12.0}
     with pytest.raises(ActionError, match="takes no parameters"):
-        validate_action(ActionRequest(USER_7, "unsuspend", None, {"commission_pct": 5}, 1))
+        validate_action(ActionRequest(USER_7, "unsuspend", "ok", {"commission_pct": 5}, 1))
 
 
 def test_dry_run_separates_changes_no_ops_and_missing_ids() -> None:
@@ -97,7 +113,7 @@ def test_verify_email_applies_only_to_unverified_users() -> None:
         "1": {"status": "active", "email_verified": True, "version": 1},
         "2": {"status": "active", "email_verified": False, "version": 1},
     }
-    summary = dry_run(EntityType.USER, "verify_email", None, ["1", "2"], rows)
+    summary = dry_run(EntityType.USER, "verify_email", "checked by phone", ["1", "2"], rows)
     assert [i.outcome for i in summary.items] == [DryRunOutcome.NO_CHANGE, DryRunOutcome.WILL_APPLY]
 
 

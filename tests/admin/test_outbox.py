@@ -61,13 +61,13 @@ def test_invalid_actions_are_never_queued(outbox: Outbox) -> None:
     with pytest.raises(ActionError):
         outbox.enqueue(ActionRequest(user(1), "ban", "", expected_version=1))
     with pytest.raises(OutboxError, match="version the admin saw"):
-        outbox.enqueue(ActionRequest(user(1), "unsuspend", None))
+        outbox.enqueue(ActionRequest(user(1), "unsuspend", "follow-up"))
     assert outbox.open_count() == 0
 
 
 def test_one_entity_is_sent_in_order_while_others_go_ahead(outbox: Outbox) -> None:
     first = outbox.enqueue(ActionRequest(user(1), "suspend", "spam", expected_version=3))
-    second = outbox.enqueue(ActionRequest(user(1), "unsuspend", None))  # follows the first
+    second = outbox.enqueue(ActionRequest(user(1), "unsuspend", "follow-up"))  # follows the first
     other = outbox.enqueue(ActionRequest(user(2), "suspend", "spam", expected_version=1))
     claimed = outbox.claim_ready(10)
     assert [e.id for e in claimed] == [first.id, other.id]
@@ -81,7 +81,7 @@ def test_one_entity_is_sent_in_order_while_others_go_ahead(outbox: Outbox) -> No
 
 def test_a_conflict_holds_back_only_its_own_entity(outbox: Outbox) -> None:
     stuck = outbox.enqueue(ActionRequest(user(1), "suspend", "spam", expected_version=3))
-    behind = outbox.enqueue(ActionRequest(user(1), "unsuspend", None))
+    behind = outbox.enqueue(ActionRequest(user(1), "unsuspend", "follow-up"))
     free = [outbox.enqueue(ActionRequest(user(n), "suspend", "spam", expected_version=1)) for n in (2, 3)]
     outbox.claim_ready(1)
     server_now = {"id": 1, "status": "suspended", "version": 7}
@@ -111,7 +111,7 @@ def test_apply_again_resends_on_the_servers_version_under_a_new_key(outbox: Outb
 
 def test_discarding_a_conflict_lets_the_entitys_next_action_go_on_its_base_version(outbox: Outbox) -> None:
     entry = outbox.enqueue(ActionRequest(user(1), "suspend", "spam", expected_version=3))
-    nxt = outbox.enqueue(ActionRequest(user(1), "reset_password", None))
+    nxt = outbox.enqueue(ActionRequest(user(1), "reset_password", "follow-up"))
     outbox.claim_ready(1)
     outbox.record_results([SendResult(entry.id, SendOutcome.CONFLICT, 409, "already suspended")])
     assert outbox.discard(entry.id).state is OutboxState.CANCELLED
@@ -188,7 +188,7 @@ def test_after_a_crash_in_flight_actions_are_resent_with_the_same_key(tmp_path: 
 
 def test_failed_actions_hold_their_entity_until_retried_or_discarded(outbox: Outbox) -> None:
     entry = outbox.enqueue(ActionRequest(user(1), "suspend", "spam", expected_version=1))
-    outbox.enqueue(ActionRequest(user(1), "unsuspend", None))
+    outbox.enqueue(ActionRequest(user(1), "unsuspend", "follow-up"))
     outbox.claim_ready(1)
     outbox.record_results([SendResult(entry.id, SendOutcome.FAILED, 403, "HTTP 403: needs admin")])
     assert outbox.claim_ready(5) == []
