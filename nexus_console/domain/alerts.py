@@ -258,6 +258,22 @@ def diff_snapshot(previous: Mapping[str, Alert], current: Iterable[Alert]) -> Al
     return AlertDiff(tuple(upserts), removals)
 
 
+def coalesce_diffs(diffs: Iterable[AlertDiff]) -> AlertDiff:
+    """One diff with the effect of applying `diffs` in order: the last word on each key wins.
+
+    A table model coalescing updates for 100-250 ms buffers diffs and applies this once.
+    """
+    last: dict[str, Alert | None] = {}  # None = removed
+    for diff in diffs:
+        for key in diff.removals:
+            last[key] = None
+        for alert in diff.upserts:
+            last[alert.key] = alert
+    upserts = tuple(alert for alert in last.values() if alert is not None)
+    removals = tuple(key for key, alert in last.items() if alert is None)
+    return AlertDiff(upserts, removals)
+
+
 class AlertStore:
     """All alerts currently known, keyed by `Alert.key`, in stable row order."""
 

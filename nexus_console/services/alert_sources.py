@@ -29,6 +29,7 @@ from nexus_console.domain.alerts import (
     AlertStore,
     StoreChange,
     Transition,
+    coalesce_diffs,
 )
 from nexus_console.services.alert_history import AlertHistory
 
@@ -75,6 +76,8 @@ class AlertQueue:
         self._subscribers: list[Callable[[StoreChange], None]] = []
         self._unrecorded: list[Transition] = []
         self._local_acks: dict[str, LocalAck] = {}
+        self._pending_diffs: list[AlertDiff] = []
+        self._pending_snapshots: dict[str, list[Alert]] = {}
 
     def add_source(self, source: AcknowledgingSource) -> None:
         """Register a source so acks of its alerts go to it (by `source.name`)."""
@@ -103,6 +106,25 @@ class AlertQueue:
         now = self.clock()
         alerts = [self._with_local_ack(a, now) for a in alerts] if self._local_acks else list(alerts)
         return self.apply(self.store.diff_for_snapshot(source, alerts))
+
+    def submit(self, diff: AlertDiff) -> None:
+        """Buffer a diff until `drain()` (a model that coalesces updates on a timer)."""
+        self._pending_diffs.append(diff)
+
+    def submit_snapshot(self, source: str, alerts: Iterable[Alert]) -> None:
+        """Buffer a full snapshot until `drain()`; a newer snapshot of the same source replaces it."""
+        self._pending_snapshots[source] = list(alerts)
+
+    def drain(self) -> StoreChange:
+        """Apply everything buffered as one diff, so subscribers get one batch of row changes."""
+        now = self.clock()
+        diffs = self._pending_diffs
+        for source, alerts in self._pending_snapshots.items():
+            if self._local_acks:
+                alerts = [self._with_local_ack(a, now) for a in alerts]
+            diffs.append(self.store.diff_for_snapshot(source, alerts))
+        self._pending_diffs, self._pending_snapshots = [], {}
+        return self.apply(coalesce_diffs(diffs))
 
     def follow_poller(self, poller: Any, source: str) -> Callable[[], None]:
         """Apply each new good result of a services.polling.Poller whose value is list[Alert]."""

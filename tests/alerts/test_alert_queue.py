@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nexus_console.domain.alerts import AlertState, StoreChange
+from nexus_console.domain.alerts import AlertDiff, AlertState, StoreChange
 from nexus_console.services.alert_history import AlertHistory
 from nexus_console.services.alert_sources import AlertQueue
 from tests.alerts.conftest import make_alert
@@ -125,3 +125,26 @@ async def test_the_queue_loop_raises_expired_acks_and_writes_history_until_cance
         ]
     finally:
         await history.close()
+
+
+def test_buffered_updates_reach_subscribers_as_one_batch_on_drain() -> None:
+    queue = AlertQueue(clock=Clock())
+    batches: list[StoreChange] = []
+    queue.subscribe(batches.append)
+    first = [make_alert(f"A{i}", source="alertmanager") for i in range(5)]
+    queue.submit_snapshot("alertmanager", first)
+    queue.submit_snapshot("alertmanager", first[:3])  # a newer poll replaces the buffered one
+    queue.submit(AlertDiff((make_alert("N", source="nexus"),)))
+    queue.submit(AlertDiff((make_alert("N", source="nexus", state=AlertState.ACKNOWLEDGED),)))
+    assert batches == [] and len(queue.store) == 0
+    change = queue.drain()
+    assert batches == [change]
+    assert change.inserted == range(0, 4)
+    assert sorted((a.name, a.state.value) for a in queue.store) == [
+        ("A0", "firing"),
+        ("A1", "firing"),
+        ("A2", "firing"),
+        ("N", "acknowledged"),
+    ]
+    assert not queue.drain()
+    assert len(batches) == 1

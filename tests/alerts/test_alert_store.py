@@ -9,6 +9,7 @@ from nexus_console.domain.alerts import (
     AlertState,
     AlertStore,
     Severity,
+    coalesce_diffs,
     diff_snapshot,
     label_fingerprint,
     parse_rfc3339,
@@ -156,3 +157,28 @@ def test_severity_words_from_other_tools_map_to_four_levels() -> None:
     assert Severity.parse("info") is Severity.LOW
     assert Severity.parse(None) is Severity.MEDIUM
     assert Severity.CRITICAL.rank > Severity.HIGH.rank > Severity.MEDIUM.rank > Severity.LOW.rank
+
+
+def test_coalesced_diffs_keep_the_last_word_on_each_key() -> None:
+    a, b, c = make_alert("A"), make_alert("B"), make_alert("C")
+    a2 = replace(a, state=AlertState.ACKNOWLEDGED)
+    merged = coalesce_diffs(
+        [
+            AlertDiff((a, b)),
+            AlertDiff((a2,), removals=(b.key,)),
+            AlertDiff((c,)),
+            AlertDiff(removals=(c.key,)),
+        ]
+    )
+    assert merged.upserts == (a2,)
+    assert set(merged.removals) == {b.key, c.key}
+
+    one_by_one, at_once = AlertStore(), AlertStore()
+    start = AlertDiff((b, c))
+    one_by_one.apply(start, 0.0)
+    at_once.apply(start, 0.0)
+    steps = [AlertDiff((a,)), AlertDiff(removals=(b.key,)), AlertDiff((a2, b)), AlertDiff(removals=(c.key,))]
+    for step in steps:
+        one_by_one.apply(step, 1.0)
+    at_once.apply(coalesce_diffs(steps), 1.0)
+    assert {x.key: x for x in one_by_one} == {x.key: x for x in at_once}
