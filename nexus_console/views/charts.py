@@ -398,6 +398,14 @@ class OverviewChart(QWidget):
             x = self._x_for(series[kind.key].shape[1])
             self._curves[kind.key].setData(x, with_sep.reshape(-1), connect="finite")
 
+    def curve_data(self, key: str) -> tuple[npt.NDArray[np.float64] | None, npt.NDArray[np.float64] | None]:
+        """The points of one series kind as drawn (all services, decimated, NaN-separated)."""
+        return self._curves[key].getData()
+
+    @property
+    def stale_text(self) -> str | None:
+        return self._stale_text
+
     def set_stale(self, text: str | None) -> None:
         if text == self._stale_text:
             return

@@ -94,7 +94,9 @@ class HealthPane(Pane):
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.banner = StaleBanner(self)
 
-        self.model = HealthMatrixModel(self, clock=lambda: self.clock())
+        probes_poller = ctx.registry.get(PROBES)
+        probe_interval_s = probes_poller.interval_s if probes_poller is not None else 5.0
+        self.model = HealthMatrixModel(self, clock=lambda: self.clock(), probe_interval_s=probe_interval_s)
         self.matrix = HealthMatrixView(self.model)
         self.matrix.selectionModel().selectionChanged.connect(self._on_selection)
         self.detail = ServiceDetail(self)
@@ -266,6 +268,7 @@ class HealthPane(Pane):
         for view in self.documents.values():
             view.refresh_texts(now)
         self._refresh_summary(now)
+        self._redraw()  # stale overlays follow the clock too, not only new data
 
     def _refresh_summary(self, now: float) -> None:
         names = [s.name for s in self.catalog.services] if self.catalog else []
