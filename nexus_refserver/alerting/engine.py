@@ -7,6 +7,8 @@ import contextlib
 import hashlib
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -35,15 +37,23 @@ class _Tracked:
 class AlertEngine:
     """Every `interval_s` real seconds, checks each rule against the estate at the estate clock's time.
 
-    A condition that holds becomes `pending`, then `firing` once it has held for the rule's duration
-    (at once when that is zero); when it stops holding the alert is `resolved`. The sink sees only
-    changes: a new state, or a firing alert whose severity changed.
+    A condition that holds becomes `pending`, then `firing` once it has held for the rule's duration in
+    simulated time (at once when that is zero); when it stops holding the alert is `resolved`. The sink
+    sees only changes: a new state, or a firing alert whose severity changed.
     """
 
     def __init__(
-        self, estate: Estate, sink: AlertSink, interval_s: float = 1.0, rules: tuple[Rule, ...] = RULES
+        self,
+        estate: Estate,
+        sink: AlertSink,
+        interval_s: float = 1.0,
+        rules: tuple[Rule, ...] = RULES,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.estate = estate
+        # observations are stamped on the wall clock (what a client compares them with); rule durations
+        # are measured on the estate's simulated clock
+        self.wall_clock = wall_clock
         self.sink = sink
         self.interval_s = interval_s
         self.rules = rules
@@ -57,10 +67,11 @@ class AlertEngine:
     def evaluate(self, now: float | None = None) -> list[AlertObservation]:
         """One evaluation round; returns (and reports) the observations it made."""
         moment = self.estate.clock.now() if now is None else now
+        stamp = datetime.fromtimestamp(self.wall_clock(), UTC)
         observations: list[AlertObservation] = []
         for rule in self.rules:
             for target in rule.targets(self.estate):
-                obs = self._step(rule, target, moment)
+                obs = self._step(rule, target, moment, stamp)
                 if obs is not None:
                     observations.append(obs)
         for obs in observations:
@@ -70,30 +81,30 @@ class AlertEngine:
                 log.exception("alert sink failed on %s %s", obs.rule, obs.state)
         return observations
 
-    def _step(self, rule: Rule, target: Target, now: float) -> AlertObservation | None:
+    def _step(self, rule: Rule, target: Target, now: float, stamp: datetime) -> AlertObservation | None:
         key = fingerprint(rule.name, target.labels)
         tracked = self._tracked.get(key)
         if not rule.holds(target.value):
             if tracked is None:
                 return None
             del self._tracked[key]
-            return self._observation(key, rule, target, "resolved", tracked.severity, now)
+            return self._observation(key, rule, target, "resolved", tracked.severity, stamp)
         severity = rule.severity_for(target.value)
         if tracked is None:
             state = "firing" if rule.for_s <= 0 else "pending"
             self._tracked[key] = _Tracked(state, now, severity)
-            return self._observation(key, rule, target, state, severity, now)
+            return self._observation(key, rule, target, state, severity, stamp)
         if tracked.state == "pending" and now - tracked.since >= rule.for_s:
             tracked.state, tracked.severity = "firing", severity
-            return self._observation(key, rule, target, "firing", severity, now)
+            return self._observation(key, rule, target, "firing", severity, stamp)
         if tracked.state == "firing" and severity != tracked.severity:
             tracked.severity = severity
-            return self._observation(key, rule, target, "firing", severity, now)
+            return self._observation(key, rule, target, "firing", severity, stamp)
         return None
 
     @staticmethod
     def _observation(
-        key: str, rule: Rule, target: Target, state: str, severity: str, now: float
+        key: str, rule: Rule, target: Target, state: str, severity: str, stamp: datetime
     ) -> AlertObservation:
         return AlertObservation(
             fingerprint=key,
@@ -108,7 +119,7 @@ class AlertEngine:
             runbook_url=rule.runbook_url,
             value=round(float(target.value), 4),
             threshold=rule.threshold,
-            at=datetime.fromtimestamp(now, UTC),
+            at=stamp,
         )
 
     async def _run(self) -> None:

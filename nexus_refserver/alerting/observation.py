@@ -21,7 +21,7 @@ class AlertObservation:
     runbook_url: str
     value: float
     threshold: float
-    at: datetime  # simulated time of the change, UTC
+    at: datetime  # wall-clock time (UTC) of the evaluation that saw the change
 
 
 class AlertSink(Protocol):

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,8 +47,12 @@ class Estate:
         port_offset: int = 20000,
         host: str = "127.0.0.1",
         tick_interval_s: float = TICK_INTERVAL_S,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.clock = clock
+        # `generated_at` is when the figures were produced, on the wall clock, so that clients can judge
+        # their age; simulated time runs ahead of it whenever the clock factor is above 1
+        self.wall_clock = wall_clock
         self.faults = FaultBook(clock)
         self.catalog: list[ServiceSpec] = list(CATALOG)
         self.multi_port = multi_port
@@ -241,7 +246,7 @@ class Estate:
         else:
             status = "up"
         return {
-            "generated_at": rfc3339(self.clock.now()),
+            "generated_at": rfc3339(self.wall_clock()),
             "window_s": WINDOW_S,
             "status": status,
             "uptime_pct": finite(
@@ -327,7 +332,7 @@ class Estate:
                 )
         slow_queries.sort(key=lambda q: q["mean_ms"], reverse=True)
         return {
-            "generated_at": rfc3339(self.clock.now()),
+            "generated_at": rfc3339(self.wall_clock()),
             "databases": databases,
             "slow_queries": slow_queries,
         }
@@ -341,7 +346,7 @@ class Estate:
         p50 = sum(w * finite(s.window.p50_ms) for w, s in zip(weights, sims, strict=True)) / total
         p95 = max(finite(s.window.p95_ms) for s in sims)
         return {
-            "generated_at": rfc3339(self.clock.now()),
+            "generated_at": rfc3339(self.wall_clock()),
             "detection_rate": finite(detection, 4),
             "detection_failure_rate": finite(1.0 - detection, 4),
             "sync_latency_ms": {"p50": finite(380.0 + 2.0 * p50, 1), "p95": finite(820.0 + 2.0 * p95, 1)},

@@ -33,7 +33,8 @@ def make(seed: int = 2) -> tuple[Estate, ManualClock, AlertEngine, RecordingSink
     clock = ManualClock()
     estate = Estate(clock, seed=seed)
     sink = RecordingSink()
-    return estate, clock, AlertEngine(estate, sink), sink
+    # stamped on the simulated clock, so the tests can read the held durations off the observations
+    return estate, clock, AlertEngine(estate, sink, wall_clock=clock.now), sink
 
 
 def run(estate: Estate, clock: ManualClock, engine: AlertEngine, seconds: float, step: float = 10.0) -> None:
@@ -238,6 +239,10 @@ async def test_with_a_clock_factor_of_60_five_minutes_take_five_real_seconds() -
         await wait_for(lambda: sink.states("ApiLatencyP95High") == ["pending", "firing"], 10.0)
         fired_after = time.monotonic() - started
         assert 4.5 <= fired_after <= 8.0
+        # observations carry wall-clock time, although simulated time has run minutes ahead
+        firing = sink.of("ApiLatencyP95High")[-1]
+        assert abs(firing.at.timestamp() - time.time()) < 2.0
+        assert estate.clock.now() - time.time() > 240.0
         estate.faults.remove(fault.id)
         await wait_for(lambda: sink.states("ApiLatencyP95High")[-1] == "resolved", 5.0)
     finally:

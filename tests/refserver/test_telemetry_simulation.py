@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
+from datetime import datetime
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -274,3 +276,11 @@ def test_tick_of_the_whole_estate_costs_under_20_ms() -> None:
         estate.tick()
         costs.append(estate.last_tick_ms)
     assert statistics.median(costs) < 20.0
+
+
+def test_generated_at_is_wall_clock_time_even_when_simulated_time_runs_ahead() -> None:
+    clock = ManualClock(start=time.time() + 7200.0)
+    estate = Estate(clock)
+    for report in (estate.api_health(), estate.database_health(), estate.sync_quality()):
+        generated = datetime.fromisoformat(report["generated_at"].replace("Z", "+00:00"))
+        assert abs(generated.timestamp() - time.time()) < 5.0
