@@ -1,0 +1,123 @@
+"""Charts: export to PNG and CSV, the stale overlay, the all-services overview layout, flat memory."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from nexus_console.domain.prom_metrics import MetricsHistory, MetricsSample
+from nexus_console.views.charts import LiveChart, OverviewChart
+
+
+@pytest.fixture
+def chart(qapp: Any) -> Any:
+    chart = LiveChart("Request rate", y_label="req/s")
+    chart.add_series("rps", "all", "#4fa3ff")
+    chart.add_series("rps_5xx", "5xx", "#ff5e5e")
+    chart.add_threshold(200.0, "SLA p95 200 ms", "#d0b040")
+    chart.resize(640, 320)
+    chart.show()
+    yield chart
+    chart.hide()
+    chart.deleteLater()
+
+
+def test_a_chart_exports_a_png_of_what_it_shows(chart: LiveChart, tmp_path: Path) -> None:
+    times = np.arange(1_000_000.0, 1_000_060.0)
+    chart.set_series_data("rps", times, np.linspace(0, 100, 60))
+    chart.set_time_window(times[-1])
+    path = tmp_path / "chart.png"
+    chart.export_png(path)
+    image = QImage(str(path))
+    assert not image.isNull()
+    assert (image.width(), image.height()) == (chart.width(), chart.height())
+
+
+def test_a_chart_exports_its_data_as_csv_with_gaps_left_empty(chart: LiveChart, tmp_path: Path) -> None:
+    times = np.array([1_700_000_000.0, 1_700_000_001.0, 1_700_000_002.0])
+    chart.set_series_data("rps", times, np.array([1.5, math.nan, 3.25]))
+    chart.set_series_data("rps_5xx", times, np.array([0.0, math.nan, 0.5]))
+    path = tmp_path / "chart.csv"
+    chart.export_csv(path)
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    assert rows[0] == ["time_utc", "epoch_s", "rps", "rps_5xx"]
+    assert rows[1] == ["2023-11-14T22:13:20Z", "1700000000.000", "1.5", "0"]
+    assert rows[2][2:] == ["", ""]
+    assert rows[3][2:] == ["3.25", "0.5"]
+
+
+def test_export_actions_are_offered_in_the_context_menu_and_as_actions(chart: LiveChart) -> None:
+    menu = chart.plot_item.getViewBox().menu
+    assert chart.export_png_action in menu.actions()
+    assert chart.export_csv_action in menu.actions()
+    assert chart.export_png_action in chart.actions()
+
+
+def test_a_stale_chart_keeps_its_data_greys_it_and_says_why(chart: LiveChart) -> None:
+    times = np.arange(10.0)
+    chart.set_series_data("rps", times, np.arange(10.0))
+    chart.set_stale("stale since 12:00:00 — timeout after 2.0 s")
+    assert not chart.overlay.isHidden()
+    assert "timeout after 2.0 s" in chart.overlay.text()
+    _x, y = chart.series_data("rps")
+    assert len(y) == 10, "stale data stays on the chart"
+    curve = chart._series["rps"].curve
+    assert curve.opts["pen"].color().name() == "#6b7078"
+    chart.set_stale(None)
+    assert chart.overlay.isHidden()
+    assert curve.opts["pen"].color().name() == "#4fa3ff"
+
+
+def test_the_overview_draws_every_service_with_one_curve_per_kind_at_display_resolution(qapp: Any) -> None:
+    overview = OverviewChart(columns=4, bins=300)
+    overview.resize(1600, 1000)
+    names = [f"svc-{i}" for i in range(44)]
+    overview.set_services(names)
+    rng = np.random.default_rng(3)
+    series = {kind: rng.uniform(0, 100, (44, 3600)) for kind in ("rps", "p95_ms", "rps_5xx")}
+    series["rps"][7, :1800] = np.nan  # a service that appeared half an hour ago
+    overview.set_data(series, np.arange(3600.0))
+    x, y = overview.curve_data("rps")
+    assert x is not None and y is not None
+    # 600 points per service (min and max of 300 bins) plus one NaN separator each.
+    assert len(x) == 44 * 601
+    assert int(np.isnan(y).sum()) == 44 + 300  # separators, plus the empty first half of service 7
+    # Only the graphics items of one plot: 3 data curves, frames, guide lines and labels.
+    assert len(overview.plot_item.listDataItems()) == 5
+    overview.deleteLater()
+
+
+def test_the_overview_exports_full_resolution_csv(qapp: Any, tmp_path: Path) -> None:
+    overview = OverviewChart()
+    overview.set_services(["a", "b"])
+    data = {kind: np.ones((2, 5)) for kind in ("rps", "p95_ms", "rps_5xx")}
+    overview.set_data(data, np.arange(1_700_000_000.0, 1_700_000_005.0))
+    path = tmp_path / "overview.csv"
+    overview.export_csv(path)
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    assert rows[0] == ["service", "series", "time_utc", "epoch_s", "value"]
+    assert len(rows) == 1 + 3 * 2 * 5
+    overview.deleteLater()
+
+
+def test_an_hour_and_more_of_samples_for_44_services_uses_fixed_memory() -> None:
+    history = MetricsHistory()
+    sample = MetricsSample(0.0, 1, 0, 0, 10, 20, 30, 5, 50)
+    names = [f"svc-{i}" for i in range(44)]
+    for name in names:
+        history.record(name, sample)
+    allocated = history.nbytes
+    for step in range(4000):
+        for name in names:
+            history.record(name, sample) if step % 7 else history.record_gap(name, float(step))
+    assert history.nbytes == allocated
+    assert all(len(history.ring(n)) == 3600 for n in names)
+    # Each ring holds every sample twice (so the last hour is one contiguous view): float64 times and
+    # eight float32 columns, 2 × 3,600 slots, for 44 services: about 12.7 MB in all.
+    assert allocated == 44 * 2 * 3600 * (8 + 8 * 4)
