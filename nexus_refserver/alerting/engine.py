@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -23,7 +24,13 @@ log = logging.getLogger(__name__)
 
 
 def fingerprint(rule: str, labels: dict[str, str]) -> str:
-    text = json.dumps({"rule": rule, "labels": labels}, sort_keys=True)
+    """Stable across evaluations and server restarts: a hash of the rule name and the labels."""
+    return _fingerprint(rule, tuple(sorted(labels.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _fingerprint(rule: str, labels: tuple[tuple[str, str], ...]) -> str:
+    text = json.dumps({"rule": rule, "labels": dict(labels)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

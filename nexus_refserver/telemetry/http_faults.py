@@ -85,7 +85,7 @@ async def send_with_faults(
         headers.append((b"content-type", b"text/html; charset=utf-8"))
         body = b"<html><body><h1>Welcome to nginx!</h1></body></html>" if body[:1] in (b"{", b"[") else body
     if FaultKind.GARBAGE_BODY in kinds:
-        body = bytes(_random.getrandbits(8) for _ in range(max(64, len(body))))
+        body = _random.randbytes(max(64, len(body)))
     if FaultKind.TRUNCATED_BODY in kinds:
         headers.append((b"content-length", str(len(body) + 512).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from fastapi.responses import StreamingResponse
 
 from nexus_refserver.clock import SimClock
 from nexus_refserver.telemetry import Estate
@@ -34,6 +35,14 @@ def estate_app(estate: Estate) -> fastapi.FastAPI:
     @app.get("/monitoring/api/health")
     async def api_health() -> dict:
         return estate.api_health()
+
+    @app.get("/alerts/stream")
+    async def stream() -> StreamingResponse:
+        async def events() -> AsyncIterator[bytes]:
+            for seq in (1, 2):
+                yield f"event: alert\nid: {seq}\ndata: {{}}\n\n".encode()
+
+        return StreamingResponse(events(), media_type="text/event-stream")
 
     app.add_middleware(estate.api_fault_middleware(), estate=estate)
     return app
@@ -221,6 +230,16 @@ async def test_api_scope_faults_reach_the_api_routes_only(served) -> None:
     await add_fault(client, scope="api", kind="truncated_body")
     with pytest.raises(httpx.RemoteProtocolError):
         await client.get("/monitoring/api/health")
+
+
+async def test_api_body_faults_leave_event_streams_intact(served) -> None:
+    _, client = served
+    await add_fault(client, scope="api", kind="garbage_body")
+    response = await client.get("/alerts/stream")
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.text.count("event: alert") == 2
+    with pytest.raises(ValueError):
+        json.loads((await client.get("/monitoring/api/health")).content)
 
 
 async def test_faults_with_a_duration_expire_on_simulated_time(served) -> None:
