@@ -62,6 +62,7 @@ async def serve(app: fastapi.FastAPI) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
+        server.force_exit = True  # clients are closed by now; skip the graceful waits
         await asyncio.wait_for(task, 10)
 
 
