@@ -212,7 +212,7 @@ async def _replay(
         started = time.perf_counter()
         deadline = started + budget_s
         while time.perf_counter() < deadline:
-            report = await sender.drain()
+            report = await sender.drain(max_s=deadline - time.perf_counter())
             if report.sent == 0 or report.offline:
                 break
             if (await outbox.counts())[OutboxState.QUEUED] == 0:

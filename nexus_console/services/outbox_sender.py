@@ -110,10 +110,12 @@ class OutboxSender:
         """Send now: something was queued, or the network came back."""
         self._wake.set()
 
-    async def drain(self) -> DrainReport:
-        """Send batches until nothing is ready; stop early when the API is unreachable or refuses us."""
+    async def drain(self, max_s: float | None = None) -> DrainReport:
+        """Send batches until nothing is ready (or `max_s` has passed; the batch in flight finishes);
+        stop early when the API is unreachable or refuses us."""
         report = DrainReport()
-        while True:
+        deadline = None if max_s is None else time.monotonic() + max_s
+        while deadline is None or time.monotonic() < deadline:
             batch = await self.outbox.claim_ready(self.batch_size)
             if not batch:
                 return report
@@ -132,6 +134,7 @@ class OutboxSender:
             if offline or unauthorized:
                 report.offline, report.unauthorized = offline, unauthorized
                 return report
+        return report
 
     async def run(self, idle_poll_s: float = 5.0) -> None:
         """Drain whenever woken, when a retry falls due, or every `idle_poll_s`; until cancelled."""
