@@ -13,11 +13,15 @@ from typing import Any
 
 import fastapi
 import numpy as np
+from prometheus_client import generate_latest
 
 from nexus_refserver.clock import SimClock
 from nexus_refserver.telemetry.catalog import CATALOG, DATABASES, ServiceSpec
 from nexus_refserver.telemetry.faults import FaultBook
 from nexus_refserver.telemetry.histogram import BUCKET_LABELS, quantile_from_buckets
+from nexus_refserver.telemetry.http_faults import ApiFaultMiddleware
+from nexus_refserver.telemetry.multiport import ServiceListeners
+from nexus_refserver.telemetry.routes import fault_control_router, service_router
 from nexus_refserver.telemetry.simulation import WINDOW_S, DatabaseSim, ServiceSim
 
 log = logging.getLogger(__name__)
@@ -79,7 +83,7 @@ class Estate:
         self.ticks = 0
         self.base_url = ""
         self._task: asyncio.Task[None] | None = None
-        self._listeners: Any = None
+        self._listeners: ServiceListeners | None = None
         self.tick(clock.now())
 
     # ----------------------------------------------------------------- simulation
@@ -118,8 +122,6 @@ class Estate:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="estate-simulation")
         if self.multi_port and self._listeners is None:
-            from nexus_refserver.telemetry.multiport import ServiceListeners
-
             self._listeners = ServiceListeners(self)
             await self._listeners.start()
 
@@ -137,18 +139,15 @@ class Estate:
     # ----------------------------------------------------------------- HTTP
 
     def router(self) -> fastapi.APIRouter:
-        from nexus_refserver.telemetry.routes import service_router
-
+        """`/svc/{name}/health`, `/health/live`, `/health/ready` and `/metrics` for every service."""
         return service_router(self)
 
     def control_router(self) -> fastapi.APIRouter:
-        from nexus_refserver.telemetry.routes import fault_control_router
-
+        """`/_control/faults`; mount it only when fault control is enabled."""
         return fault_control_router(self)
 
-    def api_fault_middleware(self) -> type:
-        from nexus_refserver.telemetry.http_faults import ApiFaultMiddleware
-
+    def api_fault_middleware(self) -> type[ApiFaultMiddleware]:
+        """The middleware class; add it with `app.add_middleware(cls, estate=estate)`."""
         return ApiFaultMiddleware
 
     def service_urls(self, spec: ServiceSpec, base_url: str) -> dict[str, str]:
@@ -214,8 +213,7 @@ class Estate:
         return (200 if ready else 503), {**body, "ready": ready}
 
     def metrics_text(self, name: str) -> bytes:
-        from prometheus_client import generate_latest
-
+        """The service's metrics in the Prometheus text format."""
         return generate_latest(self.sims[name].registry)
 
     # ----------------------------------------------------------------- estate aggregates
