@@ -294,7 +294,7 @@ class Estate:
                 {
                     "name": db.name,
                     "role": "primary",
-                    "status": db.status() if db.down or db.cpu_pct > 90.0 else "up",
+                    "status": db.primary_status(),
                     "replication_lag_s": None,
                     "cpu_pct": finite(db.cpu_pct, 1),
                     "connections": connections,
@@ -304,12 +304,11 @@ class Estate:
                     "disk_used_pct": finite(db.disk_used_pct, 2),
                 }
             )
-            replica_status = "down" if db.down else ("degraded" if db.replication_lag_s > 10.0 else "up")
             databases.append(
                 {
                     "name": f"{db.name}-replica",
                     "role": "replica",
-                    "status": replica_status,
+                    "status": db.replica_status(),
                     "replication_lag_s": finite(db.replication_lag_s, 2),
                     "cpu_pct": finite(db.cpu_pct * 0.6, 1),
                     "connections": connections // 2 + 3,

@@ -405,9 +405,17 @@ class DatabaseSim:
         self.query_p95_ms *= float(self.rng.lognormal(0.0, 0.05))
         self.disk_used_pct = min(99.0, self.disk_used_pct + 0.00001)
 
-    def status(self) -> str:
+    def primary_status(self) -> str:
         if self.down:
             return "down"
-        if self.cpu_pct > 90.0 or self.replication_lag_s > 10.0:
-            return "degraded"
-        return "up"
+        return "degraded" if self.cpu_pct > 90.0 else "up"
+
+    def replica_status(self) -> str:
+        if self.down:
+            return "down"
+        return "degraded" if self.replication_lag_s > 10.0 else "up"
+
+    def status(self) -> str:
+        """The worse of primary and replica, as a dependent service sees the database."""
+        statuses = {self.primary_status(), self.replica_status()}
+        return next(s for s in ("down", "degraded", "up") if s in statuses)
