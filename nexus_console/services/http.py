@@ -18,18 +18,58 @@ class FetchError(Exception):
     """A request failed; str() is the human text shown in the UI ("HTTP 500 from /x")."""
 
 
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """Spreads requests round-robin over several connection pools.
+
+    httpcore scans every connection of a pool on each request (`_assign_requests_to_connections` calls
+    `has_expired` per connection), so one pool serving a 176-probe fan-out costs O(n^2) CPU on the GUI
+    thread. Several small pools keep each scan short.
+    """
+
+    def __init__(self, shards: list[httpx.AsyncBaseTransport]) -> None:
+        if not shards:
+            raise ValueError("at least one shard")
+        self.shards = shards
+        self._next = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        shard = self.shards[self._next]
+        self._next = (self._next + 1) % len(self.shards)
+        return await shard.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for shard in self.shards:
+            await shard.aclose()
+
+
 def build_http_client(
-    tls: TlsSettings, *, timeout_s: float = 10.0, max_connections: int = 64, base_url: str = ""
+    tls: TlsSettings,
+    *,
+    timeout_s: float = 10.0,
+    max_connections: int = 64,
+    shards: int = 1,
+    base_url: str = "",
 ) -> httpx.AsyncClient:
-    """An AsyncClient that verifies TLS by default, optionally against the profile's CA bundle."""
-    verify: bool | ssl.SSLContext = tls.verify
-    if tls.verify and tls.ca_bundle:
-        verify = ssl.create_default_context(cafile=str(tls.ca_bundle))
+    """An AsyncClient that verifies TLS by default, optionally against the profile's CA bundle.
+
+    `shards` > 1 splits the connections over that many pools (for wide fan-outs)."""
+    # One SSL context for every shard: building one costs milliseconds.
+    verify: bool | ssl.SSLContext = False
+    if tls.verify:
+        verify = ssl.create_default_context(cafile=str(tls.ca_bundle) if tls.ca_bundle else None)
+    per_shard = max(1, max_connections // max(1, shards))
+    transports: list[httpx.AsyncBaseTransport] = [
+        httpx.AsyncHTTPTransport(
+            verify=verify,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
+        )
+        for _ in range(max(1, shards))
+    ]
     return httpx.AsyncClient(
         base_url=base_url,
-        verify=verify,
+        transport=transports[0] if len(transports) == 1 else ShardedTransport(transports),
         timeout=httpx.Timeout(timeout_s),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         trust_env=False,  # never route loopback traffic through a proxy from the environment
         follow_redirects=False,
     )
