@@ -34,15 +34,15 @@ def _plain(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
-def wait_for_replicas(cluster: PgCluster, timeout_s: float = 30.0) -> None:
+def wait_for_replicas(cluster: PgCluster, timeout_s: float = 30.0, database: str = "users") -> None:
     """Until every running replica has replayed everything the primary has written so far."""
-    with psycopg.connect(_plain(cluster.primary_url("users")), autocommit=True) as primary:
+    with psycopg.connect(_plain(cluster.primary_url(database)), autocommit=True) as primary:
         target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
     deadline = time.monotonic() + timeout_s
     for index, _port in enumerate(cluster.replica_ports):
         if f"replica{index + 1}" not in cluster.pids:
             continue
-        with psycopg.connect(_plain(cluster.replica_url("users", index)), autocommit=True) as replica:
+        with psycopg.connect(_plain(cluster.replica_url(database, index)), autocommit=True) as replica:
             while True:
                 caught_up = replica.execute(
                     "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), %s::pg_lsn) >= 0", (str(target),)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -48,8 +49,23 @@ def test_replica_sessions_are_read_only_even_on_a_primary_url(
             replica.dispose()
 
 
-def test_lag_is_zero_while_the_primary_is_idle(pg_cluster: PgCluster, scratch_table: str) -> None:
-    replica = Replica(ReplicaConfig("workstation", (pg_cluster.replica_url("workstation"),)))
+@pytest.fixture(scope="module")
+def idle_cluster() -> Iterator[PgCluster]:
+    """A primary nobody else writes to (the shared one serves a busy reference server)."""
+    cluster = PgCluster(("workstation",), replicas=1)
+    cluster.start()
+    try:
+        with psycopg.connect(_plain(cluster.primary_url("workstation")), autocommit=True) as conn:
+            conn.execute("CREATE TABLE lag_probe (id bigserial PRIMARY KEY, payload text)")
+            conn.execute("INSERT INTO lag_probe (payload) VALUES ('one write, then silence')")
+        wait_for_replicas(cluster, database="workstation")
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+def test_lag_is_zero_while_the_primary_is_idle(idle_cluster: PgCluster) -> None:
+    replica = Replica(ReplicaConfig("workstation", (idle_cluster.replica_url("workstation"),)))
     try:
         time.sleep(1.2)  # idle: the last replayed commit gets older, the replica is not behind
         lag = _lag(replica)
