@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -87,6 +88,9 @@ class _Server(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
+        if sig == signal.SIGTERM:
+            # a requested stop is a clean exit (status 0), not death by the re-raised signal
+            self._captured_signals.remove(sig)
         shutdown = getattr(self._app.state, "shutdown", None)
         loop = getattr(self._app.state.context.alerts.notifier, "_loop", None)
         if shutdown is not None and loop is not None and not loop.is_closed():
