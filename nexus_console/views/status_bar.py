@@ -76,6 +76,10 @@ class SourceStatusBar(QStatusBar):
     def _render(label: QLabel, status: SourceStatus[Any], now: float) -> None:
         stale = status.is_stale(now)
         colour = state_colour(status.state, stale).name()
-        label.setText(source_summary(status, now))
-        label.setStyleSheet(f"QLabel {{ color: {colour}; padding: 0 6px; }}")
+        if label.property("colour") != colour:  # restyling is costly; do it only on a change
+            label.setProperty("colour", colour)
+            label.setStyleSheet(f"QLabel {{ color: {colour}; padding: 0 6px; }}")
+        text = source_summary(status, now)
+        if label.text() != text:
+            label.setText(text)
         label.setToolTip(stale_text(status, now) or f"{status.name}: up to date")
