@@ -219,26 +219,38 @@ class AlertQueue:
 
 class LocalRuleSource:
     """Local rules on polled payloads: each new sample is observed, then the rules are evaluated and
-    their alerts replace the queue's "local" alerts.
+    their alerts replace the queue's "local" alerts. `run()` also evaluates on a timer, so a series
+    that stops arriving raises its no-data alert.
 
-    Time is the payload's source time (the server's `generated_at`), so `for` durations follow the
-    server's clock, not the moment the console happened to receive the payload.
+    Sample times are the payloads' source times (the server's `generated_at`), so `for` durations
+    are measured on the producer's clock, not on when the console happened to receive a payload.
     """
 
     name = LOCAL_SOURCE
 
-    def __init__(self, evaluator: RuleEvaluator, queue: AlertQueue) -> None:
+    def __init__(
+        self, evaluator: RuleEvaluator, queue: AlertQueue, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.evaluator = evaluator
         self.queue = queue
+        self.clock = clock
         self.latest_at = evaluator.started_at
 
     def observe(self, source: str, payload: Any, at: float) -> StoreChange:
         self.evaluator.observe_payload(source, payload, at)
         self.latest_at = max(self.latest_at, at)
-        return self.evaluate()
+        return self.evaluate(at)
 
-    def evaluate(self) -> StoreChange:
+    def evaluate(self, now: float | None = None) -> StoreChange:
+        """Evaluate at `now` (default: the clock), never before the newest sample seen."""
+        self.latest_at = max(self.latest_at, self.clock() if now is None else now)
         return self.queue.apply_snapshot(LOCAL_SOURCE, self.evaluator.evaluate(self.latest_at))
+
+    async def run(self, interval_s: float = 1.0) -> None:
+        """Evaluate once per interval until cancelled."""
+        while True:
+            self.evaluate()
+            await asyncio.sleep(interval_s)
 
     def follow_poller(self, poller: Any, source: str) -> Callable[[], None]:
         """Observe each new good value of a services.polling.Poller (a JSON payload) as `source`."""
