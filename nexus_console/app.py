@@ -152,6 +152,10 @@ class ConsoleApp:
             self.exit_code = exit_code
         self._quit.set()
 
+    def report_keychain_problem(self, problem: str) -> None:
+        if self.window is not None:
+            self.window.status_bar.set_notice(f"Keychain unavailable: {problem}")
+
     def report_error(self, text: str) -> None:
         """Show an error to the user (status bar) as well as in the log."""
         if self.window is not None:
@@ -177,7 +181,7 @@ class ConsoleApp:
         executor = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-worker")
         self._closers.append(lambda: executor.shutdown(wait=False, cancel_futures=True))
         self.keychain = Keychain(self.profile.keychain_service)
-        self.keychain.on_problem(self.report_error)
+        self.keychain.on_problem(self.report_keychain_problem)
         api_http = build_http_client(self.profile.tls)
         self._closers.append(api_http.aclose)
         estate_http = build_http_client(self.profile.tls, timeout_s=5.0, max_connections=64, shards=16)
@@ -294,6 +298,8 @@ class ConsoleApp:
             registry.start()
             FirstPaintLogger(self.window)
             self.window.show()
+            if self.keychain is not None and self.keychain.problem:
+                self.window.status_bar.set_notice(f"Keychain unavailable: {self.keychain.problem}")
             if self.args.screenshot is not None:
                 tasks.run(self._take_screenshot(self.window, hub, self.args.screenshot), name="screenshot")
             await _first_of(self._quit.wait(), self._logout.wait())

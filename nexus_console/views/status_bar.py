@@ -32,6 +32,11 @@ class SourceStatusBar(QStatusBar):
         self.setObjectName("sourceStatusBar")
         self.hub = hub
         self._labels: dict[str, QLabel] = {}
+        self.notice = QLabel()
+        self.notice.setObjectName("statusNotice")
+        self.notice.setStyleSheet("QLabel { color: #a15c00; padding: 0 6px; }")
+        self.notice.hide()
+        self.addWidget(self.notice, 1)
         hub.status_changed.connect(self._on_status)
         self._connected = True
         for name, status in hub.statuses().items():
@@ -48,6 +53,12 @@ class SourceStatusBar(QStatusBar):
 
     def show_error(self, text: str) -> None:
         self.showMessage(text, ERROR_MESSAGE_MS)
+
+    def set_notice(self, text: str | None) -> None:
+        """A lasting notice (e.g. no keychain), shown until cleared."""
+        self.notice.setText(text or "")
+        self.notice.setToolTip(text or "")
+        self.notice.setVisible(bool(text))
 
     def stop(self) -> None:
         self._ticker.stop()

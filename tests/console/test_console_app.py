@@ -174,3 +174,43 @@ def test_a_full_session_leaves_no_password_or_token_in_files_or_logs(
     assert "session token [redacted]" in log_text
     for secret in secrets:
         assert secret not in log_text
+
+
+def test_without_a_keychain_the_app_says_so_and_keeps_working(
+    qloop: QLoop, refserver_session: RefServer, isolated_dirs: dict[str, Path]
+) -> None:
+    from keyring.backends import fail
+
+    from tests.console.console_support import visible_login_dialog
+
+    keyring.set_keyring(fail.Keyring())  # the autouse memory keyring fixture restores the previous one
+    write_profile(refserver_session.base_url)
+    console = make_console(
+        pane_types=[ApiHealthPane], source_registrars=[register_me_source, register_api_health]
+    )
+    seen: dict[str, Any] = {}
+
+    async def scenario() -> int:
+        run = asyncio.ensure_future(console.run())
+        try:
+            await wait_until(lambda: visible_login_dialog() is not None, timeout_s=15)
+            dialog = visible_login_dialog()
+            assert dialog is not None
+            seen["dialog_notice"] = dialog.keychain_notice.text()
+            seen["remember_enabled"] = dialog.remember.isEnabled()
+            await answer_login(ADMIN, DEMO_PASSWORD, remember=False)
+            await wait_until(lambda: (api_health(console) or _none).state is SourceState.OK, timeout_s=20)
+            seen["bar_notice"] = console.window.status_bar.notice.text()  # type: ignore[union-attr]
+            assert console.auth is not None
+            seen["refresh"] = console.auth._refresh_token
+        finally:
+            console.request_quit()
+        return await asyncio.wait_for(run, 15)
+
+    assert qloop.run(scenario(), timeout_s=60) == 0
+    assert seen["dialog_notice"].startswith("Keychain unavailable: no OS keychain is available")
+    assert seen["remember_enabled"] is False
+    assert seen["bar_notice"].startswith("Keychain unavailable: no OS keychain")
+    files = [p for d in isolated_dirs.values() for p in d.rglob("*") if p.is_file()]
+    for path in files:
+        assert seen["refresh"].encode() not in path.read_bytes(), f"refresh token written to {path.name}"
