@@ -19,7 +19,14 @@ from nexus_console.services.alert_sources import AlertQueue
 from nexus_console.services.alertmanager import AlertmanagerClient, AlertmanagerSource
 from nexus_console.services.polling import Poller
 from nexus_console.services.prometheus import PrometheusAlertSource, PrometheusClient
-from tests.support.prometheus_stack import ALWAYS_FIRING, INHIBITED, PENDING_1H, PENDING_30S, PrometheusStack
+from tests.support.prometheus_stack import (
+    ALWAYS_FIRING,
+    INHIBITED,
+    PENDING_1H,
+    PENDING_30S,
+    PrometheusStack,
+    free_port,
+)
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.asyncio]
 
@@ -251,3 +258,16 @@ async def test_an_inhibited_alert_is_shown_muted_and_names_the_alert_that_inhibi
         assert inhibited.inhibited_by == (alerts[ALWAYS_FIRING].fingerprint,)
         assert inhibited.silenced_by == ()
         assert parse_filter("@inhibited=true").select(alerts.values(), time.time()) == [inhibited]
+
+
+async def test_one_unreachable_alertmanager_does_not_hide_the_others_but_all_down_is_an_error(
+    prometheus_stack: PrometheusStack,
+) -> None:
+    async with httpx.AsyncClient(trust_env=False, timeout=2.0) as http:
+        gone = AlertmanagerClient("am-gone", f"http://127.0.0.1:{free_port()}", http)
+        alive = clients(prometheus_stack, http)[0]
+        source = AlertmanagerSource([gone, alive])
+        alert = await eventually(firing_alert(source), what="alerts through the instance that answers")
+        assert alert.origins == ("am-0",)
+        with pytest.raises(httpx.ConnectError):
+            await AlertmanagerSource([gone]).fetch()
