@@ -6,6 +6,8 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
+import fastapi
+import httpx
 import pytest
 
 from nexus_refserver.alerting import RULES_BY_NAME, AlertEngine, AlertObservation, fingerprint
@@ -230,10 +232,15 @@ async def test_with_a_clock_factor_of_60_five_minutes_take_five_real_seconds() -
     estate = Estate(SimClock(60.0), seed=4, tick_interval_s=0.25)
     sink = RecordingSink()
     engine = AlertEngine(estate, sink, interval_s=0.25)
+    app = fastapi.FastAPI()
+    app.include_router(estate.control_router())
+    control = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://estate")
     await estate.start("http://127.0.0.1:1")
     await engine.start()
     try:
-        fault = estate.faults.add(ORDERS, "latency_ms", 700)
+        added = await control.post(
+            "/_control/faults", json={"scope": ORDERS, "kind": "latency_ms", "value": 700}
+        )
         started = time.monotonic()
         await wait_for(lambda: sink.states("ApiLatencyP95High") == ["pending"], 3.0)
         await wait_for(lambda: sink.states("ApiLatencyP95High") == ["pending", "firing"], 10.0)
@@ -243,9 +250,10 @@ async def test_with_a_clock_factor_of_60_five_minutes_take_five_real_seconds() -
         firing = sink.of("ApiLatencyP95High")[-1]
         assert abs(firing.at.timestamp() - time.time()) < 2.0
         assert estate.clock.now() - time.time() > 240.0
-        estate.faults.remove(fault.id)
+        assert (await control.delete(f"/_control/faults/{added.json()['id']}")).status_code == 204
         await wait_for(lambda: sink.states("ApiLatencyP95High")[-1] == "resolved", 5.0)
     finally:
+        await control.aclose()
         await engine.stop()
         await estate.stop()
 
