@@ -34,7 +34,7 @@ users = Table(
     "users",
     users_metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("email", String(200), nullable=False, unique=True),
+    Column("email", String(200), nullable=False),
     Column("name", String(200), nullable=False),
     Column("country", String(2), nullable=False),
     Column("signup_at", DateTime(timezone=True), nullable=False),
@@ -43,6 +43,8 @@ users = Table(
     Column("email_verified", Boolean, nullable=False),
     Column("password_reset_at", DateTime(timezone=True), nullable=True),
     Column("version", Integer, nullable=False),
+    # an explicit index rather than a column UNIQUE, so a bulk load can drop it and build it afterwards
+    Index("uq_users_email", "email", unique=True),
     Index("ix_users_status_id", "status", "id"),
     Index("ix_users_name", "name"),
 )
