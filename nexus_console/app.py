@@ -23,9 +23,10 @@ from PySide6.QtCore import QEvent, QObject, QSettings
 from PySide6.QtWidgets import QApplication, QDialog
 
 from nexus_console import __version__
+from nexus_console.domain.auth import Me
 from nexus_console.domain.freshness import SourceState
 from nexus_console.services.api_client import NexusClient, PermissionDenied
-from nexus_console.services.auth import AuthSession, Credentials, LoginFailed
+from nexus_console.services.auth import AuthSession, Credentials, LoginFailed, ServerUnreachable
 from nexus_console.services.cache import CACHE_FILE, LocalCache
 from nexus_console.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer, DemoServerError
 from nexus_console.services.http import build_http_client
@@ -146,6 +147,7 @@ class ConsoleApp:
         self.profile: Profile | None = None
         self.auth: AuthSession | None = None
         self.keychain: Keychain | None = None
+        self._cache: LocalCache | None = None
 
     def request_quit(self, exit_code: int | None = None) -> None:
         if exit_code is not None:
@@ -195,6 +197,7 @@ class ConsoleApp:
         )
         api = NexusClient(self.profile.api_base_url, api_http, auth=self.auth)
         cache = LocalCache(cache_dir() / CACHE_FILE, namespace=self.profile.name)
+        self._cache = cache
         self._closers.append(cache.aclose)
         log.info("console starting with profile %s (%.2f s)", self.profile.name, time.monotonic() - started)
 
@@ -240,11 +243,33 @@ class ConsoleApp:
                 return True
             except LoginFailed as exc:
                 raise StartupError(f"demo login failed: {exc}") from None
-        if await self.auth.resume() is not None:
-            return True
+        reason = None
+        try:
+            if await self.auth.resume() is not None:
+                return True
+        except ServerUnreachable as exc:
+            cached_me = await self._cached_me()
+            if cached_me is not None:
+                # Start offline on the last known picture; the first 401 after the server returns
+                # signs in again with the stored credentials.
+                log.warning("starting offline as %s: %s", cached_me.email, exc)
+                self.auth.me = cached_me
+                return True
+            reason = str(exc)
         if self.args.screenshot is not None:
             raise StartupError("--screenshot needs a stored session or --demo; no one is signed in")
-        return await self.auth.sign_in_interactively(None)
+        return await self.auth.sign_in_interactively(reason)
+
+    async def _cached_me(self) -> Me | None:
+        """The signed-in user as last seen (the `me` source in the local cache)."""
+        if self._cache is None:
+            return None
+        try:
+            cached = await self._cache.load("me")
+            return Me.from_json(cached.value) if cached is not None else None
+        except Exception:
+            log.warning("the cached user is unusable", exc_info=True)
+            return None
 
     async def _ask_credentials(self, reason: str | None) -> Credentials | None:
         assert self.profile is not None and self.keychain is not None

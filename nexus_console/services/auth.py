@@ -38,6 +38,10 @@ class LoginFailed(Exception):
     """str() is the text for the login dialog."""
 
 
+class ServerUnreachable(LoginFailed):
+    """The server could not be asked (network error, 5xx): stored credentials stay as they are."""
+
+
 # Given the reason the console needs a login, returns credentials or None when the user cancels.
 AskCredentials = Callable[[str | None], Awaitable[Credentials | None]]
 
@@ -74,7 +78,9 @@ class AuthSession:
         return await self._accept(body)
 
     async def resume(self) -> Me | None:
-        """Sign in without asking: the stored refresh token, else the remembered password."""
+        """Sign in without asking: the stored refresh token, else the remembered password.
+
+        None when nothing stored works; ServerUnreachable when the server could not be asked."""
         if await self._try_refresh():
             return self.me
         if await self._try_remembered_password():
@@ -129,6 +135,8 @@ class AuthSession:
         register_secret(token)
         try:
             body = await self._post("/auth/refresh", {"refresh_token": token})
+        except ServerUnreachable:
+            raise
         except LoginFailed as exc:
             log.info("token refresh failed: %s", exc)
             if self._refresh_token == token:
@@ -147,6 +155,8 @@ class AuthSession:
         register_secret(password)
         try:
             await self.login(Credentials(self.email, password, remember=True))
+        except ServerUnreachable:
+            raise
         except LoginFailed as exc:
             log.info("silent re-login failed: %s", exc)
             return False
@@ -176,12 +186,12 @@ class AuthSession:
         try:
             response = await self.http.post(self.base_url + path, json=payload)
         except httpx.HTTPError as exc:
-            raise LoginFailed(f"cannot reach the server: {describe_error(exc)}") from None
+            raise ServerUnreachable(f"cannot reach the server: {describe_error(exc)}") from None
         if response.status_code >= 400:
             error: ApiError = problem_error(response.status_code, response.content, path)
-            if response.status_code in (400, 401, 422):
+            if response.status_code in (400, 401, 403, 422):
                 raise LoginFailed(error.detail or error.title or "wrong email or password")
-            raise LoginFailed(str(error))
+            raise ServerUnreachable(f"the server failed: {error}")
         try:
             body = response.json()
         except ValueError:

@@ -214,3 +214,57 @@ def test_without_a_keychain_the_app_says_so_and_keeps_working(
     files = [p for d in isolated_dirs.values() for p in d.rglob("*") if p.is_file()]
     for path in files:
         assert seen["refresh"].encode() not in path.read_bytes(), f"refresh token written to {path.name}"
+
+
+def test_offline_restart_shows_the_last_picture_stale_then_signs_in_when_the_server_returns(
+    qloop: QLoop, refserver_factory: Any
+) -> None:
+    from tests.console.console_support import visible_login_dialog
+
+    server: RefServer = refserver_factory("--seed", "7", "--scale", "0.02", "--scenario", "none")
+    write_profile(server.base_url)
+    seen: dict[str, Any] = {}
+
+    def new_console() -> ConsoleApp:
+        return make_console(
+            pane_types=[ApiHealthPane], source_registrars=[register_me_source, register_api_health]
+        )
+
+    async def first_run() -> int:
+        console = new_console()
+        run = asyncio.ensure_future(console.run())
+        try:
+            await answer_login(ADMIN, DEMO_PASSWORD, remember=True)
+            await wait_until(lambda: (api_health(console) or _none).state is SourceState.OK, timeout_s=20)
+            seen["online"] = pane_of(console).rps.text()
+            await wait_until(lambda: console.window.ctx.hub.status("me").state is SourceState.OK)  # type: ignore[union-attr]
+        finally:
+            console.request_quit()
+        return await asyncio.wait_for(run, 15)
+
+    async def offline_run() -> int:
+        console = new_console()
+        run = asyncio.ensure_future(console.run())
+        try:
+            await wait_until(lambda: console.window is not None, timeout_s=20)
+            pane = pane_of(console)
+            await wait_until(lambda: pane.rps.text() != "—", timeout_s=5)
+            seen["offline"] = pane.rps.text()
+            seen["login_dialog_shown"] = visible_login_dialog() is not None
+            await wait_until(lambda: pane.banner.text().startswith("stale"), timeout_s=10)
+            seen["offline_banner"] = pane.banner.text()
+            await asyncio.to_thread(server.start)
+            await wait_until(lambda: (api_health(console) or _none).state is SourceState.OK, timeout_s=30)
+            seen["recovered_banner"] = pane.banner.text()
+            assert console.auth is not None and console.auth.access_token, "signed in again silently"
+        finally:
+            console.request_quit()
+        return await asyncio.wait_for(run, 15)
+
+    assert qloop.run(first_run(), timeout_s=60) == 0
+    server.kill()
+    assert qloop.run(offline_run(), timeout_s=90) == 0
+    assert seen["offline"] == seen["online"], "the cached picture appears at once"
+    assert seen["login_dialog_shown"] is False
+    assert seen["offline_banner"].startswith("stale")
+    assert seen["recovered_banner"] == ""
