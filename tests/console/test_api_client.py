@@ -162,3 +162,20 @@ def test_logout_revokes_the_refresh_token_and_deletes_it_from_the_keychain(
 
     qloop.run(scenario())
     assert ("nexus-console:test", REFRESH_TOKEN) not in memory_keyring.secrets
+
+
+def test_an_unreachable_server_keeps_the_stored_credentials(
+    qloop: QLoop, memory_keyring: MemoryKeyring
+) -> None:
+    from nexus_console.services.auth import ServerUnreachable
+
+    async def scenario() -> None:
+        async with api_stack("http://127.0.0.1:9") as stack:  # nothing listens on the discard port
+            await stack.keychain.set(REFRESH_TOKEN, "stored-refresh-token")
+            with pytest.raises(
+                ServerUnreachable, match=r"cannot reach the server: cannot connect to 127\.0\.0\.1:9"
+            ):
+                await stack.auth.resume()
+            assert await stack.keychain.get(REFRESH_TOKEN) == "stored-refresh-token"
+
+    qloop.run(scenario())
