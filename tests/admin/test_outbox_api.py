@@ -223,3 +223,88 @@ async def test_network_cut_with_1000_queued_actions_applies_each_exactly_once(
     final = {r["id"]: r for r in users_in(pg_cluster, 1, 560)}
     for target in targets:
         assert final[target["id"]]["version"] == target["version"] + 2
+
+
+async def test_a_bulk_ban_is_dry_run_on_the_replica_then_queued(
+    console: Console, pg_cluster: PgCluster, pg_refserver: RefServer, replica_urls: dict[str, tuple[str, ...]]
+) -> None:
+    active = [t["id"] for t in users_in(pg_cluster, 860, 879)[:3]]
+    [banned] = primary_rows(pg_cluster, "users", "SELECT id FROM users WHERE status = 'banned' LIMIT 1")
+    replicas = ReplicaSet([ReplicaConfig("users", replica_urls["users"])])
+    actions = AdminActions(console.outbox, Lookups(replicas), sender=console.sender)
+    try:
+        summary = await actions.dry_run(
+            EntityType.USER, [*active, banned["id"], 999_999], "ban", "fraud ring"
+        )
+    finally:
+        await replicas.aclose()
+    assert (
+        summary.describe() == "Ban: 3 will change, 1 already in a state where it does not apply, 1 not found"
+    )
+    assert await console.outbox.open_count() == 0  # a dry run queues nothing
+    entries = await actions.queue_bulk(summary)
+    assert [int(e.entity.id) for e in entries] == active
+    await settle(console)
+    assert {(await console.outbox.get(e.id)).state for e in entries} == {OutboxState.APPLIED}
+    final = primary_rows(pg_cluster, "users", "SELECT status FROM users WHERE id = ANY(%s)", (active,))
+    assert {r["status"] for r in final} == {"banned"}
+    assert set(audit_counts_by_key(pg_refserver.base_url, {e.idempotency_key for e in entries}).values()) == {
+        1
+    }
+
+
+async def test_vendor_and_product_moderation_through_the_outbox(
+    console: Console, pg_cluster: PgCluster
+) -> None:
+    [vendor] = primary_rows(
+        pg_cluster,
+        "marketplace",
+        "SELECT id, version FROM vendors WHERE status = 'approved' ORDER BY id LIMIT 1",
+    )
+    pending = primary_rows(
+        pg_cluster,
+        "marketplace",
+        "SELECT id, version FROM products WHERE status = 'pending' AND NOT flagged ORDER BY id LIMIT 2",
+    )
+    [flagged] = primary_rows(
+        pg_cluster,
+        "marketplace",
+        "SELECT id, version FROM products WHERE status = 'approved' AND flagged ORDER BY id LIMIT 1",
+    )
+    vendor_ref = EntityRef(EntityType.VENDOR, str(vendor["id"]))
+
+    def product(row: dict) -> EntityRef:
+        return EntityRef(EntityType.PRODUCT, str(row["id"]))
+
+    await console.outbox.enqueue_many(
+        [
+            ActionRequest(
+                vendor_ref, "set_commission", "negotiated rate", {"commission_pct": 12.5}, vendor["version"]
+            ),
+            ActionRequest(vendor_ref, "suspend", "late shipments"),
+            ActionRequest(
+                product(pending[0]), "approve", "meets policy", expected_version=pending[0]["version"]
+            ),
+            ActionRequest(
+                product(pending[1]), "reject", "counterfeit", expected_version=pending[1]["version"]
+            ),
+            ActionRequest(
+                product(flagged), "approve", "flag reviewed, fine", expected_version=flagged["version"]
+            ),
+        ]
+    )
+    await settle(console)
+    counts = await console.outbox.counts()
+    assert counts[OutboxState.APPLIED] == 5, counts
+    [v] = primary_rows(
+        pg_cluster, "marketplace", "SELECT status, commission_pct FROM vendors WHERE id = %s", (vendor["id"],)
+    )
+    assert v == {"status": "suspended", "commission_pct": 12.5}
+    ids = [pending[0]["id"], pending[1]["id"], flagged["id"]]
+    rows = {
+        r["id"]: (r["status"], r["flagged"])
+        for r in primary_rows(
+            pg_cluster, "marketplace", "SELECT id, status, flagged FROM products WHERE id = ANY(%s)", (ids,)
+        )
+    }
+    assert rows == {ids[0]: ("approved", False), ids[1]: ("rejected", False), ids[2]: ("approved", False)}

@@ -1,0 +1,93 @@
+"""Lookups on the SQLite files of a reference server in its demo default mode."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from nexus_console.services.lookups import Lookups, ProductQueue, ProductSearch, UserSearch, VendorSearch
+from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
+from tests.admin.test_lookups_pg import INJECTION_PAYLOADS
+from tests.support.refserver import RefServer
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest_asyncio.fixture
+async def lookups(refserver_session: RefServer) -> AsyncIterator[Lookups]:
+    data = Path(refserver_session.data_dir)
+    replicas = ReplicaSet(
+        [
+            ReplicaConfig(name, (f"sqlite:///{data / (name + '.sqlite3')}",))
+            for name in ("users", "marketplace")
+        ]
+    )
+    try:
+        yield Lookups(replicas)
+    finally:
+        await replicas.aclose()
+
+
+def _truth(server: RefServer, database: str, sql: str, params: tuple = ()) -> list[tuple]:
+    db = sqlite3.connect(f"file:{Path(server.data_dir) / (database + '.sqlite3')}?mode=ro", uri=True)
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+async def test_user_search_on_sqlite_matches_the_file(lookups: Lookups, refserver_session: RefServer) -> None:
+    expected = [
+        r[0]
+        for r in _truth(
+            refserver_session, "users", "SELECT id FROM users WHERE name LIKE '%ols%' ORDER BY id"
+        )
+    ]
+    rows, after = [], None
+    while True:
+        page = (await lookups.search_users(UserSearch("OLS"), after=after, limit=25)).value
+        rows += [r["id"] for r in page.rows]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert rows == expected and rows
+    [(email,)] = _truth(refserver_session, "users", "SELECT email FROM users WHERE id = 9")
+    result = await lookups.search_users(UserSearch(email[:-3]))
+    assert email in [r["email"] for r in result.value.rows]
+    assert result.lag.is_replica is False and result.lag.lag_bytes == 0
+    count = (await lookups.count_users(UserSearch("ols"))).value
+    assert count.exact and count.value == len(expected)
+
+
+async def test_vendor_and_product_queues_on_sqlite(lookups: Lookups, refserver_session: RefServer) -> None:
+    pending = (await lookups.search_products(ProductSearch(queue=ProductQueue.PENDING), limit=500)).value.rows
+    truth = _truth(
+        refserver_session, "marketplace", "SELECT id FROM products WHERE status = 'pending' ORDER BY id"
+    )
+    assert [p["id"] for p in pending] == [t[0] for t in truth]
+    [(name,)] = _truth(refserver_session, "marketplace", "SELECT name FROM vendors WHERE id = 3")
+    word = name.split()[1]  # "Fjord Supply 3" -> "Supply"
+    truth = _truth(
+        refserver_session,
+        "marketplace",
+        "SELECT id FROM vendors WHERE name LIKE ? OR email LIKE ? ORDER BY id",
+        (f"%{word}%", f"%{word}%"),
+    )
+    vendors = (await lookups.search_vendors(VendorSearch(word.upper()), limit=500)).value.rows
+    assert [v["id"] for v in vendors] == [t[0] for t in truth] and vendors
+
+
+@pytest.mark.parametrize("payload", INJECTION_PAYLOADS)
+async def test_injection_payloads_are_only_data_on_sqlite(lookups: Lookups, payload: str) -> None:
+    for search in (
+        lambda: lookups.search_users(UserSearch(payload)),
+        lambda: lookups.search_users(UserSearch(payload + "@")),
+        lambda: lookups.search_vendors(VendorSearch(payload)),
+        lambda: lookups.search_products(ProductSearch(payload)),
+        lambda: lookups.search_products(ProductSearch(status=payload)),
+    ):
+        assert (await search()).value.rows == ()
