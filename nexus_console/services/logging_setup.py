@@ -22,7 +22,9 @@ _PATTERNS = [
     re.compile(r"(?i)(://[^/\s:@]+:)[^@\s/]+(@)"),
 ]
 
-_known_secrets: set[str] = set()
+# The newest secrets seen (tokens rotate every few minutes on a wall display that runs for weeks).
+_MAX_KNOWN_SECRETS = 256
+_known_secrets: dict[str, None] = {}
 _known_lock = threading.Lock()
 
 
@@ -30,7 +32,10 @@ def register_secret(secret: str | None) -> None:
     """Remember a secret value (a typed password, a token) so that it is removed wherever it appears."""
     if secret and len(secret) >= 4:
         with _known_lock:
-            _known_secrets.add(secret)
+            _known_secrets.pop(secret, None)
+            _known_secrets[secret] = None
+            while len(_known_secrets) > _MAX_KNOWN_SECRETS:
+                del _known_secrets[next(iter(_known_secrets))]
 
 
 def redact(text: str) -> str:

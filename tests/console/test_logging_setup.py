@@ -57,3 +57,12 @@ def test_log_file_is_in_the_platform_log_dir_and_redacted(isolated_dirs: dict[st
     content = path.read_text(encoding="utf-8")
     assert "typed [redacted]" in content
     assert "very-secret-password" not in content
+
+
+def test_the_list_of_known_secrets_stays_bounded_over_a_long_session() -> None:
+    from nexus_console.services import logging_setup
+
+    for i in range(1000):
+        register_secret(f"rotated-token-{i:04d}")
+    assert len(logging_setup._known_secrets) <= 256
+    assert "rotated-token-0999" not in redact("newest rotated-token-0999")
