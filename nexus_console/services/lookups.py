@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -237,16 +238,15 @@ class VendorSearch:
         return conditions
 
 
-class ProductQueue:
-    ALL = None
-    FLAGGED = "flagged"
-    PENDING = "pending"
+class ProductQueue(StrEnum):
+    FLAGGED = "flagged"  # flagged for review and not removed
+    PENDING = "pending"  # awaiting approval
 
 
 @dataclass(frozen=True, slots=True)
 class ProductSearch:
     query: str = ""
-    queue: str | None = None  # ProductQueue.FLAGGED | ProductQueue.PENDING | None
+    queue: ProductQueue | None = None
     status: str | None = None
     vendor_id: int | None = None
 
@@ -262,8 +262,6 @@ class ProductSearch:
             conditions += [products.c.flagged == true(), products.c.status != "removed"]
         elif self.queue == ProductQueue.PENDING:
             conditions.append(products.c.status == "pending")
-        elif self.queue is not None:
-            raise ValueError(f"unknown product queue {self.queue!r}")
         if self.status:
             conditions.append(products.c.status == clean_search_text(self.status))
         if self.vendor_id is not None:

@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -54,6 +53,8 @@ class ReplicaConfig:
     statement_timeout_ms: int = 5000
     connect_timeout_s: int = 3
     pool_size: int = 2
+    # after failing over, try the first URL again once this long has passed
+    failback_after_s: float = 60.0
 
 
 def urls_from_env(value: str | None) -> tuple[str, ...]:
@@ -139,6 +140,7 @@ class Replica:
         self._lock = threading.Lock()
         self.active_index = 0
         self.failovers = 0
+        self._failed_over_at = 0.0
 
     @property
     def dialect(self) -> str:
@@ -172,6 +174,8 @@ class Replica:
         """Run `work` in one read-only transaction on the first URL that answers, from the one in use."""
         errors = []
         count = len(self.config.urls)
+        if self.active_index and time.monotonic() - self._failed_over_at >= self.config.failback_after_s:
+            self.active_index = 0  # the preferred replica may be back
         start = self.active_index
         for step in range(count):
             index = (start + step) % count
@@ -191,8 +195,10 @@ class Replica:
                 self._engine(index).dispose()
                 continue
             if index != self.active_index:
+                if index != 0:
+                    self.failovers += 1
+                    self._failed_over_at = time.monotonic()
                 self.active_index = index
-                self.failovers += 1
             return ReplicaResult(value, lag, time.time())
         raise ReplicaUnavailable(f"{self.name}: every replica URL failed: " + "; ".join(errors))
 
@@ -276,14 +282,3 @@ class ReplicaSet:
         self._executor.shutdown(wait=True, cancel_futures=True)
         for replica in self.replicas.values():
             replica.dispose()
-
-
-def as_epoch(value: datetime | str | None) -> float | None:
-    """Timestamps read from either dialect as epoch seconds (SQLite returns naive UTC or text)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()

@@ -194,3 +194,30 @@ async def test_etag_versions() -> None:
     assert parse_etag_version('W/"v3"') == 3
     assert parse_etag_version('"abc"') is None
     assert parse_etag_version(None) is None
+
+
+async def test_the_running_sender_sends_what_is_queued_when_woken(outbox: AsyncOutbox) -> None:
+    sent = asyncio.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.set()
+        return ok(request)
+
+    sender = make_sender(outbox, handler)
+    task = asyncio.create_task(sender.run(idle_poll_s=30))
+    try:
+        await asyncio.sleep(0.05)  # idle: nothing queued yet
+        entry = await outbox.enqueue(
+            ActionRequest(user(3), "verify_email", "checked by phone", expected_version=1)
+        )
+        sender.wake()
+        await asyncio.wait_for(sent.wait(), 5)
+        deadline = asyncio.get_running_loop().time() + 5
+        while (await outbox.get(entry.id)).state is not OutboxState.APPLIED:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await sender.client.aclose()

@@ -127,6 +127,10 @@ def test_a_stopped_first_replica_fails_over_to_the_second(pg_cluster: PgCluster,
             assert after.lag.is_replica
         finally:
             pg_cluster.start()
+        # once the first replica is back and the failback delay has passed, it is preferred again
+        replica._failed_over_at -= replica.config.failback_after_s
+        back = replica.run(lambda conn: conn.execute(count).scalar_one())
+        assert back.lag.url_index == 0 and replica.failovers == 1
     finally:
         replica.dispose()
 
