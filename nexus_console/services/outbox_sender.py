@@ -137,7 +137,11 @@ class OutboxSender:
         return report
 
     async def run(self, idle_poll_s: float = 5.0) -> None:
-        """Drain whenever woken, when a retry falls due, or every `idle_poll_s`; until cancelled."""
+        """Drain whenever woken, when a retry falls due, or every `idle_poll_s`; until cancelled.
+
+        One sender per outbox: it first takes back what an earlier, cancelled run left in `sending`.
+        """
+        await self.outbox.call(self.outbox.outbox.recover)
         while True:
             await self.drain()
             due = await self.outbox.next_due_at()
