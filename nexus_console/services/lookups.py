@@ -313,7 +313,7 @@ def _planner_estimate(
             return int(reltuples)
     query = select(literal_column("1")).select_from(table).where(and_(true(), *conditions))
     compiled = query.compile(conn, compile_kwargs={"render_postcompile": True})
-    plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", tuple(compiled.params.values()) or None)
+    plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", compiled.params)
     document = plan.scalar_one()
     if isinstance(document, str):
         document = json.loads(document)

@@ -116,6 +116,9 @@ async def test_counts_are_exact_when_small_and_estimated_when_large(
     assert not estimated.exact and estimated.value > 100
     assert total["n"] / 3 <= estimated.value <= total["n"] * 3
     assert estimated.describe().startswith("~")
+    [many] = primary_rows(pg_cluster, "users", "SELECT COUNT(*) AS n FROM users WHERE name ILIKE '%%a%%'")
+    filtered = (await lookups.count_users(UserSearch("a", status="active"))).value
+    assert not filtered.exact and many["n"] / 5 <= filtered.value <= many["n"] * 3
 
 
 async def test_vendor_search_and_product_queues(lookups: Lookups, pg_cluster: PgCluster) -> None:
