@@ -40,6 +40,31 @@ def test_the_default_scenario_scripts_the_order_processor_incident() -> None:
     assert ("db:marketplace", "replication_lag_s") in by_kind
 
 
+@pytest.mark.parametrize("name", ["default", "cascade", "none"])
+def test_every_bundled_scenario_is_valid(name: str) -> None:
+    scenario = load_scenario(name)
+    assert scenario.name == name and scenario.description
+    estate = build_estate(ServerConfig(scenario=name), clock=ManualClock())
+    assert len(estate.faults.all()) == len(scenario.faults)
+
+
+def test_the_cascade_scenario_alerts_on_the_database_sync_and_auth() -> None:
+    clock = ManualClock()
+    estate = build_estate(ServerConfig(scenario="cascade", seed=5), clock=clock)
+    sink = ListSink()
+    engine = AlertEngine(estate, sink)
+    while clock.elapsed() < 900.0:
+        clock.advance(10.0)
+        estate.tick()
+        engine.evaluate()
+    firing = {(o.rule, o.service) for o in sink.seen if o.state == "firing"}
+    assert ("DatabaseCpuHigh", "postgres-marketplace") in firing
+    assert ("ReplicationLagHigh", "postgres-marketplace-replica") in firing
+    assert ("SyncDetectionFailureHigh", "streaming-service-v2") in firing
+    assert ("ServiceDown", "auth-service") in firing
+    assert ("ScaleOutErrorRate", "billing-service") in firing
+
+
 def test_a_scenario_file_schedules_faults_on_simulated_time(tmp_path: Path) -> None:
     path = tmp_path / "short.toml"
     path.write_text(
