@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -256,6 +257,16 @@ class ReplicaSet:
             urls = urls_from_env(environ.get(ENV_VARS[name]))
             if urls:
                 configs.append(ReplicaConfig(name, urls, **config))
+        return cls(configs)
+
+    @classmethod
+    def sqlite_directory(cls, data_dir: Path, **config: Any) -> ReplicaSet:
+        """The demo default: `<name>.sqlite3` files (the reference server's data dir), opened read-only."""
+        configs = [
+            ReplicaConfig(name, (f"sqlite:///{Path(data_dir) / (name + '.sqlite3')}",), **config)
+            for name in REPLICA_NAMES
+            if (Path(data_dir) / (name + ".sqlite3")).exists()
+        ]
         return cls(configs)
 
     def replica(self, name: str) -> Replica:

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from nexus_console.services.lookups import Lookups, ProductQueue, ProductSearch, UserSearch, VendorSearch
-from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
+from nexus_console.services.replicas import ReplicaSet
 from tests.admin.test_lookups_pg import INJECTION_PAYLOADS
 from tests.support.refserver import RefServer
 
@@ -19,13 +19,8 @@ pytestmark = pytest.mark.asyncio
 
 @pytest_asyncio.fixture
 async def lookups(refserver_session: RefServer) -> AsyncIterator[Lookups]:
-    data = Path(refserver_session.data_dir)
-    replicas = ReplicaSet(
-        [
-            ReplicaConfig(name, (f"sqlite:///{data / (name + '.sqlite3')}",))
-            for name in ("users", "marketplace")
-        ]
-    )
+    replicas = ReplicaSet.sqlite_directory(Path(refserver_session.data_dir))
+    assert set(replicas.replicas) == {"users", "workstation", "marketplace"}
     try:
         yield Lookups(replicas)
     finally:
