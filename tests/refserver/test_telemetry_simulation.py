@@ -284,3 +284,18 @@ def test_generated_at_is_wall_clock_time_even_when_simulated_time_runs_ahead() -
     for report in (estate.api_health(), estate.database_health(), estate.sync_quality()):
         generated = datetime.fromisoformat(report["generated_at"].replace("Z", "+00:00"))
         assert abs(generated.timestamp() - time.time()) < 5.0
+
+
+def test_uptime_falls_while_a_service_is_down_and_the_estate_reads_degraded() -> None:
+    estate, clock = make_estate()
+    run(estate, clock, 600.0)
+    assert estate.api_health()["uptime_pct"] == 100.0
+    estate.faults.add("glitch", "down")
+    run(estate, clock, 600.0)
+    report = estate.api_health()
+    # one service of 44 down for 600 of the 1260 simulated seconds so far (the history starts 60 s back)
+    assert report["uptime_pct"] == pytest.approx(100.0 * (1 - 600 / (1260 * 44)), abs=0.01)
+    assert report["status"] == "degraded"
+    estate.faults.add("backend-api", "down")
+    run(estate, clock, 10.0)
+    assert estate.api_health()["status"] == "down"
