@@ -93,7 +93,12 @@ def fault_control_router(estate: Estate) -> fastapi.APIRouter:
     @router.get("/faults")
     async def list_faults() -> dict[str, Any]:
         now = estate.clock.now()
-        return {"now": now, "items": [f.to_dict(now) for f in estate.faults.all()]}
+        # fault times are simulated epoch seconds; `now` and `clock_factor` relate them to real time
+        return {
+            "now": now,
+            "clock_factor": estate.clock.clock_factor,
+            "items": [f.to_dict(now) for f in estate.faults.all()],
+        }
 
     @router.post("/faults", status_code=201)
     async def add_fault(request: Request) -> fastapi.Response:
