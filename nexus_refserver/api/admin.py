@@ -34,12 +34,14 @@ from nexus_refserver.api.models import (
     AdminProduct,
     AdminUser,
     AdminVendor,
-    Page,
     ProductActionRequest,
+    ProductPage,
     ProductStatus,
     UserActionRequest,
+    UserPage,
     UserStatus,
     VendorActionRequest,
+    VendorPage,
     VendorStatus,
 )
 from nexus_refserver.auth import Principal
@@ -223,7 +225,7 @@ SearchText = Annotated[
 # --- users --------------------------------------------------------------------------------------------------
 
 
-@router.get("/users", response_model=Page[AdminUser], **read_route(Permission.USERS_READ, "List users"))
+@router.get("/users", response_model=UserPage, **read_route(Permission.USERS_READ, "List users"))
 def list_users(
     request: Request,
     _: Annotated[Principal, Depends(require(Permission.USERS_READ))],
@@ -279,9 +281,7 @@ def patch_user(
 # --- vendors ------------------------------------------------------------------------------------------------
 
 
-@router.get(
-    "/vendors", response_model=Page[AdminVendor], **read_route(Permission.VENDORS_READ, "List vendors")
-)
+@router.get("/vendors", response_model=VendorPage, **read_route(Permission.VENDORS_READ, "List vendors"))
 def list_vendors(
     request: Request,
     _: Annotated[Principal, Depends(require(Permission.VENDORS_READ))],
@@ -338,9 +338,7 @@ def patch_vendor(
 # --- products -----------------------------------------------------------------------------------------------
 
 
-@router.get(
-    "/products", response_model=Page[AdminProduct], **read_route(Permission.PRODUCTS_READ, "List products")
-)
+@router.get("/products", response_model=ProductPage, **read_route(Permission.PRODUCTS_READ, "List products"))
 def list_products(
     request: Request,
     _: Annotated[Principal, Depends(require(Permission.PRODUCTS_READ))],

@@ -24,7 +24,14 @@ from nexus_refserver.api.http import (
     require,
     run_idempotent,
 )
-from nexus_refserver.api.models import AcknowledgeRequest, Alert, AlertState, Page, ResolveRequest, Severity
+from nexus_refserver.api.models import (
+    AcknowledgeRequest,
+    Alert,
+    AlertPage,
+    AlertState,
+    ResolveRequest,
+    Severity,
+)
 from nexus_refserver.auth import Principal
 from nexus_refserver.problems import ProblemError
 from nexus_refserver.roles import Permission, access_note
@@ -38,7 +45,7 @@ AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 @router.get(
     "",
-    response_model=Page[Alert],
+    response_model=AlertPage,
     summary="List alerts, newest first",
     description=access_note(Permission.ALERTS_READ)
     + " The `Last-Event-ID` response header is the newest alert event id: stream from it to miss nothing.",

@@ -19,7 +19,7 @@ from nexus_refserver.api.http import (
     read_route,
     require,
 )
-from nexus_refserver.api.models import AuditEntry, Page
+from nexus_refserver.api.models import AuditPage
 from nexus_refserver.audit import AuditFilter
 from nexus_refserver.auth import Principal
 from nexus_refserver.problems import ProblemError
@@ -46,7 +46,7 @@ def _instant(text: str | None) -> datetime | None:
 
 @router.get(
     "/audit",
-    response_model=Page[AuditEntry],
+    response_model=AuditPage,
     **read_route(
         Permission.AUDIT_READ, "The audit trail of admin, alert and incident actions", extension=True
     ),

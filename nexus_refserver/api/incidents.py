@@ -27,9 +27,9 @@ from nexus_refserver.api.http import (
 from nexus_refserver.api.models import (
     Incident,
     IncidentCreate,
+    IncidentPage,
     IncidentPatch,
     IncidentStatus,
-    Page,
     TimelineEntry,
     TimelineEntryCreate,
     TimelineList,
@@ -62,7 +62,7 @@ def _not_found(exc: Exception) -> ProblemError:
 
 @router.get(
     "",
-    response_model=Page[Incident],
+    response_model=IncidentPage,
     **read_route(Permission.INCIDENTS_READ, "List incidents", extension=True),
 )
 def list_incidents(

@@ -439,3 +439,30 @@ class TimelineEntryCreate(Strict):
 
 class TimelineList(BaseModel):
     items: list[TimelineEntry]
+
+
+# --- list pages, named for the contract ---------------------------------------------------------------------
+
+
+class UserPage(Page[AdminUser]):
+    pass
+
+
+class VendorPage(Page[AdminVendor]):
+    pass
+
+
+class ProductPage(Page[AdminProduct]):
+    pass
+
+
+class AlertPage(Page[Alert]):
+    pass
+
+
+class AuditPage(Page[AuditEntry]):
+    pass
+
+
+class IncidentPage(Page[Incident]):
+    pass
