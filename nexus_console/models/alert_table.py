@@ -1,0 +1,323 @@
+"""The alert queue as a Qt table model: one row per alert of the AlertQueue's store, in store order.
+
+Sources buffer their updates in the queue (`submit` / `submit_snapshot`); a 150 ms timer calls
+`queue.drain()`, which applies them as ONE StoreChange. The model mirrors the store's rows in its own list
+and forwards each change as batched notifications, never a reset:
+
+1. the removed ranges, highest first (one beginRemoveRows each),
+2. one dataChanged over the span of changed rows,
+3. one beginInsertRows for the appended rows.
+
+Changes applied directly (an ack, a local rule evaluation, an expired ack) arrive the same way. After each
+batch `batch_applied` carries the keys involved, which the filter/sort proxy uses to update incrementally.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from nexus_console.domain.alerts import Alert, AlertState, Severity, StoreChange
+from nexus_console.services.alert_sources import AlertQueue
+
+COLUMNS = ("severity", "state", "age", "service", "summary", "source", "owner")
+SEVERITY_COLUMN, STATE_COLUMN, AGE_COLUMN, SERVICE_COLUMN, SUMMARY_COLUMN, SOURCE_COLUMN, OWNER_COLUMN = (
+    range(7)
+)
+
+ALERT_ROLE = Qt.ItemDataRole.UserRole + 1  # the domain Alert
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # a value that orders the column
+KEY_ROLE = Qt.ItemDataRole.UserRole + 3  # Alert.key
+MARKED_ROLE = Qt.ItemDataRole.UserRole + 4  # marked for a bulk action
+
+DRAIN_INTERVAL_MS = 150
+
+SEVERITY_COLOURS = {
+    Severity.CRITICAL: "#ff4d4f",
+    Severity.HIGH: "#ff9f43",
+    Severity.MEDIUM: "#f0d050",
+    Severity.LOW: "#8ab4f8",
+}
+STATE_COLOURS = {
+    AlertState.FIRING: "#ff6b5e",
+    AlertState.PENDING: "#f0d050",
+    AlertState.ACKNOWLEDGED: "#6fd08c",
+    AlertState.SILENCED: "#9aa0a6",
+    AlertState.RESOLVED: "#9aa0a6",
+}
+MARKED_BACKGROUND = "#2c3f5a"
+# Firing first when a column sorts descending.
+STATE_ORDER = {
+    AlertState.FIRING: 4,
+    AlertState.PENDING: 3,
+    AlertState.ACKNOWLEDGED: 2,
+    AlertState.SILENCED: 1,
+    AlertState.RESOLVED: 0,
+}
+
+
+def format_age(seconds: float) -> str:
+    """'42s', '12m', '3h 05m', '2d 4h': short enough for a table cell, precise enough to triage."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d {seconds % 86400 // 3600}h"
+
+
+def state_text(alert: Alert, now: float) -> str:
+    """The state cell: a pending countdown, or the ack's age and how long until it times out."""
+    if alert.state is AlertState.PENDING:
+        return alert.pending_label(now) or "pending"
+    if alert.state is AlertState.ACKNOWLEDGED:
+        text = "acknowledged"
+        ack_age = alert.ack_age_s(now)
+        if ack_age is not None:
+            text += f" {format_age(ack_age)} ago"
+        if alert.ack_expires_at is not None:
+            text += f", re-raised in {format_age(alert.ack_expires_at - now)}"
+        return text
+    if alert.state is AlertState.FIRING and alert.inhibited_by:
+        return "firing (inhibited)"
+    return alert.state.value
+
+
+def sort_value(alert: Alert, column: int) -> Any:
+    """What orders a column (the SORT_ROLE value); ties keep the newest alert first when descending."""
+    starts = alert.starts_at or 0.0
+    if column == SEVERITY_COLUMN:
+        return (alert.severity.rank, starts)
+    if column == STATE_COLUMN:
+        return (STATE_ORDER[alert.state], starts)
+    if column == AGE_COLUMN:
+        return (-starts, 0.0)
+    if column == SERVICE_COLUMN:
+        return (alert.service.lower(), starts)
+    if column == SUMMARY_COLUMN:
+        return ((alert.summary or alert.name).lower(), starts)
+    if column == SOURCE_COLUMN:
+        return (alert.source, starts)
+    return ((alert.ack_by or "").lower(), starts)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertBatch:
+    """The keys one StoreChange touched, for the proxy."""
+
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+    inserted: tuple[str, ...]
+
+
+class AlertTableModel(QAbstractTableModel):
+    batch_applied = Signal(object)  # AlertBatch, after the model has announced the change
+    ages_changed = Signal()  # the age column (and pending countdowns) moved on
+
+    def __init__(
+        self,
+        queue: AlertQueue,
+        *,
+        clock: Callable[[], float] = time.time,
+        drain_interval_ms: int = DRAIN_INTERVAL_MS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.queue = queue
+        self.clock = clock
+        self.marked: set[str] = set()
+        self._alerts: list[Alert] = list(queue.store)
+        self._unsubscribe = queue.subscribe(self._on_change)
+        self._bold = QFont()
+        self._bold.setBold(True)
+        self._severity_brushes = {s: QBrush(QColor(c)) for s, c in SEVERITY_COLOURS.items()}
+        self._state_brushes = {s: QBrush(QColor(c)) for s, c in STATE_COLOURS.items()}
+        self._marked_brush = QBrush(QColor(MARKED_BACKGROUND))
+        self.drain_timer = QTimer(self)
+        self.drain_timer.setObjectName("alertDrainTimer")
+        self.drain_timer.setInterval(drain_interval_ms)
+        self.drain_timer.timeout.connect(self.drain)
+        self.drain_timer.start()
+
+    # ---- feeding ---------------------------------------------------------------------------------
+
+    def drain(self) -> StoreChange:
+        """Apply whatever the sources buffered since the last drain, as one batch."""
+        return self.queue.drain()
+
+    def shutdown(self) -> None:
+        self.drain_timer.stop()
+        self._unsubscribe()
+
+    def refresh_ages(self) -> None:
+        """The age and state (countdown) cells read the clock: repaint them, as one dataChanged."""
+        if self._alerts:
+            self.dataChanged.emit(
+                self.index(0, STATE_COLUMN),
+                self.index(len(self._alerts) - 1, AGE_COLUMN),
+                [Qt.ItemDataRole.DisplayRole],
+            )
+        self.ages_changed.emit()
+
+    def _on_change(self, change: StoreChange) -> None:
+        store = self.queue.store
+        root = QModelIndex()
+        removed_keys: list[str] = []
+        for first, last in change.removed:
+            removed_keys.extend(alert.key for alert in self._alerts[first : last + 1])
+            self.beginRemoveRows(root, first, last)
+            del self._alerts[first : last + 1]
+            self.endRemoveRows()
+        for key in removed_keys:
+            self.marked.discard(key)
+        changed_keys: list[str] = []
+        if change.changed:
+            for row in change.changed:
+                alert = store.at_row(row)
+                self._alerts[row] = alert
+                changed_keys.append(alert.key)
+            self.dataChanged.emit(
+                self.index(change.changed[0], 0), self.index(change.changed[-1], len(COLUMNS) - 1)
+            )
+        inserted_keys: list[str] = []
+        if len(change.inserted):
+            new = [store.at_row(row) for row in change.inserted]
+            inserted_keys = [alert.key for alert in new]
+            self.beginInsertRows(root, change.inserted.start, change.inserted.stop - 1)
+            self._alerts.extend(new)
+            self.endInsertRows()
+        self.batch_applied.emit(AlertBatch(tuple(removed_keys), tuple(changed_keys), tuple(inserted_keys)))
+
+    # ---- marks -----------------------------------------------------------------------------------
+
+    def toggle_mark(self, key: str) -> bool:
+        """Mark or unmark an alert for a bulk action; returns whether it is now marked."""
+        if key in self.marked:
+            self.marked.discard(key)
+            marked = False
+        else:
+            if self.queue.store.get(key) is None:
+                return False
+            self.marked.add(key)
+            marked = True
+        self._announce_key(key)
+        return marked
+
+    def clear_marks(self) -> None:
+        keys, self.marked = self.marked, set()
+        for key in keys:
+            self._announce_key(key)
+
+    def marked_alerts(self) -> list[Alert]:
+        store = self.queue.store
+        return [alert for key in sorted(self.marked) if (alert := store.get(key)) is not None]
+
+    def _announce_key(self, key: str) -> None:
+        row = self.queue.store.row_of(key)
+        if row is not None and row < len(self._alerts):
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    # ---- reading ---------------------------------------------------------------------------------
+
+    def alert_at(self, row: int) -> Alert:
+        return self._alerts[row]
+
+    def alert_for_key(self, key: str) -> Alert | None:
+        return self.queue.store.get(key)
+
+    def row_of_key(self, key: str) -> int | None:
+        return self.queue.store.row_of(key)
+
+    def alerts(self) -> list[Alert]:
+        return list(self._alerts)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._alerts)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(COLUMNS):
+            return COLUMNS[section]
+        return None
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        row, column = index.row(), index.column()
+        if row >= len(self._alerts) or column >= len(COLUMNS):
+            return None
+        alert = self._alerts[row]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(alert, column)
+        if role == ALERT_ROLE:
+            return alert
+        if role == KEY_ROLE:
+            return alert.key
+        if role == SORT_ROLE:
+            return sort_value(alert, column)
+        if role == MARKED_ROLE:
+            return alert.key in self.marked
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if column == SEVERITY_COLUMN:
+                return self._severity_brushes[alert.severity]
+            if column == STATE_COLUMN:
+                return self._state_brushes[alert.state]
+            return None
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self._marked_brush if alert.key in self.marked else None
+        if role == Qt.ItemDataRole.FontRole:
+            if column == SEVERITY_COLUMN and alert.severity is Severity.CRITICAL:
+                return self._bold
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _tooltip(alert)
+        return None
+
+    def _display(self, alert: Alert, column: int) -> str:
+        if column == SEVERITY_COLUMN:
+            mark = "● " if alert.key in self.marked else ""
+            return mark + alert.severity.value
+        if column == STATE_COLUMN:
+            return state_text(alert, self.clock())
+        if column == AGE_COLUMN:
+            return format_age(alert.age_s(self.clock())) if alert.starts_at is not None else "—"
+        if column == SERVICE_COLUMN:
+            return alert.service or alert.namespace or "—"
+        if column == SUMMARY_COLUMN:
+            return alert.summary or alert.name
+        if column == SOURCE_COLUMN:
+            if alert.source == "alertmanager" and len(alert.origins) > 1:
+                return f"alertmanager ×{len(alert.origins)}"
+            return alert.source
+        return alert.ack_by or ""
+
+
+def _tooltip(alert: Alert) -> str:
+    lines = [f"{alert.name} [{alert.severity.value}]", alert.summary]
+    if alert.description:
+        lines.append(alert.description)
+    if alert.ack_by:
+        lines.append(f"acknowledged by {alert.ack_by}")
+    return "\n".join(line for line in lines if line)
