@@ -10,11 +10,13 @@ import bisect
 import itertools
 import json
 import logging
+import operator
 import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import DateTime, Engine, Table, delete, insert, select
 
@@ -133,15 +135,18 @@ def _sqlite_value(value: object) -> object:
 def _insert_all_sqlite(engine: Engine, table: Table, rows: Iterator[dict]) -> None:
     """Bulk path for SQLite: plain DB-API executemany with tuples, skipping per-value type processing."""
     names = [column.name for column in table.columns]
-    date_columns = {column.name for column in table.columns if isinstance(column.type, DateTime)}
+    as_tuple = operator.itemgetter(*names)
+    date_positions = [i for i, column in enumerate(table.columns) if isinstance(column.type, DateTime)]
     statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     with engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA cache_size=-200000")
         for batch in _batches(rows):
-            tuples = [
-                tuple(_sqlite_value(row[name]) if name in date_columns else row[name] for name in names)
-                for row in batch
-            ]
+            tuples = []
+            for row in batch:
+                values = list(as_tuple(row))
+                for position in date_positions:
+                    values[position] = _sqlite_value(values[position])
+                tuples.append(tuple(values))
             conn.exec_driver_sql(statement, tuples)
 
 
@@ -152,12 +157,12 @@ def _seconds_before_as_of(rng: random.Random, max_days: float) -> datetime:
 class _WeightedChoice:
     """rng.choices(population, weights) for one pick, without its per-call set-up cost."""
 
-    def __init__(self, population: tuple[str, ...], weights: tuple[int, ...]) -> None:
+    def __init__(self, population: tuple, weights: tuple[int, ...]) -> None:
         self.population = population
         self.cumulative = list(itertools.accumulate(weights))
         self.total = self.cumulative[-1]
 
-    def pick(self, rng: random.Random) -> str:
+    def pick(self, rng: random.Random) -> Any:
         return self.population[bisect.bisect(self.cumulative, rng.random() * self.total)]
 
 
@@ -243,39 +248,52 @@ def product_rows(seed: int, count: int, vendor_count: int) -> Iterator[dict]:
         }
 
 
+_ORDER_QUANTITY = _WeightedChoice((1, 2, 3), (80, 15, 5))
+_ORDER_CHANNEL = _WeightedChoice(("webshop", "consumer_app"), (45, 55))
+_ORDER_STATUS = _WeightedChoice(("completed", "refunded", "failed"), (92, 5, 3))
+
+
+def _one_to(random_: Callable[[], float], n: int) -> int:
+    """Uniform in 1..n; cheaper than randint in a million-row loop."""
+    return int(random_() * n) + 1
+
+
 def order_rows(seed: int, size: DatasetSize) -> Iterator[dict]:
     rng = _rng(seed, "orders")
-    order_statuses = ("completed", "refunded", "failed")
+    random_ = rng.random
+    span = 365 * 86400
     for order_id in range(1, size.orders + 1):
-        quantity = rng.choices((1, 2, 3), (80, 15, 5))[0]
-        amount = quantity * (rng.randint(5, 500) * 100 - 1)
+        quantity = _ORDER_QUANTITY.pick(rng)
+        amount = quantity * (_one_to(random_, 496) + 4) * 100 - quantity
         yield {
             "id": order_id,
-            "user_id": rng.randint(1, size.users),
-            "vendor_id": rng.randint(1, size.vendors),
-            "product_id": rng.randint(1, size.products),
-            "placed_at": _seconds_before_as_of(rng, 365),
+            "user_id": _one_to(random_, size.users),
+            "vendor_id": _one_to(random_, size.vendors),
+            "product_id": _one_to(random_, size.products),
+            "placed_at": DATA_AS_OF - timedelta(seconds=int(random_() * span)),
             "quantity": quantity,
             "amount_cents": amount,
-            "commission_cents": amount * rng.randint(5, 20) // 100,
-            "channel": rng.choices(("webshop", "consumer_app"), (45, 55))[0],
-            "status": rng.choices(order_statuses, (92, 5, 3))[0],
+            "commission_cents": amount * (_one_to(random_, 16) + 4) // 100,
+            "channel": _ORDER_CHANNEL.pick(rng),
+            "status": _ORDER_STATUS.pick(rng),
         }
 
 
 def sync_session_rows(seed: int, size: DatasetSize) -> Iterator[dict]:
     rng = _rng(seed, "sync_sessions")
+    random_ = rng.random
+    span = 90 * 86400
     for session_id in range(1, size.sync_sessions + 1):
-        detected = rng.random() < 0.93
+        detected = random_() < 0.93
         yield {
             "id": session_id,
-            "user_id": rng.randint(1, size.users),
-            "content_id": rng.randint(1, size.contents),
-            "started_at": _seconds_before_as_of(rng, 90),
+            "user_id": _one_to(random_, size.users),
+            "content_id": _one_to(random_, size.contents),
+            "started_at": DATA_AS_OF - timedelta(seconds=int(random_() * span)),
             "duration_s": int(rng.expovariate(1 / 1500)),
             "detected": detected,
             "latency_ms": int(rng.lognormvariate(6.5, 0.4)) if detected else 0,
-            "completed": detected and rng.random() < 0.6,
+            "completed": detected and random_() < 0.6,
         }
 
 
