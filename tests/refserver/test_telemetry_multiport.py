@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
+import time
 
 import httpx
 import pytest
@@ -14,9 +16,10 @@ from tests.support.refserver import RefServer
 
 
 def free_port_offset() -> int:
-    """An offset at which all 44 service ports are free right now."""
+    """An offset at which all 44 service ports are free right now, below the ephemeral port range
+    (from 32768), so no outgoing connection can take a port while its service is down."""
     for _ in range(50):
-        offset = random.randrange(20000, 58000, 100)
+        offset = random.randrange(20000, 29600, 100)
         probes = []
         try:
             for spec in CATALOG:
@@ -45,13 +48,47 @@ async def test_each_service_answers_on_its_own_port_and_faults_apply_there() -> 
                 assert (await client.get(service["live_url"])).status_code == 200
             orders = services["puabo-nuki-order-processor"]
             assert "http_request_duration_seconds_bucket" in (await client.get(orders["metrics_url"])).text
-            estate.faults.add("puabo-nuki-order-processor", "down")
-            assert (await client.get(orders["health_url"])).status_code == 503
-            assert (await client.get(orders["ready_url"])).status_code == 503
+            estate.faults.add("puabo-nuki-order-processor", "latency_ms", 300)
+            assert (await client.get(orders["ready_url"])).elapsed.total_seconds() >= 0.29
     finally:
         await estate.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{3000 + offset}/health", timeout=2.0)
+
+
+@pytest.mark.asyncio
+async def test_a_down_service_refuses_connections_on_its_port_until_it_is_back() -> None:
+    offset = free_port_offset()
+    estate = Estate(SimClock(60.0), multi_port=True, port_offset=offset)
+    await estate.start("http://127.0.0.1:1")
+    url = f"http://127.0.0.1:{3033 + offset}/health"  # ledger-mgr
+    # the servers run in this test's event loop: only an async client may talk to them
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            assert (await client.get(url)).status_code == 200
+            fault = estate.faults.add("ledger-mgr", "down")
+            await wait_for_connect_result(url, refused=True)
+            assert (await client.get(f"http://127.0.0.1:{3035 + offset}/health")).status_code == 200
+            estate.faults.remove(fault.id)
+            await wait_for_connect_result(url, refused=False)
+            assert (await client.get(url)).json()["status"] in {"up", "degraded"}
+    finally:
+        await estate.stop()
+
+
+async def wait_for_connect_result(url: str, *, refused: bool, timeout_s: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(timeout=2.0, limits=httpx.Limits(max_keepalive_connections=0)) as client:
+        while True:
+            try:
+                await client.get(url)
+                if not refused:
+                    return
+            except httpx.ConnectError:
+                if refused:
+                    return
+            assert time.monotonic() < deadline, f"{url} still {'answers' if refused else 'refuses'}"
+            await asyncio.sleep(0.05)
 
 
 @pytest.mark.slow
