@@ -19,6 +19,8 @@ REQUESTS_TOTAL = "http_requests_total"
 DURATION_BUCKET = "http_request_duration_seconds_bucket"
 GAUGES_KEPT = ("process_cpu_percent", "process_resident_memory_bytes")
 
+_WANTED_PREFIXES = (REQUESTS_TOTAL + "{", DURATION_BUCKET + "{", *GAUGES_KEPT)
+
 # Columns of a service's metrics history, in ring-buffer order.
 SAMPLE_COLUMNS = ("rps", "rps_4xx", "rps_5xx", "p50_ms", "p95_ms", "p99_ms", "cpu_pct", "rss_mb")
 
@@ -71,8 +73,11 @@ def parse_metrics_text(text: str, scraped_at: float) -> MetricsScrape:
     buckets: dict[float, float] = {}
     gauges: dict[str, float] = {}
     seen_any = False
+    # The parser costs ~25 µs per sample and runs 44 times a second: hand it only the lines we chart
+    # (untyped then, which is fine: samples are matched by their full name below).
+    wanted = "\n".join(line for line in text.splitlines() if line.startswith(_WANTED_PREFIXES))
     try:
-        for family in text_string_to_metric_families(text):
+        for family in text_string_to_metric_families(wanted):
             for sample in family.samples:
                 seen_any = True
                 if sample.name == REQUESTS_TOTAL:
@@ -86,7 +91,9 @@ def parse_metrics_text(text: str, scraped_at: float) -> MetricsScrape:
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise MetricsParseError(f"invalid metrics text: {exc}") from exc
     if not seen_any:
-        raise MetricsParseError("invalid metrics text: no samples")
+        raise MetricsParseError(
+            f"invalid metrics text: no {REQUESTS_TOTAL}, {DURATION_BUCKET} or process gauges"
+        )
     return MetricsScrape(scraped_at, requests, dict(sorted(buckets.items())), gauges)
 
 

@@ -58,7 +58,10 @@ class HealthMatrixView(QTableView):
         super().__init__()
         self.setObjectName("healthMatrix")
         self.setModel(model)
-        self.setItemDelegate(StaleHatchDelegate(self))
+        # The Python delegate only where it is needed: painting is the pane's main cost.
+        self._hatch_delegate = StaleHatchDelegate(self)
+        for column in PROBE_COLUMN_NUMBERS:
+            self.setItemDelegateForColumn(column, self._hatch_delegate)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -202,7 +202,9 @@ class HealthPane(Pane):
         elif name == METRICS and isinstance(value, MetricsRound):
             if value.history is not None:
                 self.history = value.history
-            self.model.set_metrics(value.samples, value.errors, stale=status.is_stale(now))
+            if not self.age_timer.isActive():
+                self.model.set_metrics(value.samples, value.errors, stale=status.is_stale(now))
+            # else the 1 s age tick applies it: a table repaint per second, not two.
         elif name in self.documents:
             self.documents[name].ingest(status, now)
             return
