@@ -68,6 +68,7 @@ def create_app(
     estate = build_estate(config)
     auth = AuthService(dbs.nexus, config.access_ttl_s, config.refresh_ttl_s)
     auth.ensure_demo_accounts(config.demo_password)
+    auth.purge_expired()
     idempotency = IdempotencyStore(dbs.nexus)
     idempotency.forget_unfinished()
     alert_store = AlertStore(dbs.nexus)

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy import Engine, and_, delete, insert, select, update
 
 from nexus_refserver.databases import as_utc
 from nexus_refserver.roles import Permission, Role, permissions_for
@@ -88,6 +88,11 @@ class AuthService:
                     conn.execute(insert(staff).values(id=index, **values))
                 else:
                     conn.execute(update(staff).where(staff.c.id == index).values(**values))
+
+    def purge_expired(self) -> int:
+        """Delete tokens that expired; run at start-up so the table does not grow without bound."""
+        with self._engine.begin() as conn:
+            return conn.execute(delete(tokens).where(tokens.c.expires_at < datetime.now(UTC))).rowcount
 
     def login(self, email: str, password: str) -> IssuedTokens:
         with self._engine.connect() as conn:

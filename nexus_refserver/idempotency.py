@@ -11,15 +11,16 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, delete, insert, select, update
+from sqlalchemy import Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nexus_refserver.problems import ProblemError
 from nexus_refserver.schema import idempotency_keys
 
 WAIT_FOR_FIRST_REQUEST_S = 15.0
+KEY_RETENTION = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,15 @@ class IdempotencyStore:
         self._engine = engine
 
     def forget_unfinished(self) -> None:
-        """At start-up: reservations whose request never finished (the server stopped mid-request)."""
+        """At start-up: reservations whose request never finished (the server stopped mid-request), and
+        keys older than KEY_RETENTION, which no client retries any more."""
+        cutoff = datetime.now(UTC) - KEY_RETENTION
         with self._engine.begin() as conn:
-            conn.execute(delete(idempotency_keys).where(idempotency_keys.c.status_code.is_(None)))
+            conn.execute(
+                delete(idempotency_keys).where(
+                    or_(idempotency_keys.c.status_code.is_(None), idempotency_keys.c.created_at < cutoff)
+                )
+            )
 
     def reserve(self, actor: str, key: str, fingerprint: str) -> StoredResponse | None:
         """None when this request owns the key and must run; else the response to replay."""

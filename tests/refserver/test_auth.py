@@ -184,3 +184,23 @@ def test_demo_password_flag_is_honoured(refserver_factory: Callable[..., RefServ
         f"{server.base_url}/auth/login", json={"email": "admin@nexus.test", "password": "nexus-demo"}
     )
     assert wrong.status_code == 401
+
+
+def test_expired_tokens_are_purged_at_start_up(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from nexus_refserver.auth import AuthService
+    from nexus_refserver.config import ServerConfig
+    from nexus_refserver.databases import Databases
+
+    dbs = Databases.open(ServerConfig(data_dir=tmp_path))
+    try:
+        dbs.create_schema()
+        short = AuthService(dbs.nexus, access_ttl_s=0.01, refresh_ttl_s=0.02)
+        short.ensure_demo_accounts("pw")
+        short.login("viewer@nexus.test", "pw")
+        lasting = AuthService(dbs.nexus, access_ttl_s=60, refresh_ttl_s=60)
+        kept = lasting.login("viewer@nexus.test", "pw")
+        time.sleep(0.05)
+        assert lasting.purge_expired() == 2
+        assert lasting.authenticate(kept.access_token).email == "viewer@nexus.test"
+    finally:
+        dbs.dispose()

@@ -115,3 +115,41 @@ def test_keys_belong_to_one_caller(api_as) -> None:  # type: ignore[no-untyped-d
         f"/incidents/{incident['id']}/timeline", json=body, headers={"Idempotency-Key": key}
     )
     assert by_moderator.status_code == 403
+
+
+def test_unfinished_and_day_old_keys_are_forgotten_at_start_up(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert, select
+
+    from nexus_refserver.config import ServerConfig
+    from nexus_refserver.databases import Databases
+    from nexus_refserver.idempotency import IdempotencyStore, StoredResponse
+    from nexus_refserver.schema import idempotency_keys
+
+    dbs = Databases.open(ServerConfig(data_dir=tmp_path))
+    try:
+        dbs.create_schema()
+        store = IdempotencyStore(dbs.nexus)
+        assert store.reserve("a", "unfinished", "h") is None
+        assert store.reserve("a", "recent", "h") is None
+        store.complete("a", "recent", StoredResponse(200, b"{}", {}))
+        with dbs.nexus.begin() as conn:
+            old = datetime.now(UTC) - timedelta(days=2)
+            conn.execute(
+                insert(idempotency_keys).values(
+                    actor="a",
+                    key="old",
+                    request_hash="h",
+                    created_at=old,
+                    status_code=200,
+                    response_body="{}",
+                )
+            )
+        store.forget_unfinished()
+        with dbs.nexus.connect() as conn:
+            keys = {row.key for row in conn.execute(select(idempotency_keys.c.key))}
+        assert keys == {"recent"}
+        assert store.reserve("a", "recent", "h") == StoredResponse(200, b"{}", {})
+    finally:
+        dbs.dispose()
