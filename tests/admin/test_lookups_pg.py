@@ -86,7 +86,12 @@ async def test_user_by_email_prefix_pages_in_email_order(lookups: Lookups, pg_cl
     assert [r["email"] for r in full.value.rows] == [sample["email"]]
 
 
-async def test_user_by_name_substring_pages_by_id(lookups: Lookups, pg_cluster: PgCluster) -> None:
+@pytest.mark.parametrize("id_window", [50_000, 7, 40])
+async def test_user_by_name_substring_pages_by_id(
+    lookups: Lookups, pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch, id_window: int
+) -> None:
+    # small windows make each page cross from the ordered walk to the trigram index
+    monkeypatch.setattr(lookups_module, "NAME_SEARCH_ID_WINDOW", id_window)
     expected = [
         r["id"]
         for r in primary_rows(
