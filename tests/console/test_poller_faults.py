@@ -29,7 +29,7 @@ def faulty_server(refserver_session: RefServer) -> Iterator[RefServer]:
     clear_faults(refserver_session.base_url)
 
 
-def health_poller(stack: ApiStack, timeout_s: float = 0.5) -> Poller[Any]:
+def health_poller(stack: ApiStack, timeout_s: float = 1.0) -> Poller[Any]:
     async def fetch() -> Any:
         body, _headers = await stack.api.get_json(PATH)
         return body
@@ -46,10 +46,10 @@ def health_poller(stack: ApiStack, timeout_s: float = 0.5) -> Poller[Any]:
 @pytest.mark.parametrize(
     ("kind", "value", "expected_error"),
     [
-        ("latency_ms", 2000, "timeout after 0.5 s"),
+        ("latency_ms", 4000, "timeout after 1.0 s"),
         ("error_rate", 1.0, "HTTP 500 from /monitoring/api/health: injected error in api"),
         ("garbage_body", None, "invalid JSON from /monitoring/api/health"),
-        ("hang", None, "timeout after 0.5 s"),
+        ("hang", None, "timeout after 1.0 s"),
     ],
 )
 def test_a_fault_turns_the_source_stale_with_its_reason_then_it_recovers(
@@ -67,9 +67,15 @@ def test_a_fault_turns_the_source_stale_with_its_reason_then_it_recovers(
                 await wait_until(lambda: poller.status.state is SourceState.OK)
                 good = poller.status.last_good
                 await asyncio.to_thread(add_fault, base_url, "api", kind, value)
-                await wait_until(lambda: poller.status.state is SourceState.ERROR, timeout_s=10)
+                # On a loaded machine an early attempt may time out instead; wait for the fault's own error.
+                await wait_until(
+                    lambda: (
+                        poller.status.state is SourceState.ERROR
+                        and (poller.status.error or "").startswith(expected_error)
+                    ),
+                    timeout_s=10,
+                )
                 failed = poller.status
-                assert failed.error is not None and failed.error.startswith(expected_error), failed.error
                 assert failed.last_good == good, "the last good value is kept, never blanked"
                 assert failed.is_stale(time.time())
                 assert failed.next_attempt_at is not None
