@@ -161,12 +161,29 @@ def _register_problem_schema(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+_ETAG_HEADER = {
+    "description": 'Entity version (`"v<version>"`) or a body hash; send it as If-None-Match or If-Match.',
+    "required": True,
+    "schema": {"type": "string"},
+}
+_REPLAYED_HEADER = {
+    "description": "Present on a response replayed for a repeated Idempotency-Key.",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
 def _tidy_operation(operation: dict) -> None:
-    # errors are only ever problem+json; FastAPI also lists application/json for them
-    for response in operation.get("responses", {}).values():
+    idempotent = any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", []))
+    for status, response in operation.get("responses", {}).items():
         content = response.get("content", {})
+        # errors are only ever problem+json; FastAPI also lists application/json for them
         if PROBLEM_MEDIA_TYPE in content:
             response["content"] = {PROBLEM_MEDIA_TYPE: content[PROBLEM_MEDIA_TYPE]}
+        elif status.startswith("2") and "application/json" in content:
+            headers = response.setdefault("headers", {})
+            headers["ETag"] = _ETAG_HEADER
+            if idempotent:
+                headers["Idempotent-Replayed"] = _REPLAYED_HEADER
     # an optional header is absent, never null
     for parameter in operation.get("parameters", []):
         if parameter.get("in") != "header":

@@ -76,7 +76,16 @@ def openapi_yaml() -> str:
     """The contract, generated from the app without touching any database."""
     from nexus_refserver.app import create_api
 
-    return yaml.safe_dump(create_api().openapi(), sort_keys=False, allow_unicode=True, width=110)
+    return yaml.dump(
+        create_api().openapi(), Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=110
+    )
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes repeated objects out in full: anchors and aliases make a contract diff hard to read."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
 
 
 class _Server(uvicorn.Server):
