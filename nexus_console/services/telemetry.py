@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -231,7 +232,9 @@ def _parse_all(bodies: dict[str, tuple[str, float]]) -> dict[str, MetricsScrape 
 
 class MetricsCollector:
     """Scrapes every service's /metrics, parses on `executor`, and appends one sample per service to the
-    history: rates and quantiles from the difference with that service's previous scrape."""
+    history each round: rates and quantiles over a trailing window, like PromQL `rate(x[5s])` evaluated
+    every second. Differencing only successive scrapes would alias against the service's own update
+    cadence (a scrape that lands between two updates reads 0 req/s, the next one double)."""
 
     def __init__(
         self,
@@ -241,6 +244,7 @@ class MetricsCollector:
         *,
         limit: int = 16,
         timeout_s: float = 1.5,
+        rate_window_s: float = 5.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.http = http
@@ -248,8 +252,26 @@ class MetricsCollector:
         self.history = history or MetricsHistory()
         self.limit = limit
         self.timeout_s = timeout_s
+        self.rate_window_s = rate_window_s
         self.clock = clock
-        self._previous: dict[str, MetricsScrape] = {}
+        self._previous: dict[str, deque[MetricsScrape]] = {}
+
+    def _baseline(self, service: str, current: MetricsScrape) -> MetricsScrape | None:
+        """The newest earlier scrape at least one window old, else the oldest one kept."""
+        earlier = self._previous.get(service)
+        if not earlier:
+            return None
+        for scrape in reversed(earlier):
+            if current.scraped_at - scrape.scraped_at >= self.rate_window_s:
+                return scrape
+        return earlier[0]
+
+    def _remember(self, service: str, scrape: MetricsScrape) -> None:
+        kept = self._previous.setdefault(service, deque())
+        kept.append(scrape)
+        # Keep just enough to span the window (plus the one that starts it).
+        while len(kept) > 2 and scrape.scraped_at - kept[1].scraped_at >= self.rate_window_s:
+            kept.popleft()
 
     async def _get_text(self, service: ServiceInfo) -> tuple[str, float]:
         async with asyncio.timeout(self.timeout_s):
@@ -292,8 +314,8 @@ class MetricsCollector:
         for service in services:
             scrape = parsed.get(service.name)
             if isinstance(scrape, MetricsScrape):
-                sample = derive_sample(self._previous.get(service.name), scrape)
-                self._previous[service.name] = scrape
+                sample = derive_sample(self._baseline(service.name, scrape), scrape)
+                self._remember(service.name, scrape)
                 samples[service.name] = sample
                 self.history.record(service.name, sample)
             else:

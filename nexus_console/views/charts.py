@@ -287,18 +287,26 @@ class OverviewChart(QWidget):
         self.plot_item.setMenuEnabled(False)
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.disableAutoRange()
-        self.legend = self.plot_item.addLegend(offset=(-4, 2), labelTextColor="#d5d8dc", labelTextSize="8pt")
         self._frames = self.plot_item.plot([], [], pen=pg.mkPen("#30353d", width=1), connect="finite")
         self._guide = self.plot_item.plot([], [], pen=pg.mkPen("#6a5a2a", width=1), connect="finite")
         self._pens = {kind.key: pg.mkPen(kind.colour, width=1) for kind in self.kinds}
         self._stale_pen = pg.mkPen(STALE_CURVE_COLOUR, width=1)
         self._curves = {
-            kind.key: self.plot_item.plot([], [], pen=self._pens[kind.key], name=kind.label, connect="finite")
+            kind.key: self.plot_item.plot([], [], pen=self._pens[kind.key], connect="finite")
             for kind in self.kinds
         }
+        # The key as a caption, not a legend: a legend would cover a cell.
+        key = " · ".join(f'<span style="color:{kind.colour}">━ {kind.label}</span>' for kind in self.kinds)
+        scale = "rates scaled to each service's peak; p95 on 0–1 s"
+        if guide_ms is not None:
+            scale += f", guide line at {guide_ms:.0f} ms"
+        self.caption = QLabel(f"{key} &nbsp; <span style='color:#9aa0a6'>({scale})</span>", self)
+        self.caption.setStyleSheet(CAPTION_STYLE)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot_widget)
+        layout.setSpacing(0)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.plot_widget, 1)
         self.overlay = StaleOverlay(self)
         self.export_png_action = QAction("Export overview as PNG…", self)
         self.export_png_action.triggered.connect(self._choose_png_path)
@@ -350,6 +358,17 @@ class OverviewChart(QWidget):
         width = self.columns * (1 + self.CELL_GAP_X) - self.CELL_GAP_X
         height = self.rows * (1 + self.CELL_GAP_Y)
         self.plot_item.setRange(xRange=(-0.02, width + 0.02), yRange=(-0.05, height), padding=0.0)
+
+    def set_labels(self, texts: Sequence[str], colours: Sequence[str]) -> None:
+        """Per-cell titles (name and newest figures), in the order of set_services."""
+        for label, text, colour in zip(self._labels, texts, colours, strict=False):
+            if label.toPlainText() != text:
+                label.setText(text, color=colour)
+            elif label.color.name() != QColor(colour).name():
+                label.setColor(colour)
+
+    def label_texts(self) -> list[str]:
+        return [label.toPlainText() for label in self._labels]
 
     def _x_for(self, length: int) -> npt.NDArray[np.float64]:
         """x coordinates of every point of every cell, with a NaN separator after each cell."""

@@ -193,6 +193,9 @@ def test_the_matrix_shows_every_service_and_probe_with_text_age_and_live_charts(
                 return x is not None and int(np.isfinite(y).sum()) >= SERVICE_COUNT
 
             await wait_until(overview_drawn, timeout_s=5)
+            labels = pane.overview.label_texts()
+            assert len(labels) == SERVICE_COUNT and labels[0].startswith(names[0])
+            assert any("req/s" in label for label in labels)
 
             # API / database / sync views fill from their sources.
             await wait_until(lambda: "req/s" in pane.api_view.kpis.text(), timeout_s=10)

@@ -214,3 +214,33 @@ def test_a_health_document_of_the_wrong_shape_fails_the_source_with_the_reason()
     body = {"generated_at": "2026-11-23T14:37:48.158Z", "latency_ms": {"p95": 10}}
     assert run(fetch_api_health(FakeApi(body))) == body
     assert parse_generated_at(body) == pytest.approx(1795445868.158)
+
+
+def test_rates_use_a_trailing_window_so_a_scrape_between_two_updates_does_not_read_zero(
+    executor: concurrent.futures.ThreadPoolExecutor,
+) -> None:
+    service = Service()
+    now = [0.0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=service.text(), headers={"content-type": "text/plain"})
+
+    async def scenario() -> list[float]:
+        rates = []
+        async with client(handler) as http:
+            collector = MetricsCollector(http, executor, rate_window_s=4.0, clock=lambda: now[0])
+            catalog = make_catalog(["svc"])
+            # The service updates its counters every 2 s; the console scrapes every second.
+            for second in range(12):
+                now[0] = float(second)
+                if second % 2 == 0:
+                    service.requests.labels("/a", "GET", "200").inc(20)
+                round_ = await collector.scrape(catalog)
+                rates.append(round_.samples["svc"].rps)
+            assert all(len(kept) <= 6 for kept in collector._previous.values())
+        return rates
+
+    rates = run(scenario())
+    steady = rates[5:]
+    assert all(r == pytest.approx(10.0, rel=0.3) for r in steady), rates
+    assert 0.0 not in steady

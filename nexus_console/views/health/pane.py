@@ -9,6 +9,7 @@ changed, and a 1 s timer that refreshes every age and stale mark.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ from PySide6.QtGui import QAction, QColor, QHideEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from nexus_console.domain.freshness import SourceState, SourceStatus, stale_text
-from nexus_console.domain.health import Probe, ProbeSweep, ServiceCatalog, summarize
+from nexus_console.domain.health import Probe, ProbeSweep, ServiceCatalog, ServiceState, summarize
 from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.models.health_matrix import SERVICE_ROLE, HealthMatrixModel, format_short_age
 from nexus_console.services.telemetry import MetricsRound
@@ -46,6 +47,13 @@ from nexus_console.workers.health_sources import (
 REDRAW_INTERVAL_MS = 40  # 25 Hz
 AGE_INTERVAL_MS = 1000
 OVERVIEW_KINDS = ("rps", "p95_ms", "rps_5xx")
+OVERVIEW_STATE_COLOURS = {
+    ServiceState.UP: "#c8ccd2",
+    ServiceState.DEGRADED: "#ffc857",
+    ServiceState.DOWN: "#ff6b5e",
+    ServiceState.STALE: "#8a8f98",
+}
+OVERVIEW_STALE_COLOUR = "#8a8f98"
 SUMMARY_STYLE = "QLabel { color: #e6e6e6; font-size: 10pt; font-weight: bold; padding: 3px 4px; }"
 
 
@@ -335,3 +343,20 @@ class HealthPane(Pane):
                 series[kind][row, capacity - n :] = ring.column(kind)
             times[capacity - n :] = ring.times()
         self.overview.set_data(series, times)
+        self.overview.set_labels(*self._overview_labels(names, now, stale is not None))
+
+    def _overview_labels(self, names: list[str], now: float, stale: bool) -> tuple[list[str], list[str]]:
+        texts, colours = [], []
+        for name in names:
+            latest = self.history.ring(name).latest() if self.history is not None else None
+            state = self.model.service_state(name)
+            figures = ""
+            if latest is not None and not math.isnan(latest["rps"]):
+                figures = f"  {latest['rps']:.0f} req/s"
+                if not math.isnan(latest["p95_ms"]):
+                    figures += f" · p95 {latest['p95_ms']:.0f} ms"
+                if latest["rps_5xx"] > 0:
+                    figures += f" · 5xx {latest['rps_5xx']:.1f}/s"
+            texts.append(f"{name} {state.value.upper()}{figures}")
+            colours.append(OVERVIEW_STALE_COLOUR if stale else OVERVIEW_STATE_COLOURS[state])
+        return texts, colours
