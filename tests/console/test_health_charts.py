@@ -121,3 +121,27 @@ def test_an_hour_and_more_of_samples_for_44_services_uses_fixed_memory() -> None
     # Each ring holds every sample twice (so the last hour is one contiguous view): float64 times and
     # eight float32 columns, 2 × 3,600 slots, for 44 services: about 12.7 MB in all.
     assert allocated == 44 * 2 * 3600 * (8 + 8 * 4)
+
+
+def test_the_detail_charts_show_the_selected_service_and_zoom_to_the_chosen_window(qapp: Any) -> None:
+    from nexus_console.views.health.service_detail import ServiceDetail
+
+    history = MetricsHistory()
+    for second in range(600):
+        history.record("a", MetricsSample(1000.0 + second, 10, 1, 0.5, 20, 180, 400, 5, 50))
+        history.record("b", MetricsSample(1000.0 + second, 99, 0, 0, 20, 180, 400, 5, 50))
+    history.finish_round()
+    detail = ServiceDetail()
+    detail.show_service("b")
+    assert detail.redraw(history, now=1600.0, stale_text=None)
+    assert not detail.redraw(history, now=1600.0, stale_text=None), "nothing new: no redraw"
+    _x, rps = detail.rate_chart.series_data("rps")
+    assert len(rps) == 600 and float(rps[-1]) == 99.0
+    (x_min, x_max), _ = detail.latency_chart.plot_item.getViewBox().viewRange()
+    assert x_max - x_min == pytest.approx(3600, rel=0.02)
+    detail.window_choice.setCurrentIndex(0)  # last 5 min
+    assert detail.redraw(history, now=1600.0, stale_text=None)
+    (x_min, x_max), _ = detail.latency_chart.plot_item.getViewBox().viewRange()
+    assert x_max - x_min == pytest.approx(300, rel=0.02)
+    assert "p95 180 ms" in detail.latency_chart.caption.text()
+    detail.deleteLater()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
 
 from nexus_console.domain.freshness import format_clock
 from nexus_console.domain.health import SCALE_P95_MS, SLA_P95_MS, HealthReport, ProbeResult
@@ -15,6 +15,8 @@ from nexus_console.models.health_matrix import format_short_age
 from nexus_console.models.health_tables import Column, RecordTableModel
 from nexus_console.views.charts import LiveChart
 
+# The charts always hold the last hour (3,600 samples); the window only zooms the x-axis.
+WINDOWS = (("last 5 min", 300.0), ("last 15 min", 900.0), ("last hour", 3600.0))
 HEADER_STYLE = "QLabel { color: #e6e6e6; font-size: 10pt; padding: 2px 4px; }"
 TABLE_STYLE = (
     "QTableView { background: #1b1e23; color: #e6e6e6; gridline-color: #2c3036; font-size: 8pt; }"
@@ -89,11 +91,27 @@ class ServiceDetail(QWidget):
         charts.setStretchFactor(0, 3)
         charts.setStretchFactor(1, 3)
         charts.setStretchFactor(2, 1)
+        self.window_choice = QComboBox(self)
+        self.window_choice.setObjectName("chartWindow")
+        for label, seconds in WINDOWS:
+            self.window_choice.addItem(label, seconds)
+        self.window_choice.setCurrentIndex(len(WINDOWS) - 1)  # the last hour
+        self.window_choice.currentIndexChanged.connect(self._on_window_changed)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.header, 1)
+        top.addWidget(self.window_choice)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.header)
+        layout.addLayout(top)
         layout.addWidget(charts, 1)
+
+    def _on_window_changed(self, _index: int) -> None:
+        seconds = float(self.window_choice.currentData())
+        for chart in self.charts():
+            chart.window_s = seconds
+        self._drawn_revision = -1  # redraw (and re-range) at the next tick
 
     def charts(self) -> list[LiveChart]:
         return [self.rate_chart, self.latency_chart]
