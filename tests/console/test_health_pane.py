@@ -217,9 +217,13 @@ def test_service_faults_show_in_their_cells_with_the_exact_reason_while_others_s
             await wait_until(console.all_cells_known, timeout_s=20)
             names = console.pane.model.service_names()
             hanging, down, garbage, healthy = names[0], names[5], names[10], names[20]
+            slow, truncated, mislabelled = names[15], names[25], names[30]
             await asyncio.to_thread(add_fault, base_url, hanging, "hang")
             await asyncio.to_thread(add_fault, base_url, down, "down")
             await asyncio.to_thread(add_fault, base_url, garbage, "garbage_body")
+            await asyncio.to_thread(add_fault, base_url, slow, "slow_body_s", 5.0)
+            await asyncio.to_thread(add_fault, base_url, truncated, "truncated_body")
+            await asyncio.to_thread(add_fault, base_url, mislabelled, "wrong_content_type")
 
             await wait_until(
                 lambda: (
@@ -237,6 +241,17 @@ def test_service_faults_show_in_their_cells_with_the_exact_reason_while_others_s
             garbage_tip = console.cell(garbage, Probe.HEALTH).data(Qt.ItemDataRole.ToolTipRole)
             assert "invalid health JSON" in garbage_tip, garbage_tip
             assert console.outcome(healthy, Probe.HEALTH) in (ProbeOutcome.UP, ProbeOutcome.DEGRADED)
+            await wait_until(
+                lambda: (
+                    console.outcome(slow, Probe.LIVE) is ProbeOutcome.TIMEOUT
+                    and console.outcome(truncated, Probe.READY) is ProbeOutcome.ERROR
+                    and console.outcome(mislabelled, Probe.METRICS) is ProbeOutcome.ERROR
+                ),
+                timeout_s=10,
+            )
+            assert console.pane.model.result(truncated, Probe.READY).detail.startswith("connection broken")
+            mislabelled_tip = console.cell(mislabelled, Probe.METRICS).data(Qt.ItemDataRole.ToolTipRole)
+            assert "unexpected content type 'text/html" in mislabelled_tip, mislabelled_tip
             # A failed probe is a result, not a failure of the whole source.
             assert console.status(PROBES).state is SourceState.OK
             metrics = console.status(METRICS).last_good.value
@@ -250,7 +265,7 @@ def test_service_faults_show_in_their_cells_with_the_exact_reason_while_others_s
             await wait_until(
                 lambda: all(
                     console.outcome(n, Probe.HEALTH) in (ProbeOutcome.UP, ProbeOutcome.DEGRADED)
-                    for n in (hanging, down, garbage)
+                    for n in (hanging, down, garbage, slow, truncated, mislabelled)
                 ),
                 timeout_s=15,
             )
