@@ -1,0 +1,260 @@
+"""Alert notifications: a tray message for each new critical or high alert, a sound per severity (the
+critical one repeats until the alert is acknowledged), quiet hours, and the unhandled-alert badge.
+
+PySide6-Essentials has no QtMultimedia, so `CommandSoundPlayer` plays a WAV through paplay or aplay
+(found with shutil.which) and falls back to QApplication.beep(). Everything that makes noise or reads the
+clock is injected, so tests observe "played the critical sound" without audio hardware.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import struct
+import subprocess
+import time
+import wave
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+from nexus_console.domain.alerts import Alert, AlertState, Severity, StoreChange
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily window (local time) without sound; it may cross midnight (22:00–07:00)."""
+
+    start: clock_time
+    end: clock_time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        """From "22:00-07:00"; raises ValueError."""
+        try:
+            start_text, end_text = (part.strip() for part in text.split("-"))
+            return cls(clock_time.fromisoformat(start_text), clock_time.fromisoformat(end_text))
+        except ValueError:
+            raise ValueError(f"quiet hours must look like 22:00-07:00, got {text!r}") from None
+
+    def contains(self, epoch_s: float) -> bool:
+        now = datetime.fromtimestamp(epoch_s).time()
+        if self.start <= self.end:
+            return self.start <= now < self.end
+        return now >= self.start or now < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    tray: bool = True
+    tray_severities: frozenset[Severity] = frozenset({Severity.CRITICAL, Severity.HIGH})
+    sound: bool = True
+    sound_severities: frozenset[Severity] = frozenset({Severity.CRITICAL, Severity.HIGH})
+    sound_files: dict[Severity, Path] = field(default_factory=dict)  # missing: a built-in tone
+    repeat_critical_s: float = 30.0  # the critical sound repeats until no critical alert is unhandled
+    quiet_hours: QuietHours | None = None
+
+
+class SoundPlayer(Protocol):
+    def play(self, severity: Severity) -> None: ...
+
+    def close(self) -> None: ...
+
+
+_TONES = {Severity.CRITICAL: (880.0, 0.6), Severity.HIGH: (660.0, 0.35), Severity.MEDIUM: (520.0, 0.2)}
+
+
+def write_tone(path: Path, frequency_hz: float, duration_s: float, rate: int = 22050) -> Path:
+    """A short sine tone as a 16-bit mono WAV (the built-in sound for a severity)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = bytearray()
+    count = int(rate * duration_s)
+    for i in range(count):
+        fade = min(1.0, i / 400, (count - i) / 400)
+        frames += struct.pack("<h", int(12000 * fade * math.sin(2 * math.pi * frequency_hz * i / rate)))
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(bytes(frames))
+    return path
+
+
+class CommandSoundPlayer:
+    """Plays the severity's WAV with paplay or aplay in a child process; beeps when neither exists."""
+
+    def __init__(self, sound_files: dict[Severity, Path], tone_dir: Path) -> None:
+        self.sound_files = dict(sound_files)
+        self.tone_dir = tone_dir
+        self.command = next((found for name in ("paplay", "aplay") if (found := shutil.which(name))), None)
+        self._children: list[subprocess.Popen[bytes]] = []
+
+    def sound_file(self, severity: Severity) -> Path:
+        chosen = self.sound_files.get(severity)
+        if chosen is not None and chosen.exists():
+            return chosen
+        frequency, duration = _TONES.get(severity, (440.0, 0.15))
+        path = self.tone_dir / f"tone-{severity.value}.wav"
+        return path if path.exists() else write_tone(path, frequency, duration)
+
+    def play(self, severity: Severity) -> None:
+        self._children = [child for child in self._children if child.poll() is None]
+        if self.command is None:
+            QApplication.beep()
+            return
+        if len(self._children) >= 2:
+            return  # never pile up players when the sound device hangs
+        args = [self.command, str(self.sound_file(severity))]
+        if self.command.endswith("aplay"):
+            args.insert(1, "-q")
+        try:
+            self._children.append(
+                subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+        except OSError as exc:
+            log.warning("cannot play a sound with %s: %s", self.command, exc)
+            QApplication.beep()
+
+    def close(self) -> None:
+        for child in self._children:
+            if child.poll() is None:
+                child.terminate()
+            try:
+                child.wait(2)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(2)
+        self._children.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    at: float
+    title: str
+    body: str
+    severity: Severity
+
+
+class AlertNotifier(QObject):
+    """Watches the queue's changes; shows, sounds and counts. `badge_changed` carries the number of
+    unhandled (firing, neither acknowledged nor silenced) alerts."""
+
+    badge_changed = Signal(int)
+    notified = Signal(object)  # Notification
+
+    def __init__(
+        self,
+        settings: NotificationSettings,
+        player: SoundPlayer,
+        *,
+        alerts: Callable[[], Iterable[Alert]],
+        clock: Callable[[], float] = time.time,
+        tray: QSystemTrayIcon | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.player = player
+        self.alerts = alerts
+        self.clock = clock
+        self.tray = tray
+        self.shown: deque[Notification] = deque(maxlen=200)
+        self.sounds_played: list[tuple[float, Severity]] = []
+        self.badge = 0
+        self._notified: set[str] = set()
+        self.repeat_timer = QTimer(self)
+        self.repeat_timer.setObjectName("criticalSoundRepeat")
+        self.repeat_timer.setInterval(int(settings.repeat_critical_s * 1000))
+        self.repeat_timer.timeout.connect(self.repeat_critical_sound)
+
+    @staticmethod
+    def system_tray(parent: QObject | None = None) -> QSystemTrayIcon | None:
+        """A tray icon when the desktop has a tray, else None (the messages are still recorded)."""
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return None
+        icon = QIcon.fromTheme("dialog-warning")
+        tray = QSystemTrayIcon(icon, parent)
+        tray.show()
+        return tray
+
+    def is_quiet(self) -> bool:
+        quiet = self.settings.quiet_hours
+        return quiet is not None and quiet.contains(self.clock())
+
+    def on_change(self, change: StoreChange) -> None:
+        """A queue subscriber: notify each alert once, when it first fires."""
+        for transition in change.transitions:
+            alert = transition.alert
+            if transition.after is AlertState.RESOLVED:
+                self._notified.discard(alert.key)
+            elif transition.after is AlertState.FIRING and alert.key not in self._notified:
+                self._notified.add(alert.key)
+                self._announce(alert)
+        self.update_badge()
+
+    def _announce(self, alert: Alert) -> None:
+        now = self.clock()
+        settings = self.settings
+        if settings.tray and alert.severity in settings.tray_severities:
+            title = f"{alert.severity.value.upper()}: {alert.name}"
+            body = " · ".join(part for part in (alert.service, alert.summary) if part)
+            notification = Notification(now, title, body, alert.severity)
+            self.shown.append(notification)
+            if self.tray is not None:
+                icon = (
+                    QSystemTrayIcon.MessageIcon.Critical
+                    if alert.severity is Severity.CRITICAL
+                    else QSystemTrayIcon.MessageIcon.Warning
+                )
+                self.tray.showMessage(title, body, icon, 10_000)
+            self.notified.emit(notification)
+        if settings.sound and alert.severity in settings.sound_severities:
+            self._play(alert.severity)
+
+    def _play(self, severity: Severity) -> None:
+        if self.is_quiet():
+            return
+        self.sounds_played.append((self.clock(), severity))
+        self.player.play(severity)
+
+    def unhandled(self) -> list[Alert]:
+        return [alert for alert in self.alerts() if alert.state is AlertState.FIRING]
+
+    def update_badge(self) -> None:
+        unhandled = self.unhandled()
+        count = len(unhandled)
+        critical_waiting = any(a.severity is Severity.CRITICAL for a in unhandled)
+        if critical_waiting and self.settings.sound and Severity.CRITICAL in self.settings.sound_severities:
+            if not self.repeat_timer.isActive():
+                self.repeat_timer.start()
+        elif self.repeat_timer.isActive():
+            self.repeat_timer.stop()
+        if count != self.badge:
+            self.badge = count
+            if self.tray is not None:
+                self.tray.setToolTip(f"Nexus Console — {count} unhandled alert{'s' if count != 1 else ''}")
+            self.badge_changed.emit(count)
+
+    def repeat_critical_sound(self) -> None:
+        """The repeat timer: sound again while a critical alert is firing and nobody acknowledged it."""
+        if any(a.severity is Severity.CRITICAL for a in self.unhandled()):
+            self._play(Severity.CRITICAL)
+        else:
+            self.repeat_timer.stop()
+
+    def shutdown(self) -> None:
+        self.repeat_timer.stop()
+        self.player.close()
+        if self.tray is not None:
+            self.tray.hide()
