@@ -3,12 +3,15 @@ with shortcuts, and a command palette. Geometry and layout persist in QSettings.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QListWidget, QMainWindow, QSplitter, QStackedWidget, QWidget
 
+from nexus_console.domain.freshness import SourceState, SourceStatus
 from nexus_console.views.command_palette import CommandPalette
 from nexus_console.views.pane import Pane
 from nexus_console.views.status_bar import SourceStatusBar
@@ -61,6 +64,7 @@ class MainWindow(QMainWindow):
 
         self.status_bar = SourceStatusBar(ctx.hub, self)
         self.setStatusBar(self.status_bar)
+        ctx.hub.status_changed.connect(self._on_status)
         self.palette_dialog = CommandPalette(self.all_actions, self)
 
         self.window_actions = self._build_actions()
@@ -128,6 +132,8 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.save_layout()
         self.status_bar.stop()
+        with contextlib.suppress(RuntimeError, TypeError):
+            self.ctx.hub.status_changed.disconnect(self._on_status)
         self.palette_dialog.close()
         for pane in self.panes:
             pane.shutdown()
@@ -169,6 +175,17 @@ class MainWindow(QMainWindow):
         add("Log out", "Ctrl+Shift+L", self.logout_requested.emit, "logoutAction")
         add("Quit", "Ctrl+Q", self.close, "quitAction")
         return actions
+
+    def _on_status(self, name: str, status: SourceStatus[Any]) -> None:
+        # `me` is re-read every minute: a change of roles changes which panes may exist.
+        if name != "me" or status.state is not SourceState.OK or status.last_good is None:
+            return
+        roles = frozenset(str(r) for r in status.last_good.value.get("roles", []))
+        if roles != self.ctx.me.roles:
+            self.status_bar.set_notice(
+                f"Your roles changed to {', '.join(sorted(roles)) or 'none'}: "
+                "log out and in again (Ctrl+Shift+L) to update the panes."
+            )
 
     def _toggle_full_screen(self) -> None:
         self.setWindowState(self.windowState() ^ Qt.WindowState.WindowFullScreen)

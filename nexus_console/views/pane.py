@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtGui import QAction
@@ -21,6 +22,10 @@ class Pane(QWidget):
     def __init__(self, ctx: ConsoleContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+
+    def allows(self, roles: Iterable[str]) -> bool:
+        """Whether the signed-in user holds one of `roles` (empty = anyone): create only allowed actions."""
+        return self.ctx.me.may_access(roles)
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
         """Pane-specific actions, listed in the command palette."""

@@ -203,3 +203,22 @@ def test_stale_look_greys_a_widget_without_clearing_it(qtbot: Any) -> None:
 def _no_stray_loop() -> Any:
     yield
     asyncio.set_event_loop(None)
+
+
+def test_a_change_of_roles_seen_by_the_me_source_is_announced(qtbot: Any, qloop: QLoop) -> None:
+    roles = ["viewer"]
+
+    async def fetch_me() -> dict[str, Any]:
+        return {"id": "u1", "email": "ops@nexus.test", "name": "Olive Ops", "roles": list(roles)}
+
+    with window_context("viewer") as ctx:
+        poller = ctx.registry.get_or_create("me", lambda: Poller("me", fetch_me, 60.0, timeout_s=1.0))
+        window = make_window(ctx, qtbot)
+        qloop.run(poller.poll_once())
+        assert window.status_bar.notice.isHidden(), "same roles: nothing to say"
+        roles.append("admin")
+        qloop.run(poller.poll_once())
+        assert not window.status_bar.notice.isHidden()
+        assert window.status_bar.notice.text().startswith("Your roles changed to admin, viewer")
+        assert window.panes[0].allows(frozenset()) and not window.panes[0].allows({"admin"})
+        close(window)
