@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from nexus_console.domain.backoff import Backoff
 from nexus_console.domain.freshness import SourceState, SourceStatus, Stamped
@@ -134,14 +134,12 @@ class Poller(Generic[T]):
                 log.exception("subscriber of source %s failed", self.name)
 
 
-class SourceCache:
+class SourceCache(Protocol):
     """What the registry needs from services.cache.LocalCache."""
 
-    async def load(self, source: str) -> Stamped[Any] | None:  # pragma: no cover - protocol
-        raise NotImplementedError
+    async def load(self, source: str) -> Stamped[Any] | None: ...
 
-    async def save(self, source: str, stamped: Stamped[Any]) -> None:  # pragma: no cover - protocol
-        raise NotImplementedError
+    async def save(self, source: str, stamped: Stamped[Any]) -> None: ...
 
 
 class PollerRegistry:
