@@ -116,6 +116,9 @@ class HealthMatrixModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows = rows
         self._row_of = {row.service.name: i for i, row in enumerate(rows) if row.service is not None}
+        # Forget services that left the catalogue, so weeks of churn cannot grow the model.
+        self._cells = {key: r for key, r in self._cells.items() if key[0] in self._row_of}
+        self._samples = {name: s for name, s in self._samples.items() if name in self._row_of}
         self.endResetModel()
 
     def set_sweep(self, sweep: ProbeSweep, *, stale: bool = False) -> None:

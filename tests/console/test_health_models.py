@@ -204,3 +204,13 @@ def test_record_table_updates_in_place_with_inserts_and_removals_at_the_end(qapp
     model.set_records([{"name": "x", "v": 1}], stale=True)
     assert model.index(0, 0).data(STALE_ROLE) is True
     assert model.rowCount(QModelIndex()) == 1
+
+
+def test_services_that_leave_the_catalogue_are_forgotten(model: HealthMatrixModel) -> None:
+    model.set_sweep(
+        sweep(1000.0, {("a", Probe.HEALTH): ProbeOutcome.UP, ("d", Probe.HEALTH): ProbeOutcome.UP})
+    )
+    model.set_catalog(catalog(("edge", ["d"])))
+    assert model.result("a", Probe.HEALTH) is None
+    assert model.result("d", Probe.HEALTH) is not None
+    assert model.service_names() == ["d"]

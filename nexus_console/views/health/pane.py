@@ -151,9 +151,9 @@ class HealthPane(Pane):
 
         self._refresh_action = QAction("Health: refresh now", self)
         self._refresh_action.triggered.connect(self.refresh_now)
+        charts = [*self.detail.charts(), *(c for view in self.documents.values() for c in view.charts())]
         self._export_actions = [
-            *self.detail.rate_chart.actions(),
-            *self.detail.latency_chart.actions(),
+            *(action for chart in charts for action in chart.actions()),
             *self.overview.actions(),
         ]
 
