@@ -91,8 +91,12 @@ def minmax_decimate(values: npt.NDArray[np.floating], bins: int) -> npt.NDArray[
     per_bin = length // bins
     kept = values[..., length - per_bin * bins :]
     shaped = kept.reshape((*values.shape[:-1], bins, per_bin))
-    lows = np.fmin.reduce(shaped, axis=-1)
-    highs = np.fmax.reduce(shaped, axis=-1)
+    # A running fmin/fmax over the bin's columns: numpy's reduce along a short last axis is ~10x slower.
+    lows = shaped[..., 0].copy()
+    highs = shaped[..., 0].copy()
+    for k in range(1, per_bin):
+        np.fmin(lows, shaped[..., k], out=lows)
+        np.fmax(highs, shaped[..., k], out=highs)
     out = np.empty((*values.shape[:-1], bins, 2), dtype=values.dtype)
     out[..., 0] = lows
     out[..., 1] = highs
