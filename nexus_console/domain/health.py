@@ -335,7 +335,7 @@ def summarize(
     )
 
 
-# ---- thresholds from the seeds --------------------------------------------------------------------------
+# ---- thresholds from the seeds ------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
