@@ -363,6 +363,25 @@ class Outbox:
         )
         return [self._entry(row) for row in rows]
 
+    def latest_for(self, entity_type: str, entity_ids: Iterable[str]) -> dict[str, OutboxEntry]:
+        """Per entity, its open head entry if any, else its newest entry: what a row's badge shows."""
+        wanted = [str(i) for i in entity_ids]
+        found: dict[str, OutboxEntry] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._read(
+                f"""SELECT * FROM actions WHERE entity_type = ? AND entity_id IN ({marks})
+                    AND state != 'cancelled' ORDER BY id""",
+                [entity_type, *chunk],
+            )
+            for row in rows:
+                entry = self._entry(row)
+                current = found.get(entry.entity.id)
+                if current is None or current.state in TERMINAL_STATES:
+                    found[entry.entity.id] = entry
+        return found
+
     def counts(self) -> dict[OutboxState, int]:
         rows = self._read("SELECT state, COUNT(*) AS n FROM actions GROUP BY state")
         counts = dict.fromkeys(OutboxState, 0)
@@ -446,6 +465,9 @@ class AsyncOutbox:
 
     async def get(self, entry_id: int) -> OutboxEntry:
         return await self.call(self.outbox.get, entry_id)
+
+    async def latest_for(self, entity_type: str, entity_ids: Iterable[str]) -> dict[str, OutboxEntry]:
+        return await self.call(self.outbox.latest_for, entity_type, list(entity_ids))
 
     async def counts(self) -> Mapping[OutboxState, int]:
         return await self.call(self.outbox.counts)

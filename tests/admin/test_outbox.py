@@ -204,3 +204,19 @@ def test_counts_by_state(outbox: Outbox) -> None:
     counts = outbox.counts()
     assert counts[OutboxState.APPLIED] == 1 and counts[OutboxState.QUEUED] == 1
     assert outbox.open_count() == 1
+
+
+def test_a_rows_badge_is_its_open_head_else_its_newest_action(outbox: Outbox) -> None:
+    done = outbox.enqueue(ActionRequest(user(1), "suspend", "spam", expected_version=1))
+    outbox.claim_ready(1)
+    outbox.record_results([applied(done.id, 2)])
+    head = outbox.enqueue(ActionRequest(user(1), "unsuspend", "appeal", expected_version=2))
+    outbox.enqueue(ActionRequest(user(1), "ban", "again", expected_version=None))
+    only = outbox.enqueue(ActionRequest(user(2), "suspend", "spam", expected_version=1))
+    gone = outbox.enqueue(ActionRequest(user(3), "suspend", "spam", expected_version=1))
+    outbox.cancel(gone.id)
+    badges = outbox.latest_for("user", ["1", "2", "3", "4"])
+    assert {k: v.id for k, v in badges.items()} == {"1": head.id, "2": only.id}
+    outbox.claim_ready(5)
+    outbox.record_results([applied(head.id, 3)])
+    assert outbox.latest_for("user", ["1"])["1"].action == "ban"
