@@ -146,7 +146,9 @@ class HealthMatrixModel(QAbstractTableModel):
         changed_rows |= {
             self._row_of[n] for n in set(errors) ^ set(self._metrics_errors) if n in self._row_of
         }
-        self._samples = dict(samples)
+        # Merge, never replace: a service whose scrape failed keeps its last good figures (greyed, with
+        # the reason in the tooltip) instead of blanking to "ERR".
+        self._samples.update(samples)
         self._metrics_errors = dict(errors)
         if stale != self._metrics_stale:
             self._metrics_stale = stale

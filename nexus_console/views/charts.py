@@ -56,8 +56,10 @@ class StaleOverlay(QLabel):
             self.setToolTip(text)
             self.setWordWrap(True)
             parent = self.parentWidget()
-            self.setMaximumWidth(max(200, int(parent.width() * 0.6)) if parent is not None else 600)
-            self.adjustSize()
+            room = max(200, int(parent.width() * 0.6)) if parent is not None else 600
+            one_line = self.fontMetrics().horizontalAdvance(text) + 20
+            self.setFixedWidth(min(room, one_line))
+            self.setFixedHeight(self.heightForWidth(self.width()))
             self.move(56, 26)
             self.raise_()
             self.show()

@@ -214,3 +214,16 @@ def test_services_that_leave_the_catalogue_are_forgotten(model: HealthMatrixMode
     assert model.result("a", Probe.HEALTH) is None
     assert model.result("d", Probe.HEALTH) is not None
     assert model.service_names() == ["d"]
+
+
+def test_a_failed_scrape_keeps_the_services_last_figures_greyed_with_the_reason(
+    model: HealthMatrixModel,
+) -> None:
+    sample = MetricsSample(1000.0, 50.0, 1.0, 0.5, 40.0, 180.0, 300.0, 10.0, 80.0)
+    model.set_metrics({"a": sample}, {})
+    model.set_metrics({}, {"a": "cannot connect to 127.0.0.1:1"})
+    p95 = model.index(model.row_of("a"), P95_COLUMN)
+    assert p95.data() == "180 ms"
+    assert p95.data(STALE_ROLE) is True
+    assert p95.data(Qt.ItemDataRole.ForegroundRole).color().name() == "#9aa0a6"
+    assert "last scrape failed: cannot connect" in p95.data(Qt.ItemDataRole.ToolTipRole)
