@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,12 +103,13 @@ class IncidentStore:
     def update(
         self,
         incident_id: int,
-        expected_version: int | None,
         author: str,
         changes: dict[str, Any],
-        check_version: Any,
+        check_version: Callable[[int], None],
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Apply changes after `check_version(current_version)` passes. Returns (before, after)."""
+        """Apply changes once `check_version(current_version)` returns (it raises to refuse).
+
+        Returns (before, after)."""
         now = datetime.now(UTC)
         with self._engine.begin() as conn:
             row = self._row(conn, incident_id)

@@ -153,7 +153,7 @@ def patch_incident(
     def work() -> Response:
         try:
             before, after = _store(request).update(
-                incident_id, None, principal.email, changes, lambda version: check_if_match(if_match, version)
+                incident_id, principal.email, changes, lambda version: check_if_match(if_match, version)
             )
         except IncidentNotFoundError as exc:
             raise _not_found(exc) from None
