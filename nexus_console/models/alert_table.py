@@ -91,7 +91,7 @@ def state_text(alert: Alert, now: float) -> str:
         if ack_age is not None:
             text += f" {format_age(ack_age)} ago"
         if alert.ack_expires_at is not None:
-            text += f", re-raised in {format_age(alert.ack_expires_at - now)}"
+            text += f", back in {format_age(alert.ack_expires_at - now)}"
         return text
     if alert.state is AlertState.FIRING and alert.inhibited_by:
         return "firing (inhibited)"

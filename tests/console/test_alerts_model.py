@@ -197,5 +197,5 @@ def test_state_cells_show_pending_countdowns_and_ack_age_and_timeout() -> None:
     acked = make_alert(
         1, state=AlertState.ACKNOWLEDGED, ack_by="olive", ack_at=NOW - 300, ack_expires_at=NOW + 3300
     )
-    assert state_text(acked, NOW) == "acknowledged 5m ago, re-raised in 55m"
+    assert state_text(acked, NOW) == "acknowledged 5m ago, back in 55m"
     assert format_age(3 * 3600 + 5 * 60) == "3h 05m"

@@ -199,7 +199,7 @@ def test_pressing_a_acknowledges_a_real_nexus_alert_and_the_server_records_the_o
                 ),
                 timeout_s=10,
             )
-            assert "re-raised in" in console.cell(alert.key, STATE_COLUMN)
+            assert "back in" in console.cell(alert.key, STATE_COLUMN)
             assert "Acknowledged 1 alert" in pane.message.text()
             # The history keeps the transition to acknowledged; the detail shows it.
             await wait_until(

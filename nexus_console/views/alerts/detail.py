@@ -22,7 +22,9 @@ from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.models.alert_table import SEVERITY_COLOURS, format_age, state_text
 from nexus_console.views.charts import LiveChart
 
+CHART_WINDOW_S = 900.0  # the quarter hour around the alert, not the whole buffered hour
 DETAIL_STYLE = (
+    "QWidget#alertDetail { background: #16191e; }"
     "QTextBrowser { background: #1b1e23; color: #e6e6e6; border: 0; font-size: 9pt; }"
     "QLabel#alertDetailHeader { color: #e6e6e6; font-size: 10pt; padding: 3px 4px; }"
 )
@@ -139,6 +141,7 @@ class AlertDetail(QWidget):
     def __init__(self, runbook_base: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("alertDetail")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(DETAIL_STYLE)
         self.runbook_base = runbook_base
         self.alert: Alert | None = None
@@ -160,7 +163,7 @@ class AlertDetail(QWidget):
         self.tabs.addTab(self.info, "Details")
         self.tabs.addTab(self.runbook, "Runbook")
 
-        self.chart = LiveChart("Service error and request rate", y_label="req/s")
+        self.chart = LiveChart("Service error and request rate", y_label="req/s", window_s=CHART_WINDOW_S)
         self.chart.setObjectName("alertServiceChart")
         self.chart.add_series("rps", "all", "#4fa3ff")
         self.chart.add_series("rps_5xx", "5xx", "#ff5e5e")

@@ -159,7 +159,8 @@ class AlertsPane(Pane):
         # ---- queue ----
         self.groups = QListWidget(self)
         self.groups.setObjectName("alertGroups")
-        self.groups.setMaximumWidth(260)
+        self.groups.setMaximumWidth(340)
+        self.groups.setFont(mono)
         self.groups.itemActivated.connect(self._group_activated)
         self.groups.itemClicked.connect(self._group_activated)
         self.table = QTableView(self)
@@ -193,7 +194,7 @@ class AlertsPane(Pane):
         queue_split.setStretchFactor(0, 0)
         queue_split.setStretchFactor(1, 3)
         queue_split.setStretchFactor(2, 2)
-        queue_split.setSizes([200, 900, 560])
+        queue_split.setSizes([260, 860, 540])
 
         self.rules_view = RulesView(self.runtime.rule_problems, self)
         self.history_view = HistoryView(self._search_history, self)
@@ -530,15 +531,17 @@ class AlertsPane(Pane):
         self._groups_dirty = False
         groups = group_alerts(self.proxy.visible_alerts(), self.group_by)
         self.groups.clear()
-        all_item = QListWidgetItem(f"all · {self.proxy.rowCount()}")
+        all_item = QListWidgetItem(f"{self.proxy.rowCount():>5}  all (by {self.group_by})")
         all_item.setData(Qt.ItemDataRole.UserRole, None)
         self.groups.addItem(all_item)
         for group in groups[:500]:
-            label = f"{group.value} · {group.count}"
+            label = f"{group.count:>5}  {group.value}"
             if group.unhandled:
-                label += f" ({group.unhandled} firing)"
+                label += f"  ({group.unhandled} firing)"
+            item_tip = f"{group.value}: {group.count} alerts, {group.unhandled} firing unhandled"
             item = QListWidgetItem(label)
             item.setData(Qt.ItemDataRole.UserRole, group.value)
+            item.setToolTip(item_tip)
             item.setForeground(QBrush(QColor(SEVERITY_COLOURS[group.worst])))
             self.groups.addItem(item)
 

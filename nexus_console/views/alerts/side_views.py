@@ -136,6 +136,7 @@ def transition_record(transition: Transition) -> dict[str, Any]:
         "at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(transition.at)),
         "severity": alert.severity.value,
         "alert": alert.name,
+        "source": alert.source,
         "service": alert.service,
         "change": f"{transition.before.value if transition.before else 'new'} → {transition.after.value}",
         "owner": alert.ack_by or "",
@@ -166,6 +167,7 @@ class HistoryView(QWidget):
                 Column("time", lambda r: r["at"]),
                 Column("severity", lambda r: r["severity"]),
                 Column("alert", lambda r: r["alert"]),
+                Column("source", lambda r: r["source"]),
                 Column("service", lambda r: r["service"]),
                 Column("change", lambda r: r["change"]),
                 Column("owner", lambda r: r["owner"]),
@@ -174,7 +176,7 @@ class HistoryView(QWidget):
             self,
         )
         self.table = _table(self.model, "historyTable")
-        for column, width in enumerate((150, 70, 200, 200, 170, 140)):
+        for column, width in enumerate((150, 70, 200, 90, 200, 170, 140)):
             self.table.setColumnWidth(column, width)
         bar = QHBoxLayout()
         bar.addWidget(self.query, 1)
