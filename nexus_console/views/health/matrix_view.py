@@ -83,7 +83,7 @@ class HealthMatrixView(QTableView):
         horizontal.setStretchLastSection(False)
         widths = {"service": 170, "req/s": 58, "p95": 62, "5xx/s": 52}
         for column, title in enumerate(HEADERS):
-            self.setColumnWidth(column, widths.get(title, 86))
+            self.setColumnWidth(column, widths.get(title, 100))
         model.modelReset.connect(self._span_group_rows)
         self._span_group_rows()
 
