@@ -7,12 +7,14 @@ active QTimers that the test started and left running fail it.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["QT_API"] = "pyside6"
@@ -23,6 +25,7 @@ import psutil
 import pytest
 
 from tests.support.memory_keyring import MemoryKeyring
+from tests.support.qloop import QLoop
 from tests.support.refserver import SESSION_PIDS, RefServer
 
 collect_ignore_glob: list[str] = []
@@ -152,3 +155,26 @@ def refserver_factory(tmp_path: Path) -> Iterator[object]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def qloop(qapp: Any) -> Iterator[QLoop]:
+    """A fresh qasync.QEventLoop on the Qt app for one test; fails the test if tasks are left pending."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    pending: list[asyncio.Task[Any]] = []
+    try:
+        yield QLoop(loop)
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        asyncio.set_event_loop(None)
+    if pending:
+        pytest.fail(f"tasks left pending: {[task.get_name() for task in pending]}", pytrace=False)

@@ -1,56 +1,22 @@
-"""Fixtures for the console runtime tests: a fresh qasync loop per test, and a private gnome-keyring
-Secret Service on its own D-Bus session bus."""
+"""Fixtures for the console runtime tests: a private gnome-keyring Secret Service on its own D-Bus bus."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 os.environ.setdefault("QT_API", "pyside6")
 
-import qasync
-
+from tests.support.qloop import QLoop  # noqa: F401  (test modules import it from here)
 from tests.support.refserver import SESSION_PIDS
 
-T = TypeVar("T")
 KEYRING_PASSWORD = "test-keyring-unlock"
-
-
-class QLoop:
-    """A fresh qasync loop; `run(coro, timeout_s)` drives a coroutine to completion with a deadline."""
-
-    def __init__(self, loop: qasync.QEventLoop) -> None:
-        self.loop = loop
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout_s: float = 60.0) -> T:
-        return self.loop.run_until_complete(asyncio.wait_for(coro, timeout_s))
-
-
-@pytest.fixture
-def qloop(qapp: Any) -> Iterator[QLoop]:
-    """A fresh qasync.QEventLoop on the Qt app for one test; fails the test if tasks are left pending."""
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    try:
-        yield QLoop(loop)
-        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
-        asyncio.set_event_loop(None)
-    if pending:
-        pytest.fail(f"tasks left pending: {[task.get_name() for task in pending]}", pytrace=False)
 
 
 @dataclass(frozen=True)
