@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nexus_console.domain.freshness import SourceState
+from nexus_console.domain.health import PROBES as PROBE_KINDS
 from nexus_console.domain.health import ProbeSweep, ServiceCatalog
 from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.services.polling import CacheCodec, Poller
@@ -24,6 +25,7 @@ from nexus_console.services.telemetry import (
     parse_generated_at,
     sweep_probes,
 )
+from nexus_console.workers.context import ConsoleContext
 
 SERVICES = "services"
 PROBES = "probes"
@@ -32,6 +34,8 @@ API_HEALTH = "api_health"
 DB_HEALTH = "db_health"
 SYNC_QUALITY = "sync_quality"
 HEALTH_SOURCES = (SERVICES, PROBES, METRICS, API_HEALTH, DB_HEALTH, SYNC_QUALITY)
+# Seed 002's estate; only used to size the pollers' overall timeouts for the worst case (everything hangs).
+EXPECTED_SERVICES = 44
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,7 @@ ROUND_CODEC: CacheCodec[MetricsRound] = CacheCodec(
 DOCUMENT_CODEC: CacheCodec[dict[str, Any]] = CacheCodec(encode=lambda body: body, decode=lambda body: body)
 
 
-def register_health_sources(ctx: Any, settings: HealthSourceSettings | None = None) -> None:
+def register_health_sources(ctx: ConsoleContext, settings: HealthSourceSettings | None = None) -> None:
     """Create (once) the six pollers of the Health pane in `ctx.registry`."""
     settings = settings or HealthSourceSettings()
     registry = ctx.registry
@@ -96,8 +100,8 @@ def register_health_sources(ctx: Any, settings: HealthSourceSettings | None = No
             ctx.http, catalog, limit=settings.probe_concurrency, timeout_s=settings.probe_timeout_s
         )
 
-    # Worst case every probe hangs: ceil(176 / concurrency) rounds of the per-probe timeout.
-    rounds = -(-176 // settings.probe_concurrency)
+    # Worst case every probe hangs: that many rounds of the per-probe timeout.
+    rounds = -(-(EXPECTED_SERVICES * len(PROBE_KINDS)) // settings.probe_concurrency)
     registry.get_or_create(
         PROBES,
         lambda: Poller(
@@ -121,7 +125,7 @@ def register_health_sources(ctx: Any, settings: HealthSourceSettings | None = No
     async def scrape_all() -> MetricsRound:
         return await collector.scrape(await current_catalog())
 
-    scrape_rounds = -(-44 // settings.scrape_concurrency)
+    scrape_rounds = -(-EXPECTED_SERVICES // settings.scrape_concurrency)
     registry.get_or_create(
         METRICS,
         lambda: Poller(
