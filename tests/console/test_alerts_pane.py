@@ -75,7 +75,9 @@ class AlertsConsole:
 
 
 @asynccontextmanager
-async def alerts_console(base_url: str, tmp_path: Path, **profile: Any) -> AsyncIterator[AlertsConsole]:
+async def alerts_console(
+    base_url: str, tmp_path: Path, *, ack_timeout_s: float = 3600.0, **profile: Any
+) -> AsyncIterator[AlertsConsole]:
     async with api_stack(base_url) as stack:
         me = await stack.auth.login(Credentials(ADMIN, DEMO_PASSWORD))
         cache = LocalCache(cache_dir() / CACHE_FILE, namespace="lab")
@@ -97,7 +99,10 @@ async def alerts_console(base_url: str, tmp_path: Path, **profile: Any) -> Async
         register_alert_sources(
             ctx,
             AlertSourceSettings(
-                alertmanager_interval_s=0.5, prometheus_interval_s=1.0, history_path=tmp_path / "history.db"
+                alertmanager_interval_s=0.5,
+                prometheus_interval_s=1.0,
+                history_path=tmp_path / "history.db",
+                ack_timeout_s=ack_timeout_s,
             ),
         )
         player = FakePlayer()

@@ -196,3 +196,50 @@ def test_the_detail_renders_the_packaged_runbook_labels_and_annotations() -> Non
     document = alert_html(alert, [], 100.0)
     assert "&lt;b&gt;5xx&lt;/b&gt;" in document  # annotations are text, never markup
     assert "alertname" in document and "runbook://performance" in document
+
+
+def test_an_ack_times_out_and_the_alert_is_raised_again(qloop: QLoop, server: Any, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with alerts_console(server.base_url, tmp_path, ack_timeout_s=1.5) as console:
+            pane = console.pane
+            alerts = feed(console)
+            assert pane.select_key(alerts[0].key)
+            console.press("a")
+            await wait_until(
+                lambda: pane.queue.store.get(alerts[0].key).state is AlertState.ACKNOWLEDGED, timeout_s=10
+            )
+            assert console.cell(alerts[0].key, OWNER_COLUMN) == ADMIN
+            await wait_until(
+                lambda: pane.queue.store.get(alerts[0].key).state is AlertState.FIRING, timeout_s=10
+            )
+            assert console.cell(alerts[0].key, OWNER_COLUMN) == ""
+            assert any(a.key == alerts[0].key for a in pane.notifier.unhandled())
+
+    qloop.run(scenario(), timeout_s=60)
+
+
+def test_resolved_alerts_are_kept_in_the_history_and_found_by_search(
+    qloop: QLoop, server: Any, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with alerts_console(server.base_url, tmp_path) as console:
+            pane = console.pane
+            alerts = feed(console)
+            pane.queue.submit_snapshot("prometheus", alerts[1:])  # the first one cleared at its source
+            pane.model.drain()
+            assert pane.proxy.row_of_key(alerts[0].key) is None
+            pane.tabs.setCurrentWidget(pane.history_view)
+            pane.history_view.query.setText("test alert 0")
+            pane.history_view.run_search()
+            await wait_until(lambda: pane.history_view.model.records() != [], timeout_s=10)
+            records = pane.history_view.model.records()
+            assert [r["alert"] for r in records] == [alerts[0].name]
+            assert records[0]["change"] == "firing → resolved" and records[0]["source"] == "prometheus"
+            pane.history_view.resolved_only.setChecked(False)  # every transition of the alert, newest first
+            await wait_until(lambda: len(pane.history_view.model.records()) == 2, timeout_s=10)
+            assert [r["change"] for r in pane.history_view.model.records()] == [
+                "firing → resolved",
+                "new → firing",
+            ]
+
+    qloop.run(scenario(), timeout_s=60)

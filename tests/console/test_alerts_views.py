@@ -1,0 +1,107 @@
+"""The Alerts pane's side views: the detail chart marks the alert's start, the rules view shows each local
+rule's state and last evaluation, and the badge reaches the window's navigation and title."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtWidgets import QListWidget, QMainWindow
+
+from nexus_console.domain.alert_rules import LOCAL_SOURCE
+from nexus_console.domain.alerts import Alert, AlertState, Severity
+from nexus_console.domain.prom_metrics import MetricsHistory, MetricsSample
+from nexus_console.services.alert_sources import default_rules
+from nexus_console.views.alerts.detail import AlertDetail
+from nexus_console.views.alerts.side_views import rule_records
+
+NOW = 1_700_000_000.0
+
+
+def sample(at: float, rps: float, rps_5xx: float) -> MetricsSample:
+    return MetricsSample(at, rps, 0.0, rps_5xx, 10.0, 20.0, 30.0, 5.0, 100.0)
+
+
+def test_the_detail_chart_shows_the_service_ring_buffer_and_marks_the_alert_start(qapp: Any) -> None:
+    history = MetricsHistory(capacity=600)
+    for second in range(300):
+        at = NOW - 300 + second
+        history.record("orders", sample(at, 100.0, 40.0 if second >= 200 else 0.0))
+    history.finish_round()
+    started = NOW - 100
+    alert = Alert(
+        "fp", "nexus", "ApiErrorRateHigh", Severity.CRITICAL, AlertState.FIRING, "orders", starts_at=started
+    )
+    detail = AlertDetail()
+    try:
+        detail.show_alert(alert, NOW)
+        assert detail.redraw_chart(history, NOW, None)
+        assert detail.start_line.isVisible() and detail.start_line.value() == started
+        times, errors = detail.chart.series_data("rps_5xx")
+        assert len(times) == 300 and np.nanmax(errors) == 40.0
+        assert not detail.redraw_chart(history, NOW, None)  # nothing new: no redraw
+        detail.redraw_chart(history, NOW, "stale since 12:00:00 — timeout")
+        assert detail.chart.stale_text == "stale since 12:00:00 — timeout"
+        other = Alert("fp2", "nexus", "X", Severity.LOW, AlertState.FIRING, "unknown-service", starts_at=NOW)
+        detail.show_alert(other, NOW)
+        assert not detail.redraw_chart(history, NOW, None)
+        assert "no metrics for this service" in detail.chart.caption.text()
+    finally:
+        detail.deleteLater()
+
+
+def test_the_rules_view_gives_each_local_rule_its_state_and_last_evaluation() -> None:
+    rules = default_rules()
+    firing = Alert(
+        "a", LOCAL_SOURCE, rules[0].name, rules[0].severity, AlertState.FIRING, starts_at=NOW - 200
+    )
+    pending = Alert(
+        "b",
+        LOCAL_SOURCE,
+        rules[1].name,
+        rules[1].severity,
+        AlertState.PENDING,
+        starts_at=NOW - 90,
+        pending_for_s=300,
+    )
+    records = {r["name"]: r for r in rule_records(rules, [firing, pending], NOW - 2, NOW)}
+    assert set(records) == {rule.name for rule in rules}
+    assert records[rules[0].name]["state"] == "firing"
+    assert records[rules[1].name]["state"] == "pending 1/5 min"
+    assert all(
+        r["state"] == "ok" for name, r in records.items() if name not in (rules[0].name, rules[1].name)
+    )
+    assert records[rules[0].name]["evaluated"].endswith("(2s ago)")
+    assert rule_records(rules, [], None, NOW)[0]["evaluated"] == "not yet"
+
+
+def test_the_badge_shows_on_the_navigation_entry_and_in_the_window_title(qapp: Any) -> None:
+    from nexus_console.views.alerts.pane import AlertsPane
+
+    window = QMainWindow()
+    navigation = QListWidget()
+    navigation.setObjectName("navigation")
+    navigation.addItems(["Health", "Alerts"])
+    window.setMenuWidget(navigation)
+    window.setWindowTitle("Nexus Console — lab — Olive")
+    holder = QListWidget()  # any widget inside the window stands in for the pane
+    window.setCentralWidget(holder)
+    try:
+        AlertsPane._show_badge(_PaneShim(holder), 3)  # type: ignore[arg-type]
+        assert navigation.item(1).text() == "Alerts (3)"
+        assert window.windowTitle() == "(3) Nexus Console — lab — Olive"
+        AlertsPane._show_badge(_PaneShim(holder), 0)
+        assert navigation.item(1).text() == "Alerts"
+        assert window.windowTitle() == "Nexus Console — lab — Olive"
+    finally:
+        window.deleteLater()
+
+
+class _PaneShim:
+    title = "Alerts"
+
+    def __init__(self, widget: Any) -> None:
+        self._widget = widget
+
+    def window(self) -> Any:
+        return self._widget.window()
