@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 
 from nexus_console.domain.auth import Me
 from nexus_console.domain.freshness import SourceState
-from nexus_console.domain.health import Probe, ProbeOutcome
+from nexus_console.domain.health import Probe, ProbeOutcome, ServiceState
 from nexus_console.models.health_matrix import (
     PROBE_COLUMNS,
     RPS_COLUMN,
@@ -258,6 +258,15 @@ def test_service_faults_show_in_their_cells_with_the_exact_reason_while_others_s
             await wait_until(lambda: hanging in console.status(METRICS).last_good.value.errors, timeout_s=10)
             metrics = console.status(METRICS).last_good.value
             assert healthy in metrics.samples
+            console.pane.problems_only.setChecked(True)
+            console.pane.refresh_ages()
+            visible = set(console.pane.matrix.visible_services())
+            faulty = {hanging, down, garbage, slow, truncated, mislabelled}
+            assert faulty <= visible, visible
+            assert len(visible) < SERVICE_COUNT
+            assert all(console.pane.model.service_state(n) is not ServiceState.UP for n in visible)
+            console.pane.problems_only.setChecked(False)
+            assert len(console.pane.matrix.visible_services()) == SERVICE_COUNT
             summary = console.pane.summary.text()
             assert "down" in summary and int(summary.split(" down")[0].split("· ")[-1]) >= 3, summary
 

@@ -87,6 +87,38 @@ class HealthMatrixView(QTableView):
         model.modelReset.connect(self._span_group_rows)
         self._span_group_rows()
 
+    def show_only(self, services: set[str] | None) -> None:
+        """Hide every service row not in `services` (None: show all), and groups left empty."""
+        model = self.model()
+        assert isinstance(model, HealthMatrixModel)
+        group_row: int | None = None
+        group_visible = False
+        for row in range(model.rowCount()):
+            service = model.service_at(row)
+            if service is None:
+                if group_row is not None:
+                    self._set_hidden(group_row, not group_visible)
+                group_row, group_visible = row, False
+                continue
+            visible = services is None or service.name in services
+            group_visible = group_visible or visible
+            self._set_hidden(row, not visible)
+        if group_row is not None:
+            self._set_hidden(group_row, not group_visible)
+
+    def _set_hidden(self, row: int, hidden: bool) -> None:
+        if self.isRowHidden(row) != hidden:
+            self.setRowHidden(row, hidden)
+
+    def visible_services(self) -> list[str]:
+        model = self.model()
+        assert isinstance(model, HealthMatrixModel)
+        return [
+            service.name
+            for row in range(model.rowCount())
+            if (service := model.service_at(row)) is not None and not self.isRowHidden(row)
+        ]
+
     def _span_group_rows(self) -> None:
         self.clearSpans()
         model = self.model()

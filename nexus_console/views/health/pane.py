@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QItemSelection, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QHideEvent, QPalette, QShowEvent
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from nexus_console.domain.freshness import SourceState, SourceStatus, stale_text
 from nexus_console.domain.health import Probe, ProbeSweep, ServiceCatalog, ServiceState, summarize
@@ -136,7 +136,15 @@ class HealthPane(Pane):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)
-        layout.addWidget(self.summary)
+        self.problems_only = QCheckBox("problems only", self)
+        self.problems_only.setObjectName("problemsOnly")
+        self.problems_only.setToolTip("Show only services that are not fully up (down, degraded or stale)")
+        self.problems_only.toggled.connect(lambda _checked: self._apply_row_filter())
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.problems_only)
+        layout.addLayout(top)
         layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
 
@@ -278,7 +286,19 @@ class HealthPane(Pane):
         for view in self.documents.values():
             view.refresh_texts(now)
         self._refresh_summary(now)
+        self._apply_row_filter()
         self._redraw()  # stale overlays follow the clock too, not only new data
+
+    def _apply_row_filter(self) -> None:
+        if not self.problems_only.isChecked():
+            self.matrix.show_only(None)
+            return
+        problems = {
+            name
+            for name in self.model.service_names()
+            if self.model.service_state(name) is not ServiceState.UP
+        }
+        self.matrix.show_only(problems)
 
     def _refresh_summary(self, now: float) -> None:
         names = [s.name for s in self.catalog.services] if self.catalog else []
