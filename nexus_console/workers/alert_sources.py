@@ -19,10 +19,12 @@ import logging
 import re
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import httpx
 
 from nexus_console.domain.alert_rules import Rule, RuleEvaluator, RuleFileError
 from nexus_console.domain.alerts import Alert
@@ -42,6 +44,7 @@ from nexus_console.services.profiles import config_dir, data_dir
 from nexus_console.services.prometheus import PrometheusAlertSource, PrometheusClient
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ALERTMANAGER_POLLER = "alertmanager"
 PROMETHEUS_POLLER = "prometheus_alerts"
@@ -93,16 +96,36 @@ class AlertRuntime:
         self.prometheus: PrometheusAlertSource | None = None
         self._unsubscribers: list[Callable[[], None]] = []
         self._started = False
+        self._last_token: str | None = None
         self._register_pollers()
 
     # ---- sources ---------------------------------------------------------------------------------
 
     async def _access_token(self) -> str:
+        """The session's access token for the alert feed. The feed retries after an error; when its last
+        error was a 401 for the token we handed out, refresh the session before handing out another."""
         auth = self.ctx.api.auth
-        token = auth.access_token if auth is not None else None
-        if token is None and auth is not None and await auth.recover(None):
+        if auth is None:
+            return ""
+        token = auth.access_token
+        rejected = " 401 " in (self.nexus.last_error or "") and token == self._last_token
+        if (token is None or rejected) and await auth.recover(token):
             token = auth.access_token
+        self._last_token = token
         return token or ""
+
+    async def _with_fresh_token(self, action: Callable[[], Awaitable[T]]) -> T:
+        """Run a Nexus alert action; after a 401 (the access token expired), refresh once and retry."""
+        try:
+            return await action()
+        except httpx.HTTPStatusError as exc:
+            auth = self.ctx.api.auth
+            if exc.response.status_code != 401 or auth is None:
+                raise
+            failed = exc.request.headers.get("Authorization", "").removeprefix("Bearer ")
+            if not await auth.recover(failed or None):
+                raise
+            return await action()
 
     def _load_rules(self) -> list[Rule]:
         rules = default_rules()
@@ -204,11 +227,13 @@ class AlertRuntime:
     # ---- triage actions --------------------------------------------------------------------------
 
     async def acknowledge(self, alert: Alert, *, comment: str = "", timeout_s: float | None = None) -> None:
-        await self.queue.acknowledge(
-            alert,
-            owner=self.owner,
-            comment=comment,
-            timeout_s=timeout_s if timeout_s is not None else self.settings.ack_timeout_s,
+        await self._with_fresh_token(
+            lambda: self.queue.acknowledge(
+                alert,
+                owner=self.owner,
+                comment=comment,
+                timeout_s=timeout_s if timeout_s is not None else self.settings.ack_timeout_s,
+            )
         )
 
     async def unacknowledge(self, alert: Alert) -> None:
@@ -221,7 +246,7 @@ class AlertRuntime:
                 f"{alert.source} alerts resolve at their source when the condition clears;"
                 " acknowledge or silence them instead"
             )
-        await self.nexus.resolve(alert, comment=comment)
+        await self._with_fresh_token(lambda: self.nexus.resolve(alert, comment=comment))
 
     async def silence(self, alert: Alert, *, duration_s: float, comment: str = "") -> None:
         """An Alertmanager silence; for sources without silences, an ack that lasts `duration_s`."""

@@ -141,14 +141,24 @@ async def server_alert(base_url: str, token: str, alert_id: str) -> dict[str, An
 def test_pressing_a_acknowledges_a_real_nexus_alert_and_the_server_records_the_owner(
     qloop: QLoop, refserver_factory: Any, tmp_path: Path
 ) -> None:
+    # Access tokens live 4 s, so the ack below needs the session refreshed first.
     server = refserver_factory(
-        "--scenario", "none", "--clock-factor", "60", "--enable-fault-control", "--scale", "0.02"
+        "--scenario",
+        "none",
+        "--clock-factor",
+        "60",
+        "--enable-fault-control",
+        "--scale",
+        "0.02",
+        "--access-ttl",
+        "4",
     )
 
     async def scenario() -> None:
         async with alerts_console(server.base_url, tmp_path) as console:
             pane = console.pane
             await wait_until(lambda: console.ctx.tasks.pending() >= 3, timeout_s=5)
+            first_token_expiry = asyncio.get_running_loop().time() + 4.5
             await wait_until(lambda: pane.runtime.nexus.mode.value == "streaming", timeout_s=20)
             add_fault(server.base_url, FAULTED_SERVICE, "error_rate", 0.5)
 
@@ -182,11 +192,14 @@ def test_pressing_a_acknowledges_a_real_nexus_alert_and_the_server_records_the_o
             console.press("\r")
             assert pane.detail.alert is not None and pane.detail.alert.key == alert.key
             assert FAULTED_SERVICE in pane.detail.header.text()
+            first_token = console.ctx.api.auth.access_token
+            await asyncio.sleep(max(0.0, first_token_expiry - asyncio.get_running_loop().time()))
             pane.table.setFocus()
             console.press("a")
 
+            await wait_until(lambda: "Acknowledged" in pane.message.text(), timeout_s=20)
             token = console.ctx.api.auth.access_token
-            assert token is not None
+            assert token is not None and token != first_token  # the expired token was refreshed
 
             async def acknowledged_at_server() -> bool:
                 item = await server_alert(server.base_url, token, alert.source_id)
