@@ -100,7 +100,7 @@ class OutboxSender:
         self.backoff = backoff or Backoff(0.5, 30.0)
         self._clock = clock
         self._on_results = on_results
-        self._limit = asyncio.Semaphore(concurrency)
+        self.concurrency = max(1, concurrency)
         self._token: str | None = None
         self._wake = asyncio.Event()
 
@@ -111,30 +111,53 @@ class OutboxSender:
         self._wake.set()
 
     async def drain(self, max_s: float | None = None) -> DrainReport:
-        """Send batches until nothing is ready (or `max_s` has passed; the batch in flight finishes);
-        stop early when the API is unreachable or refuses us."""
+        """Send until nothing is ready (or `max_s` has passed; requests in flight finish); stop early
+        when the API is unreachable or refuses us.
+
+        A rolling window of `concurrency` requests: a slow answer for one entity holds only that slot,
+        and free slots are refilled (in chunks, to keep the claiming queries few) while it waits.
+        """
         report = DrainReport()
         deadline = None if max_s is None else time.monotonic() + max_s
-        while deadline is None or time.monotonic() < deadline:
-            batch = await self.outbox.claim_ready(self.batch_size)
-            if not batch:
-                return report
-            results = await asyncio.gather(*(self._send_limited(entry) for entry in batch))
-            offline = any(r.outcome is SendOutcome.RETRY and r.http_status is None for r in results)
-            unauthorized = any(r.outcome is SendOutcome.UNAUTHORIZED for r in results)
-            retry_at = None
-            if offline or unauthorized or any(r.outcome is SendOutcome.RETRY for r in results):
-                retry_at = self._clock() + self.backoff.next_delay()
-            else:
-                self.backoff.reset()
-            await self.outbox.record_results(results, retry_at)
-            report.add(results)
-            if self._on_results is not None:
-                self._on_results(results)
-            if offline or unauthorized:
-                report.offline, report.unauthorized = offline, unauthorized
-                return report
-        return report
+        in_flight: set[asyncio.Task[SendResult]] = set()
+        claiming = True
+        refill_at = max(1, self.concurrency // 2)
+        try:
+            while True:
+                free = self.concurrency - len(in_flight)
+                if claiming and deadline is not None and time.monotonic() >= deadline:
+                    claiming = False
+                if claiming and (free >= refill_at or not in_flight):
+                    batch = await self.outbox.claim_ready(min(free, self.batch_size))
+                    in_flight.update(asyncio.create_task(self._send_tagged(entry)) for entry in batch)
+                    if not batch and not in_flight:
+                        return report
+                if not in_flight:
+                    return report
+                done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                results = [task.result() for task in done]
+                if await self._record(results, report):
+                    claiming = False  # offline or refused: let what is in flight land, then stop
+        finally:
+            for task in in_flight:
+                task.cancel()
+
+    async def _record(self, results: list[SendResult], report: DrainReport) -> bool:
+        """Store a group of answers; True when the API is unreachable or refuses the credentials."""
+        offline = any(r.outcome is SendOutcome.RETRY and r.http_status is None for r in results)
+        unauthorized = any(r.outcome is SendOutcome.UNAUTHORIZED for r in results)
+        retry_at = None
+        if offline or unauthorized or any(r.outcome is SendOutcome.RETRY for r in results):
+            retry_at = self._clock() + self.backoff.next_delay()
+        else:
+            self.backoff.reset()
+        await self.outbox.record_results(results, retry_at)
+        report.add(results)
+        report.offline |= offline
+        report.unauthorized |= unauthorized
+        if self._on_results is not None:
+            self._on_results(results)
+        return offline or unauthorized
 
     async def run(self, idle_poll_s: float = 5.0) -> None:
         """Drain whenever woken, when a retry falls due, or every `idle_poll_s`; until cancelled.
@@ -143,18 +166,17 @@ class OutboxSender:
         """
         await self.outbox.call(self.outbox.outbox.recover)
         while True:
+            self._wake.clear()  # before draining: a wake() during the drain is not lost
             await self.drain()
             due = await self.outbox.next_due_at()
             wait_s = idle_poll_s if due is None else min(idle_poll_s, max(0.0, due - self._clock()))
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait_s)
 
     # --- one request ---------------------------------------------------------------------------------
 
-    async def _send_limited(self, entry: OutboxEntry) -> SendResult:
-        async with self._limit:
-            return dataclasses.replace(await self.send(entry), entity=entry.entity)
+    async def _send_tagged(self, entry: OutboxEntry) -> SendResult:
+        return dataclasses.replace(await self.send(entry), entity=entry.entity)
 
     async def _auth_headers(self, refresh: bool) -> dict[str, str]:
         if self._token is None or refresh:

@@ -221,3 +221,29 @@ async def test_the_running_sender_sends_what_is_queued_when_woken(outbox: AsyncO
         with pytest.raises(asyncio.CancelledError):
             await task
         await sender.client.aclose()
+
+
+async def test_a_slow_answer_for_one_entity_does_not_hold_back_the_others(outbox: AsyncOutbox) -> None:
+    applied_at: dict[str, float] = {}
+    loop = asyncio.get_running_loop()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(1.0 if request.url.path.endswith("/0") else 0.01)
+        return ok(request)
+
+    for n in range(24):
+        await outbox.enqueue(ActionRequest(user(n), "suspend", "spam", expected_version=1))
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://api.test")
+
+    def note(results: list) -> None:  # type: ignore[type-arg]
+        for result in results:
+            applied_at[result.entity.id] = loop.time()
+
+    sender = OutboxSender(outbox, client, Tokens(), batch_size=4, concurrency=4, on_results=note)
+    started = loop.time()
+    report = await sender.drain()
+    await client.aclose()
+    assert report.applied == 24
+    others = [at - started for entity_id, at in applied_at.items() if entity_id != "0"]
+    assert max(others) < 0.8  # all 23 landed while user 0's request was still waiting
+    assert applied_at["0"] - started >= 1.0
