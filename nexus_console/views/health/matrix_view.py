@@ -73,6 +73,7 @@ class HealthMatrixView(QTableView):
             "QTableView::item:selected { background: #2f6fb3; }"
             "QHeaderView::section { background: #23272e; color: #c8ccd2; border: 0; padding: 2px 4px;"
             " font-size: 8pt; }"
+            "QTableCornerButton::section { background: #23272e; border: 0; }"
         )
         vertical = self.verticalHeader()
         vertical.setVisible(False)
