@@ -74,6 +74,7 @@ class HealthMatrixView(QTableView):
             "QHeaderView::section { background: #23272e; color: #c8ccd2; border: 0; padding: 2px 4px;"
             " font-size: 8pt; }"
             "QTableCornerButton::section { background: #23272e; border: 0; }"
+            "QHeaderView { background: #23272e; }"
         )
         vertical = self.verticalHeader()
         vertical.setVisible(False)
