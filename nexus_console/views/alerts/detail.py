@@ -165,6 +165,7 @@ class AlertDetail(QWidget):
 
         self.chart = LiveChart("Service error and request rate", y_label="req/s", window_s=CHART_WINDOW_S)
         self.chart.setObjectName("alertServiceChart")
+        self.chart.caption.setWordWrap(True)  # a long service name must not widen the panel
         self.chart.add_series("rps", "all", "#4fa3ff")
         self.chart.add_series("rps_5xx", "5xx", "#ff5e5e")
         self.start_line = pg.InfiniteLine(
@@ -218,7 +219,7 @@ class AlertDetail(QWidget):
             self.start_line.show()
         else:
             self.start_line.hide()
-        self.chart.set_caption(f"{alert.service or '—'} · request rate and 5xx · dashed line: alert start")
+        self.chart.set_caption(f"{alert.service or '—'} · req/s and 5xx/s · dashed line: alert start")
         self._drawn = (-1, None)
 
     def set_transitions(self, key: str, transitions: Sequence[Transition], now: float | None = None) -> None:

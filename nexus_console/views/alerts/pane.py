@@ -67,8 +67,9 @@ PANE_STYLE = (
     "QLabel#filterError { color: #ff6b5e; }"
     "QLabel#alertCounts { color: #9aa0a6; }"
 )
-COLUMN_WIDTHS = (80, 230, 70, 230, 420, 110, 140)
+COLUMN_WIDTHS = (72, 190, 60, 220, 420, 110, 140)
 TIME_FILTER_FIELDS = ("@age", "@ack_age")
+HIDE_RESOLVED = "@state!=resolved"
 
 
 class AlertsPane(Pane):
@@ -159,7 +160,8 @@ class AlertsPane(Pane):
         # ---- queue ----
         self.groups = QListWidget(self)
         self.groups.setObjectName("alertGroups")
-        self.groups.setMaximumWidth(340)
+        self.groups.setMinimumWidth(120)
+        self.groups.setMaximumWidth(320)
         self.groups.setFont(mono)
         self.groups.itemActivated.connect(self._group_activated)
         self.groups.itemClicked.connect(self._group_activated)
@@ -192,9 +194,11 @@ class AlertsPane(Pane):
         queue_split.addWidget(self.table)
         queue_split.addWidget(self.detail)
         queue_split.setStretchFactor(0, 0)
-        queue_split.setStretchFactor(1, 3)
-        queue_split.setStretchFactor(2, 2)
-        queue_split.setSizes([260, 860, 540])
+        queue_split.setStretchFactor(1, 1)
+        queue_split.setStretchFactor(2, 0)
+        queue_split.setChildrenCollapsible(False)
+        self.queue_split = queue_split
+        self._sized = False
 
         self.rules_view = RulesView(self.runtime.rule_problems, self)
         self.history_view = HistoryView(self._search_history, self)
@@ -232,6 +236,7 @@ class AlertsPane(Pane):
         self._unsubscribers.append(self.queue.subscribe(self.notifier.on_change))
         self._unsubscribers.append(self.queue.subscribe(lambda _change: self._mark_groups_dirty()))
 
+        self.apply_filter()
         self.tick_timer = QTimer(self)
         self.tick_timer.setObjectName("alertsTick")
         self.tick_timer.setInterval(TICK_MS)
@@ -243,6 +248,21 @@ class AlertsPane(Pane):
         self._run(self._load_saved_filters(), "load saved filters")
         self.notifier.update_badge()
         self._refresh_counts()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not self._sized:
+            QTimer.singleShot(0, self._size_queue_split)  # once the layout has given the splitter its width
+
+    def _size_queue_split(self) -> None:
+        """The queue gets the width; groups and details what they need. Once, at the first real width;
+        after that the user's splitter positions stand."""
+        width = self.queue_split.width()
+        if self._sized or self._shut_down or not self.isVisible() or width < 600:
+            return
+        self._sized = True
+        detail = min(560, int(width * 0.38))
+        self.queue_split.setSizes([190, width - 190 - detail, detail])
 
     # ---- actions for the palette -----------------------------------------------------------------
 
@@ -474,8 +494,11 @@ class AlertsPane(Pane):
         self.filter_error.hide()
         self.filter_error.clear()
         self.filter_edit.setStyleSheet("")
-        if self._group_filter:
-            alert_filter = parse_filter(f"{text} {self._group_filter}")
+        extra = [self._group_filter] if self._group_filter else []
+        if not any(term.field.lower() == "@state" for term in alert_filter.terms):
+            extra.append(HIDE_RESOLVED)  # the queue is for what still needs someone; history keeps the rest
+        if extra:
+            alert_filter = parse_filter(" ".join([text, *extra]))
         self.proxy.set_filter(alert_filter)
         return alert_filter
 
