@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import time as clock_time
+from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
@@ -183,8 +184,8 @@ class AlertNotifier(QObject):
         """A tray icon when the desktop has a tray, else None (the messages are still recorded)."""
         if not QSystemTrayIcon.isSystemTrayAvailable():
             return None
-        icon = QIcon.fromTheme("dialog-warning")
-        tray = QSystemTrayIcon(icon, parent)
+        icon_file = resources.files("nexus_console.resources").joinpath("icons", "nexus-console.svg")
+        tray = QSystemTrayIcon(QIcon(str(icon_file)), parent)
         tray.show()
         return tray
 

@@ -36,6 +36,7 @@ DOCUMENT_CSS = (
 )
 RUNBOOK_SCHEME = "runbook://"
 START_LINE_COLOUR = "#ff4d4f"
+RERENDER_S = 15.0
 
 
 def runbook_name(link: str) -> str | None:
@@ -148,6 +149,7 @@ class AlertDetail(QWidget):
         self.transitions: list[Transition] | None = None
         self._runbook_link: str | None = None
         self._drawn: tuple[int, str | None] = (-1, None)
+        self._rendered_at = 0.0
 
         self.header = QLabel("Select an alert", self)
         self.header.setObjectName("alertDetailHeader")
@@ -189,8 +191,17 @@ class AlertDetail(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(splitter, 1)
 
+    def refresh(self, alert: Alert, now: float) -> None:
+        """The once-a-second update: a changed alert is drawn again; an unchanged one only has its header
+        (ages) updated, and its details every RERENDER_S, so a selection in the text survives."""
+        if alert is not self.alert or now - self._rendered_at >= RERENDER_S:
+            self.show_alert(alert, now)
+        else:
+            self._set_header(alert, now)
+
     def show_alert(self, alert: Alert | None, now: float | None = None) -> None:
         now = time.time() if now is None else now
+        self._rendered_at = now
         same_alert = alert is not None and self.alert is not None and alert.key == self.alert.key
         if not same_alert:
             self.transitions = None
@@ -202,12 +213,7 @@ class AlertDetail(QWidget):
             self._runbook_link = None
             self.start_line.hide()
             return
-        colour = SEVERITY_COLOURS[alert.severity]
-        self.header.setText(
-            f'<span style="color:{colour}"><b>{html.escape(alert.severity.value.upper())}</b></span> '
-            f"<b>{html.escape(alert.name)}</b> · {html.escape(alert.service or '—')}"
-            f" · {html.escape(state_text(alert, now))}"
-        )
+        self._set_header(alert, now)
         scroll = self.info.verticalScrollBar().value()
         self.info.setHtml(alert_html(alert, self.transitions, now))
         self.info.verticalScrollBar().setValue(scroll)
@@ -221,6 +227,14 @@ class AlertDetail(QWidget):
             self.start_line.hide()
         self.chart.set_caption(f"{alert.service or '—'} · req/s and 5xx/s · dashed line: alert start")
         self._drawn = (-1, None)
+
+    def _set_header(self, alert: Alert, now: float) -> None:
+        colour = SEVERITY_COLOURS[alert.severity]
+        self.header.setText(
+            f'<span style="color:{colour}"><b>{html.escape(alert.severity.value.upper())}</b></span> '
+            f"<b>{html.escape(alert.name)}</b> · {html.escape(alert.service or '—')}"
+            f" · {html.escape(state_text(alert, now))}"
+        )
 
     def set_transitions(self, key: str, transitions: Sequence[Transition], now: float | None = None) -> None:
         if self.alert is not None and self.alert.key == key:

@@ -654,7 +654,7 @@ class AlertsPane(Pane):
         if self.detail.alert is not None:
             current = self.queue.store.get(self.detail.alert.key)
             if current is not None:
-                self.detail.show_alert(current, now)
+                self.detail.refresh(current, now)
         metrics = self.ctx.hub.status("metrics")
         history = None
         metrics_stale = None
