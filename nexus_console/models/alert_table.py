@@ -42,6 +42,7 @@ ALERT_ROLE = Qt.ItemDataRole.UserRole + 1  # the domain Alert
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # a value that orders the column
 KEY_ROLE = Qt.ItemDataRole.UserRole + 3  # Alert.key
 MARKED_ROLE = Qt.ItemDataRole.UserRole + 4  # marked for a bulk action
+STALE_ROLE = Qt.ItemDataRole.UserRole + 5  # its source is failing: the row is the last known picture
 
 DRAIN_INTERVAL_MS = 150
 
@@ -59,6 +60,7 @@ STATE_COLOURS = {
     AlertState.RESOLVED: "#9aa0a6",
 }
 MARKED_BACKGROUND = "#2c3f5a"
+STALE_FOREGROUND = "#6b7078"
 # Firing first when a column sorts descending.
 STATE_ORDER = {
     AlertState.FIRING: 4,
@@ -141,6 +143,7 @@ class AlertTableModel(QAbstractTableModel):
         self.queue = queue
         self.clock = clock
         self.marked: set[str] = set()
+        self.stale_sources: frozenset[str] = frozenset()
         self._alerts: list[Alert] = list(queue.store)
         self._unsubscribe = queue.subscribe(self._on_change)
         self._bold = QFont()
@@ -148,6 +151,7 @@ class AlertTableModel(QAbstractTableModel):
         self._severity_brushes = {s: QBrush(QColor(c)) for s, c in SEVERITY_COLOURS.items()}
         self._state_brushes = {s: QBrush(QColor(c)) for s, c in STATE_COLOURS.items()}
         self._marked_brush = QBrush(QColor(MARKED_BACKGROUND))
+        self._stale_brush = QBrush(QColor(STALE_FOREGROUND))
         self.drain_timer = QTimer(self)
         self.drain_timer.setObjectName("alertDrainTimer")
         self.drain_timer.setInterval(drain_interval_ms)
@@ -202,6 +206,17 @@ class AlertTableModel(QAbstractTableModel):
             self._alerts.extend(new)
             self.endInsertRows()
         self.batch_applied.emit(AlertBatch(tuple(removed_keys), tuple(changed_keys), tuple(inserted_keys)))
+
+    def set_stale_sources(self, sources: frozenset[str]) -> None:
+        """Grey the rows of sources that are failing (their alerts are the last known picture)."""
+        if sources != self.stale_sources:
+            self.stale_sources = sources
+            if self._alerts:
+                self.dataChanged.emit(
+                    self.index(0, 0),
+                    self.index(len(self._alerts) - 1, len(COLUMNS) - 1),
+                    [Qt.ItemDataRole.ForegroundRole, STALE_ROLE],
+                )
 
     # ---- marks -----------------------------------------------------------------------------------
 
@@ -279,7 +294,11 @@ class AlertTableModel(QAbstractTableModel):
             return sort_value(alert, column)
         if role == MARKED_ROLE:
             return alert.key in self.marked
+        if role == STALE_ROLE:
+            return alert.source in self.stale_sources
         if role == Qt.ItemDataRole.ForegroundRole:
+            if alert.source in self.stale_sources:
+                return self._stale_brush
             if column == SEVERITY_COLUMN:
                 return self._severity_brushes[alert.severity]
             if column == STATE_COLUMN:

@@ -18,6 +18,7 @@ from nexus_console.models.alert_table import (
     SERVICE_COLUMN,
     SEVERITY_COLUMN,
     SORT_ROLE,
+    STALE_ROLE,
     STATE_COLUMN,
     AlertTableModel,
     format_age,
@@ -199,3 +200,20 @@ def test_state_cells_show_pending_countdowns_and_ack_age_and_timeout() -> None:
     )
     assert state_text(acked, NOW) == "acknowledged 5m ago, back in 55m"
     assert format_age(3 * 3600 + 5 * 60) == "3h 05m"
+
+
+def test_rows_of_a_failing_source_are_greyed_and_marked_stale(stack: Any) -> None:
+    queue, model, proxy = stack
+    queue.submit(AlertDiff((make_alert(1), make_alert(2, source="alertmanager"))))
+    model.drain()
+    changes: list[Any] = []
+    model.dataChanged.connect(lambda *args: changes.append(args))
+    model.set_stale_sources(frozenset({"alertmanager"}))
+    model.set_stale_sources(frozenset({"alertmanager"}))  # no change, no signal
+    assert len(changes) == 1
+    stale_row = proxy.row_of_key(make_alert(2, source="alertmanager").key)
+    fresh_row = proxy.row_of_key(make_alert(1).key)
+    assert proxy.index(stale_row, STATE_COLUMN).data(STALE_ROLE) is True
+    assert proxy.index(fresh_row, STATE_COLUMN).data(STALE_ROLE) is False
+    grey = proxy.index(stale_row, SEVERITY_COLUMN).data(Qt.ItemDataRole.ForegroundRole).color().name()
+    assert grey == "#6b7078"

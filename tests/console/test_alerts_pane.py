@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from nexus_console.domain.alerts import Alert, AlertState, Severity
 from nexus_console.domain.auth import Me
-from nexus_console.models.alert_table import OWNER_COLUMN, STATE_COLUMN
+from nexus_console.models.alert_table import OWNER_COLUMN, STALE_ROLE, STATE_COLUMN
 from nexus_console.services.auth import Credentials
 from nexus_console.services.cache import CACHE_FILE, LocalCache
 from nexus_console.services.polling import PollerRegistry
@@ -231,6 +231,14 @@ def test_pressing_a_acknowledges_a_real_nexus_alert_and_the_server_records_the_o
             await wait_until(
                 lambda: not any(a.key == alert.key for a in pane.notifier.unhandled()), timeout_s=5
             )
+
+            # The server dies: the queue keeps its rows, greyed, and says why.
+            shown = pane.proxy.rowCount()
+            await asyncio.to_thread(server.kill)
+            await wait_until(lambda: "Nexus alerts:" in pane.banner.text(), timeout_s=20)
+            assert pane.proxy.rowCount() == shown
+            row = pane.proxy.row_of_key(alert.key)
+            assert row is not None and pane.proxy.index(row, STATE_COLUMN).data(STALE_ROLE) is True
 
     qloop.run(scenario(), timeout_s=110)
 

@@ -671,15 +671,19 @@ class AlertsPane(Pane):
             self._update_banner(self.clock())
 
     def _update_banner(self, now: float) -> None:
-        problems = []
+        """Say which sources are failing, and grey their rows: they show the last known picture."""
+        problems, stale = [], set()
         nexus = self.runtime.nexus
         if nexus.last_error and nexus.mode.value != "streaming":
             problems.append(f"Nexus alerts: {nexus.mode.value} — {nexus.last_error}")
-        for name in (ALERTMANAGER_POLLER, PROMETHEUS_POLLER):
+            stale.add(nexus.name)
+        for name, source in ((ALERTMANAGER_POLLER, "alertmanager"), (PROMETHEUS_POLLER, "prometheus")):
             status = self.ctx.hub.status(name)
             if status is not None and status.state is SourceState.ERROR:
                 problems.append(f"{name}: {stale_text(status, now) or status.error}")
+                stale.add(source)
         self.banner.set_text(" · ".join(problems) if problems else None)
+        self.model.set_stale_sources(frozenset(stale))
 
     def _show_badge(self, count: int) -> None:
         """The unhandled count on the navigation entry and in the window title."""
