@@ -84,7 +84,10 @@ class Poller(Generic[T]):
     async def poll_once(self) -> SourceStatus[T]:
         """One attempt: fetch with the timeout, stamp the value or record the failure."""
         try:
-            value = await asyncio.wait_for(self._fetch(), self.timeout_s)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands as the fetch
+            # completes (CPython gh-86296), and the registry's aclose() would then wait forever.
+            async with asyncio.timeout(self.timeout_s):
+                value = await self._fetch()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -123,7 +126,8 @@ class Poller(Generic[T]):
             else:
                 delay = max(0.0, (status.next_attempt_at or 0.0) - self._clock())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._poke.wait()
 
     def _publish(self, status: SourceStatus[T]) -> None:
         self.status = status
@@ -143,14 +147,21 @@ class SourceCache(Protocol):
 
 
 class PollerRegistry:
-    """One poller per source, shared by every pane; one task per poller, cancelled by aclose()."""
+    """One poller per source, shared by every pane; one task per poller, cancelled by aclose().
 
-    def __init__(self, cache: SourceCache | None = None) -> None:
+    With a cache, each source's last good value is saved at most once per `cache_every_s` (a 1 s metrics
+    source would otherwise rewrite the cache every second), and the newest one is always saved on aclose().
+    """
+
+    def __init__(self, cache: SourceCache | None = None, *, cache_every_s: float = 15.0) -> None:
         self._pollers: dict[str, Poller[Any]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._created_callbacks: list[Callable[[Poller[Any]], None]] = []
         self._cache = cache
+        self._cache_every_s = cache_every_s
+        self._last_saved: dict[str, float] = {}
+        self._unsaved: dict[str, tuple[Poller[Any], SourceStatus[Any]]] = {}
         self._started = False
         self._closed = False
 
@@ -204,7 +215,10 @@ class PollerRegistry:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
-        # Let pending cache saves finish: the newest state is what the next start shows.
+        # The newest state is what the next start shows: save what the throttle held back, let saves finish.
+        for poller, status in list(self._unsaved.values()):
+            self._write(poller, status)
+        self._unsaved.clear()
         saves = list(self._background)
         if saves:
             _done, stuck = await asyncio.wait(saves, timeout=5.0)
@@ -238,7 +252,16 @@ class PollerRegistry:
     def _save(self, poller: Poller[Any], status: SourceStatus[Any]) -> None:
         if status.state is not SourceState.OK or status.last_good is None or self._closed:
             return
-        assert self._cache is not None and poller.cache_codec is not None
+        now = time.monotonic()
+        if now - self._last_saved.get(poller.name, -float("inf")) < self._cache_every_s:
+            self._unsaved[poller.name] = (poller, status)
+            return
+        self._last_saved[poller.name] = now
+        self._unsaved.pop(poller.name, None)
+        self._write(poller, status)
+
+    def _write(self, poller: Poller[Any], status: SourceStatus[Any]) -> None:
+        assert self._cache is not None and poller.cache_codec is not None and status.last_good is not None
         stamped = replace(status.last_good, value=poller.cache_codec.encode(status.last_good.value))
         task = asyncio.get_running_loop().create_task(self._cache.save(poller.name, stamped))
         self._background.add(task)

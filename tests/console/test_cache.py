@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 from nexus_console.domain.freshness import SourceState, Stamped
 from nexus_console.services.cache import CACHE_FILE, LocalCache
@@ -78,3 +79,37 @@ def test_restart_shows_the_cached_picture_stale_until_fresh_data(qloop: QLoop) -
 
     qloop.run(first_run())
     qloop.run(second_run())
+
+
+def test_a_fast_source_is_cached_once_per_interval_and_its_newest_value_on_close(qloop: QLoop) -> None:
+    path = cache_dir() / CACHE_FILE
+    counter = {"n": 0}
+
+    async def fetch() -> dict[str, int]:
+        counter["n"] += 1
+        return {"n": counter["n"]}
+
+    class CountingCache(LocalCache):
+        saves = 0
+
+        async def save(self, source: str, stamped: Any) -> None:
+            CountingCache.saves += 1
+            await super().save(source, stamped)
+
+    async def run() -> None:
+        cache = CountingCache(path, namespace="lab")
+        registry = PollerRegistry(cache, cache_every_s=60.0)
+        poller = registry.get_or_create(
+            "metrics", lambda: Poller("metrics", fetch, 0.02, timeout_s=5.0, cache_codec=JSON_CODEC)
+        )
+        registry.start()
+        await wait_until(lambda: counter["n"] >= 10)
+        assert CountingCache.saves == 1  # the first good value; the rest are held back
+        await registry.aclose()
+        newest = poller.status.last_good.value  # type: ignore[union-attr]
+        assert CountingCache.saves == 2
+        cached = await cache.load("metrics")
+        assert cached is not None and cached.value == newest
+        await cache.aclose()
+
+    qloop.run(run())

@@ -83,19 +83,6 @@ class HealthConsole:
         )
 
 
-async def close_registry(registry: PollerRegistry) -> None:
-    """registry.aclose(), cancelling poller tasks again while it waits: on Python 3.11 asyncio.wait_for
-    swallows a cancellation that arrives just as the awaited call completes (CPython gh-86296), and a
-    poller that lost its cancel keeps running (reported to the owner of services.polling)."""
-    closing = asyncio.ensure_future(registry.aclose())
-    while not closing.done():
-        await asyncio.wait({closing}, timeout=1.0)
-        for task in asyncio.all_tasks():
-            if task.get_name().startswith("poller:") and not task.done():
-                task.cancel()
-    await closing
-
-
 @asynccontextmanager
 async def health_console(base_url: str) -> AsyncIterator[HealthConsole]:
     """The real console stack (API client, pollers with the local cache, hub) and a shown HealthPane."""
@@ -127,7 +114,7 @@ async def health_console(base_url: str) -> AsyncIterator[HealthConsole]:
             pane.shutdown()
             pane.hide()  # not close(): closing the last window would quit the qasync loop
             pane.deleteLater()
-            await close_registry(registry)
+            await registry.aclose()
             await cache.aclose()
             executor.shutdown(wait=True)
             hub.detach()
@@ -419,7 +406,7 @@ def test_a_restart_shows_the_cached_matrix_at_once_marked_stale(qloop: QLoop, re
                 pane.shutdown()
                 pane.hide()  # not close(): closing the last window would quit the qasync loop
                 pane.deleteLater()
-                await close_registry(registry)
+                await registry.aclose()
                 await cache.aclose()
                 executor.shutdown(wait=True)
                 hub.detach()
