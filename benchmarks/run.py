@@ -2,7 +2,8 @@
 
 Each module has `run() -> list[dict]`; a row is
 `{"name", "value", "unit", "target", "baseline"?: {"name", "value"}, "note"?}`. A baseline is measured in the
-same run, so the ratio column compares like with like on this machine. results.json is a flat
+same run, so the ratio column compares like with like on this machine; a row whose unit is "x" is itself that
+ratio (for example keyset vs OFFSET), and the ratio column repeats it. results.json is a flat
 `{name: number}` object holding every row and every baseline.
 """
 
@@ -48,7 +49,9 @@ def render_table(rows: list[dict]) -> str:
         base_text, ratio_text = "", ""
         if baseline:
             base_text = f"{baseline['name']} = {format_number(baseline['value'])}"
-            if baseline["value"]:
+            if row.get("unit") == "x":
+                ratio_text = format_number(row["value"])
+            elif baseline["value"]:
                 ratio_text = format_number(row["value"] / baseline["value"])
         lines.append(
             f"| {row['name']} | {format_number(row['value'])} | {row.get('unit', '')} | "
