@@ -129,3 +129,21 @@ async def test_replica_set_runs_work_off_the_event_loop_thread(users_file: Path)
         assert [r.value for r in results] == [1] * 10
     finally:
         await replicas.aclose()
+
+
+@pytest.mark.asyncio
+async def test_replicas_come_from_the_seed_environment_variables(users_file: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "users.sqlite3"
+    replicas = ReplicaSet.from_env(
+        {"USERS_DB_URL": f"sqlite:///{missing}, sqlite:///{users_file}", "WORKSTATION_DB_URL": ""},
+        statement_timeout_ms=1000,
+    )
+    try:
+        assert set(replicas.replicas) == {"users"}
+        assert replicas.replica("users").config.statement_timeout_ms == 1000
+        result = await replicas.run(
+            "users", lambda conn: conn.execute(text("SELECT COUNT(*) FROM users")).scalar_one()
+        )
+        assert (result.value, result.lag.url_index) == (20, 1)
+    finally:
+        await replicas.aclose()
