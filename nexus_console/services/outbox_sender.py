@@ -171,7 +171,8 @@ class OutboxSender:
             due = await self.outbox.next_due_at()
             wait_s = idle_poll_s if due is None else min(idle_poll_s, max(0.0, due - self._clock()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait_s)
+                async with asyncio.timeout(wait_s):  # not wait_for: on 3.11 it can swallow a cancel
+                    await self._wake.wait()
 
     # --- one request ---------------------------------------------------------------------------------
 
