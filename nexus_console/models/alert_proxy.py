@@ -106,8 +106,7 @@ class AlertFilterProxy(QAbstractProxyModel):
         return list(self._order)
 
     def visible_alerts(self) -> list[Alert]:
-        source = self.source()
-        return [alert for key in self._order if (alert := source.alert_for_key(key)) is not None]
+        return self.source().alerts_for_keys(self._order)
 
     # ---- QAbstractProxyModel ---------------------------------------------------------------------
 

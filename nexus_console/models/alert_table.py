@@ -145,6 +145,7 @@ class AlertTableModel(QAbstractTableModel):
         self.marked: set[str] = set()
         self.stale_sources: frozenset[str] = frozenset()
         self._alerts: list[Alert] = list(queue.store)
+        self._by_key: dict[str, Alert] = {alert.key: alert for alert in self._alerts}
         self._unsubscribe = queue.subscribe(self._on_change)
         self._bold = QFont()
         self._bold.setBold(True)
@@ -189,11 +190,13 @@ class AlertTableModel(QAbstractTableModel):
             self.endRemoveRows()
         for key in removed_keys:
             self.marked.discard(key)
+            self._by_key.pop(key, None)
         changed_keys: list[str] = []
         if change.changed:
             for row in change.changed:
                 alert = store.at_row(row)
                 self._alerts[row] = alert
+                self._by_key[alert.key] = alert
                 changed_keys.append(alert.key)
             self.dataChanged.emit(
                 self.index(change.changed[0], 0), self.index(change.changed[-1], len(COLUMNS) - 1)
@@ -204,6 +207,7 @@ class AlertTableModel(QAbstractTableModel):
             inserted_keys = [alert.key for alert in new]
             self.beginInsertRows(root, change.inserted.start, change.inserted.stop - 1)
             self._alerts.extend(new)
+            self._by_key.update(zip(inserted_keys, new, strict=True))
             self.endInsertRows()
         self.batch_applied.emit(AlertBatch(tuple(removed_keys), tuple(changed_keys), tuple(inserted_keys)))
 
@@ -239,8 +243,7 @@ class AlertTableModel(QAbstractTableModel):
             self._announce_key(key)
 
     def marked_alerts(self) -> list[Alert]:
-        store = self.queue.store
-        return [alert for key in sorted(self.marked) if (alert := store.get(key)) is not None]
+        return self.alerts_for_keys(sorted(self.marked))
 
     def _announce_key(self, key: str) -> None:
         row = self.queue.store.row_of(key)
@@ -253,7 +256,11 @@ class AlertTableModel(QAbstractTableModel):
         return self._alerts[row]
 
     def alert_for_key(self, key: str) -> Alert | None:
-        return self.queue.store.get(key)
+        return self._by_key.get(key)
+
+    def alerts_for_keys(self, keys: list[str]) -> list[Alert]:
+        by_key = self._by_key
+        return [by_key[key] for key in keys if key in by_key]
 
     def row_of_key(self, key: str) -> int | None:
         return self.queue.store.row_of(key)

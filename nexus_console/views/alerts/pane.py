@@ -70,6 +70,8 @@ PANE_STYLE = (
 COLUMN_WIDTHS = (72, 190, 60, 220, 420, 110, 140)
 TIME_FILTER_FIELDS = ("@age", "@ack_age")
 HIDE_RESOLVED = "@state!=resolved"
+LARGE_QUEUE = 20_000  # above this many shown alerts, group counts refresh every few seconds, not every tick
+LARGE_QUEUE_GROUPS_S = 5.0
 
 
 class AlertsPane(Pane):
@@ -103,6 +105,7 @@ class AlertsPane(Pane):
         self.group_by = "service"
         self._group_filter = ""
         self._groups_dirty = True
+        self._groups_at = 0.0
         self._shut_down = False
         self._unsubscribers: list[Callable[[], None]] = []
         self.saved_filters: dict[str, str] = {}
@@ -552,6 +555,7 @@ class AlertsPane(Pane):
     def refresh_groups(self) -> None:
         """The group list: one entry per value of the grouping field, with counts, most urgent first."""
         self._groups_dirty = False
+        self._groups_at = self.clock()
         groups = group_alerts(self.proxy.visible_alerts(), self.group_by)
         self.groups.clear()
         all_item = QListWidgetItem(f"{self.proxy.rowCount():>5}  all (by {self.group_by})")
@@ -648,7 +652,8 @@ class AlertsPane(Pane):
             t.field.lower() in TIME_FILTER_FIELDS for t in alert_filter.terms
         ):
             self.proxy.refilter()
-        if self._groups_dirty:
+        large = self.proxy.rowCount() > LARGE_QUEUE
+        if self._groups_dirty and (not large or now - self._groups_at >= LARGE_QUEUE_GROUPS_S):
             self.refresh_groups()
         self._refresh_counts()
         if self.detail.alert is not None:
