@@ -177,8 +177,17 @@ def test_saved_filters_round_trip_through_the_history_file(qloop: QLoop, server:
             assert pane.saved_combo.itemText(1) == "orders on fire"
             pane.saved_combo.activated.emit(1)
             assert pane.filter_edit.text() == "service=orders @state=firing"
+            # The Save button asks for a name in a dialog.
+            pane.filter_edit.setText("severity=critical")
+            pane.save_button.click()
+            await wait_until(lambda: _visible("saveFilterDialog") is not None, timeout_s=5)
+            dialog = _visible("saveFilterDialog")
+            dialog.setTextValue("criticals")
+            dialog.accept()
+            await wait_until(lambda: "criticals" in pane.saved_filters, timeout_s=10)
+            assert pane.saved_filters["criticals"] == "severity=critical"
         async with alerts_console(server.base_url, tmp_path) as console:  # the next session
-            await wait_until(lambda: console.pane.saved_combo.count() == 2, timeout_s=10)
+            await wait_until(lambda: console.pane.saved_combo.count() == 3, timeout_s=10)
 
     qloop.run(scenario(), timeout_s=60)
 
@@ -243,3 +252,7 @@ def test_resolved_alerts_are_kept_in_the_history_and_found_by_search(
             ]
 
     qloop.run(scenario(), timeout_s=60)
+
+
+def _visible(name: str) -> Any:
+    return next((w for w in QApplication.topLevelWidgets() if w.objectName() == name and w.isVisible()), None)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -525,15 +526,26 @@ class AlertsPane(Pane):
             self.saved_combo.setCurrentIndex(0)
 
     def _save_filter_clicked(self) -> None:
-        from PySide6.QtWidgets import QInputDialog
-
         text = self.filter_edit.text().strip()
         if not text:
             self.flash("Type a filter first")
             return
-        name, ok = QInputDialog.getText(self, "Save filter", "Name:", text=text[:40])
-        if ok and name.strip():
-            self._run(self.save_filter(name.strip(), text), "save filter")
+
+        async def ask_and_save() -> None:
+            dialog = QInputDialog(self)
+            dialog.setObjectName("saveFilterDialog")
+            dialog.setWindowTitle("Save filter")
+            dialog.setLabelText(f"Name for: {text}")
+            dialog.setTextValue(text[:40])
+            try:
+                accepted = await execute_dialog(dialog) == QInputDialog.DialogCode.Accepted
+                name = dialog.textValue().strip()
+            finally:
+                dialog.deleteLater()
+            if accepted and name:
+                await self.save_filter(name, text)
+
+        self._run(ask_and_save(), "save filter")
 
     async def save_filter(self, name: str, text: str) -> None:
         """Save a filter under a name (an unreadable filter raises FilterError and is not saved)."""
