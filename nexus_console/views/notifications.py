@@ -73,6 +73,7 @@ class SoundPlayer(Protocol):
     def close(self) -> None: ...
 
 
+SUMMARY_ABOVE = 3  # more new alerts than this in one batch: one summary message
 _TONES = {Severity.CRITICAL: (880.0, 0.6), Severity.HIGH: (660.0, 0.35), Severity.MEDIUM: (520.0, 0.2)}
 
 
@@ -194,34 +195,43 @@ class AlertNotifier(QObject):
         return quiet is not None and quiet.contains(self.clock())
 
     def on_change(self, change: StoreChange) -> None:
-        """A queue subscriber: notify each alert once, when it first fires."""
+        """A queue subscriber: notify each alert once, when it first fires. A batch with many new alerts
+        (the first load, a storm) is one summary message and one sound, not a message per alert."""
+        fired = []
         for transition in change.transitions:
             alert = transition.alert
             if transition.after is AlertState.RESOLVED:
                 self._notified.discard(alert.key)
             elif transition.after is AlertState.FIRING and alert.key not in self._notified:
                 self._notified.add(alert.key)
-                self._announce(alert)
+                fired.append(alert)
+        settings = self.settings
+        shown = [a for a in fired if settings.tray and a.severity in settings.tray_severities]
+        if len(shown) > SUMMARY_ABOVE:
+            worst = max(shown, key=lambda a: a.severity.rank)
+            services = sorted({a.service for a in shown if a.service})
+            body = ", ".join(services[:5]) + (f" and {len(services) - 5} more" if len(services) > 5 else "")
+            self._show(f"{len(shown)} new critical/high alerts", body, worst.severity)
+        else:
+            for alert in shown:
+                body = " · ".join(part for part in (alert.service, alert.summary) if part)
+                self._show(f"{alert.severity.value.upper()}: {alert.name}", body, alert.severity)
+        sounding = [a.severity for a in fired if settings.sound and a.severity in settings.sound_severities]
+        if sounding:
+            self._play(max(sounding, key=lambda severity: severity.rank))  # one sound per batch
         self.update_badge()
 
-    def _announce(self, alert: Alert) -> None:
-        now = self.clock()
-        settings = self.settings
-        if settings.tray and alert.severity in settings.tray_severities:
-            title = f"{alert.severity.value.upper()}: {alert.name}"
-            body = " · ".join(part for part in (alert.service, alert.summary) if part)
-            notification = Notification(now, title, body, alert.severity)
-            self.shown.append(notification)
-            if self.tray is not None:
-                icon = (
-                    QSystemTrayIcon.MessageIcon.Critical
-                    if alert.severity is Severity.CRITICAL
-                    else QSystemTrayIcon.MessageIcon.Warning
-                )
-                self.tray.showMessage(title, body, icon, 10_000)
-            self.notified.emit(notification)
-        if settings.sound and alert.severity in settings.sound_severities:
-            self._play(alert.severity)
+    def _show(self, title: str, body: str, severity: Severity) -> None:
+        notification = Notification(self.clock(), title, body, severity)
+        self.shown.append(notification)
+        if self.tray is not None:
+            icon = (
+                QSystemTrayIcon.MessageIcon.Critical
+                if severity is Severity.CRITICAL
+                else QSystemTrayIcon.MessageIcon.Warning
+            )
+            self.tray.showMessage(title, body, icon, 10_000)
+        self.notified.emit(notification)
 
     def _play(self, severity: Severity) -> None:
         if self.is_quiet():

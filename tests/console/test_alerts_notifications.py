@@ -79,7 +79,7 @@ def test_each_new_critical_or_high_alert_is_announced_once(setup: Any) -> None:
     notifier.badge_changed.connect(badges.append)
     queue.apply(AlertDiff((alert(1, Severity.CRITICAL), alert(2, Severity.HIGH), alert(3, Severity.MEDIUM))))
     assert [n.title for n in notifier.shown] == ["CRITICAL: Rule1", "HIGH: Rule2"]
-    assert player.played == [Severity.CRITICAL, Severity.HIGH]
+    assert player.played == [Severity.CRITICAL]  # one sound per batch: the most severe
     # The same alerts again (a poll repeats them, a summary changes): no second announcement.
     queue.apply(AlertDiff((alert(1, Severity.CRITICAL), alert(2, Severity.HIGH))))
     changed = Alert(**{**_fields(alert(1, Severity.CRITICAL)), "summary": "worse"})
@@ -93,6 +93,15 @@ def test_each_new_critical_or_high_alert_is_announced_once(setup: Any) -> None:
     assert [n.title for n in notifier.shown][-1] == "CRITICAL: Rule1" and len(notifier.shown) == 3
 
 
+def test_a_storm_of_new_alerts_is_one_summary_message_and_one_sound(setup: Any) -> None:
+    _clock, queue, player, notifier = setup
+    queue.apply(AlertDiff(tuple(alert(i, Severity.HIGH if i % 2 else Severity.CRITICAL) for i in range(40))))
+    assert [n.title for n in notifier.shown] == ["40 new critical/high alerts"]
+    assert notifier.shown[0].severity is Severity.CRITICAL and notifier.shown[0].body == "orders"
+    assert player.played == [Severity.CRITICAL]
+    assert notifier.badge == 40
+
+
 def test_a_pending_alert_is_announced_when_it_starts_firing(setup: Any) -> None:
     _clock, queue, player, notifier = setup
     queue.apply(AlertDiff((alert(1, Severity.HIGH, AlertState.PENDING),)))
@@ -103,7 +112,8 @@ def test_a_pending_alert_is_announced_when_it_starts_firing(setup: Any) -> None:
 
 def test_the_critical_sound_repeats_until_the_alert_is_acknowledged(setup: Any) -> None:
     clock, queue, player, notifier = setup
-    queue.apply(AlertDiff((alert(1, Severity.CRITICAL), alert(2, Severity.HIGH))))
+    queue.apply(AlertDiff((alert(1, Severity.CRITICAL),)))
+    queue.apply(AlertDiff((alert(2, Severity.HIGH),)))
     assert notifier.repeat_timer.isActive()
     assert notifier.repeat_timer.interval() == 30_000
     for _ in range(3):
