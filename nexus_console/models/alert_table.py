@@ -95,8 +95,8 @@ def state_text(alert: Alert, now: float) -> str:
         if alert.ack_expires_at is not None:
             text += f", back in {format_age(alert.ack_expires_at - now)}"
         return text
-    if alert.state is AlertState.FIRING and alert.inhibited_by:
-        return "firing (inhibited)"
+    if alert.state is AlertState.SILENCED and alert.inhibited_by and not alert.silenced_by:
+        return "inhibited"
     return alert.state.value
 
 

@@ -200,6 +200,9 @@ def test_state_cells_show_pending_countdowns_and_ack_age_and_timeout() -> None:
     )
     assert state_text(acked, NOW) == "acknowledged 5m ago, back in 55m"
     assert format_age(3 * 3600 + 5 * 60) == "3h 05m"
+    inhibited = make_alert(1, state=AlertState.SILENCED, inhibited_by=("fp-source",))
+    assert state_text(inhibited, NOW) == "inhibited"
+    assert state_text(replace(inhibited, silenced_by=("s1",)), NOW) == "silenced"
 
 
 def test_rows_of_a_failing_source_are_greyed_and_marked_stale(stack: Any) -> None:

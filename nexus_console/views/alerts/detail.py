@@ -246,6 +246,9 @@ class AlertDetail(QWidget):
         self.chart.set_stale(stale_text)
         service = self.alert.service if self.alert is not None else None
         if history is None or not service:
+            if self._drawn != (-2, service):
+                self._drawn = (-2, service)
+                self.chart.set_caption(f"{service or 'no service'} · no live metrics")
             return False
         if (history.revision, service) == self._drawn:
             return False
