@@ -42,6 +42,10 @@ def test_the_detail_chart_shows_the_service_ring_buffer_and_marks_the_alert_star
         assert not detail.redraw_chart(history, NOW, None)  # nothing new: no redraw
         detail.redraw_chart(history, NOW, "stale since 12:00:00 — timeout")
         assert detail.chart.stale_text == "stale since 12:00:00 — timeout"
+        old = Alert("fp3", "nexus", "Old", Severity.LOW, AlertState.FIRING, "orders", starts_at=NOW - 7200)
+        detail.show_alert(old, NOW)
+        assert detail.redraw_chart(history, NOW, None)
+        assert "before these data" in detail.chart.caption.text()
         other = Alert("fp2", "nexus", "X", Severity.LOW, AlertState.FIRING, "unknown-service", starts_at=NOW)
         detail.show_alert(other, NOW)
         assert not detail.redraw_chart(history, NOW, None)

@@ -262,8 +262,15 @@ class AlertDetail(QWidget):
             self.chart.set_series_data(key, times, ring.column(key))
         window_end = now
         start = self.alert.starts_at if self.alert is not None else None
+        caption = f"{service} · req/s and 5xx/s · dashed line: alert start"
         if start is not None and not math.isnan(start) and start < now - self.chart.window_s:
-            window_end = start + self.chart.window_s / 2  # keep the start line in view
+            oldest = float(times[0]) if len(times) else now
+            if start >= oldest:
+                window_end = start + self.chart.window_s / 2  # keep the start line in view
+            else:
+                started = format_clock(start)
+                caption = f"{service} · req/s and 5xx/s · the alert started at {started}, before these data"
+        self.chart.set_caption(caption)
         self.chart.set_time_window(window_end)
         return True
 
