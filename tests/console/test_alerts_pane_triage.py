@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from nexus_console.domain.alerts import Alert, AlertState, Severity
+from nexus_console.domain.alerts import Alert, AlertDiff, AlertState, Severity
 from nexus_console.models.alert_table import OWNER_COLUMN
 from nexus_console.views.alerts.detail import alert_html, runbook_html, runbook_name
 from tests.console.conftest import QLoop
@@ -24,19 +24,19 @@ SERVICES = ("orders", "orders", "orders", "catalog", "catalog", "billing")
 
 def prometheus_alert(i: int, service: str, severity: Severity, **extra: Any) -> Alert:
     labels = {"alertname": f"Test{i}", "service": service, "severity": severity.value}
+    fields: dict[str, Any] = {"state": AlertState.FIRING, **extra}
     return Alert(
         fingerprint=f"test-{i}",
         source="prometheus",
         name=f"Test{i}",
         severity=severity,
-        state=AlertState.FIRING,
         service=service,
         namespace="shop",
         labels=labels,
         summary=f"test alert {i} on {service}",
         runbook="runbook://performance",
         starts_at=1.0,
-        **extra,
+        **fields,
     )
 
 
@@ -83,6 +83,14 @@ def test_a_bad_filter_points_at_the_token_and_keeps_the_last_good_filter(
             pane.filter_edit.setText("@source=prometheus service=~^ord")
             assert not pane.filter_error.isVisible()
             assert {a.service for a in pane.proxy.visible_alerts()} == {"orders"}
+            # Resolved alerts stay out of the queue unless the filter asks for a state.
+            done = prometheus_alert(99, "orders", Severity.HIGH, state=AlertState.RESOLVED)
+            pane.queue.submit(AlertDiff((done,)))
+            pane.model.drain()
+            pane.filter_edit.setText("@source=prometheus")
+            assert pane.proxy.row_of_key(done.key) is None and pane.proxy.rowCount() == 6
+            pane.filter_edit.setText("@source=prometheus @state=resolved")
+            assert pane.proxy.visible_keys() == [done.key]
 
     qloop.run(scenario(), timeout_s=60)
 
