@@ -15,19 +15,15 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeyEvent
+from PySide6.QtGui import QAction, QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
-    QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QPushButton,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -35,13 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nexus_console.domain.alert_filter import AlertFilter, FilterError, parse_filter
-from nexus_console.domain.alert_grouping import GROUP_FIELDS, group_alerts
+from nexus_console.domain.alert_filter import AlertFilter, parse_filter
+from nexus_console.domain.alert_grouping import group_alerts
 from nexus_console.domain.alerts import Alert, AlertState, Transition
 from nexus_console.domain.freshness import SourceState, stale_text
 from nexus_console.models.alert_proxy import AlertFilterProxy
 from nexus_console.models.alert_table import COLUMNS, SEVERITY_COLOURS, AlertTableModel
 from nexus_console.views.alerts.detail import AlertDetail
+from nexus_console.views.alerts.filter_bar import FilterBar
 from nexus_console.views.alerts.settings import AlertPaneSettings, AlertSettingsError, load_alert_settings
 from nexus_console.views.alerts.side_views import HistoryView, RulesView, SilenceDialog
 from nexus_console.views.async_dialog import execute_dialog
@@ -118,41 +115,16 @@ class AlertsPane(Pane):
         self.proxy.rows_updated.connect(self._on_rows_updated)
 
         # ---- filter bar ----
-        self.filter_edit = QLineEdit(self)
-        self.filter_edit.setObjectName("alertFilter")
-        self.filter_edit.setPlaceholderText(
-            "filter:  severity>=high  service=~order  @state=firing  @age>10m  @ack=olive  free text   (/)"
-        )
-        self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.textChanged.connect(self._filter_text_changed)
-        self.filter_edit.installEventFilter(self)
-        self.filter_error = QLabel("", self)
-        self.filter_error.setObjectName("filterError")
-        mono = QFont("monospace")
-        mono.setStyleHint(QFont.StyleHint.Monospace)
-        self.filter_error.setFont(mono)
-        self.filter_error.setTextFormat(Qt.TextFormat.PlainText)
-        self.filter_error.hide()
-        self.saved_combo = QComboBox(self)
-        self.saved_combo.setObjectName("savedFilters")
-        self.saved_combo.setMinimumWidth(160)
-        self.saved_combo.addItem("saved filters…")
-        self.saved_combo.activated.connect(self._apply_saved_filter)
-        self.save_button = QPushButton("Save filter", self)
-        self.save_button.setObjectName("saveFilter")
-        self.save_button.clicked.connect(self._save_filter_clicked)
-        self.group_combo = QComboBox(self)
-        self.group_combo.setObjectName("groupBy")
-        self.group_combo.addItems([f"group: {name}" for name in GROUP_FIELDS])
-        self.group_combo.currentIndexChanged.connect(lambda i: self.set_group_by(GROUP_FIELDS[i]))
-        self.counts = QLabel("", self)
-        self.counts.setObjectName("alertCounts")
-        bar = QHBoxLayout()
-        bar.addWidget(self.filter_edit, 1)
-        bar.addWidget(self.saved_combo)
-        bar.addWidget(self.save_button)
-        bar.addWidget(self.group_combo)
-        bar.addWidget(self.counts)
+        self.filter_bar = FilterBar(self)
+        self.filter_bar.text_changed.connect(self._filter_text_changed)
+        self.filter_bar.save_requested.connect(self._save_filter_clicked)
+        self.filter_bar.group_chosen.connect(self.set_group_by)
+        self.filter_bar.edit.installEventFilter(self)
+        self.filter_edit = self.filter_bar.edit
+        self.filter_error = self.filter_bar.error
+        self.saved_combo = self.filter_bar.saved
+        self.save_button = self.filter_bar.save_button
+        self.counts = self.filter_bar.counts
 
         self.banner = StaleBanner(self)
         self.message = QLabel("", self)
@@ -166,7 +138,7 @@ class AlertsPane(Pane):
         self.groups.setObjectName("alertGroups")
         self.groups.setMinimumWidth(120)
         self.groups.setMaximumWidth(320)
-        self.groups.setFont(mono)
+        self.groups.setFont(self.filter_bar.error.font())  # monospace: the counts line up
         self.groups.itemActivated.connect(self._group_activated)
         self.groups.itemClicked.connect(self._group_activated)
         self.table = QTableView(self)
@@ -216,8 +188,7 @@ class AlertsPane(Pane):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(3)
-        layout.addLayout(bar)
-        layout.addWidget(self.filter_error)
+        layout.addWidget(self.filter_bar)
         layout.addWidget(self.banner)
         layout.addWidget(self.message)
         layout.addWidget(self.tabs, 1)
@@ -379,8 +350,7 @@ class AlertsPane(Pane):
         self.filter_edit.selectAll()
 
     def cycle_grouping(self) -> None:
-        index = (GROUP_FIELDS.index(self.group_by) + 1) % len(GROUP_FIELDS)
-        self.group_combo.setCurrentIndex(index)
+        self.filter_bar.cycle_grouping()
 
     # ---- triage ----------------------------------------------------------------------------------
 
@@ -484,25 +454,16 @@ class AlertsPane(Pane):
         self.apply_filter()
 
     def apply_filter(self) -> AlertFilter | None:
-        """Parse the filter bar (plus the chosen group); on an error, point at the token and keep the last
-        good filter applied."""
-        text = self.filter_edit.text()
-        try:
-            alert_filter = parse_filter(text)
-        except FilterError as exc:
-            self.filter_error.setText(f"{exc.pointer()}\n{exc.message}")
-            self.filter_error.show()
-            self.filter_edit.setProperty("invalid", True)
-            self.filter_edit.setStyleSheet("QLineEdit { border: 1px solid #d0453b; }")
+        """Apply the filter bar (plus the chosen group). An unreadable filter shows its error and the last
+        good filter stays applied."""
+        alert_filter = self.filter_bar.parse()
+        if alert_filter is None:
             return None
-        self.filter_error.hide()
-        self.filter_error.clear()
-        self.filter_edit.setStyleSheet("")
         extra = [self._group_filter] if self._group_filter else []
         if not any(term.field.lower() == "@state" for term in alert_filter.terms):
             extra.append(HIDE_RESOLVED)  # the queue is for what still needs someone; history keeps the rest
         if extra:
-            alert_filter = parse_filter(" ".join([text, *extra]))
+            alert_filter = parse_filter(" ".join([alert_filter.text, *extra]))
         self.proxy.set_filter(alert_filter)
         return alert_filter
 
@@ -512,21 +473,9 @@ class AlertsPane(Pane):
         self._fill_saved_combo()
 
     def _fill_saved_combo(self) -> None:
-        self.saved_combo.blockSignals(True)
-        self.saved_combo.clear()
-        self.saved_combo.addItem("saved filters…")
-        for name, text in sorted(self.saved_filters.items()):
-            self.saved_combo.addItem(name, text)
-            self.saved_combo.setItemData(self.saved_combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
-        self.saved_combo.blockSignals(False)
+        self.filter_bar.set_saved_filters(self.saved_filters)
 
-    def _apply_saved_filter(self, index: int) -> None:
-        if index > 0:
-            self.filter_edit.setText(str(self.saved_combo.itemData(index)))
-            self.saved_combo.setCurrentIndex(0)
-
-    def _save_filter_clicked(self) -> None:
-        text = self.filter_edit.text().strip()
+    def _save_filter_clicked(self, text: str) -> None:
         if not text:
             self.flash("Type a filter first")
             return
