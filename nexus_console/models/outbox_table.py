@@ -1,0 +1,125 @@
+"""The action queue as a table: every outbox entry with its age and state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+
+from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
+
+Index = QModelIndex | QPersistentModelIndex
+
+COLUMNS = ("#", "Entity", "Action", "Reason", "State", "Age", "Attempts", "Last answer")
+STATE_COLOURS = {
+    OutboxState.QUEUED: QColor("#e3eefb"),
+    OutboxState.SENDING: QColor("#d6e6fa"),
+    OutboxState.APPLIED: QColor("#e2f3e8"),
+    OutboxState.CONFLICT: QColor("#fde2df"),
+    OutboxState.FAILED: QColor("#fde2df"),
+    OutboxState.CANCELLED: QColor("#eeeeee"),
+}
+
+
+def age_text(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def state_text(entry: OutboxEntry) -> str:
+    if entry.state is OutboxState.QUEUED and entry.ever_sent:
+        return "queued (retrying)"
+    return entry.state.value
+
+
+class OutboxTableModel(QAbstractTableModel):
+    def __init__(self, *, clock: Callable[[], float] = time.time, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.clock = clock
+        self._entries: list[OutboxEntry] = []
+
+    def set_entries(self, entries: Sequence[OutboxEntry]) -> None:
+        """Replace the list; same ids in the same order is a dataChanged, so selection survives."""
+        entries = list(entries)
+        if [e.id for e in entries] == [e.id for e in self._entries]:
+            self._entries = entries
+            if entries:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(entries) - 1, len(COLUMNS) - 1))
+            return
+        self.beginResetModel()
+        self._entries = entries
+        self.endResetModel()
+
+    def tick(self) -> None:
+        """Ages move on."""
+        if self._entries:
+            column = COLUMNS.index("Age")
+            self.dataChanged.emit(self.index(0, column), self.index(len(self._entries) - 1, column))
+
+    def entries(self) -> list[OutboxEntry]:
+        return list(self._entries)
+
+    def entry_at(self, row: int) -> OutboxEntry:
+        return self._entries[row]
+
+    def row_of(self, entry_id: int) -> int | None:
+        for row, entry in enumerate(self._entries):
+            if entry.id == entry_id:
+                return row
+        return None
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._entries):
+            return None
+        entry = self._entries[index.row()]
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return QBrush(STATE_COLOURS[entry.state])
+        if role == Qt.ItemDataRole.UserRole:
+            return entry.id
+        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return None
+        column = COLUMNS[index.column()] if 0 <= index.column() < len(COLUMNS) else None
+        if column == "#":
+            return str(entry.id)
+        if column == "Entity":
+            return str(entry.entity)
+        if column == "Action":
+            params = ", ".join(f"{k}={v}" for k, v in entry.params.items())
+            return f"{entry.action} ({params})" if params else entry.action
+        if column == "Reason":
+            return entry.reason or ""
+        if column == "State":
+            return state_text(entry)
+        if column == "Age":
+            return age_text(self.clock() - entry.created_at)
+        if column == "Attempts":
+            return str(entry.attempts)
+        if column == "Last answer":
+            if entry.state is OutboxState.APPLIED:
+                return f"applied as v{entry.applied_version}" if entry.applied_version else "applied"
+            if entry.last_error:
+                return entry.last_error
+            return ""
+        return None
