@@ -237,7 +237,7 @@ class AlertsPane(Pane):
             return
         self._sized = True
         detail = min(560, int(width * 0.38))
-        self.queue_split.setSizes([190, width - 190 - detail, detail])
+        self.queue_split.setSizes([240, width - 240 - detail, detail])
 
     # ---- actions for the palette -----------------------------------------------------------------
 
