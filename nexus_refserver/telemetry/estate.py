@@ -21,7 +21,7 @@ from nexus_refserver.telemetry.faults import FaultBook
 from nexus_refserver.telemetry.histogram import BUCKET_LABELS, quantile_from_buckets
 from nexus_refserver.telemetry.http_faults import ApiFaultMiddleware
 from nexus_refserver.telemetry.multiport import ServiceListeners
-from nexus_refserver.telemetry.routes import fault_control_router, service_router
+from nexus_refserver.telemetry.routes import ServiceEndpoints, fault_control_router, service_router
 from nexus_refserver.telemetry.simulation import WINDOW_S, DatabaseSim, ServiceSim
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,8 @@ class Estate:
         self.base_url = ""
         self._task: asyncio.Task[None] | None = None
         self._listeners: ServiceListeners | None = None
+        self.service_endpoints = ServiceEndpoints(self)
+        self._metrics_text: dict[str, tuple[int, bytes]] = {}  # name -> (tick number, text)
         self.tick(clock.now())
 
     # ----------------------------------------------------------------- simulation
@@ -213,8 +215,13 @@ class Estate:
         return (200 if ready else 503), {**body, "ready": ready}
 
     def metrics_text(self, name: str) -> bytes:
-        """The service's metrics in the Prometheus text format."""
-        return generate_latest(self.sims[name].registry)
+        """The service's metrics in the Prometheus text format, once per tick (they move only then)."""
+        cached = self._metrics_text.get(name)
+        if cached is not None and cached[0] == self.ticks:
+            return cached[1]
+        text = generate_latest(self.sims[name].registry)
+        self._metrics_text[name] = (self.ticks, text)
+        return text
 
     # ----------------------------------------------------------------- estate aggregates
 

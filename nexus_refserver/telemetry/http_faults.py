@@ -128,15 +128,21 @@ class FaultyResponse(Response):
 
 
 class ApiFaultMiddleware:
-    """ASGI middleware applying the faults scoped `api` to every route but the estate's own."""
+    """ASGI middleware applying the faults scoped `api` to every route but the estate's own, which it
+    answers itself through `estate.service_endpoints`."""
 
     EXEMPT_PREFIXES = ("/svc/", "/_control/")
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], estate: Any) -> None:
         self.app = app
         self.book: FaultBook = estate.faults
+        self.service_endpoints = estate.service_endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.service_endpoints.match(scope) is not None:
+            # the estate's own endpoints skip the app's routing: they answer most of the server's requests
+            await self.service_endpoints(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["path"].startswith(self.EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
