@@ -3,12 +3,16 @@ error texts a person can act on."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import ssl
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from nexus_console.services.profiles import TlsSettings
@@ -16,6 +20,183 @@ from nexus_console.services.profiles import TlsSettings
 
 class FetchError(Exception):
     """A request failed; str() is the human text shown in the UI ("HTTP 500 from /x")."""
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """An httpcore network stream on plain asyncio streams.
+
+    httpcore's default (anyio) stream wraps every read and write in cancel scopes and answers the pool's
+    per-request `is_readable` checks through anyio's typed attributes; for a 176-probe fan-out on the GUI
+    thread that bookkeeping costs more than the HTTP itself.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        with _mapped(httpcore.ReadTimeout, httpcore.ReadError):
+            async with asyncio.timeout(timeout):
+                return await self._reader.read(max_bytes)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        with _mapped(httpcore.WriteTimeout, httpcore.WriteError):
+            self._writer.write(buffer)
+            async with asyncio.timeout(timeout):
+                await self._writer.drain()
+
+    async def aclose(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            await self._writer.wait_closed()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+            async with asyncio.timeout(timeout):
+                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            # asyncio reads eagerly into the reader: a server that closed an idle connection shows as EOF
+            return self._reader.at_eof()
+        if info == "ssl_object":
+            return self._writer.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return self._writer.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._writer.get_extra_info("peername")
+        if info == "socket":
+            return self._writer.get_extra_info("socket")
+        return None
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """Opens `AsyncioStream`s; TCP only (the console never talks to a Unix socket)."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError):
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    host, port, local_addr=(local_address, 0) if local_address else None
+                )
+        return AsyncioStream(reader, writer)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.UnsupportedProtocol("Unix sockets are not supported")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+@contextlib.contextmanager
+def _mapped(timeout_error: type[Exception], other_error: type[Exception]) -> Iterator[None]:
+    try:
+        yield
+    except TimeoutError as exc:
+        raise timeout_error(str(exc)) from exc
+    except (OSError, ssl.SSLError, EOFError) as exc:
+        raise other_error(str(exc) or type(exc).__name__) from exc
+
+
+# httpcore's errors as httpx's, most specific first, so that callers (and describe_error) see one family
+_HTTPCORE_TO_HTTPX: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+@contextlib.contextmanager
+def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for core_type, httpx_type in _HTTPCORE_TO_HTTPX:
+            if isinstance(exc, core_type):
+                raise httpx_type(str(exc), request=request) from exc
+        raise
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, stream: Any, request: httpx.Request) -> None:
+        self._stream = stream
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors(self._request):
+            async for part in self._stream:
+                yield part
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+class AsyncioTransport(httpx.AsyncBaseTransport):
+    """httpx's transport contract over an httpcore pool on `AsyncioBackend` (HTTP/1.1, no proxies)."""
+
+    def __init__(self, *, verify: bool | ssl.SSLContext, max_connections: int) -> None:
+        context = verify if isinstance(verify, ssl.SSLContext) else None
+        if context is None:
+            context = ssl.create_default_context()
+            if not verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+        self.pool = httpcore.AsyncConnectionPool(
+            ssl_context=context,
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=5.0,
+            network_backend=AsyncioBackend(),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,  # type: ignore[arg-type]
+            extensions=request.extensions,
+        )
+        with _as_httpx_errors(request):
+            response = await self.pool.handle_async_request(core_request)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream, request),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
@@ -59,12 +240,7 @@ def build_http_client(
         verify = ssl.create_default_context(cafile=str(tls.ca_bundle) if tls.ca_bundle else None)
     per_shard = max(1, max_connections // max(1, shards))
     transports: list[httpx.AsyncBaseTransport] = [
-        httpx.AsyncHTTPTransport(
-            verify=verify,
-            trust_env=False,
-            limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
-        )
-        for _ in range(max(1, shards))
+        AsyncioTransport(verify=verify, max_connections=per_shard) for _ in range(max(1, shards))
     ]
     return httpx.AsyncClient(
         base_url=base_url,
