@@ -22,11 +22,23 @@ from sqlalchemy import DateTime, Engine, Table, delete, insert, select
 
 from nexus_refserver.config import USERS_PER_SCALE
 from nexus_refserver.databases import Databases
-from nexus_refserver.schema import contents, meta, orders, products, sync_sessions, users, vendors
+from nexus_refserver.schema import (
+    cart_events,
+    contents,
+    meta,
+    orders,
+    product_subject_links,
+    products,
+    search_queries,
+    sync_sessions,
+    users,
+    vendors,
+)
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1"
+# bump when the generated rows or tables change, so existing data dirs are regenerated
+GENERATOR_VERSION = "2"
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -75,6 +87,14 @@ TITLE_WORDS = _words(
     "Blue Silent Last First Hidden Long Broken Golden Winter Summer Island City Road River Night Light "
     "Storm Garden Kitchen House Heart Signal Shadow Echo"
 )
+SUBJECTS = _words(
+    "jacket sneakers lamp headphones scarf watch backpack mug sunglasses candle chair notebook blender "
+    "dress necklace speaker blanket wallet bottle camera sofa bicycle guitar perfume"
+)
+SEARCH_WORDS = _words(
+    "jacket sneakers lamp headphones scarf watch backpack mug sunglasses candle chair notebook dress "
+    "necklace speaker wallet camera vintage organic wireless linen golden nordic cheap gift sale black white"
+)
 FLAG_REASONS = ("counterfeit", "misleading description", "prohibited item", "user reports", "copyright")
 
 
@@ -86,6 +106,9 @@ class DatasetSize:
     orders: int
     sync_sessions: int
     contents: int
+    cart_events: int
+    search_queries: int
+    product_subject_links: int
 
     @classmethod
     def for_scale(cls, scale: float) -> DatasetSize:
@@ -98,6 +121,9 @@ class DatasetSize:
             orders=user_count,
             sync_sessions=user_count,
             contents=max(20, user_count // 25),
+            cart_events=user_count // 2,
+            search_queries=user_count // 2,
+            product_subject_links=vendor_count * 5,
         )
 
 
@@ -311,6 +337,53 @@ def content_rows(seed: int, count: int) -> Iterator[dict]:
         }
 
 
+_CART_KIND = _WeightedChoice(("add", "remove", "checkout"), (70, 18, 12))
+_LINK_STATUS = _WeightedChoice(("verified", "pending", "rejected"), (60, 30, 10))
+
+
+def cart_event_rows(seed: int, size: DatasetSize) -> Iterator[dict]:
+    rng = _rng(seed, "cart_events")
+    random_ = rng.random
+    span = 90 * 86400
+    for event_id in range(1, size.cart_events + 1):
+        yield {
+            "id": event_id,
+            "user_id": _one_to(random_, size.users),
+            "product_id": _one_to(random_, size.products),
+            "at": DATA_AS_OF - timedelta(seconds=int(random_() * span)),
+            "kind": _CART_KIND.pick(rng),
+        }
+
+
+def search_query_rows(seed: int, size: DatasetSize) -> Iterator[dict]:
+    rng = _rng(seed, "search_queries")
+    random_ = rng.random
+    span = 90 * 86400
+    for query_id in range(1, size.search_queries + 1):
+        words = [SEARCH_WORDS[int(random_() * len(SEARCH_WORDS))] for _ in range(1 + int(random_() * 3))]
+        yield {
+            "id": query_id,
+            "user_id": _one_to(random_, size.users),
+            "query": " ".join(words),
+            "at": DATA_AS_OF - timedelta(seconds=int(random_() * span)),
+        }
+
+
+def product_subject_link_rows(seed: int, size: DatasetSize) -> Iterator[dict]:
+    """Products seen in workstation content (seed 000: content subjects are the link source)."""
+    rng = _rng(seed, "product_subject_links")
+    random_ = rng.random
+    for link_id in range(1, size.product_subject_links + 1):
+        yield {
+            "id": link_id,
+            "product_id": _one_to(random_, size.products),
+            "content_id": _one_to(random_, size.contents),
+            "subject": SUBJECTS[int(random_() * len(SUBJECTS))],
+            "status": _LINK_STATUS.pick(rng),
+            "created_at": _seconds_before_as_of(rng, 365),
+        }
+
+
 def generate_users(engine: Engine, seed: int, count: int) -> None:
     """Insert `count` users into an empty users table (also the 1M-user benchmark)."""
     if engine.dialect.name != "sqlite":
@@ -342,6 +415,14 @@ def generate(dbs: Databases, seed: int, scale: float) -> DatasetSize:
             lambda: _insert_all(dbs.marketplace, products, product_rows(seed, size.products, size.vendors)),
         ),
         ("orders", lambda: _insert_all(dbs.marketplace, orders, order_rows(seed, size))),
+        ("search_queries", lambda: _insert_all(dbs.users, search_queries, search_query_rows(seed, size))),
+        ("cart_events", lambda: _insert_all(dbs.marketplace, cart_events, cart_event_rows(seed, size))),
+        (
+            "product_subject_links",
+            lambda: _insert_all(
+                dbs.marketplace, product_subject_links, product_subject_link_rows(seed, size)
+            ),
+        ),
     ]
     for name, step in steps:
         started = time.perf_counter()

@@ -60,6 +60,18 @@ sync_sessions = Table(
     Column("detected", Boolean, nullable=False),
     Column("latency_ms", Integer, nullable=False),
     Column("completed", Boolean, nullable=False),
+    Index("ix_sync_sessions_user_started", "user_id", "started_at"),
+)
+
+# what users searched the platform for; the admin user pane shows the latest
+search_queries = Table(
+    "search_queries",
+    users_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("user_id", Integer, nullable=False),
+    Column("query", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_search_queries_user_at", "user_id", "at"),
 )
 
 # --- workstation database ---------------------------------------------------------------------------------
@@ -124,6 +136,33 @@ orders = Table(
     Column("commission_cents", Integer, nullable=False),
     Column("channel", String(16), nullable=False),  # webshop | consumer_app
     Column("status", String(16), nullable=False),  # completed | refunded | failed
+    Index("ix_orders_user_placed", "user_id", "placed_at"),
+    Index("ix_orders_vendor", "vendor_id"),
+)
+
+cart_events = Table(
+    "cart_events",
+    marketplace_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("user_id", Integer, nullable=False),
+    Column("product_id", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(16), nullable=False),  # add | remove | checkout
+    Index("ix_cart_events_user_at", "user_id", "at"),
+)
+
+# a product seen in workstation content: `subject` is the detected subject of that content
+product_subject_links = Table(
+    "product_subject_links",
+    marketplace_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("product_id", Integer, nullable=False),
+    Column("content_id", Integer, nullable=False),
+    Column("subject", String(100), nullable=False),
+    Column("status", String(16), nullable=False),  # verified | pending | rejected
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_product_subject_links_product", "product_id", "created_at"),
+    Index("ix_product_subject_links_content", "content_id"),
 )
 
 # --- nexus database ---------------------------------------------------------------------------------------
@@ -191,6 +230,26 @@ audit_log = Table(
     Column("idempotency_key", String(200), nullable=True),
     Index("ix_audit_entity", "entity_type", "entity_id"),
     Index("ix_audit_actor", "actor"),
+)
+
+# A planned admin change between reserving its Idempotency-Key and writing its audit row: the entity lives
+# in another database, so a crash in between is repaired from this row at the next start.
+write_intents = Table(
+    "write_intents",
+    nexus_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor", String(200), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("entity_type", String(32), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("from_version", Integer, nullable=False),
+    Column("to_version", Integer, nullable=False),
+    Column("before", Text, nullable=False),
+    Column("after", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    UniqueConstraint("actor", "idempotency_key", name="uq_write_intents_actor_key"),
 )
 
 alerts = Table(

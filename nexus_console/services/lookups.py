@@ -10,7 +10,7 @@ is shown as "~N".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -126,15 +126,60 @@ orders = Table(
     Column("status", String(16)),
 )
 
+search_queries = Table(
+    "search_queries",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer),
+    Column("query", String(200)),
+    Column("at", DateTime(timezone=True)),
+)
+
+cart_events = Table(
+    "cart_events",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer),
+    Column("product_id", Integer),
+    Column("at", DateTime(timezone=True)),
+    Column("kind", String(16)),
+)
+
+product_subject_links = Table(
+    "product_subject_links",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_id", Integer),
+    Column("content_id", Integer),
+    Column("subject", String(100)),
+    Column("status", String(16)),
+    Column("created_at", DateTime(timezone=True)),
+)
+
 # which replica holds which table
 TABLE_REPLICA = {
     "users": "users",
     "sync_sessions": "users",
+    "search_queries": "users",
     "vendors": "marketplace",
     "products": "marketplace",
     "orders": "marketplace",
+    "cart_events": "marketplace",
+    "product_subject_links": "marketplace",
 }
-CONSOLE_TABLES = {t.name: t for t in (users, sync_sessions, vendors, products, orders)}
+CONSOLE_TABLES = {
+    t.name: t
+    for t in (
+        users,
+        sync_sessions,
+        search_queries,
+        vendors,
+        products,
+        orders,
+        cart_events,
+        product_subject_links,
+    )
+}
 ENTITY_TABLES = {EntityType.USER: users, EntityType.VENDOR: vendors, EntityType.PRODUCT: products}
 
 # counted exactly up to this many rows; beyond it the planner's estimate (PostgreSQL) or "N+" (SQLite)
@@ -359,9 +404,9 @@ class UserDetail:
     profile: ReplicaResult[Row | None]
     sync_history: ReplicaResult[list[Row]]
     orders: ReplicaResult[list[Row]] | None  # None when no marketplace replica is configured
-    # The reference schema has no cart or search-activity tables yet; these stay None until it does.
-    cart: None = None
-    search_activity: None = None
+    # cart events (add / remove / checkout), newest first; None when no marketplace replica is configured
+    cart: ReplicaResult[list[Row]] | None
+    search_activity: ReplicaResult[list[Row]]  # the user's latest searches, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,8 +420,8 @@ class VendorDetail:
 class ProductDetail:
     product: ReplicaResult[Row | None]  # includes flagged and flag_reason
     vendor: ReplicaResult[Row | None]
-    # The reference schema has no product-subject link table yet; this stays None until it does.
-    subject_links: None = None
+    # where the product was seen in workstation content (content_id, subject, status), newest first
+    subject_links: ReplicaResult[list[Row]]
 
 
 class Lookups:
@@ -417,20 +462,39 @@ class Lookups:
             )
             return [_row(r) for r in conn.execute(query).mappings()]
 
-        def user_orders(conn: Connection) -> list[Row]:
-            query = (
-                select(orders).where(orders.c.user_id == user_id).order_by(orders.c.placed_at.desc())
-            ).limit(self.detail_rows)
-            return [_row(r) for r in conn.execute(query).mappings()]
-
-        order_rows = None
+        order_rows = cart_rows = None
         if "marketplace" in self.replicas.replicas:
-            order_rows = await self.replicas.run("marketplace", user_orders)
+            order_rows = await self.replicas.run(
+                "marketplace", self._latest(orders, orders.c.user_id, user_id, orders.c.placed_at)
+            )
+            cart_rows = await self.replicas.run(
+                "marketplace", self._latest(cart_events, cart_events.c.user_id, user_id, cart_events.c.at)
+            )
         return UserDetail(
             profile=await self.replicas.run("users", profile),
             sync_history=await self.replicas.run("users", history),
             orders=order_rows,
+            cart=cart_rows,
+            search_activity=await self.replicas.run(
+                "users", self._latest(search_queries, search_queries.c.user_id, user_id, search_queries.c.at)
+            ),
         )
+
+    def _latest(
+        self, table: Table, owner_column: Any, owner_id: int, time_column: Any
+    ) -> Callable[[Connection], list[Row]]:
+        """The newest detail_rows rows of one owner: an index walk on (owner, time)."""
+
+        def work(conn: Connection) -> list[Row]:
+            query = (
+                select(table)
+                .where(owner_column == owner_id)
+                .order_by(time_column.desc(), table.c.id.desc())
+                .limit(self.detail_rows)
+            )
+            return [_row(r) for r in conn.execute(query).mappings()]
+
+        return work
 
     # vendors
     async def search_vendors(
@@ -504,7 +568,17 @@ class Lookups:
             )
             return None if row is None else _row(row)
 
-        return ProductDetail(product=found, vendor=await self.replicas.run("marketplace", vendor))
+        links = self._latest(
+            product_subject_links,
+            product_subject_links.c.product_id,
+            product_id,
+            product_subject_links.c.created_at,
+        )
+        return ProductDetail(
+            product=found,
+            vendor=await self.replicas.run("marketplace", vendor),
+            subject_links=await self.replicas.run("marketplace", links),
+        )
 
     # any entity
     async def rows_by_id(

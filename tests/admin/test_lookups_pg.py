@@ -184,6 +184,67 @@ async def test_details_of_a_user_a_vendor_and_a_product(lookups: Lookups, pg_clu
     assert product.vendor.value["id"] == product.product.value["vendor_id"]
 
 
+async def test_user_activity_and_product_subject_links(lookups: Lookups, pg_cluster: PgCluster) -> None:
+    [busy] = primary_rows(
+        pg_cluster,
+        "marketplace",
+        "SELECT user_id FROM cart_events GROUP BY user_id ORDER BY COUNT(*) DESC, user_id LIMIT 1",
+    )
+    user = await lookups.user_detail(busy["user_id"])
+    assert user.cart is not None and user.cart.lag.is_replica
+    cart_truth = primary_rows(
+        pg_cluster,
+        "marketplace",
+        "SELECT id FROM cart_events WHERE user_id = %s ORDER BY at DESC, id DESC LIMIT 20",
+        (busy["user_id"],),
+    )
+    assert [e["id"] for e in user.cart.value] == [t["id"] for t in cart_truth] and cart_truth
+    search_truth = primary_rows(
+        pg_cluster,
+        "users",
+        "SELECT id, query FROM search_queries WHERE user_id = %s ORDER BY at DESC, id DESC LIMIT 20",
+        (busy["user_id"],),
+    )
+    assert [(q["id"], q["query"]) for q in user.search_activity.value] == [
+        (t["id"], t["query"]) for t in search_truth
+    ]
+
+    [linked] = primary_rows(
+        pg_cluster,
+        "marketplace",
+        "SELECT product_id FROM product_subject_links GROUP BY product_id "
+        "ORDER BY COUNT(*) DESC, product_id LIMIT 1",
+    )
+    product = await lookups.product_detail(linked["product_id"])
+    truth = primary_rows(
+        pg_cluster,
+        "marketplace",
+        "SELECT content_id, subject, status FROM product_subject_links WHERE product_id = %s "
+        "ORDER BY created_at DESC, id DESC LIMIT 20",
+        (linked["product_id"],),
+    )
+    assert [(x["content_id"], x["subject"], x["status"]) for x in product.subject_links.value] == [
+        (t["content_id"], t["subject"], t["status"]) for t in truth
+    ]
+    assert product.subject_links.lag.is_replica
+
+
+async def test_detail_queries_use_the_new_indexes(pg_cluster: PgCluster, pg_refserver: RefServer) -> None:
+    indexes = {
+        row["indexname"]
+        for database in ("users", "marketplace")
+        for row in primary_rows(pg_cluster, database, "SELECT indexname FROM pg_indexes")
+    }
+    assert {
+        "ix_orders_user_placed",
+        "ix_orders_vendor",
+        "ix_sync_sessions_user_started",
+        "ix_search_queries_user_at",
+        "ix_cart_events_user_at",
+        "ix_product_subject_links_product",
+    } <= indexes
+
+
 @pytest.mark.parametrize("payload", INJECTION_PAYLOADS)
 async def test_injection_payloads_in_every_search_field_are_only_data(
     lookups: Lookups, pg_cluster: PgCluster, payload: str

@@ -86,3 +86,56 @@ async def test_injection_payloads_are_only_data_on_sqlite(lookups: Lookups, payl
         lambda: lookups.search_products(ProductSearch(status=payload)),
     ):
         assert (await search()).value.rows == ()
+
+
+async def test_user_detail_has_cart_and_search_activity_newest_first(
+    lookups: Lookups, refserver_session: RefServer
+) -> None:
+    [(busy,)] = _truth(
+        refserver_session,
+        "marketplace",
+        "SELECT user_id FROM cart_events GROUP BY user_id ORDER BY COUNT(*) DESC, user_id LIMIT 1",
+    )
+    detail = await lookups.user_detail(busy)
+    assert detail.cart is not None
+    cart_truth = _truth(
+        refserver_session,
+        "marketplace",
+        "SELECT id, product_id, kind FROM cart_events WHERE user_id = ? ORDER BY at DESC, id DESC",
+        (busy,),
+    )
+    assert [(e["id"], e["product_id"], e["kind"]) for e in detail.cart.value] == cart_truth[:20]
+    search_truth = _truth(
+        refserver_session,
+        "users",
+        "SELECT id, query FROM search_queries WHERE user_id = ? ORDER BY at DESC, id DESC",
+        (busy,),
+    )
+    assert [(q["id"], q["query"]) for q in detail.search_activity.value] == search_truth[:20]
+    times = [q["at"] for q in detail.search_activity.value]
+    assert times == sorted(times, reverse=True)
+
+
+async def test_product_detail_has_its_subject_links(lookups: Lookups, refserver_session: RefServer) -> None:
+    [(linked,)] = _truth(
+        refserver_session,
+        "marketplace",
+        "SELECT product_id FROM product_subject_links GROUP BY product_id "
+        "ORDER BY COUNT(*) DESC, product_id LIMIT 1",
+    )
+    detail = await lookups.product_detail(linked)
+    truth = _truth(
+        refserver_session,
+        "marketplace",
+        "SELECT content_id, subject, status FROM product_subject_links WHERE product_id = ? "
+        "ORDER BY created_at DESC, id DESC",
+        (linked,),
+    )
+    links = detail.subject_links.value
+    assert [(link["content_id"], link["subject"], link["status"]) for link in links] == truth[:20] and links
+    [(unlinked,)] = _truth(
+        refserver_session,
+        "marketplace",
+        "SELECT MIN(id) FROM products WHERE id NOT IN (SELECT product_id FROM product_subject_links)",
+    )
+    assert (await lookups.product_detail(unlinked)).subject_links.value == []

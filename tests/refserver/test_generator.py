@@ -9,12 +9,22 @@ from sqlalchemy import select
 from nexus_refserver.config import ServerConfig
 from nexus_refserver.databases import Databases
 from nexus_refserver.generator import DatasetSize, ensure_generated, generate
-from nexus_refserver.schema import contents, orders, products, sync_sessions, users, vendors
+from nexus_refserver.schema import (
+    cart_events,
+    contents,
+    orders,
+    product_subject_links,
+    products,
+    search_queries,
+    sync_sessions,
+    users,
+    vendors,
+)
 
 TABLES = {
-    "users": [users, sync_sessions],
+    "users": [users, sync_sessions, search_queries],
     "workstation": [contents],
-    "marketplace": [vendors, products, orders],
+    "marketplace": [vendors, products, orders, cart_events, product_subject_links],
 }
 SCALE = 0.004  # 200 users
 
@@ -58,7 +68,17 @@ def test_another_seed_gives_other_rows(tmp_path: Path) -> None:
     first = generated(tmp_path, "a", seed=5)
     other = generated(tmp_path, "b", seed=6)
     assert len(first["users"]) == len(other["users"])
-    for table in ("users", "vendors", "products", "orders", "sync_sessions", "contents"):
+    for table in (
+        "users",
+        "vendors",
+        "products",
+        "orders",
+        "sync_sessions",
+        "contents",
+        "cart_events",
+        "search_queries",
+        "product_subject_links",
+    ):
         assert first[table] != other[table], table
 
 
@@ -74,6 +94,31 @@ def test_generated_data_has_every_status_the_admin_screens_need(tmp_path: Path) 
     emails = [row[list(users.c.keys()).index("email")] for row in rows["users"]]
     assert len(set(emails)) == len(emails)
     assert all("@" in email and email == email.lower() for email in emails)
+
+
+def _column(rows: list[tuple], table, name: str) -> list:  # type: ignore[no-untyped-def]
+    index = list(table.c.keys()).index(name)
+    return [row[index] for row in rows]
+
+
+def test_activity_and_subject_links_point_at_real_rows(tmp_path: Path) -> None:
+    rows = generated(tmp_path, "a", seed=5)
+    size = DatasetSize.for_scale(SCALE)
+    user_ids = set(_column(rows["users"], users, "id"))
+    product_ids = set(_column(rows["products"], products, "id"))
+    content_ids = set(_column(rows["contents"], contents, "id"))
+    assert len(rows["cart_events"]) == size.cart_events > 0
+    assert len(rows["search_queries"]) == size.search_queries > 0
+    assert len(rows["product_subject_links"]) == size.product_subject_links > 0
+    assert set(_column(rows["cart_events"], cart_events, "user_id")) <= user_ids
+    assert set(_column(rows["cart_events"], cart_events, "product_id")) <= product_ids
+    assert set(_column(rows["cart_events"], cart_events, "kind")) == {"add", "remove", "checkout"}
+    assert set(_column(rows["search_queries"], search_queries, "user_id")) <= user_ids
+    assert all(_column(rows["search_queries"], search_queries, "query"))
+    assert set(_column(rows["product_subject_links"], product_subject_links, "product_id")) <= product_ids
+    assert set(_column(rows["product_subject_links"], product_subject_links, "content_id")) <= content_ids
+    statuses = set(_column(rows["product_subject_links"], product_subject_links, "status"))
+    assert statuses == {"verified", "pending", "rejected"}
 
 
 def test_scale_maps_to_user_counts() -> None:
