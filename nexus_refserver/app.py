@@ -22,6 +22,7 @@ from nexus_refserver.audit import AuditLog
 from nexus_refserver.auth import AuthService
 from nexus_refserver.config import ServerConfig
 from nexus_refserver.databases import Databases
+from nexus_refserver.entity_writes import EntityWriter
 from nexus_refserver.generator import ensure_generated
 from nexus_refserver.idempotency import IdempotencyStore
 from nexus_refserver.incidents import IncidentStore
@@ -70,13 +71,23 @@ def create_app(
     auth.ensure_demo_accounts(config.demo_password)
     auth.purge_expired()
     idempotency = IdempotencyStore(dbs.nexus)
+    audit = AuditLog(dbs.nexus)
+    entity_writer = EntityWriter(
+        dbs.nexus,
+        admin.entity_tables(dbs),
+        idempotency,
+        audit,
+        crash_after_entity_write=config.crash_after_entity_write,
+    )
+    # first finish admin changes a crash interrupted, then forget every other unfinished key
+    entity_writer.reconcile()
     idempotency.forget_unfinished()
     alert_store = AlertStore(dbs.nexus)
     context = AppContext(
         config=config,
         dbs=dbs,
         auth=auth,
-        audit=AuditLog(dbs.nexus),
+        audit=audit,
         idempotency=idempotency,
         alerts=alert_store,
         estate=estate,
@@ -102,10 +113,12 @@ def create_app(
                 await expiry
             await engine.stop()
             await estate.stop()
+            entity_writer.close()
             dbs.dispose()
 
     app = create_api(lifespan)
     app.state.context = context
+    app.state.entity_writer = entity_writer
     app.state.analytics = Analytics(dbs)
     app.state.incidents = IncidentStore(dbs.nexus)
     app.include_router(estate.router(), include_in_schema=False)

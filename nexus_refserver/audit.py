@@ -39,9 +39,10 @@ class AuditLog:
         reason: str | None,
         idempotency_key: str | None,
         conn: Connection | None = None,
+        at: datetime | None = None,
     ) -> None:
         values = {
-            "at": datetime.now(UTC),
+            "at": at or datetime.now(UTC),
             "actor": actor,
             "action": action,
             "entity_type": entity_type,

@@ -36,6 +36,8 @@ class ServerConfig:
     sse_keepalive_s: float = 15.0
     # how often acknowledgements past ack_expires_at are turned back into firing alerts
     ack_expiry_check_s: float = 0.5
+    # test-only fault: the process SIGKILLs itself between an admin change and its audit row
+    crash_after_entity_write: bool = False
 
     @property
     def user_count(self) -> int:

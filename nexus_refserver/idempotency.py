@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nexus_refserver.problems import ProblemError
@@ -28,6 +28,16 @@ class StoredResponse:
     status_code: int
     body: bytes
     headers: dict[str, str]
+
+
+class _Running:
+    """The first request with the key has not finished yet."""
+
+    def __repr__(self) -> str:
+        return "RUNNING"
+
+
+RUNNING = _Running()
 
 
 def request_fingerprint(method: str, path: str, body: object) -> str:
@@ -54,52 +64,73 @@ class IdempotencyStore:
         """None when this request owns the key and must run; else the response to replay."""
         try:
             with self._engine.begin() as conn:
-                conn.execute(
-                    insert(idempotency_keys).values(
-                        actor=actor, key=key, request_hash=fingerprint, created_at=datetime.now(UTC)
-                    )
-                )
+                self.insert_reservation(conn, actor, key, fingerprint)
             return None
         except IntegrityError:
             pass
         deadline = time.monotonic() + WAIT_FOR_FIRST_REQUEST_S
         while True:
-            with self._engine.connect() as conn:
-                row = conn.execute(
-                    select(idempotency_keys).where(
-                        and_(idempotency_keys.c.actor == actor, idempotency_keys.c.key == key)
-                    )
-                ).first()
-            if row is None:
+            found = self.find(actor, key, fingerprint)
+            if found is None:
                 # the first request failed and released the key: try to own it
                 return self.reserve(actor, key, fingerprint)
-            if row.request_hash != fingerprint:
-                raise ProblemError(
-                    422,
-                    "this Idempotency-Key was already used with a different request",
-                    title="Idempotency-Key reused",
-                )
-            if row.status_code is not None:
-                return StoredResponse(
-                    status_code=row.status_code,
-                    body=(row.response_body or "").encode(),
-                    headers=json.loads(row.response_headers or "{}"),
-                )
+            if isinstance(found, StoredResponse):
+                return found
             if time.monotonic() > deadline:
                 raise ProblemError(409, "a request with this Idempotency-Key is still running")
             time.sleep(0.02)
 
+    def find(self, actor: str, key: str, fingerprint: str) -> StoredResponse | _Running | None:
+        """What the key holds: nothing (None), a running first request (RUNNING), or its stored response.
+
+        A key used with another request is a 422 problem."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(idempotency_keys).where(
+                    and_(idempotency_keys.c.actor == actor, idempotency_keys.c.key == key)
+                )
+            ).first()
+        if row is None:
+            return None
+        if row.request_hash != fingerprint:
+            raise ProblemError(
+                422,
+                "this Idempotency-Key was already used with a different request",
+                title="Idempotency-Key reused",
+            )
+        if row.status_code is None:
+            return RUNNING
+        return StoredResponse(
+            status_code=row.status_code,
+            body=(row.response_body or "").encode(),
+            headers=json.loads(row.response_headers or "{}"),
+        )
+
+    @staticmethod
+    def insert_reservation(conn: Connection, actor: str, key: str, fingerprint: str) -> None:
+        """Reserve the key inside the caller's transaction; IntegrityError when it is taken."""
+        conn.execute(
+            insert(idempotency_keys).values(
+                actor=actor, key=key, request_hash=fingerprint, created_at=datetime.now(UTC)
+            )
+        )
+
+    @staticmethod
+    def store_response(conn: Connection, actor: str, key: str, response: StoredResponse) -> None:
+        """Complete the key inside the caller's transaction."""
+        conn.execute(
+            update(idempotency_keys)
+            .where(and_(idempotency_keys.c.actor == actor, idempotency_keys.c.key == key))
+            .values(
+                status_code=response.status_code,
+                response_body=response.body.decode(),
+                response_headers=json.dumps(response.headers),
+            )
+        )
+
     def complete(self, actor: str, key: str, response: StoredResponse) -> None:
         with self._engine.begin() as conn:
-            conn.execute(
-                update(idempotency_keys)
-                .where(and_(idempotency_keys.c.actor == actor, idempotency_keys.c.key == key))
-                .values(
-                    status_code=response.status_code,
-                    response_body=response.body.decode(),
-                    response_headers=json.dumps(response.headers),
-                )
-            )
+            self.store_response(conn, actor, key, response)
 
     def release(self, actor: str, key: str) -> None:
         with self._engine.begin() as conn:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import Engine, Table, and_, func, or_, select, update
+from sqlalchemy import Engine, Table, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from nexus_refserver.api.http import (
@@ -18,7 +18,6 @@ from nexus_refserver.api.http import (
     IfMatch,
     IfNoneMatch,
     Limit,
-    check_if_match,
     context,
     decode_cursor,
     encode_cursor,
@@ -27,7 +26,6 @@ from nexus_refserver.api.http import (
     problems,
     read_route,
     require,
-    run_idempotent,
     version_etag,
 )
 from nexus_refserver.api.models import (
@@ -46,6 +44,8 @@ from nexus_refserver.api.models import (
 )
 from nexus_refserver.auth import Principal
 from nexus_refserver.databases import rfc3339
+from nexus_refserver.entity_writes import ChangeRequest, EntityTable
+from nexus_refserver.idempotency import request_fingerprint
 from nexus_refserver.problems import ProblemError
 from nexus_refserver.roles import Permission, access_note
 from nexus_refserver.schema import products, users, vendors
@@ -117,6 +117,12 @@ class EntityKind:
 USER = EntityKind("user", users, "users", USER_TRANSITIONS)
 VENDOR = EntityKind("vendor", vendors, "marketplace", VENDOR_TRANSITIONS)
 PRODUCT = EntityKind("product", products, "marketplace", PRODUCT_TRANSITIONS)
+ENTITY_KINDS = (USER, VENDOR, PRODUCT)
+
+
+def entity_tables(dbs: Any) -> dict[str, EntityTable]:
+    """What the entity writer may change: each kind's table and the engine of its database."""
+    return {kind.name: EntityTable(dbs.engine(kind.database), kind.table) for kind in ENTITY_KINDS}
 
 
 def _entity_json(row: Any) -> dict[str, Any]:
@@ -158,7 +164,7 @@ def _get(request: Request, kind: EntityKind, entity_id: int) -> Response:
     return json_response(request, _entity_json(row), etag=version_etag(row.version))
 
 
-def _patch(
+async def _patch(
     request: Request,
     kind: EntityKind,
     entity_id: int,
@@ -167,44 +173,32 @@ def _patch(
     if_match: str | None,
     idempotency_key: str,
 ) -> Response:
-    def work() -> Response:
-        table = kind.table
-        engine = kind.engine(request)
-        with engine.begin() as conn:
-            row = conn.execute(select(table).where(table.c.id == entity_id)).first()
-            if row is None:
-                raise ProblemError(404, f"no {kind.name} {entity_id}")
-            check_if_match(if_match, row.version)
-            transition = kind.transitions[body.action]
-            status = row.status
-            if status not in transition.allowed_from or (transition.applies and not transition.applies(row)):
-                raise ProblemError(
-                    409,
-                    f"{body.action} does not apply to {kind.name} {entity_id} (status {status})",
-                    title="Transition no longer applies",
-                )
-            changes = transition.changes(row, body)
-            result = conn.execute(
-                update(table)
-                .where(and_(table.c.id == entity_id, table.c.version == row.version))
-                .values(**changes, version=row.version + 1)
-            )
-            if result.rowcount != 1:
-                raise ProblemError(412, f"{kind.name} {entity_id} changed meanwhile; reload it and retry")
-            after = conn.execute(select(table).where(table.c.id == entity_id)).one()
-        context(request).audit.record(
-            actor=principal.email,
-            action=f"{kind.name}.{body.action}",
-            entity_type=kind.name,
-            entity_id=entity_id,
-            before=_entity_json(row),
-            after=_entity_json(after),
-            reason=body.reason,
-            idempotency_key=idempotency_key,
-        )
-        return json_response(request, _entity_json(after), etag=version_etag(after.version))
+    transition = kind.transitions[body.action]
 
-    return run_idempotent(request, principal, idempotency_key, body.model_dump(mode="json"), work)
+    def plan(row: Any) -> dict[str, Any]:
+        status = row.status
+        if status not in transition.allowed_from or (transition.applies and not transition.applies(row)):
+            raise ProblemError(
+                409,
+                f"{body.action} does not apply to {kind.name} {entity_id} (status {status})",
+                title="Transition no longer applies",
+            )
+        return transition.changes(row, body)
+
+    change = ChangeRequest(
+        actor=principal.email,
+        idempotency_key=idempotency_key,
+        fingerprint=request_fingerprint(request.method, request.url.path, body.model_dump(mode="json")),
+        entity_type=kind.name,
+        entity_id=entity_id,
+        action=f"{kind.name}.{body.action}",
+        reason=body.reason,
+        if_match=if_match,
+    )
+    outcome = await request.app.state.entity_writer.apply(change, plan)
+    stored = outcome.response
+    headers = {**stored.headers, **({"Idempotent-Replayed": "true"} if outcome.replayed else {})}
+    return Response(stored.body, status_code=stored.status_code, headers=headers)
 
 
 def _write_route(permission: Permission, summary: str) -> dict[str, Any]:
@@ -267,7 +261,7 @@ def get_user(
 @router.patch(
     "/users/{user_id}", response_model=AdminUser, **_write_route(Permission.USERS_WRITE, "Act on a user")
 )
-def patch_user(
+async def patch_user(
     request: Request,
     user_id: EntityId,
     body: UserActionRequest,
@@ -275,7 +269,7 @@ def patch_user(
     idempotency_key: IdempotencyKey,
     if_match: IfMatch = None,
 ) -> Response:
-    return _patch(request, USER, user_id, body, principal, if_match, idempotency_key)
+    return await _patch(request, USER, user_id, body, principal, if_match, idempotency_key)
 
 
 # --- vendors ------------------------------------------------------------------------------------------------
@@ -322,7 +316,7 @@ def get_vendor(
     response_model=AdminVendor,
     **_write_route(Permission.VENDORS_WRITE, "Act on a vendor"),
 )
-def patch_vendor(
+async def patch_vendor(
     request: Request,
     vendor_id: EntityId,
     body: VendorActionRequest,
@@ -332,7 +326,7 @@ def patch_vendor(
 ) -> Response:
     if body.action == "set_commission" and body.commission_pct is None:
         raise ProblemError(422, "set_commission needs commission_pct", title="Unprocessable Content")
-    return _patch(request, VENDOR, vendor_id, body, principal, if_match, idempotency_key)
+    return await _patch(request, VENDOR, vendor_id, body, principal, if_match, idempotency_key)
 
 
 # --- products -----------------------------------------------------------------------------------------------
@@ -383,7 +377,7 @@ def get_product(
     response_model=AdminProduct,
     **_write_route(Permission.PRODUCTS_WRITE, "Act on a product"),
 )
-def patch_product(
+async def patch_product(
     request: Request,
     product_id: EntityId,
     body: ProductActionRequest,
@@ -391,4 +385,4 @@ def patch_product(
     idempotency_key: IdempotencyKey,
     if_match: IfMatch = None,
 ) -> Response:
-    return _patch(request, PRODUCT, product_id, body, principal, if_match, idempotency_key)
+    return await _patch(request, PRODUCT, product_id, body, principal, if_match, idempotency_key)
