@@ -41,7 +41,7 @@ from nexus_console.domain.prom_metrics import (
     derive_sample,
     parse_metrics_text,
 )
-from nexus_console.services.http import FetchError, describe_error, short_url
+from nexus_console.services.http import FetchError, describe_error, get_directly, short_url
 
 SERVICES_PATH = "/monitoring/services"
 API_HEALTH_PATH = "/monitoring/api/health"
@@ -124,7 +124,7 @@ async def probe_once(
     try:
         # The deadline covers the whole exchange: a server that trickles its body must not hold a slot.
         async with asyncio.timeout(timeout_s):
-            response = await http.get(url)
+            response = await get_directly(http, url)
     except asyncio.CancelledError:
         raise
     except (TimeoutError, httpx.TimeoutException):
@@ -156,8 +156,9 @@ async def sweep_probes(
     limit: int = 32,
     timeout_s: float = 2.0,
     clock: Callable[[], float] = time.time,
+    probes: tuple[Probe, ...] = PROBES,
 ) -> ProbeSweep:
-    """Every probe of every service, at most `limit` at a time."""
+    """Every probe (of `probes`) of every service, at most `limit` at a time."""
     started = clock()
     semaphore = asyncio.Semaphore(limit)
 
@@ -165,7 +166,7 @@ async def sweep_probes(
         async with semaphore:
             return await probe_once(http, service, probe, timeout_s=timeout_s, clock=clock)
 
-    outcomes = await asyncio.gather(*(one(s, p) for s in catalog.services for p in PROBES))
+    outcomes = await asyncio.gather(*(one(s, p) for s in catalog.services for p in probes))
     results = tuple(result for result, _ in outcomes)
     if outcomes and all(transport_failed for _, transport_failed in outcomes):
         raise FetchError(f"all {len(outcomes)} probes failed: {results[0].detail}")
@@ -275,7 +276,7 @@ class MetricsCollector:
 
     async def _get_text(self, service: ServiceInfo) -> tuple[str, float]:
         async with asyncio.timeout(self.timeout_s):
-            response = await self.http.get(service.metrics_url)
+            response = await get_directly(self.http, service.metrics_url)
         if response.status_code != 200:
             raise FetchError(f"HTTP {response.status_code} from {short_url(service.metrics_url)}")
         content_type = response.headers.get("content-type", "")
