@@ -38,6 +38,7 @@ STALE_ROLE = Qt.ItemDataRole.UserRole + 1  # bool: the cell shows data that is n
 SERVICE_ROLE = Qt.ItemDataRole.UserRole + 2  # service name of the row (None on group rows)
 GROUP_ROLE = Qt.ItemDataRole.UserRole + 3  # bool: a namespace group row
 SORT_ROLE = Qt.ItemDataRole.UserRole + 4
+LOOK_ROLE = Qt.ItemDataRole.UserRole + 5  # CellLook: everything the matrix delegate paints, in one call
 
 SERVICE_COLUMN = 0
 PROBE_COLUMNS = {probe: 1 + i for i, probe in enumerate(PROBES)}
@@ -69,6 +70,21 @@ def format_short_age(age_s: float) -> str:
     if age_s < 3600:
         return f"{age_s // 60:.0f}m"
     return f"{age_s // 3600:.0f}h"
+
+
+@dataclass(frozen=True, slots=True)
+class CellLook:
+    """What one cell shows; the view paints it without asking the model role by role."""
+
+    text: str
+    background: QBrush | None
+    foreground: QBrush | None
+    alignment: Qt.AlignmentFlag
+    bold: bool
+    stale: bool
+
+
+_DEFAULT_ALIGNMENT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +241,8 @@ class HealthMatrixModel(QAbstractTableModel):
     ) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
+        if role == LOOK_ROLE:
+            return self._look(index.row(), index.column())
         row = self._rows[index.row()]
         if row.service is None:
             return self._group_data(row.namespace, index.column(), role)
@@ -239,6 +257,42 @@ class HealthMatrixModel(QAbstractTableModel):
             if column == probe_column:
                 return self._probe_data(row.service, probe, role)
         return self._metric_data(row.service, column, role)
+
+    def _look(self, row_number: int, column: int) -> CellLook:
+        row = self._rows[row_number]
+        roles = Qt.ItemDataRole
+        if row.service is None:
+            text = self._group_data(row.namespace, column, roles.DisplayRole)
+            return CellLook(text or "", self._group_brush, self._white, _DEFAULT_ALIGNMENT, True, False)
+        if column == SERVICE_COLUMN:
+            return CellLook(row.service.name, None, None, _DEFAULT_ALIGNMENT, False, False)
+        for probe, probe_column in PROBE_COLUMNS.items():
+            if column == probe_column:
+                return self._probe_look(row.service, probe)
+        sample_text = self._metric_data(row.service, column, roles.DisplayRole)
+        return CellLook(
+            sample_text,
+            None,
+            self._metric_data(row.service, column, roles.ForegroundRole),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            False,
+            self._metric_data(row.service, column, STALE_ROLE),
+        )
+
+    def _probe_look(self, service: ServiceInfo, probe: Probe) -> CellLook:
+        result = self._cells.get((service.name, probe))
+        now = self.clock()
+        stale = self._cell_stale(result, now)
+        if result is None:
+            return CellLook("—", self._unknown_brush, self._grey, Qt.AlignmentFlag.AlignCenter, False, stale)
+        return CellLook(
+            f"{result.label} {format_short_age(now - result.checked_at)}",
+            self._brushes[result.outcome],
+            self._grey if stale else self._white,
+            Qt.AlignmentFlag.AlignCenter,
+            False,
+            stale,
+        )
 
     def _group_data(self, namespace: str, column: int, role: int) -> Any:
         if role == GROUP_ROLE:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -16,8 +16,9 @@ from PySide6.QtWidgets import (
 from nexus_console.models.health_matrix import (
     GROUP_ROLE,
     HEADERS,
+    LOOK_ROLE,
     PROBE_COLUMNS,
-    STALE_ROLE,
+    CellLook,
     HealthMatrixModel,
 )
 
@@ -25,32 +26,55 @@ ROW_HEIGHT = 19
 PROBE_COLUMN_NUMBERS = frozenset(PROBE_COLUMNS.values())
 _HATCH = QBrush(QColor(20, 20, 20, 150), Qt.BrushStyle.BDiagPattern)
 _STALE_VEIL = QColor(30, 32, 36, 140)
+_SELECTED = QColor("#2f6fb3")
+_SELECTED_TEXT = QColor("#ffffff")
+_SELECTED_FRAME = QPen(QColor("#8fc1ff"), 1)
+_TEXT_MARGIN = 4
 
 
-class StaleHatchDelegate(QStyledItemDelegate):
-    """Paints the cell as usual, then veils and hatches it when STALE_ROLE is true (never blank)."""
+class MatrixCellDelegate(QStyledItemDelegate):
+    """Paints a cell from its `CellLook` (one model call) with plain fills and text: the style-sheet item
+    drawing of QStyledItemDelegate asks the model for a dozen roles per cell and repainted the whole matrix
+    in tens of milliseconds each second. Stale cells are veiled and hatched, never blanked."""
 
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
-        background = index.data(Qt.ItemDataRole.BackgroundRole)
+        look = index.data(LOOK_ROLE)
+        if not isinstance(look, CellLook):
+            super().paint(painter, option, index)
+            return
+        rect = option.rect
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        if isinstance(background, QBrush) and index.column() in PROBE_COLUMN_NUMBERS:
-            # A selected row keeps its status colours (a blue DOWN cell would hide the state);
-            # the selection shows as a frame instead.
-            option = QStyleOptionViewItem(option)
-            option.state &= ~QStyle.StateFlag.State_Selected
-            painter.fillRect(option.rect, background)
-        super().paint(painter, option, index)
+        probe_cell = index.column() in PROBE_COLUMN_NUMBERS
         painter.save()
-        if index.data(STALE_ROLE):
-            painter.fillRect(option.rect, _STALE_VEIL)
-            painter.fillRect(option.rect, _HATCH)
-        if selected and index.column() in PROBE_COLUMN_NUMBERS:
-            painter.setPen(QPen(QColor("#8fc1ff"), 1))
-            painter.drawLine(option.rect.topLeft(), option.rect.topRight())
-            painter.drawLine(option.rect.bottomLeft(), option.rect.bottomRight())
+        if selected and not probe_cell:
+            painter.fillRect(rect, _SELECTED)
+        elif look.background is not None:
+            painter.fillRect(rect, look.background)
+        if look.bold:
+            painter.setFont(self._bold_font(option))
+        else:
+            painter.setFont(option.font)
+        pen = look.foreground.color() if look.foreground is not None else option.palette.text().color()
+        painter.setPen(_SELECTED_TEXT if selected and not probe_cell else pen)
+        text_rect = rect.adjusted(_TEXT_MARGIN, 0, -_TEXT_MARGIN, 0)
+        text = painter.fontMetrics().elidedText(look.text, Qt.TextElideMode.ElideRight, text_rect.width())
+        painter.drawText(text_rect, int(look.alignment), text)
+        if look.stale:
+            painter.fillRect(rect, _STALE_VEIL)
+            painter.fillRect(rect, _HATCH)
+        if selected and probe_cell:
+            # a selected row keeps its status colours (a blue DOWN cell would hide the state): a frame
+            painter.setPen(_SELECTED_FRAME)
+            painter.drawLine(rect.topLeft(), rect.topRight())
+            painter.drawLine(rect.bottomLeft(), rect.bottomRight())
         painter.restore()
+
+    def _bold_font(self, option: QStyleOptionViewItem) -> QFont:
+        font = QFont(option.font)
+        font.setBold(True)
+        return font
 
 
 class HealthMatrixView(QTableView):
@@ -58,10 +82,8 @@ class HealthMatrixView(QTableView):
         super().__init__()
         self.setObjectName("healthMatrix")
         self.setModel(model)
-        # The Python delegate only where it is needed: painting is the pane's main cost.
-        self._hatch_delegate = StaleHatchDelegate(self)
-        for column in PROBE_COLUMN_NUMBERS:
-            self.setItemDelegateForColumn(column, self._hatch_delegate)
+        self._cell_delegate = MatrixCellDelegate(self)
+        self.setItemDelegate(self._cell_delegate)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
