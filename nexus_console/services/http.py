@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import ssl
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -158,20 +159,15 @@ class _ResponseStream(httpx.AsyncByteStream):
 class AsyncioTransport(httpx.AsyncBaseTransport):
     """httpx's transport contract over an httpcore pool on `AsyncioBackend` (HTTP/1.1, no proxies)."""
 
-    def __init__(self, *, verify: bool | ssl.SSLContext, max_connections: int) -> None:
-        context = verify if isinstance(verify, ssl.SSLContext) else None
-        if context is None:
-            context = ssl.create_default_context()
-            if not verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
+    def __init__(self, *, ssl_context: ssl.SSLContext, max_connections: int) -> None:
         self.pool = httpcore.AsyncConnectionPool(
-            ssl_context=context,
+            ssl_context=ssl_context,
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=5.0,
             network_backend=AsyncioBackend(),
         )
+        self.lean_gets = LeanGetPool(ssl_context, max_connections=max_connections)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         core_request = httpcore.Request(
@@ -196,7 +192,216 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
+        await self.lean_gets.aclose()
         await self.pool.aclose()
+
+
+class _Disconnected(Exception):
+    """A kept-alive connection was closed by the server before it answered (safe to retry a GET)."""
+
+
+class _LeanConnection:
+    __slots__ = ("idle_since", "reader", "writer")
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.idle_since = 0.0
+
+    def usable(self, now: float, keepalive_s: float) -> bool:
+        return (
+            not self.reader.at_eof() and not self.writer.is_closing() and now - self.idle_since < keepalive_s
+        )
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class LeanGetPool:
+    """HTTP/1.1 GETs with keep-alive on plain asyncio streams, the whole body read.
+
+    The probe and metrics fan-out is hundreds of small GETs a minute on the GUI thread; httpcore's
+    general machinery (h11 state machine, pool bookkeeping, anyio locks) costs several times the
+    request itself. Errors are httpx's (ConnectError, ReadTimeout, RemoteProtocolError...) with
+    httpcore's texts, so callers and `describe_error` cannot tell the two paths apart.
+    """
+
+    def __init__(
+        self, ssl_context: ssl.SSLContext, *, max_connections: int, keepalive_s: float = 4.0
+    ) -> None:
+        # keep-alive below uvicorn's 5 s, so the server rarely closes a connection we are about to reuse
+        self.ssl_context = ssl_context
+        self.keepalive_s = keepalive_s
+        self._slots = asyncio.Semaphore(max_connections) if max_connections > 0 else None
+        self._idle: dict[tuple[str, str, int], list[_LeanConnection]] = {}
+
+    async def get(self, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout", {})
+        origin = (
+            request.url.scheme,
+            request.url.host,
+            request.url.port or _DEFAULT_PORTS[request.url.scheme],
+        )
+        head = _request_head(request)
+        if self._slots is None:
+            return await self._exchange(request, origin, head, timeouts)
+        async with self._slots:
+            return await self._exchange(request, origin, head, timeouts)
+
+    async def _exchange(
+        self, request: httpx.Request, origin: tuple[str, str, int], head: bytes, timeouts: dict[str, Any]
+    ) -> httpx.Response:
+        while True:
+            connection, reused = self._take_idle(origin), True
+            if connection is None:
+                connection, reused = await self._connect(request, origin, timeouts.get("connect")), False
+            try:
+                connection.writer.write(head)
+                status, headers, body, keep_alive = await _read_response(
+                    connection.reader, request, timeouts.get("read")
+                )
+            except _Disconnected:
+                connection.close()
+                if reused:
+                    continue  # the server dropped an idle connection just now: a fresh one
+                raise httpx.RemoteProtocolError(
+                    "Server disconnected without sending a response.", request=request
+                ) from None
+            except BaseException:
+                connection.close()
+                raise
+            if keep_alive:
+                connection.idle_since = time.monotonic()
+                self._idle.setdefault(origin, []).append(connection)
+            else:
+                connection.close()
+            return httpx.Response(status, headers=headers, content=body, request=request)
+
+    def _take_idle(self, origin: tuple[str, str, int]) -> _LeanConnection | None:
+        idle = self._idle.get(origin)
+        now = time.monotonic()
+        while idle:
+            connection = idle.pop()
+            if connection.usable(now, self.keepalive_s):
+                return connection
+            connection.close()
+        return None
+
+    async def _connect(
+        self, request: httpx.Request, origin: tuple[str, str, int], timeout: float | None
+    ) -> _LeanConnection:
+        scheme, host, port = origin
+        if scheme not in _DEFAULT_PORTS:
+            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}", request=request)
+        tls = self.ssl_context if scheme == "https" else None
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    host, port, ssl=tls, server_hostname=host if tls else None
+                )
+        except TimeoutError:
+            raise httpx.ConnectTimeout("timed out", request=request) from None
+        except (OSError, ssl.SSLError) as exc:
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
+        return _LeanConnection(reader, writer)
+
+    async def aclose(self) -> None:
+        idle = [c for connections in self._idle.values() for c in connections]
+        self._idle.clear()
+        for connection in idle:
+            connection.close()
+        for connection in idle:
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                await connection.writer.wait_closed()
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+def _request_head(request: httpx.Request) -> bytes:
+    target = request.url.raw_path.decode("ascii")
+    lines = [f"GET {target} HTTP/1.1"]
+    lines.extend(
+        f"{name.decode('latin-1')}: {value.decode('latin-1')}" for name, value in request.headers.raw
+    )
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def _read_response(
+    reader: asyncio.StreamReader, request: httpx.Request, timeout: float | None
+) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
+    """(status, headers, body, keep-alive) of one response."""
+    try:
+        async with asyncio.timeout(timeout):
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError as exc:
+                if not exc.partial:
+                    raise _Disconnected from None
+                raise httpx.RemoteProtocolError(
+                    "Server disconnected without sending a complete response head.", request=request
+                ) from None
+            except asyncio.LimitOverrunError:
+                raise httpx.RemoteProtocolError("Response head too long.", request=request) from None
+            status, headers, version = _parse_head(head, request)
+            fields = {name.lower(): value for name, value in headers}
+            keep_alive = version == b"HTTP/1.1" and fields.get(b"connection", b"").lower() != b"close"
+            if status in _NO_BODY_STATUSES or 100 <= status < 200:
+                return status, headers, b"", keep_alive
+            if fields.get(b"transfer-encoding", b"").lower() == b"chunked":
+                return status, headers, await _read_chunked(reader, request), keep_alive
+            length = fields.get(b"content-length")
+            if length is None:
+                return status, headers, await reader.read(), False
+            expected = int(length)
+            try:
+                body = await reader.readexactly(expected)
+            except asyncio.IncompleteReadError as exc:
+                raise httpx.RemoteProtocolError(
+                    "peer closed connection without sending complete message body: "
+                    f"received {len(exc.partial)} bytes, expected {expected}",
+                    request=request,
+                ) from None
+            return status, headers, body, keep_alive
+    except TimeoutError:
+        raise httpx.ReadTimeout("timed out", request=request) from None
+    except (ConnectionError, OSError) as exc:
+        raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
+
+
+def _parse_head(head: bytes, request: httpx.Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    lines = head[:-4].split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+        raise httpx.RemoteProtocolError(f"malformed status line {lines[0][:80]!r}", request=request)
+    headers = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon:
+            raise httpx.RemoteProtocolError(f"malformed header line {line[:80]!r}", request=request)
+        headers.append((name.strip(), value.strip()))
+    return int(parts[1]), headers, parts[0]
+
+
+async def _read_chunked(reader: asyncio.StreamReader, request: httpx.Request) -> bytes:
+    chunks = []
+    try:
+        while True:
+            size_line = await reader.readuntil(b"\r\n")
+            size = int(size_line.split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while await reader.readuntil(b"\r\n") != b"\r\n":
+                    pass  # trailers
+                return b"".join(chunks)
+            chunks.append((await reader.readexactly(size + 2))[:-2])
+    except asyncio.IncompleteReadError:
+        raise httpx.RemoteProtocolError(
+            "peer closed connection without sending complete message body: incomplete chunked read",
+            request=request,
+        ) from None
+    except ValueError:
+        raise httpx.RemoteProtocolError("malformed chunk size", request=request) from None
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
@@ -207,10 +412,11 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     thread. Several small pools keep each scan short.
     """
 
-    def __init__(self, shards: list[httpx.AsyncBaseTransport]) -> None:
+    def __init__(self, shards: list[httpx.AsyncBaseTransport], lean_gets: LeanGetPool) -> None:
         if not shards:
             raise ValueError("at least one shard")
         self.shards = shards
+        self.lean_gets = lean_gets  # the fan-out's GETs, across all shards' connection budget
         self._next = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -219,6 +425,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         return await shard.handle_async_request(request)
 
     async def aclose(self) -> None:
+        await self.lean_gets.aclose()
         for shard in self.shards:
             await shard.aclose()
 
@@ -235,16 +442,20 @@ def build_http_client(
 
     `shards` > 1 splits the connections over that many pools (for wide fan-outs)."""
     # One SSL context for every shard: building one costs milliseconds.
-    verify: bool | ssl.SSLContext = False
-    if tls.verify:
-        verify = ssl.create_default_context(cafile=str(tls.ca_bundle) if tls.ca_bundle else None)
+    context = ssl.create_default_context(cafile=str(tls.ca_bundle) if tls.ca_bundle else None)
+    if not tls.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     per_shard = max(1, max_connections // max(1, shards))
     transports: list[httpx.AsyncBaseTransport] = [
-        AsyncioTransport(verify=verify, max_connections=per_shard) for _ in range(max(1, shards))
+        AsyncioTransport(ssl_context=context, max_connections=per_shard) for _ in range(max(1, shards))
     ]
+    transport: httpx.AsyncBaseTransport = transports[0]
+    if len(transports) > 1:
+        transport = ShardedTransport(transports, LeanGetPool(context, max_connections=max_connections))
     return httpx.AsyncClient(
         base_url=base_url,
-        transport=transports[0] if len(transports) == 1 else ShardedTransport(transports),
+        transport=transport,
         timeout=httpx.Timeout(timeout_s),
         trust_env=False,  # never route loopback traffic through a proxy from the environment
         follow_redirects=False,
@@ -255,13 +466,17 @@ async def get_directly(client: httpx.AsyncClient, url: str) -> httpx.Response:
     """GET `url` through the client's transport, body read, without the client's per-request machinery.
 
     For the estate fan-out (176 probes every 5 s, 44 scrapes every second): those endpoints take no
-    cookies, auth or redirects, and `AsyncClient.send` costs about a fifth of each request's CPU on the
-    GUI thread. The client's timeout and transport (TLS settings, pools) still apply.
+    cookies, auth or redirects. On a client from `build_http_client` the GET goes through the
+    transport's `LeanGetPool`; any other transport (a test's MockTransport) is called as usual. The
+    client's timeout and TLS settings apply either way.
     """
     request = httpx.Request("GET", url, extensions={"timeout": client.timeout.as_dict()})
     # httpx has no public accessor for the transport that serves a URL (mounts included)
     transport = client._transport_for_url(request.url)
-    response = await transport.handle_async_request(request)
+    if isinstance(transport, AsyncioTransport | ShardedTransport):
+        response = await transport.lean_gets.get(request)
+    else:
+        response = await transport.handle_async_request(request)
     response.request = request
     try:
         await response.aread()

@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor, QFont
-from PySide6.QtWidgets import QFileDialog, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from nexus_console.domain.ringbuffer import decimated_positions, minmax_decimate
 
@@ -111,6 +111,10 @@ class LiveChart(QWidget):
         for axis in ("left", "bottom"):
             self.plot_item.getAxis(axis).setTextPen(AXIS_COLOUR)
             self.plot_item.getAxis(axis).setPen(AXIS_COLOUR)
+            # Axes (with their grid lines) replay a QPicture on every repaint of the plot: several ms per
+            # axis. A pixmap cache makes a repaint that did not move the axis a blit; a moved axis
+            # invalidates it through update().
+            self.plot_item.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # Values are already in the unit of the label: no "(x0.001)" rescaling.
         self.plot_item.getAxis("left").enableAutoSIPrefix(False)
 
