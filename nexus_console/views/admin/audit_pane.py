@@ -1,0 +1,249 @@
+"""The Audit pane: GET /audit (who, what, when, before/after, reason) with filters, paging and CSV export.
+Admins only (the API's audit:read)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nexus_console.models.audit_table import AuditTableModel, write_audit_csv
+from nexus_console.views.async_dialog import execute_dialog
+from nexus_console.views.pane import Pane
+from nexus_console.workers.context import ConsoleContext
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 200
+
+
+class AuditPane(Pane):
+    title = "Audit"
+    icon_name = "audit"
+    required_roles = frozenset({"admin"})
+
+    def __init__(self, ctx: ConsoleContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.setObjectName("auditPane")
+        self._shut_down = False
+        self._next_cursor: str | None = None
+        self._filters: dict[str, str] = {}
+        self.total: int | None = None
+
+        self.actor_edit = QLineEdit(self)
+        self.actor_edit.setPlaceholderText("email")
+        self.action_edit = QLineEdit(self)
+        self.action_edit.setPlaceholderText("user.suspend, vendor.approve, …")
+        self.entity_type_combo = QComboBox(self)
+        for label, value in (
+            ("Any", ""),
+            ("User", "user"),
+            ("Vendor", "vendor"),
+            ("Product", "product"),
+            ("Alert", "alert"),
+            ("Incident", "incident"),
+        ):
+            self.entity_type_combo.addItem(label, value)
+        self.entity_id_edit = QLineEdit(self)
+        self.since_edit = QLineEdit(self)
+        self.since_edit.setPlaceholderText("2026-01-01T00:00:00Z")
+        self.until_edit = QLineEdit(self)
+        self.until_edit.setPlaceholderText("RFC 3339")
+        form = QFormLayout()
+        row1 = QHBoxLayout()
+        row1.addWidget(QLabel("Who", self))
+        row1.addWidget(self.actor_edit, 2)
+        row1.addWidget(QLabel("Action", self))
+        row1.addWidget(self.action_edit, 1)
+        row1.addWidget(QLabel("Entity", self))
+        row1.addWidget(self.entity_type_combo)
+        row1.addWidget(self.entity_id_edit, 1)
+        row2 = QHBoxLayout()
+        row2.addWidget(QLabel("Since", self))
+        row2.addWidget(self.since_edit, 1)
+        row2.addWidget(QLabel("Until", self))
+        row2.addWidget(self.until_edit, 1)
+        self.search_button = QPushButton("Search", self)
+        self.more_button = QPushButton("Load more", self)
+        self.more_button.setEnabled(False)
+        self.export_button = QPushButton("Export CSV…", self)
+        row2.addWidget(self.search_button)
+        row2.addWidget(self.more_button)
+        row2.addWidget(self.export_button)
+        form.addRow(row1)
+        form.addRow(row2)
+
+        self.status_label = QLabel("", self)
+        self.status_label.setObjectName("auditStatus")
+        self.model = AuditTableModel(self)
+        self.table = QTableView(self)
+        self.table.setObjectName("auditTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.detail = QPlainTextEdit(self)
+        self.detail.setReadOnly(True)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status_label)
+        layout.addWidget(splitter, 1)
+
+        for edit in (
+            self.actor_edit,
+            self.action_edit,
+            self.entity_id_edit,
+            self.since_edit,
+            self.until_edit,
+        ):
+            edit.returnPressed.connect(self.start_search)
+        self.search_button.clicked.connect(self.start_search)
+        self.more_button.clicked.connect(lambda: self._run(self.load_more(), "audit-more"))
+        self.export_button.clicked.connect(lambda: self._run(self._export_clicked(), "audit-export"))
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+
+    def actions(self) -> list[QAction]:  # type: ignore[override]
+        export = QAction("Audit: export CSV", self)
+        export.setObjectName("auditExportAction")
+        export.triggered.connect(lambda: self._run(self._export_clicked(), "audit-export"))
+        return [export]
+
+    def shutdown(self) -> None:
+        self._shut_down = True
+
+    def _run(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any] | None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            running = False
+        else:
+            running = True
+        if self._shut_down or not running:  # not running: built before the loop (a test); reload later
+            coro.close()
+            return None
+        return self.ctx.tasks.run(coro, name=name, on_error=self._show_error)
+
+    def _show_error(self, error: BaseException) -> None:
+        log.warning("audit pane: %s", error)
+        if not self._shut_down:
+            self.status_label.setText(f"Error: {error}")
+
+    def filters(self) -> dict[str, str]:
+        values = {
+            "actor": self.actor_edit.text().strip(),
+            "action": self.action_edit.text().strip(),
+            "entity_type": str(self.entity_type_combo.currentData() or ""),
+            "entity_id": self.entity_id_edit.text().strip(),
+            "since": self.since_edit.text().strip(),
+            "until": self.until_edit.text().strip(),
+        }
+        return {key: value for key, value in values.items() if value}
+
+    def start_search(self) -> asyncio.Task[Any] | None:
+        return self._run(self.search(), "audit-search")
+
+    async def search(self) -> None:
+        self._filters = self.filters()
+        body = await self._page(None)
+        if self._shut_down:
+            return
+        self.model.set_entries(body["items"])
+        self._after_page(body)
+
+    async def load_more(self) -> None:
+        if self._next_cursor is None:
+            return
+        body = await self._page(self._next_cursor)
+        if not self._shut_down:
+            self.model.append(body["items"])
+            self._after_page(body)
+
+    async def _page(self, cursor: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = dict(self._filters, limit=PAGE_SIZE)
+        if cursor:
+            params["cursor"] = cursor
+        body, _headers = await self.ctx.api.get_json("/audit", params)
+        return dict(body)
+
+    def _after_page(self, body: dict[str, Any]) -> None:
+        self._next_cursor = body.get("next_cursor")
+        self.total = body.get("estimated_total")
+        self.more_button.setEnabled(self._next_cursor is not None)
+        shown = self.model.rowCount()
+        total = f" of {self.total:,}" if isinstance(self.total, int) else ""
+        self.status_label.setText(f"{shown:,}{total} entries")
+
+    def _selection_changed(self, _s: QItemSelection, _d: QItemSelection) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            self.detail.clear()
+            return
+        entry = self.model.entry_at(rows[0].row())
+        self.detail.setPlainText(
+            f"{entry.get('at')} {entry.get('actor')} {entry.get('action')} "
+            f"{entry.get('entity_type')}:{entry.get('entity_id')}\n"
+            f"reason: {entry.get('reason') or '—'}\n"
+            f"idempotency key: {entry.get('idempotency_key') or '—'}\n\n"
+            f"before:\n{json.dumps(entry.get('before'), indent=2, sort_keys=True)}\n\n"
+            f"after:\n{json.dumps(entry.get('after'), indent=2, sort_keys=True)}"
+        )
+
+    async def export_csv(self, path: Path) -> int:
+        """Every entry matching the current filters (all pages), written as CSV; returns the row count."""
+        self._filters = self.filters()
+        entries: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            body = await self._page(cursor)
+            entries.extend(body["items"])
+            cursor = body.get("next_cursor")
+            if not cursor:
+                break
+        loop = asyncio.get_running_loop()
+        count = await loop.run_in_executor(self.ctx.executor, write_audit_csv, entries, Path(path))
+        if not self._shut_down:
+            self.status_label.setText(f"Exported {count:,} entries to {Path(path).name}")
+        return count
+
+    async def _export_clicked(self) -> None:
+        dialog = QFileDialog(self, "Export audit trail", "audit.csv", "CSV files (*.csv)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("csv")
+        try:
+            if await execute_dialog(dialog) != QDialog.DialogCode.Accepted or not dialog.selectedFiles():
+                return
+            path = Path(dialog.selectedFiles()[0])
+        finally:
+            dialog.deleteLater()
+        await self.export_csv(path)

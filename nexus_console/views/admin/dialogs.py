@@ -1,0 +1,179 @@
+"""The admin dialogs: an action with its reason (and confirmation when destructive), step-up
+re-authentication, a bulk action's dry-run summary, and editing a queued action's reason."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nexus_console.domain.admin import MAX_REASON_LENGTH, ActionSpec, DryRunSummary, normalise_reason
+
+DIALOG_STYLE = (
+    "QLabel#dialogWarning { color: #a3281f; font-weight: bold; } QLabel#dialogError { color: #a3281f; }"
+)
+
+
+class ReasonDialog(QDialog):
+    """A reason (required) and, for destructive actions, an explicit confirmation; OK stays disabled
+    until both are given."""
+
+    def __init__(
+        self,
+        title: str,
+        prompt: str,
+        *,
+        destructive: bool = False,
+        confirm_text: str = "",
+        reason: str = "",
+        commission: float | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("reasonDialog")
+        self.setWindowTitle(title)
+        self.setStyleSheet(DIALOG_STYLE)
+        self.setMinimumWidth(460)
+        layout = QVBoxLayout(self)
+        self.prompt = QLabel(prompt, self)
+        self.prompt.setWordWrap(True)
+        layout.addWidget(self.prompt)
+        form = QFormLayout()
+        self.reason = QPlainTextEdit(self)
+        self.reason.setObjectName("reasonEdit")
+        self.reason.setPlaceholderText("Why? (recorded in the audit trail)")
+        self.reason.setPlainText(reason)
+        self.reason.setFixedHeight(80)
+        form.addRow("Reason", self.reason)
+        self.commission: QDoubleSpinBox | None = None
+        if commission is not None:
+            self.commission = QDoubleSpinBox(self)
+            self.commission.setRange(0.0, 100.0)
+            self.commission.setDecimals(1)
+            self.commission.setSuffix(" %")
+            self.commission.setValue(commission)
+            form.addRow("Commission", self.commission)
+        layout.addLayout(form)
+        self.confirm: QCheckBox | None = None
+        if destructive:
+            warning = QLabel("This action is destructive.", self)
+            warning.setObjectName("dialogWarning")
+            layout.addWidget(warning)
+            self.confirm = QCheckBox(confirm_text or "I confirm this action", self)
+            self.confirm.setObjectName("confirmCheck")
+            layout.addWidget(self.confirm)
+            self.confirm.toggled.connect(self._update_ok)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.reason.textChanged.connect(self._update_ok)
+        self._update_ok()
+
+    @property
+    def ok_button(self):  # type: ignore[no-untyped-def]
+        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+    def reason_text(self) -> str | None:
+        return normalise_reason(self.reason.toPlainText())
+
+    def commission_value(self) -> float | None:
+        return None if self.commission is None else float(self.commission.value())
+
+    def _update_ok(self) -> None:
+        reason = self.reason_text()
+        ok = reason is not None and len(reason) <= MAX_REASON_LENGTH
+        if self.confirm is not None:
+            ok = ok and self.confirm.isChecked()
+        self.ok_button.setEnabled(ok)
+
+
+def action_dialog(
+    spec: ActionSpec, subject: str, *, commission: float | None = None, parent: QWidget | None = None
+) -> ReasonDialog:
+    return ReasonDialog(
+        f"{spec.label} {spec.entity_type.value}",
+        f"{spec.label} {subject}. The action is queued and sent through the API; it works offline.",
+        destructive=spec.destructive,
+        confirm_text=f"Yes, {spec.label.lower()} {subject}",
+        commission=commission if spec.name == "set_commission" else None,
+        parent=parent,
+    )
+
+
+class StepUpDialog(QDialog):
+    """Re-enter the password before a ban or a bulk action."""
+
+    def __init__(self, email: str, what: str, *, error: str | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("stepUpDialog")
+        self.setWindowTitle("Confirm your identity")
+        self.setStyleSheet(DIALOG_STYLE)
+        layout = QVBoxLayout(self)
+        text = QLabel(f"{what} needs your password again.\nSigned in as {email}.", self)
+        text.setWordWrap(True)
+        layout.addWidget(text)
+        self.password = QLineEdit(self)
+        self.password.setObjectName("stepUpPassword")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        layout.addWidget(self.password)
+        self.error = QLabel(error or "", self)
+        self.error.setObjectName("dialogError")
+        self.error.setVisible(bool(error))
+        layout.addWidget(self.error)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+    def take_password(self) -> str:
+        password = self.password.text()
+        self.password.clear()
+        return password
+
+
+class DryRunDialog(QDialog):
+    """What a bulk action would do, before anything is queued."""
+
+    def __init__(self, summary: DryRunSummary, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("dryRunDialog")
+        self.setWindowTitle("Bulk action: dry run")
+        layout = QVBoxLayout(self)
+        self.summary_label = QLabel(summary.describe(), self)
+        self.summary_label.setObjectName("dryRunSummary")
+        self.summary_label.setWordWrap(True)
+        layout.addWidget(self.summary_label)
+        lines = [
+            f"{item.entity}: {item.outcome.value.replace('_', ' ')} (now {item.current_status or '—'})"
+            for item in summary.items
+        ]
+        details = QPlainTextEdit("\n".join(lines), self)
+        details.setReadOnly(True)
+        layout.addWidget(details)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        will_apply = len(summary.requests())
+        self.ok_button.setText(f"Queue {will_apply} action{'s' if will_apply != 1 else ''}")
+        self.ok_button.setEnabled(will_apply > 0)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+    @property
+    def ok_button(self):  # type: ignore[no-untyped-def]
+        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)

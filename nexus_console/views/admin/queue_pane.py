@@ -1,0 +1,305 @@
+"""The Action queue pane: every queued admin action with its age and state (queued → sending → applied,
+conflict or failed). Works offline: edit a queued action's reason or cancel it before it is sent. On a
+conflict it shows the server's current state and offers: apply again on that version, or discard."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
+from nexus_console.models.outbox_table import OutboxTableModel
+from nexus_console.views.admin.dialogs import ReasonDialog
+from nexus_console.views.async_dialog import execute_dialog
+from nexus_console.views.pane import Pane
+from nexus_console.workers.admin_sources import AdminRuntime, admin_runtime_for
+from nexus_console.workers.context import ConsoleContext
+
+log = logging.getLogger(__name__)
+
+TICK_MS = 1000
+MAX_SHOWN = 2000
+PANE_STYLE = "QLabel#queueError { color: #a3281f; } QLabel#queueCounts { color: #4a5563; }"
+
+
+class QueuePane(Pane):
+    title = "Action queue"
+    icon_name = "queue"
+    required_roles = frozenset({"admin", "moderator"})
+
+    def __init__(
+        self,
+        ctx: ConsoleContext,
+        parent: QWidget | None = None,
+        *,
+        runtime: AdminRuntime | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(ctx, parent)
+        self.setObjectName("queuePane")
+        self.setStyleSheet(PANE_STYLE)
+        self.runtime = runtime or admin_runtime_for(ctx)
+        self.active_dialog: QDialog | None = None
+        self._shut_down = False
+        self._reloading = False
+        self._reload_again = False
+
+        self.counts_label = QLabel("", self)
+        self.counts_label.setObjectName("queueCounts")
+        self.error_label = QLabel("", self)
+        self.error_label.setObjectName("queueError")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+
+        self.model = OutboxTableModel(clock=clock, parent=self)
+        self.table = QTableView(self)
+        self.table.setObjectName("queueTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+
+        self.edit_button = QPushButton("Edit reason…", self)
+        self.cancel_button = QPushButton("Cancel action", self)
+        self.apply_again_button = QPushButton("Apply again on server version", self)
+        self.discard_button = QPushButton("Discard", self)
+        self.retry_button = QPushButton("Retry", self)
+        buttons = QHBoxLayout()
+        for button in (
+            self.edit_button,
+            self.cancel_button,
+            self.apply_again_button,
+            self.discard_button,
+            self.retry_button,
+        ):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.detail = QPlainTextEdit(self)
+        self.detail.setObjectName("queueDetail")
+        self.detail.setReadOnly(True)
+
+        bottom = QWidget(self)
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addLayout(buttons)
+        bottom_layout.addWidget(self.detail, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.table)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.counts_label)
+        layout.addWidget(self.error_label)
+        layout.addWidget(splitter, 1)
+
+        self.edit_button.clicked.connect(lambda: self._on_selected(self.edit_reason))
+        self.cancel_button.clicked.connect(lambda: self._on_selected(self.cancel))
+        self.apply_again_button.clicked.connect(lambda: self._on_selected(self.apply_again))
+        self.discard_button.clicked.connect(lambda: self._on_selected(self.discard))
+        self.retry_button.clicked.connect(lambda: self._on_selected(self.retry))
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.runtime.outbox_changed.connect(self.reload_soon)
+        self.runtime.ready_changed.connect(self.reload_soon)
+        self.timer = QTimer(self)
+        self.timer.setObjectName("queuePaneTick")
+        self.timer.timeout.connect(self._tick)
+        self.timer.start(TICK_MS)
+        self._update_buttons()
+        self.reload_soon()
+
+    # ---- plumbing ----------------------------------------------------------------------------------
+
+    def _run(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any] | None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            running = False
+        else:
+            running = True
+        if self._shut_down or not running:  # not running: built before the loop (a test); reload later
+            coro.close()
+            return None
+        return self.ctx.tasks.run(coro, name=name, on_error=self._show_error)
+
+    def _show_error(self, error: BaseException) -> None:
+        log.warning("queue pane: %s", error)
+        if not self._shut_down:
+            self.error_label.setText(str(error) or type(error).__name__)
+            self.error_label.show()
+
+    def shutdown(self) -> None:
+        self._shut_down = True
+        self.timer.stop()
+        try:
+            self.runtime.outbox_changed.disconnect(self.reload_soon)
+            self.runtime.ready_changed.disconnect(self.reload_soon)
+        except (RuntimeError, TypeError):
+            pass
+        if self.active_dialog is not None:
+            self.active_dialog.reject()
+
+    def _tick(self) -> None:
+        self.model.tick()
+        # the sender moves entries to `sending` and back without telling anyone: look again
+        self.reload_soon()
+
+    def reload_soon(self) -> None:
+        if self._reloading:
+            self._reload_again = True
+            return
+        self._run(self.reload(), "queue-reload")
+
+    async def reload(self) -> None:
+        outbox = self.runtime.outbox
+        if outbox is None:
+            return
+        self._reloading = True
+        try:
+            while True:
+                self._reload_again = False
+                entries = await outbox.entries(limit=MAX_SHOWN)
+                counts = await outbox.counts()
+                if self._shut_down:
+                    return
+                selected = self.selected_entry()
+                self.model.set_entries(entries)
+                if selected is not None:
+                    row = self.model.row_of(selected.id)
+                    if row is not None and not self.table.selectionModel().isRowSelected(row):
+                        self.table.selectRow(row)
+                shown = [f"{n} {state.value}" for state, n in counts.items() if n]
+                text = " · ".join(shown) or "No queued actions."
+                if self.runtime.offline:
+                    text = "API unreachable: actions wait here (editable until sent) · " + text
+                self.counts_label.setText(text)
+                self._show_selected()
+                if not self._reload_again:
+                    return
+        finally:
+            self._reloading = False
+
+    # ---- selection ---------------------------------------------------------------------------------
+
+    def selected_entry(self) -> OutboxEntry | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.entry_at(rows[0].row()) if rows else None
+
+    def select_entry(self, entry_id: int) -> None:
+        row = self.model.row_of(entry_id)
+        if row is not None:
+            self.table.selectRow(row)
+
+    def _selection_changed(self, _s: QItemSelection, _d: QItemSelection) -> None:
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        entry = self.selected_entry()
+        self._update_buttons()
+        self.detail.setPlainText("" if entry is None else describe_entry(entry))
+
+    def _update_buttons(self) -> None:
+        entry = self.selected_entry()
+        self.edit_button.setEnabled(entry is not None and entry.is_editable)
+        self.cancel_button.setEnabled(entry is not None and entry.is_editable)
+        conflict = entry is not None and entry.state is OutboxState.CONFLICT
+        self.apply_again_button.setEnabled(conflict)
+        self.discard_button.setEnabled(
+            entry is not None and entry.state in (OutboxState.CONFLICT, OutboxState.FAILED)
+        )
+        self.retry_button.setEnabled(entry is not None and entry.state is OutboxState.FAILED)
+
+    def _on_selected(self, action: Callable[[OutboxEntry], Coroutine[Any, Any, Any]]) -> None:
+        entry = self.selected_entry()
+        if entry is not None:
+            self.error_label.hide()
+            self._run(action(entry), "queue-action")
+
+    # ---- actions -----------------------------------------------------------------------------------
+
+    async def _after(self, coro: Coroutine[Any, Any, Any]) -> None:
+        await coro
+        self.runtime.notify_outbox_changed()
+
+    async def edit_reason(self, entry: OutboxEntry) -> bool:
+        dialog = ReasonDialog(
+            "Edit reason",
+            f"{entry.action} {entry.entity}: the new reason replaces the old one before it is sent.",
+            reason=entry.reason or "",
+            parent=self,
+        )
+        self.active_dialog = dialog
+        try:
+            accepted = await execute_dialog(dialog) == QDialog.DialogCode.Accepted
+        finally:
+            self.active_dialog = None
+            dialog.deleteLater()
+        if not accepted:
+            return False
+        assert self.runtime.outbox is not None
+        await self._after(self.runtime.outbox.edit_reason(entry.id, dialog.reason_text()))
+        return True
+
+    async def cancel(self, entry: OutboxEntry) -> None:
+        assert self.runtime.outbox is not None
+        await self._after(self.runtime.outbox.cancel(entry.id))
+
+    async def apply_again(self, entry: OutboxEntry) -> None:
+        """Send the same action again, on the version the server has now (from the conflict)."""
+        assert self.runtime.outbox is not None
+        version = None
+        if entry.server_state is not None and isinstance(entry.server_state.get("version"), int):
+            version = int(entry.server_state["version"])
+        await self._after(self.runtime.outbox.apply_again(entry.id, version))
+
+    async def discard(self, entry: OutboxEntry) -> None:
+        assert self.runtime.outbox is not None
+        await self._after(self.runtime.outbox.discard(entry.id))
+
+    async def retry(self, entry: OutboxEntry) -> None:
+        assert self.runtime.outbox is not None
+        outbox = self.runtime.outbox
+        await self._after(outbox.call(outbox.outbox.retry_failed, entry.id))
+
+
+def describe_entry(entry: OutboxEntry) -> str:
+    lines = [
+        entry.describe(),
+        f"reason: {entry.reason or '—'}",
+        f"sent as If-Match v{entry.expected_version}"
+        if entry.expected_version
+        else "version: from the previous action",
+        f"attempts: {entry.attempts}",
+    ]
+    if entry.last_error:
+        lines.append(f"last answer: {entry.last_error}")
+    if entry.state is OutboxState.CONFLICT:
+        lines.append("")
+        lines.append("The server has changed since this action was queued. Its current state:")
+        lines.append(json.dumps(dict(entry.server_state or {}), indent=2, sort_keys=True, default=str))
+        lines.append("")
+        lines.append("Apply again on the server's version, or discard the action.")
+    return "\n".join(lines)

@@ -1,0 +1,544 @@
+# ruff: noqa: F811  (pytest injects the session fixtures imported from tests/admin by name)
+"""The Admin, Action queue and Audit panes driven like a user, against a real PostgreSQL primary with
+streaming replicas (the console reads replica 1) and the reference server writing to the primary."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import csv
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from nexus_console.domain.admin import EntityType, spec_for
+from nexus_console.domain.outbox_model import OutboxState
+from nexus_console.models.admin_table import WAITING_TEXT
+from nexus_console.services.api_client import NexusClient
+from nexus_console.services.auth import AuthSession, Credentials
+from nexus_console.services.cache import CACHE_FILE, LocalCache
+from nexus_console.services.http import build_http_client
+from nexus_console.services.keychain import Keychain
+from nexus_console.services.polling import PollerRegistry
+from nexus_console.services.profiles import Profile, TlsSettings, cache_dir
+from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
+from nexus_console.views.admin import AdminPane, AuditPane, QueuePane
+from nexus_console.views.admin.dialogs import DryRunDialog, ReasonDialog, StepUpDialog
+from nexus_console.workers.admin_sources import AdminRuntime, AdminSettings, install_admin_runtime
+from nexus_console.workers.context import ConsoleContext
+from nexus_console.workers.hub import DataHub
+from nexus_console.workers.tasks import TaskRunner
+from tests.admin.conftest import (  # noqa: F401  (session fixtures shared with tests/admin)
+    PLATFORM_DATABASES,
+    pg_cluster,
+    pg_refserver,
+    primary_rows,
+    wait_for_replicas,
+)
+from tests.console.helpers import wait_until
+from tests.support.postgres import PgCluster, postgres_available
+from tests.support.qloop import QLoop
+from tests.support.refserver import RefServer
+
+pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not installed")
+
+ADMIN = "admin@nexus.test"
+MODERATOR = "moderator@nexus.test"
+PASSWORD = "nexus-demo"
+
+
+@dataclass
+class Session:
+    ctx: ConsoleContext
+    runtime: AdminRuntime
+    executor: concurrent.futures.ThreadPoolExecutor
+    panes: list[Any]
+
+    def add(self, pane: Any) -> Any:
+        self.panes.append(pane)
+        return pane
+
+
+def pg_replicas(cluster: PgCluster) -> ReplicaSet:
+    """Replica 1 first, replica 2 as failover, for each platform database."""
+    return ReplicaSet(
+        [
+            ReplicaConfig(
+                name, tuple(cluster.replica_url(name, i) for i in range(len(cluster.replica_ports)))
+            )
+            for name in PLATFORM_DATABASES
+        ]
+    )
+
+
+def open_session(
+    qloop: QLoop, base_url: str, replicas: ReplicaSet, outbox: Path, email: str = ADMIN
+) -> Session:
+    profile = Profile("lab", base_url)
+    http = build_http_client(TlsSettings())
+    auth = AuthSession(base_url, http, Keychain("nexus-console:test"))
+    me = qloop.run(auth.login(Credentials(email, PASSWORD)))
+    registry = PollerRegistry()
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    ctx = ConsoleContext(
+        profile=profile,
+        api=NexusClient(base_url, http, auth=auth),
+        http=http,
+        registry=registry,
+        hub=DataHub(registry),
+        cache=LocalCache(cache_dir() / CACHE_FILE, namespace="lab"),
+        me=me,
+        tasks=TaskRunner(),
+        executor=executor,
+    )
+    settings = AdminSettings(
+        outbox_path=outbox, sender_idle_poll_s=0.5, retry_max_s=1.0, offline_probe_max_s=0.5
+    )
+    runtime = install_admin_runtime(ctx, AdminRuntime(ctx, settings, replicas=replicas))
+
+    async def start() -> None:
+        runtime.start()
+        await runtime.ready.wait()
+
+    qloop.run(start(), 30)
+    assert runtime.problem is None
+    return Session(ctx, runtime, executor, [])
+
+
+def close_session(qloop: QLoop, session: Session) -> None:
+    for pane in session.panes:
+        pane.shutdown()
+        pane.deleteLater()
+    ctx = session.ctx
+
+    async def close() -> None:
+        await ctx.tasks.aclose()  # the admin runtime closes its replicas, outbox and client
+        await ctx.http.aclose()
+        await ctx.cache.aclose()
+
+    qloop.run(close())
+    session.executor.shutdown(wait=True)
+    ctx.hub.detach()
+    ctx.hub.deleteLater()
+
+
+@pytest.fixture
+def admin(qloop: QLoop, pg_refserver: RefServer, pg_cluster: PgCluster, tmp_path: Path) -> Iterator[Session]:
+    session = open_session(qloop, pg_refserver.base_url, pg_replicas(pg_cluster), tmp_path / "outbox.sqlite3")
+    try:
+        yield session
+    finally:
+        close_session(qloop, session)
+
+
+def users_with_status(cluster: PgCluster, status: str, count: int, offset: int) -> list[dict[str, Any]]:
+    """Users from the primary (ground truth), far apart from the ones other tests pick."""
+    return primary_rows(
+        cluster,
+        "users",
+        "SELECT id, email, status, version FROM users WHERE status = %s ORDER BY id DESC LIMIT %s OFFSET %s",
+        (status, count, offset),
+    )
+
+
+def user_status(cluster: PgCluster, user_id: int) -> str:
+    return str(
+        primary_rows(cluster, "users", "SELECT status FROM users WHERE id = %s", (user_id,))[0]["status"]
+    )
+
+
+async def search_user(pane: AdminPane, user_id: int) -> None:
+    pane.entity_combo.setCurrentIndex(pane.entity_combo.findData(EntityType.USER))
+    pane.search_edit.setText(str(user_id))
+    task = pane.start_search()
+    assert task is not None
+    await task
+    assert pane.model.ids() == [str(user_id)]
+    pane.select_id(str(user_id))
+    await wait_until(lambda: pane.detail_id == str(user_id), timeout_s=15)
+
+
+async def answer_reason(owner: Any, reason: str, *, confirm: bool) -> None:
+    """Type a reason (and tick the confirmation), checking OK is refused until both are given."""
+    await wait_until(lambda: isinstance(owner.active_dialog, ReasonDialog), timeout_s=10)
+    dialog = owner.active_dialog
+    assert not dialog.ok_button.isEnabled()
+    dialog.reason.setPlainText(reason)
+    if confirm:
+        assert dialog.confirm is not None
+        assert not dialog.ok_button.isEnabled()
+        dialog.confirm.setChecked(True)
+    assert dialog.ok_button.isEnabled()
+    dialog.ok_button.click()
+
+
+async def answer_step_up(pane: AdminPane, password: str) -> StepUpDialog:
+    await wait_until(lambda: isinstance(pane.active_dialog, StepUpDialog), timeout_s=10)
+    dialog = pane.active_dialog
+    dialog.password.setText(password)
+    dialog.accept()
+    return dialog
+
+
+async def entry_state(runtime: AdminRuntime, entity_id: str) -> OutboxState | None:
+    assert runtime.outbox is not None
+    latest = await runtime.outbox.latest_for("user", [entity_id])
+    return latest[entity_id].state if entity_id in latest else None
+
+
+async def wait_for_state(
+    runtime: AdminRuntime, entity_id: str, state: OutboxState, timeout_s: float = 20
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (seen := await entry_state(runtime, entity_id)) is not state:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"user {entity_id}: outbox entry is {seen}, not {state}")
+        await asyncio.sleep(0.05)
+
+
+def patch_user(base_url: str, user_id: int, action: str, version: int, reason: str) -> httpx.Response:
+    """Another admin's write, straight through the API."""
+    token = httpx.post(f"{base_url}/auth/login", json={"email": ADMIN, "password": PASSWORD}).json()[
+        "access_token"
+    ]
+    return httpx.patch(
+        f"{base_url}/admin/users/{user_id}",
+        json={"action": action, "reason": reason},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "If-Match": f'"v{version}"',
+            "Idempotency-Key": str(uuid.uuid4()),
+        },
+        timeout=30,
+    )
+
+
+# ---- lookups ---------------------------------------------------------------------------------------
+
+
+def test_user_search_on_the_replica_shows_results_with_the_replica_lag(qloop: QLoop, admin: Session) -> None:
+    pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+
+    async def scenario() -> None:
+        pane.status_combo.setCurrentIndex(pane.status_combo.findData("active"))
+        task = pane.start_search()
+        assert task is not None
+        await task
+        assert pane.model.rowCount() > 0
+        rows = [pane.model.cached_row(i) for i in pane.model.ids()]
+        assert all(row is not None and row["status"] == "active" for row in rows)
+        assert "matching users" in pane.count_label.text()
+        assert "users replica" in pane.lag_label.text() and "read" in pane.lag_label.text()
+        pane.select_id(pane.model.id_at(0))
+        await wait_until(lambda: pane.detail_id == pane.model.id_at(0), timeout_s=15)
+        html = pane.detail.toPlainText()
+        for section in ("Profile", "Sync history", "Orders", "Cart", "Search activity", "replica"):
+            assert section in html
+
+    qloop.run(scenario())
+
+
+# ---- actions and read-your-writes ------------------------------------------------------------------
+
+
+def test_suspend_from_the_ui_is_applied_and_the_row_waits_for_the_replica_then_refreshes(
+    qloop: QLoop, admin: Session, pg_cluster: PgCluster
+) -> None:
+    pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+    queue = admin.add(QueuePane(admin.ctx, runtime=admin.runtime))
+    user = users_with_status(pg_cluster, "active", 1, 10)[0]
+    user_id = str(user["id"])
+
+    async def scenario() -> None:
+        await search_user(pane, user["id"])
+        assert pane.action_buttons["suspend"].isEnabled()
+        pg_cluster.pause_replay(0)
+        try:
+            pane.action_buttons["suspend"].click()
+            await answer_reason(pane, "chargeback fraud ring", confirm=True)
+            await wait_for_state(admin.runtime, user_id, OutboxState.APPLIED)
+            assert user_status(pg_cluster, user["id"]) == "suspended"
+            await wait_until(lambda: pane.model.badge(user_id) == WAITING_TEXT, timeout_s=10)
+            assert pane.model.cached_row(user_id)["status"] == "active"  # the replica has not replayed it
+            await wait_until(lambda: queue.model.rowCount() == 1, timeout_s=10)
+            assert queue.model.data(queue.model.index(0, 4)) == "applied"
+        finally:
+            pg_cluster.resume_replay(0)
+        await wait_until(lambda: pane.model.badge(user_id) == "", timeout_s=20)
+        assert pane.model.cached_row(user_id)["status"] == "suspended"
+        await wait_until(lambda: "suspended" in pane.detail.toPlainText(), timeout_s=10)
+
+    qloop.run(scenario())
+
+
+def test_a_destructive_action_cancelled_in_its_dialog_queues_nothing(
+    qloop: QLoop, admin: Session, pg_cluster: PgCluster
+) -> None:
+    pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+    user = users_with_status(pg_cluster, "active", 1, 12)[0]
+
+    async def scenario() -> None:
+        await search_user(pane, user["id"])
+        task = pane.start_action(spec_for(EntityType.USER, "suspend"))
+        await wait_until(lambda: isinstance(pane.active_dialog, ReasonDialog), timeout_s=10)
+        pane.active_dialog.reason.setPlainText("changed my mind")
+        pane.active_dialog.reject()
+        assert await task is False
+        assert await admin.runtime.outbox.open_count() == 0
+
+    qloop.run(scenario())
+
+
+def test_conflict_from_the_ui_apply_again_on_the_new_version_or_discard(
+    qloop: QLoop, admin: Session, pg_cluster: PgCluster, pg_refserver: RefServer
+) -> None:
+    pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+    queue = admin.add(QueuePane(admin.ctx, runtime=admin.runtime))
+    first, second = users_with_status(pg_cluster, "active", 2, 20)
+
+    async def conflict_for(user: dict[str, Any]) -> None:
+        await search_user(pane, user["id"])
+        # another admin changes the user after the console read it: the console's version is stale
+        answer = patch_user(
+            pg_refserver.base_url, user["id"], "reset_password", user["version"], "user asked"
+        )
+        assert answer.status_code == 200, answer.text
+        pane.action_buttons["suspend"].click()
+        await answer_reason(pane, "spam wave", confirm=True)
+        await wait_for_state(admin.runtime, str(user["id"]), OutboxState.CONFLICT)
+
+    async def scenario() -> None:
+        await conflict_for(first)
+        await queue.reload()
+        entry = next(e for e in queue.model.entries() if e.entity.id == str(first["id"]))
+        queue.select_entry(entry.id)
+        detail = queue.detail.toPlainText()
+        assert "current state" in detail and f'"version": {first["version"] + 1}' in detail
+        assert queue.apply_again_button.isEnabled() and queue.discard_button.isEnabled()
+        assert not queue.edit_button.isEnabled()
+        queue.apply_again_button.click()
+        await wait_for_state(admin.runtime, str(first["id"]), OutboxState.APPLIED)
+        assert user_status(pg_cluster, first["id"]) == "suspended"
+
+        await conflict_for(second)
+        await queue.reload()
+        entry = next(e for e in queue.model.entries() if e.entity.id == str(second["id"]))
+        queue.select_entry(entry.id)
+        queue.discard_button.click()
+        await wait_until(
+            lambda: queue.model.entries()[queue.model.row_of(entry.id)].state is OutboxState.CANCELLED
+        )
+        assert user_status(pg_cluster, second["id"]) == "active"
+
+    qloop.run(scenario())
+
+
+def test_ban_requires_step_up_re_authentication(qloop: QLoop, admin: Session, pg_cluster: PgCluster) -> None:
+    pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+    user = users_with_status(pg_cluster, "active", 1, 30)[0]
+
+    async def scenario() -> None:
+        await search_user(pane, user["id"])
+        pane.action_buttons["ban"].click()
+        await answer_reason(pane, "fraud confirmed by payments", confirm=True)
+        first = await answer_step_up(pane, "not-the-password")
+        await wait_until(
+            lambda: isinstance(pane.active_dialog, StepUpDialog) and pane.active_dialog is not first
+        )
+        assert pane.active_dialog.error.text() == "Wrong password."
+        assert await admin.runtime.outbox.open_count() == 0  # nothing queued before the step-up
+        await answer_step_up(pane, PASSWORD)
+        await wait_for_state(admin.runtime, str(user["id"]), OutboxState.APPLIED)
+        assert user_status(pg_cluster, user["id"]) == "banned"
+
+    qloop.run(scenario())
+
+
+def test_bulk_suspend_on_marked_rows_after_a_dry_run_and_step_up(
+    qloop: QLoop, admin: Session, pg_cluster: PgCluster
+) -> None:
+    pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+    active = users_with_status(pg_cluster, "active", 2, 40)
+    suspended = users_with_status(pg_cluster, "suspended", 1, 0)
+    wait_for_replicas(pg_cluster)
+    ids = [str(u["id"]) for u in active + suspended]
+
+    async def scenario() -> None:
+        pane.status_combo.setCurrentIndex(0)
+        task = pane.start_search()  # every user, first page; the marked ones are loaded by id below
+        assert task is not None
+        await task
+        rows = (await admin.runtime.lookups.rows_by_id(EntityType.USER, ids)).value
+        pane.model.reset(EntityType.USER, [rows[i] for i in ids], has_more=False)
+        for entity_id in ids:
+            pane.model.set_marked(entity_id, True)
+        pane.bulk_combo.setCurrentIndex(pane.bulk_combo.findData("suspend"))
+        pane.bulk_button.click()
+        await answer_reason(pane, "coordinated spam", confirm=True)
+        await wait_until(lambda: isinstance(pane.active_dialog, DryRunDialog), timeout_s=15)
+        dry = pane.active_dialog
+        assert (
+            dry.summary_label.text() == "Suspend: 2 will change, 1 already in a state where it does not apply"
+        )
+        dry.accept()
+        await answer_step_up(pane, PASSWORD)
+        for user in active:
+            await wait_for_state(admin.runtime, str(user["id"]), OutboxState.APPLIED)
+            assert user_status(pg_cluster, user["id"]) == "suspended"
+        assert await entry_state(admin.runtime, str(suspended[0]["id"])) is None
+
+    qloop.run(scenario())
+
+
+# ---- offline -----------------------------------------------------------------------------------------
+
+
+def sqlite_rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(row) for row in conn.execute(sql, params)]
+
+
+def test_offline_queue_edit_and_cancel_then_restart_applies_the_rest(
+    qloop: QLoop, refserver_factory: Any, tmp_path: Path
+) -> None:
+    """On the SQLite reference server (a PostgreSQL-backed one does not answer admin writes after a
+    restart yet): the console reads its files read-only, as in --demo."""
+    server: RefServer = refserver_factory("--seed", "11", "--scale", "0.02", "--scenario", "none")
+    users_db = server.data_dir / "users.sqlite3"
+    kept, cancelled = sqlite_rows(
+        users_db, "SELECT id, version FROM users WHERE status = 'active' ORDER BY id LIMIT 2"
+    )
+    outbox = tmp_path / "outbox.sqlite3"
+    session = open_session(qloop, server.base_url, ReplicaSet.sqlite_directory(server.data_dir), outbox)
+    pane = session.add(AdminPane(session.ctx, runtime=session.runtime))
+    queue = session.add(QueuePane(session.ctx, runtime=session.runtime))
+    try:
+
+        async def offline_part() -> None:
+            server.stop()
+            for user in (kept, cancelled):
+                await search_user(pane, user["id"])
+                pane.action_buttons["suspend"].click()
+                await answer_reason(pane, "first reason", confirm=True)
+                await wait_until(lambda: session.runtime.offline, timeout_s=10)
+            await queue.reload()
+            assert "API unreachable" in queue.counts_label.text()
+            entries = {e.entity.id: e for e in queue.model.entries()}
+            assert all(e.state is OutboxState.QUEUED and e.is_editable for e in entries.values())
+
+            queue.select_entry(entries[str(kept["id"])].id)
+            assert queue.edit_button.isEnabled() and queue.cancel_button.isEnabled()
+            queue.edit_button.click()
+            await wait_until(lambda: isinstance(queue.active_dialog, ReasonDialog), timeout_s=10)
+            queue.active_dialog.reason.setPlainText("edited while offline")
+            queue.active_dialog.ok_button.click()
+            await wait_until(
+                lambda: (
+                    (entry := queue.selected_entry()) is not None and entry.reason == "edited while offline"
+                )
+            )
+
+            cancelled_id = entries[str(cancelled["id"])].id
+            queue.select_entry(cancelled_id)
+            queue.cancel_button.click()
+            await wait_until(
+                lambda: queue.model.entries()[queue.model.row_of(cancelled_id)].state is OutboxState.CANCELLED
+            )
+
+        qloop.run(offline_part(), 90)
+    finally:
+        close_session(qloop, session)  # the console quits with the action still queued
+        server.start()
+
+    session = open_session(qloop, server.base_url, ReplicaSet.sqlite_directory(server.data_dir), outbox)
+    try:
+        qloop.run(wait_for_state(session.runtime, str(kept["id"]), OutboxState.APPLIED, timeout_s=30))
+    finally:
+        close_session(qloop, session)
+    status = "SELECT status FROM users WHERE id = ?"
+    assert sqlite_rows(users_db, status, (kept["id"],))[0]["status"] == "suspended"
+    assert sqlite_rows(users_db, status, (cancelled["id"],))[0]["status"] == "active"
+    trail = sqlite_rows(
+        server.data_dir / "nexus.sqlite3",
+        "SELECT reason FROM audit_log"
+        " WHERE entity_type = 'user' AND entity_id = ? AND action = 'user.suspend'",
+        (str(kept["id"]),),
+    )
+    assert [row["reason"] for row in trail] == ["edited while offline"]
+
+
+# ---- RBAC and audit ------------------------------------------------------------------------------------
+
+
+def test_a_moderator_reads_users_but_sees_no_user_actions(
+    qloop: QLoop, pg_refserver: RefServer, pg_cluster: PgCluster, tmp_path: Path
+) -> None:
+    session = open_session(
+        qloop, pg_refserver.base_url, pg_replicas(pg_cluster), tmp_path / "outbox.sqlite3", MODERATOR
+    )
+    try:
+        pane = session.add(AdminPane(session.ctx, runtime=session.runtime))
+        assert session.ctx.me.may_access(AdminPane.required_roles)
+        assert not session.ctx.me.may_access(AuditPane.required_roles)
+        assert list(pane.action_buttons) == ["_read_only"]
+        assert not pane.bulk_button.isEnabled()
+
+        async def scenario() -> None:
+            task = pane.start_search()
+            assert task is not None
+            await task
+            assert pane.model.rowCount() > 0  # moderators may read users
+            pane.entity_combo.setCurrentIndex(pane.entity_combo.findData(EntityType.VENDOR))
+            assert list(pane.action_buttons) == ["_read_only"]
+            pane.entity_combo.setCurrentIndex(pane.entity_combo.findData(EntityType.PRODUCT))
+            assert list(pane.action_buttons) == ["approve", "reject", "remove"]
+            assert pane.bulk_button.isEnabled()
+
+        qloop.run(scenario())
+    finally:
+        close_session(qloop, session)
+
+
+def test_audit_viewer_filters_and_exports_csv(
+    qloop: QLoop, admin: Session, pg_cluster: PgCluster, pg_refserver: RefServer, tmp_path: Path
+) -> None:
+    pane = admin.add(AuditPane(admin.ctx))
+    user = users_with_status(pg_cluster, "active", 1, 60)[0]
+    reason = f"audit viewer check {uuid.uuid4().hex[:8]}"
+    assert (
+        patch_user(pg_refserver.base_url, user["id"], "suspend", user["version"], reason).status_code == 200
+    )
+
+    async def scenario() -> None:
+        pane.action_edit.setText("user.suspend")
+        pane.entity_type_combo.setCurrentIndex(pane.entity_type_combo.findData("user"))
+        task = pane.start_search()
+        assert task is not None
+        await task
+        assert pane.model.rowCount() >= 1
+        assert {e["action"] for e in pane.model.entries()} == {"user.suspend"}
+        pane.entity_id_edit.setText(str(user["id"]))
+        pane.actor_edit.setText(ADMIN)
+        await pane.start_search()
+        assert pane.model.rowCount() == 1
+        pane.table.selectRow(0)
+        assert reason in pane.detail.toPlainText() and '"status": "suspended"' in pane.detail.toPlainText()
+        assert pane.model.data(pane.model.index(0, 5)).startswith("status: active → suspended")
+        pane.entity_id_edit.clear()
+        count = await pane.export_csv(tmp_path / "audit.csv")
+        assert count == pane.total and count >= 1
+
+    qloop.run(scenario())
+    with (tmp_path / "audit.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == pane.total
+    assert {row["action"] for row in rows} == {"user.suspend"} and {row["actor"] for row in rows} == {ADMIN}
+    assert reason in {row["reason"] for row in rows}
