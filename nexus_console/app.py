@@ -220,7 +220,7 @@ class ConsoleApp:
                 base_url = await self.demo_server.start()
             except DemoServerError as exc:
                 raise StartupError(str(exc)) from None
-            return Profile("demo", base_url, email=DEMO_EMAIL)
+            return Profile("demo", base_url, email=DEMO_EMAIL, replicas=self.demo_server.replica_urls())
         store = ProfileStore(self.args.config)
         try:
             book = store.load()

@@ -16,6 +16,8 @@ from pathlib import Path
 
 DEMO_EMAIL = "admin@nexus.test"
 DEMO_PASSWORD = "nexus-demo"  # the reference server's published demo password, not a real secret
+# the reference server's SQLite files in its data dir (nexus_refserver/databases.py)
+DEMO_REPLICA_DATABASES = ("users", "workstation", "marketplace")
 _LISTENING = re.compile(r"^nexus-refserver listening on (http://127\.0\.0\.1:\d+)\s*$")
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,10 @@ class DemoServer:
         self.proc: subprocess.Popen[str] | None = None
         self.base_url: str | None = None
         self._stderr_tail: deque[str] = deque(maxlen=50)
+
+    def replica_urls(self) -> dict[str, str]:
+        """The demo server's platform databases as read-only replicas for the console (SQLite files)."""
+        return {name: f"sqlite:///{self.data_dir / (name + '.sqlite3')}" for name in DEMO_REPLICA_DATABASES}
 
     def command(self) -> list[str]:
         return [
