@@ -93,17 +93,22 @@ class AdminRuntime(QObject):
         """Open everything, send queued actions until cancelled, then close what was opened."""
         try:
             try:
-                self.replicas = self._given_replicas or await self._replicas_from_profile()
-                self.lookups = Lookups(self.replicas)
                 path = self.settings.outbox_path or outbox_path_for(self.ctx.profile.name)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.outbox = await AsyncOutbox.open(path)
             except Exception as exc:
-                self.problem = f"admin services unavailable: {exc}"
+                self.problem = f"the action queue is unavailable: {exc}"
                 log.warning("%s", self.problem)
                 self.ready.set()
                 self.ready_changed.emit()
                 await asyncio.Event().wait()  # stay "started" until the session ends
+            try:
+                self.replicas = self._given_replicas or await self._replicas_from_profile()
+                self.lookups = Lookups(self.replicas)
+            except Exception as exc:
+                # The queue still drains what earlier sessions queued; only lookups are missing.
+                self.problem = f"lookups unavailable: {exc}"
+                log.warning("%s", self.problem)
             profile = self.ctx.profile
             self._http = build_http_client(
                 profile.tls, timeout_s=self.settings.request_timeout_s, base_url=profile.api_base_url
@@ -117,7 +122,8 @@ class AdminRuntime(QObject):
                 on_results=self._on_results,
             )
             # No sender for AdminActions: queueing wakes this runtime's loop (notify_outbox_changed).
-            self.actions = AdminActions(self.outbox, self.lookups)
+            if self.lookups is not None:
+                self.actions = AdminActions(self.outbox, self.lookups)
             self.ready.set()
             self.ready_changed.emit()
             await self._send_loop()
@@ -251,17 +257,23 @@ class AdminRuntime(QObject):
 _RUNTIMES: weakref.WeakKeyDictionary[Any, AdminRuntime] = weakref.WeakKeyDictionary()
 
 
-def register_admin_sources(ctx: Any, settings: AdminSettings | None = None) -> AdminRuntime:
-    """Create (once per session) the admin runtime and start it on the session's TaskRunner."""
+ADMIN_ROLES = frozenset({"admin", "moderator"})
+
+
+def register_admin_sources(ctx: Any, settings: AdminSettings | None = None) -> AdminRuntime | None:
+    """For admins and moderators: create (once per session) the admin runtime and start it."""
+    if not ctx.me.may_access(ADMIN_ROLES):
+        return None
+    return admin_runtime_for(ctx, settings)
+
+
+def admin_runtime_for(ctx: Any, settings: AdminSettings | None = None) -> AdminRuntime:
+    """The session's admin runtime, created and started on first use."""
     runtime = _RUNTIMES.get(ctx.registry)
     if runtime is None:
         runtime = _RUNTIMES[ctx.registry] = AdminRuntime(ctx, settings)
         runtime.start()
     return runtime
-
-
-def admin_runtime_for(ctx: Any) -> AdminRuntime:
-    return register_admin_sources(ctx)
 
 
 def install_admin_runtime(ctx: Any, runtime: AdminRuntime) -> AdminRuntime:

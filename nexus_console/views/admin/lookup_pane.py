@@ -236,8 +236,8 @@ class AdminPane(Pane):
 
     async def _ready(self) -> None:
         await self.runtime.ready.wait()
-        if self.runtime.problem:
-            raise RuntimeError(self.runtime.problem)
+        if self.runtime.lookups is None or self.runtime.actions is None:
+            raise RuntimeError(self.runtime.problem or "the admin services are not running")
 
     def selected_id(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
