@@ -334,16 +334,7 @@ async def _read_response(
     """(status, headers, body, keep-alive) of one response."""
     try:
         async with asyncio.timeout(timeout):
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError as exc:
-                if not exc.partial:
-                    raise _Disconnected from None
-                raise httpx.RemoteProtocolError(
-                    "Server disconnected without sending a complete response head.", request=request
-                ) from None
-            except asyncio.LimitOverrunError:
-                raise httpx.RemoteProtocolError("Response head too long.", request=request) from None
+            head = await _read_head(reader, request)
             status, headers, version = _parse_head(head, request)
             fields = {name.lower(): value for name, value in headers}
             keep_alive = version == b"HTTP/1.1" and fields.get(b"connection", b"").lower() != b"close"
@@ -354,20 +345,44 @@ async def _read_response(
             length = fields.get(b"content-length")
             if length is None:
                 return status, headers, await reader.read(), False
-            expected = int(length)
-            try:
-                body = await reader.readexactly(expected)
-            except asyncio.IncompleteReadError as exc:
-                raise httpx.RemoteProtocolError(
-                    "peer closed connection without sending complete message body: "
-                    f"received {len(exc.partial)} bytes, expected {expected}",
-                    request=request,
-                ) from None
-            return status, headers, body, keep_alive
+            return status, headers, await _read_exactly(reader, int(length), request), keep_alive
     except TimeoutError:
         raise httpx.ReadTimeout("timed out", request=request) from None
     except (ConnectionError, OSError) as exc:
         raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
+
+
+# The errors below are raised outside their `except` blocks: describe_error reports the innermost
+# chained exception, and asyncio's IncompleteReadError text would hide ours.
+
+
+async def _read_head(reader: asyncio.StreamReader, request: httpx.Request) -> bytes:
+    partial: bytes | None = None
+    try:
+        return await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as exc:
+        partial = exc.partial
+    except asyncio.LimitOverrunError:
+        pass
+    if partial is None:
+        raise httpx.RemoteProtocolError("Response head too long.", request=request)
+    if not partial:
+        raise _Disconnected
+    raise httpx.RemoteProtocolError(
+        "Server disconnected without sending a complete response head.", request=request
+    )
+
+
+async def _read_exactly(reader: asyncio.StreamReader, expected: int, request: httpx.Request) -> bytes:
+    try:
+        return await reader.readexactly(expected)
+    except asyncio.IncompleteReadError as exc:
+        received = len(exc.partial)
+    raise httpx.RemoteProtocolError(
+        f"peer closed connection without sending complete message body: received {received} bytes, "
+        f"expected {expected}",
+        request=request,
+    )
 
 
 def _parse_head(head: bytes, request: httpx.Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -386,6 +401,7 @@ def _parse_head(head: bytes, request: httpx.Request) -> tuple[int, list[tuple[by
 
 async def _read_chunked(reader: asyncio.StreamReader, request: httpx.Request) -> bytes:
     chunks = []
+    problem = ""
     try:
         while True:
             size_line = await reader.readuntil(b"\r\n")
@@ -396,12 +412,10 @@ async def _read_chunked(reader: asyncio.StreamReader, request: httpx.Request) ->
                 return b"".join(chunks)
             chunks.append((await reader.readexactly(size + 2))[:-2])
     except asyncio.IncompleteReadError:
-        raise httpx.RemoteProtocolError(
-            "peer closed connection without sending complete message body: incomplete chunked read",
-            request=request,
-        ) from None
+        problem = "peer closed connection without sending complete message body: incomplete chunked read"
     except ValueError:
-        raise httpx.RemoteProtocolError("malformed chunk size", request=request) from None
+        problem = "malformed chunk size"
+    raise httpx.RemoteProtocolError(problem, request=request)
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
