@@ -109,7 +109,7 @@ class QueuePane(Pane):
         splitter.addWidget(self.table)
         splitter.addWidget(bottom)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(1, 2)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.counts_label)
@@ -297,9 +297,15 @@ def describe_entry(entry: OutboxEntry) -> str:
     if entry.last_error:
         lines.append(f"last answer: {entry.last_error}")
     if entry.state is OutboxState.CONFLICT:
-        lines.append("")
-        lines.append("The server has changed since this action was queued. Its current state:")
-        lines.append(json.dumps(dict(entry.server_state or {}), indent=2, sort_keys=True, default=str))
-        lines.append("")
-        lines.append("Apply again on the server's version, or discard the action.")
+        state = dict(entry.server_state or {})
+        summary = ", ".join(f"{key} {state[key]}" for key in ("status", "version") if key in state)
+        lines += [
+            "",
+            "The server has changed since this action was queued."
+            + (f" Now on the server: {summary}." if summary else ""),
+            "Apply again on the server's version, or discard the action.",
+            "",
+            "The server's current state:",
+            json.dumps(state, indent=2, sort_keys=True, default=str),
+        ]
     return "\n".join(lines)
