@@ -10,7 +10,7 @@ import csv
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,13 +78,13 @@ def pg_replicas(cluster: PgCluster) -> ReplicaSet:
     )
 
 
-def open_session(
-    qloop: QLoop, base_url: str, replicas: ReplicaSet, outbox: Path, email: str = ADMIN
-) -> Session:
+async def open_session(base_url: str, replicas: ReplicaSet, outbox: Path, email: str = ADMIN) -> Session:
+    """Everything a session has, started inside the running loop (and closed in the same run:
+    between qloop runs, Qt may step the session's tasks without a running loop)."""
     profile = Profile("lab", base_url)
     http = build_http_client(TlsSettings())
     auth = AuthSession(base_url, http, Keychain("nexus-console:test"))
-    me = qloop.run(auth.login(Credentials(email, PASSWORD)))
+    me = await auth.login(Credentials(email, PASSWORD))
     registry = PollerRegistry()
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     ctx = ConsoleContext(
@@ -102,40 +102,48 @@ def open_session(
         outbox_path=outbox, sender_idle_poll_s=0.5, retry_max_s=1.0, offline_probe_max_s=0.5
     )
     runtime = install_admin_runtime(ctx, AdminRuntime(ctx, settings, replicas=replicas))
-
-    async def start() -> None:
-        runtime.start()
-        await runtime.ready.wait()
-
-    qloop.run(start(), 30)
+    runtime.start()
+    await runtime.ready.wait()
     assert runtime.problem is None
     return Session(ctx, runtime, executor, [])
 
 
-def close_session(qloop: QLoop, session: Session) -> None:
+async def close_session(session: Session) -> None:
     for pane in session.panes:
         pane.shutdown()
         pane.deleteLater()
     ctx = session.ctx
-
-    async def close() -> None:
-        await ctx.tasks.aclose()  # the admin runtime closes its replicas, outbox and client
-        await ctx.http.aclose()
-        await ctx.cache.aclose()
-
-    qloop.run(close())
+    await ctx.tasks.aclose()  # the admin runtime closes its replicas, outbox and client
+    await ctx.http.aclose()
+    await ctx.cache.aclose()
     session.executor.shutdown(wait=True)
     ctx.hub.detach()
     ctx.hub.deleteLater()
 
 
+@dataclass
+class AdminEnv:
+    qloop: QLoop
+    base_url: str
+    cluster: PgCluster
+    outbox: Path
+
+    def run(self, scenario: Callable[[Session], Awaitable[None]], email: str = ADMIN) -> None:
+        """Open a session, run the scenario in it, close it: all in one run of the loop."""
+
+        async def body() -> None:
+            session = await open_session(self.base_url, pg_replicas(self.cluster), self.outbox, email)
+            try:
+                await scenario(session)
+            finally:
+                await close_session(session)
+
+        self.qloop.run(body(), 120)
+
+
 @pytest.fixture
-def admin(qloop: QLoop, pg_refserver: RefServer, pg_cluster: PgCluster, tmp_path: Path) -> Iterator[Session]:
-    session = open_session(qloop, pg_refserver.base_url, pg_replicas(pg_cluster), tmp_path / "outbox.sqlite3")
-    try:
-        yield session
-    finally:
-        close_session(qloop, session)
+def env(qloop: QLoop, pg_refserver: RefServer, pg_cluster: PgCluster, tmp_path: Path) -> AdminEnv:
+    return AdminEnv(qloop, pg_refserver.base_url, pg_cluster, tmp_path / "outbox.sqlite3")
 
 
 def users_with_status(cluster: PgCluster, status: str, count: int, offset: int) -> list[dict[str, Any]]:
@@ -223,10 +231,10 @@ def patch_user(base_url: str, user_id: int, action: str, version: int, reason: s
 # ---- lookups ---------------------------------------------------------------------------------------
 
 
-def test_user_search_on_the_replica_shows_results_with_the_replica_lag(qloop: QLoop, admin: Session) -> None:
-    pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+def test_user_search_on_the_replica_shows_results_with_the_replica_lag(qloop: QLoop, env: AdminEnv) -> None:
 
-    async def scenario() -> None:
+    async def scenario(admin: Session) -> None:
+        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
         pane.status_combo.setCurrentIndex(pane.status_combo.findData("active"))
         task = pane.start_search()
         assert task is not None
@@ -242,21 +250,21 @@ def test_user_search_on_the_replica_shows_results_with_the_replica_lag(qloop: QL
         for section in ("Profile", "Sync history", "Orders", "Cart", "Search activity", "replica"):
             assert section in html
 
-    qloop.run(scenario())
+    env.run(scenario)
 
 
 # ---- actions and read-your-writes ------------------------------------------------------------------
 
 
 def test_suspend_from_the_ui_is_applied_and_the_row_waits_for_the_replica_then_refreshes(
-    qloop: QLoop, admin: Session, pg_cluster: PgCluster
+    qloop: QLoop, env: AdminEnv, pg_cluster: PgCluster
 ) -> None:
-    pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
-    queue = admin.add(QueuePane(admin.ctx, runtime=admin.runtime))
     user = users_with_status(pg_cluster, "active", 1, 10)[0]
     user_id = str(user["id"])
 
-    async def scenario() -> None:
+    async def scenario(admin: Session) -> None:
+        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+        queue = admin.add(QueuePane(admin.ctx, runtime=admin.runtime))
         await search_user(pane, user["id"])
         assert pane.action_buttons["suspend"].isEnabled()
         pg_cluster.pause_replay(0)
@@ -275,16 +283,16 @@ def test_suspend_from_the_ui_is_applied_and_the_row_waits_for_the_replica_then_r
         assert pane.model.cached_row(user_id)["status"] == "suspended"
         await wait_until(lambda: "suspended" in pane.detail.toPlainText(), timeout_s=10)
 
-    qloop.run(scenario())
+    env.run(scenario)
 
 
 def test_a_destructive_action_cancelled_in_its_dialog_queues_nothing(
-    qloop: QLoop, admin: Session, pg_cluster: PgCluster
+    qloop: QLoop, env: AdminEnv, pg_cluster: PgCluster
 ) -> None:
-    pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
     user = users_with_status(pg_cluster, "active", 1, 12)[0]
 
-    async def scenario() -> None:
+    async def scenario(admin: Session) -> None:
+        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
         await search_user(pane, user["id"])
         task = pane.start_action(spec_for(EntityType.USER, "suspend"))
         await wait_until(lambda: isinstance(pane.active_dialog, ReasonDialog), timeout_s=10)
@@ -293,17 +301,15 @@ def test_a_destructive_action_cancelled_in_its_dialog_queues_nothing(
         assert await task is False
         assert await admin.runtime.outbox.open_count() == 0
 
-    qloop.run(scenario())
+    env.run(scenario)
 
 
 def test_conflict_from_the_ui_apply_again_on_the_new_version_or_discard(
-    qloop: QLoop, admin: Session, pg_cluster: PgCluster, pg_refserver: RefServer
+    qloop: QLoop, env: AdminEnv, pg_cluster: PgCluster, pg_refserver: RefServer
 ) -> None:
-    pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
-    queue = admin.add(QueuePane(admin.ctx, runtime=admin.runtime))
     first, second = users_with_status(pg_cluster, "active", 2, 20)
 
-    async def conflict_for(user: dict[str, Any]) -> None:
+    async def conflict_for(admin: Session, pane: AdminPane, user: dict[str, Any]) -> None:
         await search_user(pane, user["id"])
         # another admin changes the user after the console read it: the console's version is stale
         answer = patch_user(
@@ -314,8 +320,10 @@ def test_conflict_from_the_ui_apply_again_on_the_new_version_or_discard(
         await answer_reason(pane, "spam wave", confirm=True)
         await wait_for_state(admin.runtime, str(user["id"]), OutboxState.CONFLICT)
 
-    async def scenario() -> None:
-        await conflict_for(first)
+    async def scenario(admin: Session) -> None:
+        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+        queue = admin.add(QueuePane(admin.ctx, runtime=admin.runtime))
+        await conflict_for(admin, pane, first)
         await queue.reload()
         entry = next(e for e in queue.model.entries() if e.entity.id == str(first["id"]))
         queue.select_entry(entry.id)
@@ -327,7 +335,7 @@ def test_conflict_from_the_ui_apply_again_on_the_new_version_or_discard(
         await wait_for_state(admin.runtime, str(first["id"]), OutboxState.APPLIED)
         assert user_status(pg_cluster, first["id"]) == "suspended"
 
-        await conflict_for(second)
+        await conflict_for(admin, pane, second)
         await queue.reload()
         entry = next(e for e in queue.model.entries() if e.entity.id == str(second["id"]))
         queue.select_entry(entry.id)
@@ -337,14 +345,14 @@ def test_conflict_from_the_ui_apply_again_on_the_new_version_or_discard(
         )
         assert user_status(pg_cluster, second["id"]) == "active"
 
-    qloop.run(scenario())
+    env.run(scenario)
 
 
-def test_ban_requires_step_up_re_authentication(qloop: QLoop, admin: Session, pg_cluster: PgCluster) -> None:
-    pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+def test_ban_requires_step_up_re_authentication(qloop: QLoop, env: AdminEnv, pg_cluster: PgCluster) -> None:
     user = users_with_status(pg_cluster, "active", 1, 30)[0]
 
-    async def scenario() -> None:
+    async def scenario(admin: Session) -> None:
+        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
         await search_user(pane, user["id"])
         pane.action_buttons["ban"].click()
         await answer_reason(pane, "fraud confirmed by payments", confirm=True)
@@ -358,19 +366,19 @@ def test_ban_requires_step_up_re_authentication(qloop: QLoop, admin: Session, pg
         await wait_for_state(admin.runtime, str(user["id"]), OutboxState.APPLIED)
         assert user_status(pg_cluster, user["id"]) == "banned"
 
-    qloop.run(scenario())
+    env.run(scenario)
 
 
 def test_bulk_suspend_on_marked_rows_after_a_dry_run_and_step_up(
-    qloop: QLoop, admin: Session, pg_cluster: PgCluster
+    qloop: QLoop, env: AdminEnv, pg_cluster: PgCluster
 ) -> None:
-    pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
     active = users_with_status(pg_cluster, "active", 2, 40)
     suspended = users_with_status(pg_cluster, "suspended", 1, 0)
     wait_for_replicas(pg_cluster)
     ids = [str(u["id"]) for u in active + suspended]
 
-    async def scenario() -> None:
+    async def scenario(admin: Session) -> None:
+        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
         pane.status_combo.setCurrentIndex(0)
         task = pane.start_search()  # every user, first page; the marked ones are loaded by id below
         assert task is not None
@@ -394,7 +402,7 @@ def test_bulk_suspend_on_marked_rows_after_a_dry_run_and_step_up(
             assert user_status(pg_cluster, user["id"]) == "suspended"
         assert await entry_state(admin.runtime, str(suspended[0]["id"])) is None
 
-    qloop.run(scenario())
+    env.run(scenario)
 
 
 # ---- offline -----------------------------------------------------------------------------------------
@@ -409,60 +417,61 @@ def sqlite_rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict
 def test_offline_queue_edit_and_cancel_then_restart_applies_the_rest(
     qloop: QLoop, refserver_factory: Any, tmp_path: Path
 ) -> None:
-    """On the SQLite reference server (a PostgreSQL-backed one does not answer admin writes after a
-    restart yet): the console reads its files read-only, as in --demo."""
+    """A dedicated reference server (this test stops it), on SQLite files the console reads read-only,
+    as in --demo."""
     server: RefServer = refserver_factory("--seed", "11", "--scale", "0.02", "--scenario", "none")
     users_db = server.data_dir / "users.sqlite3"
     kept, cancelled = sqlite_rows(
         users_db, "SELECT id, version FROM users WHERE status = 'active' ORDER BY id LIMIT 2"
     )
     outbox = tmp_path / "outbox.sqlite3"
-    session = open_session(qloop, server.base_url, ReplicaSet.sqlite_directory(server.data_dir), outbox)
-    pane = session.add(AdminPane(session.ctx, runtime=session.runtime))
-    queue = session.add(QueuePane(session.ctx, runtime=session.runtime))
-    try:
 
-        async def offline_part() -> None:
-            server.stop()
-            for user in (kept, cancelled):
-                await search_user(pane, user["id"])
-                pane.action_buttons["suspend"].click()
-                await answer_reason(pane, "first reason", confirm=True)
-                await wait_until(lambda: session.runtime.offline, timeout_s=10)
-            await queue.reload()
-            assert "API unreachable" in queue.counts_label.text()
-            entries = {e.entity.id: e for e in queue.model.entries()}
-            assert all(e.state is OutboxState.QUEUED and e.is_editable for e in entries.values())
+    async def offline_part(session: Session) -> None:
+        pane = session.add(AdminPane(session.ctx, runtime=session.runtime))
+        queue = session.add(QueuePane(session.ctx, runtime=session.runtime))
+        server.stop()
+        for user in (kept, cancelled):
+            await search_user(pane, user["id"])
+            pane.action_buttons["suspend"].click()
+            await answer_reason(pane, "first reason", confirm=True)
+            await wait_until(lambda: session.runtime.offline, timeout_s=10)
+        await queue.reload()
+        assert "API unreachable" in queue.counts_label.text()
+        entries = {e.entity.id: e for e in queue.model.entries()}
+        assert all(e.state is OutboxState.QUEUED and e.is_editable for e in entries.values())
 
-            queue.select_entry(entries[str(kept["id"])].id)
-            assert queue.edit_button.isEnabled() and queue.cancel_button.isEnabled()
-            queue.edit_button.click()
-            await wait_until(lambda: isinstance(queue.active_dialog, ReasonDialog), timeout_s=10)
-            queue.active_dialog.reason.setPlainText("edited while offline")
-            queue.active_dialog.ok_button.click()
-            await wait_until(
-                lambda: (
-                    (entry := queue.selected_entry()) is not None and entry.reason == "edited while offline"
-                )
-            )
+        queue.select_entry(entries[str(kept["id"])].id)
+        assert queue.edit_button.isEnabled() and queue.cancel_button.isEnabled()
+        queue.edit_button.click()
+        await wait_until(lambda: isinstance(queue.active_dialog, ReasonDialog), timeout_s=10)
+        queue.active_dialog.reason.setPlainText("edited while offline")
+        queue.active_dialog.ok_button.click()
+        await wait_until(
+            lambda: (entry := queue.selected_entry()) is not None and entry.reason == "edited while offline"
+        )
 
-            cancelled_id = entries[str(cancelled["id"])].id
-            queue.select_entry(cancelled_id)
-            queue.cancel_button.click()
-            await wait_until(
-                lambda: queue.model.entries()[queue.model.row_of(cancelled_id)].state is OutboxState.CANCELLED
-            )
+        cancelled_id = entries[str(cancelled["id"])].id
+        queue.select_entry(cancelled_id)
+        queue.cancel_button.click()
+        await wait_until(
+            lambda: queue.model.entries()[queue.model.row_of(cancelled_id)].state is OutboxState.CANCELLED
+        )
 
-        qloop.run(offline_part(), 90)
-    finally:
-        close_session(qloop, session)  # the console quits with the action still queued
-        server.start()
+    async def scenario() -> None:
+        replicas = ReplicaSet.sqlite_directory(server.data_dir)
+        session = await open_session(server.base_url, replicas, outbox)
+        try:
+            await offline_part(session)
+        finally:
+            await close_session(session)  # the console quits with the action still queued
+            server.start()
+        session = await open_session(server.base_url, ReplicaSet.sqlite_directory(server.data_dir), outbox)
+        try:
+            await wait_for_state(session.runtime, str(kept["id"]), OutboxState.APPLIED, timeout_s=30)
+        finally:
+            await close_session(session)
 
-    session = open_session(qloop, server.base_url, ReplicaSet.sqlite_directory(server.data_dir), outbox)
-    try:
-        qloop.run(wait_for_state(session.runtime, str(kept["id"]), OutboxState.APPLIED, timeout_s=30))
-    finally:
-        close_session(qloop, session)
+    qloop.run(scenario(), 120)
     status = "SELECT status FROM users WHERE id = ?"
     assert sqlite_rows(users_db, status, (kept["id"],))[0]["status"] == "suspended"
     assert sqlite_rows(users_db, status, (cancelled["id"],))[0]["status"] == "active"
@@ -478,46 +487,37 @@ def test_offline_queue_edit_and_cancel_then_restart_applies_the_rest(
 # ---- RBAC and audit ------------------------------------------------------------------------------------
 
 
-def test_a_moderator_reads_users_but_sees_no_user_actions(
-    qloop: QLoop, pg_refserver: RefServer, pg_cluster: PgCluster, tmp_path: Path
-) -> None:
-    session = open_session(
-        qloop, pg_refserver.base_url, pg_replicas(pg_cluster), tmp_path / "outbox.sqlite3", MODERATOR
-    )
-    try:
+def test_a_moderator_reads_users_but_sees_no_user_actions(env: AdminEnv) -> None:
+    async def scenario(session: Session) -> None:
         pane = session.add(AdminPane(session.ctx, runtime=session.runtime))
         assert session.ctx.me.may_access(AdminPane.required_roles)
         assert not session.ctx.me.may_access(AuditPane.required_roles)
         assert list(pane.action_buttons) == ["_read_only"]
         assert not pane.bulk_button.isEnabled()
+        task = pane.start_search()
+        assert task is not None
+        await task
+        assert pane.model.rowCount() > 0  # moderators may read users
+        pane.entity_combo.setCurrentIndex(pane.entity_combo.findData(EntityType.VENDOR))
+        assert list(pane.action_buttons) == ["_read_only"]
+        pane.entity_combo.setCurrentIndex(pane.entity_combo.findData(EntityType.PRODUCT))
+        assert list(pane.action_buttons) == ["approve", "reject", "remove"]
+        assert pane.bulk_button.isEnabled()
 
-        async def scenario() -> None:
-            task = pane.start_search()
-            assert task is not None
-            await task
-            assert pane.model.rowCount() > 0  # moderators may read users
-            pane.entity_combo.setCurrentIndex(pane.entity_combo.findData(EntityType.VENDOR))
-            assert list(pane.action_buttons) == ["_read_only"]
-            pane.entity_combo.setCurrentIndex(pane.entity_combo.findData(EntityType.PRODUCT))
-            assert list(pane.action_buttons) == ["approve", "reject", "remove"]
-            assert pane.bulk_button.isEnabled()
-
-        qloop.run(scenario())
-    finally:
-        close_session(qloop, session)
+    env.run(scenario, email=MODERATOR)
 
 
 def test_audit_viewer_filters_and_exports_csv(
-    qloop: QLoop, admin: Session, pg_cluster: PgCluster, pg_refserver: RefServer, tmp_path: Path
+    qloop: QLoop, env: AdminEnv, pg_cluster: PgCluster, pg_refserver: RefServer, tmp_path: Path
 ) -> None:
-    pane = admin.add(AuditPane(admin.ctx))
     user = users_with_status(pg_cluster, "active", 1, 60)[0]
     reason = f"audit viewer check {uuid.uuid4().hex[:8]}"
     assert (
         patch_user(pg_refserver.base_url, user["id"], "suspend", user["version"], reason).status_code == 200
     )
 
-    async def scenario() -> None:
+    async def scenario(admin: Session) -> None:
+        pane = admin.add(AuditPane(admin.ctx))
         pane.action_edit.setText("user.suspend")
         pane.entity_type_combo.setCurrentIndex(pane.entity_type_combo.findData("user"))
         task = pane.start_search()
@@ -533,12 +533,15 @@ def test_audit_viewer_filters_and_exports_csv(
         assert reason in pane.detail.toPlainText() and '"status": "suspended"' in pane.detail.toPlainText()
         assert pane.model.data(pane.model.index(0, 5)).startswith("status: active → suspended")
         pane.entity_id_edit.clear()
+        await pane.start_search()
+        totals.append(pane.total)
         count = await pane.export_csv(tmp_path / "audit.csv")
         assert count == pane.total and count >= 1
 
-    qloop.run(scenario())
+    totals: list[int | None] = []
+    env.run(scenario)
     with (tmp_path / "audit.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == pane.total
+    assert len(rows) == totals[0]
     assert {row["action"] for row in rows} == {"user.suspend"} and {row["actor"] for row in rows} == {ADMIN}
     assert reason in {row["reason"] for row in rows}
