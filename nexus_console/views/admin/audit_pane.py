@@ -152,7 +152,10 @@ class AuditPane(Pane):
         if self._shut_down or not running:  # not running: built before the loop (a test); reload later
             coro.close()
             return None
-        return self.ctx.tasks.run(coro, name=name, on_error=self._show_error)
+        try:
+            return self.ctx.tasks.run(coro, name=name, on_error=self._show_error)
+        except RuntimeError:  # the session's task runner has closed: the window is going away
+            return None
 
     def _show_error(self, error: BaseException) -> None:
         log.warning("audit pane: %s", error)

@@ -62,6 +62,21 @@ STATUSES = {
     EntityType.PRODUCT: ("pending", "approved", "rejected", "removed"),
 }
 ENTITY_LABELS = {EntityType.USER: "Users", EntityType.VENDOR: "Vendors", EntityType.PRODUCT: "Products"}
+COLUMN_WIDTHS = {
+    "id": 64,
+    "email": 230,
+    "name": 150,
+    "title": 230,
+    "status": 80,
+    "email_verified": 60,
+    "last_active_at": 125,
+    "version": 36,
+    "commission_pct": 95,
+    "warnings": 70,
+    "vendor_id": 60,
+    "flagged": 60,
+    "flag_reason": 120,
+}
 PANE_STYLE = (
     "QLabel#lagLabel { color: #4a5563; } QLabel#adminError { color: #a3281f; }"
     " QLabel#countLabel { color: #4a5563; }"
@@ -179,6 +194,7 @@ class AdminPane(Pane):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([900, 560])  # the results table gets the larger share
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -191,6 +207,7 @@ class AdminPane(Pane):
         self.search_edit.returnPressed.connect(self.start_search)
         self.search_button.clicked.connect(self.start_search)
         self.bulk_button.clicked.connect(self._bulk_clicked)
+        self.model.modelReset.connect(self._apply_column_widths)
         self.model.rows_wanted.connect(self._load_rows)
         self.model.more_wanted.connect(self._load_more)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -221,7 +238,10 @@ class AdminPane(Pane):
         if self._shut_down or not running:  # not running: built before the loop (a test); reload later
             coro.close()
             return None
-        return self.ctx.tasks.run(coro, name=name, on_error=self._show_error)
+        try:
+            return self.ctx.tasks.run(coro, name=name, on_error=self._show_error)
+        except RuntimeError:  # the session's task runner has closed: the window is going away
+            return None
 
     def _show_error(self, error: BaseException) -> None:
         text = str(error) or type(error).__name__
@@ -279,6 +299,10 @@ class AdminPane(Pane):
         self.detail.clear()
         self.detail_id = None
         self.count_label.clear()
+
+    def _apply_column_widths(self) -> None:
+        for column, (key, _title) in enumerate(self.model.columns):
+            self.table.setColumnWidth(column, COLUMN_WIDTHS.get(key, 100))
 
     def _build_action_buttons(self) -> None:
         for button in self.action_buttons.values():
