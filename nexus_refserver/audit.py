@@ -27,6 +27,32 @@ class AuditLog:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @staticmethod
+    def row_values(
+        *,
+        actor: str,
+        action: str,
+        entity_type: str,
+        entity_id: str | int,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        reason: str | None,
+        idempotency_key: str | None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """One audit_log row, for callers that insert many in their own transaction."""
+        return {
+            "at": at or datetime.now(UTC),
+            "actor": actor,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "before": None if before is None else json.dumps(before, default=str),
+            "after": None if after is None else json.dumps(after, default=str),
+            "reason": reason,
+            "idempotency_key": idempotency_key,
+        }
+
     def record(
         self,
         *,
@@ -41,17 +67,17 @@ class AuditLog:
         conn: Connection | None = None,
         at: datetime | None = None,
     ) -> None:
-        values = {
-            "at": at or datetime.now(UTC),
-            "actor": actor,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": str(entity_id),
-            "before": None if before is None else json.dumps(before, default=str),
-            "after": None if after is None else json.dumps(after, default=str),
-            "reason": reason,
-            "idempotency_key": idempotency_key,
-        }
+        values = self.row_values(
+            actor=actor,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+            reason=reason,
+            idempotency_key=idempotency_key,
+            at=at,
+        )
         if conn is not None:
             conn.execute(insert(audit_log).values(**values))
             return

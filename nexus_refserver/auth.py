@@ -59,6 +59,9 @@ class IssuedTokens:
     principal: Principal
 
 
+MAX_CHECKED_TOKENS = 10_000
+
+
 class AuthError(Exception):
     """Bad credentials or an invalid, expired or revoked token."""
 
@@ -70,6 +73,13 @@ class AuthService:
         self._refresh_ttl = timedelta(seconds=refresh_ttl_s)
         # serialises rotation so two refreshes with one token cannot both succeed
         self._lock = threading.Lock()
+        # access tokens already checked: token hash -> (principal, expires_at). Every revocation goes
+        # through this object and empties it, so a hit is as good as the database row; it saves two
+        # queries on the event loop per request.
+        self._checked: dict[str, tuple[Principal, datetime]] = {}
+        # bumped by every revocation: a check that read the database before it does not cache
+        self._revocations = 0
+        self._checked_lock = threading.Lock()
 
     def ensure_demo_accounts(self, password: str) -> None:
         """One account per role, `<role>@nexus.test`; the password is re-hashed on every start."""
@@ -124,6 +134,7 @@ class AuthService:
                 failure = "refresh token expired"
             if row is not None and failure != "refresh token expired":
                 # rotation on success, and on reuse of a spent token the whole login is revoked
+                self._forget_checked()
                 conn.execute(
                     update(tokens)
                     .where(and_(tokens.c.family == row.family, tokens.c.revoked_at.is_(None)))
@@ -131,6 +142,8 @@ class AuthService:
                 )
             if failure is None:
                 account = conn.execute(select(staff).where(staff.c.id == row.staff_id)).one()  # type: ignore[union-attr]
+        # again after the commit: a check that ran meanwhile may have cached a token just revoked
+        self._forget_checked()
         if failure is not None:
             raise AuthError(failure)
         return self._issue(self._principal(account), row.family)  # type: ignore[union-attr]
@@ -145,18 +158,30 @@ class AuthService:
             ).first()
             if row is None:
                 raise AuthError("unknown refresh token")
+            self._forget_checked()
             conn.execute(
                 update(tokens)
                 .where(and_(tokens.c.family == row.family, tokens.c.revoked_at.is_(None)))
                 .values(revoked_at=now)
             )
+        self._forget_checked()
+
+    def _forget_checked(self) -> None:
+        with self._checked_lock:
+            self._revocations += 1
+            self._checked.clear()
 
     def authenticate(self, access_token: str) -> Principal:
         now = datetime.now(UTC)
+        token_hash = _token_hash(access_token)
+        checked = self._checked.get(token_hash)
+        if checked is not None and checked[1] > now:
+            return checked[0]
+        revocations = self._revocations
         with self._engine.connect() as conn:
             row = conn.execute(
                 select(tokens.c.staff_id, tokens.c.expires_at, tokens.c.revoked_at).where(
-                    and_(tokens.c.token_hash == _token_hash(access_token), tokens.c.kind == "access")
+                    and_(tokens.c.token_hash == token_hash, tokens.c.kind == "access")
                 )
             ).first()
             if row is None:
@@ -166,7 +191,13 @@ class AuthService:
             if as_utc(row.expires_at) <= now:  # type: ignore[operator]
                 raise AuthError("access token expired")
             account = conn.execute(select(staff).where(staff.c.id == row.staff_id)).one()
-        return self._principal(account)
+        principal = self._principal(account)
+        with self._checked_lock:
+            if len(self._checked) >= MAX_CHECKED_TOKENS:
+                self._checked.clear()
+            if revocations == self._revocations:
+                self._checked[token_hash] = (principal, as_utc(row.expires_at))  # type: ignore[assignment]
+        return principal
 
     def _issue(self, principal: Principal, family: str) -> IssuedTokens:
         now = datetime.now(UTC)

@@ -23,16 +23,16 @@ import asyncio
 import json
 import logging
 import os
+import queue
 import signal
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, Table, and_, bindparam, delete, insert, select, update
 
 from nexus_refserver.api.http import check_if_match
 from nexus_refserver.audit import AuditLog
@@ -98,6 +98,21 @@ def _stored_response(after: dict[str, Any]) -> StoredResponse:
     )
 
 
+@dataclass(eq=False)
+class _Pending:
+    """One change waiting for the writer thread, and what became of it."""
+
+    change: ChangeRequest
+    planner: Planner
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    result: Any = None  # WriteOutcome, RUNNING, _TRY_AGAIN, or an exception to raise
+    row: Any = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+
+
 class EntityWriter:
     def __init__(
         self,
@@ -114,17 +129,23 @@ class EntityWriter:
         self._audit = audit
         # test-only fault: SIGKILL this process right after step 2 of the first change
         self._crash_after_entity_write = crash_after_entity_write
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="entity-writer")
+        self._insert_key = _insert_key_ignoring_conflicts(nexus)
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="entity-writer", daemon=True)
+        self._thread.start()
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        self._queue.put(None)
+        self._thread.join(10)
 
     async def apply(self, change: ChangeRequest, planner: Planner) -> WriteOutcome:
         """Apply the change once, or replay what its key already answered; ProblemError otherwise."""
         loop = asyncio.get_running_loop()
         deadline = time.monotonic() + WAIT_FOR_FIRST_REQUEST_S
         while True:
-            outcome = await loop.run_in_executor(self._executor, self._attempt, change, planner)
+            pending = _Pending(change, planner, loop, loop.create_future())
+            self._queue.put(pending)
+            outcome = await pending.future
             if isinstance(outcome, WriteOutcome):
                 return outcome
             # another request holds the key (or just released it): wait off the writer thread
@@ -132,102 +153,188 @@ class EntityWriter:
                 raise ProblemError(409, "a request with this Idempotency-Key is still running")
             await asyncio.sleep(0.02 if outcome is RUNNING else 0)
 
-    def _key_state(self, change: ChangeRequest) -> WriteOutcome | object | None:
-        found = self._idempotency.find(change.actor, change.idempotency_key, change.fingerprint)
+    # --- the writer thread ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        carried: list[_Pending] = []
+        while True:
+            batch = carried or [self._queue.get()]
+            carried = []
+            if batch[0] is None:
+                return
+            stopping = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            # one change per entity and batch: a second one must see the first one's outcome
+            now: list[_Pending] = []
+            seen: set[tuple[str, int]] = set()
+            for item in batch:
+                target = (item.change.entity_type, item.change.entity_id)
+                (carried if target in seen else now).append(item)
+                seen.add(target)
+            try:
+                self._process(now)
+            except BaseException as exc:  # a bug must fail the requests, not the writer
+                log.exception("admin write batch failed")
+                for item in now:
+                    if item.result is None:
+                        item.result = exc
+            _deliver(now)
+            if stopping:
+                _fail_all(carried, ProblemError(503, "the server is stopping"))
+                return
+
+    def _process(self, batch: list[_Pending]) -> None:
+        planned = self._plan(batch)
+        reserved = self._reserve(planned)
+        applied = self._write_entities(reserved)
+        if applied and self._crash_after_entity_write:
+            os.kill(os.getpid(), signal.SIGKILL)
+        self._finish(reserved, applied)
+
+    def _plan(self, batch: list[_Pending]) -> list[_Pending]:
+        rows: dict[tuple[str, int], Any] = {}
+        wanted: dict[str, list[int]] = {}
+        for item in batch:
+            wanted.setdefault(item.change.entity_type, []).append(item.change.entity_id)
+        for entity_type, ids in wanted.items():
+            target = self._entities[entity_type]
+            table = target.table
+            with target.engine.connect() as conn:
+                for row in conn.execute(select(table).where(table.c.id.in_(ids))):
+                    rows[(entity_type, row.id)] = row
+        planned = []
+        for item in batch:
+            change = item.change
+            row = rows.get((change.entity_type, change.entity_id))
+            try:
+                if row is None:
+                    raise ProblemError(404, f"no {change.entity_type} {change.entity_id}")
+                check_if_match(change.if_match, row.version)
+                item.changes = item.planner(row)
+            except ProblemError as exc:
+                # a repeat of a finished request is judged by its key, not by the entity as it is now
+                item.result = self._key_state(change, otherwise=exc)
+                continue
+            current = dict(row._mapping)
+            item.row = row
+            item.before = entity_json(current)
+            item.after = entity_json({**current, **item.changes, "version": row.version + 1})
+            planned.append(item)
+        return planned
+
+    def _key_state(self, change: ChangeRequest, otherwise: Any) -> Any:
+        try:
+            found = self._idempotency.find(change.actor, change.idempotency_key, change.fingerprint)
+        except ProblemError as exc:
+            return exc
         if isinstance(found, StoredResponse):
             return WriteOutcome(found, replayed=True)
-        return found
+        return otherwise if found is None else found
 
-    def _attempt(self, change: ChangeRequest, planner: Planner) -> WriteOutcome | object:
-        target = self._entities[change.entity_type]
-        table = target.table
-        with target.engine.connect() as conn:
-            row = conn.execute(select(table).where(table.c.id == change.entity_id)).first()
-        try:
-            if row is None:
-                raise ProblemError(404, f"no {change.entity_type} {change.entity_id}")
-            check_if_match(change.if_match, row.version)
-            changes = planner(row)
-        except ProblemError:
-            # a repeat of a finished request is judged by its key, not by the entity as it is now
-            state = self._key_state(change)
-            if state is None:
-                raise
-            return state
-
-        current = dict(row._mapping)
-        before = entity_json(current)
-        after = entity_json({**current, **changes, "version": row.version + 1})
-        if not self._reserve(change, before, after):
-            state = self._key_state(change)
-            return _TRY_AGAIN if state is None else state
-
-        try:
-            with target.engine.begin() as conn:
-                result = conn.execute(
-                    update(table)
-                    .where(and_(table.c.id == change.entity_id, table.c.version == row.version))
-                    .values(**changes, version=row.version + 1)
-                )
-            applied = result.rowcount == 1
-        except BaseException:
-            self._release(change)
-            raise
-        if not applied:
-            self._release(change)
-            raise ProblemError(
-                412, f"{change.entity_type} {change.entity_id} changed meanwhile; reload it and retry"
-            )
-        if self._crash_after_entity_write:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-        response = _stored_response(after)
+    def _reserve(self, planned: list[_Pending]) -> list[_Pending]:
+        """Step 1: the keys and the intents, one transaction for the batch."""
+        if not planned:
+            return []
+        reserved, taken = [], []
+        now = datetime.now(UTC)
         with self._nexus.begin() as conn:
-            self._audit.record(
-                conn=conn,
-                actor=change.actor,
-                action=change.action,
-                entity_type=change.entity_type,
-                entity_id=change.entity_id,
-                before=before,
-                after=after,
-                reason=change.reason,
-                idempotency_key=change.idempotency_key,
-            )
-            self._idempotency.store_response(conn, change.actor, change.idempotency_key, response)
-            conn.execute(_intent_of(change.actor, change.idempotency_key))
-        return WriteOutcome(response, replayed=False)
+            for item in planned:
+                change = item.change
+                result = conn.execute(
+                    self._insert_key,
+                    {
+                        "actor": change.actor,
+                        "key": change.idempotency_key,
+                        "request_hash": change.fingerprint,
+                        "created_at": now,
+                    },
+                )
+                (reserved if result.first() is not None else taken).append(item)
+            if reserved:
+                conn.execute(insert(write_intents), [_intent_values(item, now) for item in reserved])
+        for item in taken:
+            item.result = self._key_state(item.change, otherwise=_TRY_AGAIN)
+        return reserved
 
-    def _reserve(self, change: ChangeRequest, before: dict[str, Any], after: dict[str, Any]) -> bool:
-        """Step 1: the key and the intent in one transaction. False when the key is taken."""
+    def _write_entities(self, reserved: list[_Pending]) -> list[_Pending]:
+        """Step 2: compare-and-set each entity from its planned version, one transaction per database."""
+        applied = []
+        by_engine: dict[Engine, list[_Pending]] = {}
+        for item in reserved:
+            by_engine.setdefault(self._entities[item.change.entity_type].engine, []).append(item)
+        for engine, items in by_engine.items():
+            landed = []
+            try:
+                with engine.begin() as conn:
+                    for item in items:
+                        table = self._entities[item.change.entity_type].table
+                        result = conn.execute(
+                            update(table)
+                            .where(and_(table.c.id == item.row.id, table.c.version == item.row.version))
+                            .values(**item.changes, version=item.row.version + 1)
+                        )
+                        if result.rowcount == 1:
+                            landed.append(item)
+                        else:
+                            item.result = ProblemError(
+                                412,
+                                f"{item.change.entity_type} {item.change.entity_id} changed meanwhile; "
+                                "reload it and retry",
+                            )
+            except Exception as exc:  # rolled back: none of this database's changes landed
+                log.exception("admin entity write failed")
+                for item in items:
+                    item.result = exc
+                continue
+            applied += landed
+        return applied
+
+    def _finish(self, reserved: list[_Pending], applied: list[_Pending]) -> None:
+        """Step 3: audit rows and stored responses for what landed; release the keys of the rest."""
+        if not reserved:
+            return
+        landed = {id(item) for item in applied}
+        released = [item for item in reserved if id(item) not in landed]
+        responses = {id(item): _stored_response(item.after) for item in applied}
         try:
             with self._nexus.begin() as conn:
-                self._idempotency.insert_reservation(
-                    conn, change.actor, change.idempotency_key, change.fingerprint
-                )
-                conn.execute(
-                    insert(write_intents).values(
-                        actor=change.actor,
-                        idempotency_key=change.idempotency_key,
-                        created_at=datetime.now(UTC),
-                        action=change.action,
-                        entity_type=change.entity_type,
-                        entity_id=str(change.entity_id),
-                        from_version=before["version"],
-                        to_version=after["version"],
-                        before=json.dumps(before),
-                        after=json.dumps(after),
-                        reason=change.reason,
+                if applied:
+                    conn.execute(insert(audit_log), [_audit_values(item) for item in applied])
+                    conn.execute(
+                        _STORE_RESPONSE,
+                        [
+                            {
+                                "k_actor": item.change.actor,
+                                "k_key": item.change.idempotency_key,
+                                "k_status": responses[id(item)].status_code,
+                                "k_body": responses[id(item)].body.decode(),
+                                "k_headers": json.dumps(responses[id(item)].headers),
+                            }
+                            for item in applied
+                        ],
                     )
-                )
-            return True
-        except IntegrityError:
-            return False
-
-    def _release(self, change: ChangeRequest) -> None:
-        with self._nexus.begin() as conn:
-            conn.execute(_intent_of(change.actor, change.idempotency_key))
-            conn.execute(_key_of(change.actor, change.idempotency_key))
+                keys = [{"k_actor": i.change.actor, "k_key": i.change.idempotency_key} for i in reserved]
+                conn.execute(_DELETE_INTENT, keys)
+                if released:
+                    conn.execute(
+                        _RELEASE_KEY, [k for k, i in zip(keys, reserved, strict=True) if i in released]
+                    )
+        except Exception as exc:
+            # the changes that landed keep their intents: the next start writes their audit rows
+            log.exception("completing admin writes failed")
+            for item in applied:
+                item.result = exc
+            return
+        for item in applied:
+            item.result = WriteOutcome(responses[id(item)], replayed=False)
 
     # --- recovery -------------------------------------------------------------------------------------
 
@@ -302,12 +409,6 @@ class EntityWriter:
         return all(now.get(column) == after[column] for column in changed)
 
 
-def _intent_of(actor: str, key: str):  # type: ignore[no-untyped-def]
-    return delete(write_intents).where(
-        and_(write_intents.c.actor == actor, write_intents.c.idempotency_key == key)
-    )
-
-
 def _key_of(actor: str, key: str):  # type: ignore[no-untyped-def]
     return delete(idempotency_keys).where(
         and_(
@@ -316,3 +417,103 @@ def _key_of(actor: str, key: str):  # type: ignore[no-untyped-def]
             idempotency_keys.c.status_code.is_(None),
         )
     )
+
+
+# changes per writer-thread batch: enough to share the commits, few enough to answer quickly
+MAX_BATCH = 64
+
+_STORE_RESPONSE = (
+    update(idempotency_keys)
+    .where(
+        and_(idempotency_keys.c.actor == bindparam("k_actor"), idempotency_keys.c.key == bindparam("k_key"))
+    )
+    .values(
+        status_code=bindparam("k_status"),
+        response_body=bindparam("k_body"),
+        response_headers=bindparam("k_headers"),
+    )
+)
+_DELETE_INTENT = delete(write_intents).where(
+    and_(
+        write_intents.c.actor == bindparam("k_actor"),
+        write_intents.c.idempotency_key == bindparam("k_key"),
+    )
+)
+_RELEASE_KEY = delete(idempotency_keys).where(
+    and_(
+        idempotency_keys.c.actor == bindparam("k_actor"),
+        idempotency_keys.c.key == bindparam("k_key"),
+        idempotency_keys.c.status_code.is_(None),
+    )
+)
+
+
+def _insert_key_ignoring_conflicts(engine: Engine) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: a taken key returns no row instead of aborting the
+    transaction (rowcount is not reliable for this statement on every driver)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        raise NotImplementedError(f"no conflict-ignoring insert for {engine.dialect.name}")
+    return (
+        dialect_insert(idempotency_keys)
+        .on_conflict_do_nothing(index_elements=["actor", "key"])
+        .returning(idempotency_keys.c.id)
+    )
+
+
+def _intent_values(item: _Pending, now: datetime) -> dict[str, Any]:
+    change = item.change
+    return {
+        "actor": change.actor,
+        "idempotency_key": change.idempotency_key,
+        "created_at": now,
+        "action": change.action,
+        "entity_type": change.entity_type,
+        "entity_id": str(change.entity_id),
+        "from_version": item.before["version"],
+        "to_version": item.after["version"],
+        "before": json.dumps(item.before),
+        "after": json.dumps(item.after),
+        "reason": change.reason,
+    }
+
+
+def _audit_values(item: _Pending) -> dict[str, Any]:
+    change = item.change
+    return AuditLog.row_values(
+        actor=change.actor,
+        action=change.action,
+        entity_type=change.entity_type,
+        entity_id=change.entity_id,
+        before=item.before,
+        after=item.after,
+        reason=change.reason,
+        idempotency_key=change.idempotency_key,
+    )
+
+
+def _deliver(items: list[_Pending]) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+    for item in items:
+        by_loop.setdefault(item.loop, []).append(item)
+    for loop, mine in by_loop.items():
+        loop.call_soon_threadsafe(_resolve, mine)
+
+
+def _resolve(items: list[_Pending]) -> None:
+    for item in items:
+        if item.future.done():  # the client went away
+            continue
+        if isinstance(item.result, BaseException):
+            item.future.set_exception(item.result)
+        else:
+            item.future.set_result(item.result)
+
+
+def _fail_all(items: list[_Pending], error: Exception) -> None:
+    for item in items:
+        item.result = error
+    _deliver(items)

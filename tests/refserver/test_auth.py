@@ -167,6 +167,8 @@ def test_logout_revokes_the_refresh_token_and_its_access_token(refserver_session
     base = refserver_session.base_url
     pair = login(base, "moderator")
     other = login(base, "moderator")
+    # used once first, so the server has seen it valid: a logout must still end it at once
+    assert httpx.get(f"{base}/auth/me", headers=bearer(pair["access_token"])).status_code == 200
     response = httpx.post(f"{base}/auth/logout", json={"refresh_token": pair["refresh_token"]})
     assert response.status_code == 204
     assert (
