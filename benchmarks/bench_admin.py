@@ -6,8 +6,9 @@
 - search_keyset_vs_offset: the same name search paged to page 1,000 (50 rows a page) with OFFSET versus
   the keyset page; the ratio of median times.
 - outbox_replay_per_s: 10k queued actions (10k users, one reset_password each) replayed from the durable
-  outbox against the reference server (its default SQLite storage). Replay stops after a time budget and
-  reports the rate reached. outbox_sender_ceiling_per_s is the console side alone, the same 10k against
+  outbox against the reference server (its default SQLite storage), through the HTTP client the console's
+  admin runtime uses (services.http.build_http_client). Replay stops after a time budget and reports the
+  rate reached. outbox_sender_ceiling_per_s is the console side alone, the same 10k against
   an in-process transport that answers 200 at once (outbox fsyncs and sender included).
 
 Needs PostgreSQL 15 server binaries (scripts/pg-up.sh starts a private primary + replica on free ports).
@@ -24,13 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 
 from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType
 from nexus_console.domain.outbox_model import OutboxState
+from nexus_console.services.http import build_http_client
 from nexus_console.services.lookups import Lookups, UserSearch, users
 from nexus_console.services.outbox import AsyncOutbox, Outbox
 from nexus_console.services.outbox_sender import OutboxSender, PasswordLogin
+from nexus_console.services.profiles import TlsSettings
 from nexus_console.services.replicas import Replica, ReplicaConfig, ReplicaSet
 from tests.support.postgres import PgCluster
 from tests.support.refserver import RefServer
@@ -255,12 +259,19 @@ def measure_replay() -> dict[str, float]:
             _queue_reset_passwords(tmp_path / "outbox.sqlite3", user_ids)
 
             async def against_server() -> tuple[int, float, str]:
-                limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-                async with httpx.AsyncClient(base_url=server.base_url, timeout=30, limits=limits) as client:
+                # the client the console's admin runtime sends with (asyncio network backend)
+                client = build_http_client(
+                    TlsSettings(), timeout_s=30, max_connections=32, base_url=server.base_url
+                )
+                async with client:
                     token = PasswordLogin(client, "admin@nexus.test", "nexus-demo")
                     return await _replay(tmp_path / "outbox.sqlite3", client, token, REPLAY_BUDGET_S)
 
+            server_process = psutil.Process(server.proc.pid)  # type: ignore[union-attr]
+            cpu_before = server_process.cpu_times()
             applied, elapsed, retry_note = asyncio.run(against_server())
+            cpu_after = server_process.cpu_times()
+            server_cpu_s = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
         finally:
             server.stop()
 
@@ -286,6 +297,7 @@ def measure_replay() -> dict[str, float]:
         "elapsed": elapsed,
         "retry_note": retry_note,
         "ceiling": ceiling_applied / ceiling_elapsed,
+        "server_cpu_ms": server_cpu_s * 1000 / max(1, applied),
     }
 
 
@@ -319,6 +331,14 @@ def run() -> list[dict]:
             "note": f"{replay['applied']:,} of {REPLAY_ACTIONS:,} applied in {replay['elapsed']:.1f} s "
             f"(budget {REPLAY_BUDGET_S:.0f} s) against the reference server; the baseline is the console "
             f"side alone (in-process transport){replay['retry_note']}",
+        },
+        {
+            "name": "refserver_cpu_ms_per_patch",
+            "value": round(replay["server_cpu_ms"], 2),
+            "unit": "ms",
+            "target": "<= 2",
+            "note": "reference server process CPU (user + system) per applied action during the replay; "
+            "independent of how busy the machine is",
         },
     ]
 
