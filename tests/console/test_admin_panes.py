@@ -17,10 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+from PySide6.QtCore import QModelIndex
 
-from nexus_console.domain.admin import EntityType, spec_for
+from nexus_console.domain.admin import ActionError, EntityType, spec_for
 from nexus_console.domain.outbox_model import OutboxState
-from nexus_console.models.admin_table import WAITING_TEXT
+from nexus_console.models.admin_table import LOADING_TEXT, WAITING_TEXT
 from nexus_console.services.api_client import NexusClient
 from nexus_console.services.auth import AuthSession, Credentials
 from nexus_console.services.cache import CACHE_FILE, LocalCache
@@ -244,6 +245,15 @@ def test_user_search_on_the_replica_shows_results_with_the_replica_lag(qloop: QL
         assert all(row is not None and row["status"] == "active" for row in rows)
         assert "matching users" in pane.count_label.text()
         assert "users replica" in pane.lag_label.text() and "read" in pane.lag_label.text()
+        # the next keyset page when the view reaches the end, and rows evicted from the cache come back
+        first_page = pane.model.rowCount()
+        assert pane.model.canFetchMore(QModelIndex())
+        pane.model.fetchMore(QModelIndex())
+        await wait_until(lambda: pane.model.rowCount() > first_page, timeout_s=15)
+        pane.model.evict([pane.model.id_at(0)])
+        assert pane.model.data(pane.model.index(0, 1)) == LOADING_TEXT
+        await wait_until(lambda: pane.model.cached_row(pane.model.id_at(0)) is not None, timeout_s=15)
+        assert pane.model.data(pane.model.index(0, 1)) not in ("", LOADING_TEXT)
         pane.select_id(pane.model.id_at(0))
         await wait_until(lambda: pane.detail_id == pane.model.id_at(0), timeout_s=15)
         html = pane.detail.toPlainText()
@@ -304,6 +314,32 @@ def test_a_destructive_action_cancelled_in_its_dialog_queues_nothing(
     env.run(scenario)
 
 
+def test_a_destructive_action_re_checks_the_current_state_before_it_is_queued(
+    env: AdminEnv, pg_cluster: PgCluster, pg_refserver: RefServer
+) -> None:
+    user = users_with_status(pg_cluster, "active", 1, 14)[0]
+
+    async def scenario(admin: Session) -> None:
+        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+        await search_user(pane, user["id"])
+        # another admin suspends the user while this one types the reason
+        assert (
+            patch_user(pg_refserver.base_url, user["id"], "suspend", user["version"], "other").status_code
+            == 200
+        )
+        wait_for_replicas(pg_cluster)
+        task = pane.start_action(spec_for(EntityType.USER, "suspend"))
+        assert task is not None
+        await answer_reason(pane, "spam", confirm=True)
+        with pytest.raises(ActionError, match="no longer applies"):
+            await task
+        assert "no longer applies" in pane.error_label.text()
+        assert await admin.runtime.outbox.open_count() == 0
+        assert pane.model.cached_row(str(user["id"]))["status"] == "suspended"  # the row shows it now
+
+    env.run(scenario)
+
+
 def test_conflict_from_the_ui_apply_again_on_the_new_version_or_discard(
     qloop: QLoop, env: AdminEnv, pg_cluster: PgCluster, pg_refserver: RefServer
 ) -> None:
@@ -311,14 +347,19 @@ def test_conflict_from_the_ui_apply_again_on_the_new_version_or_discard(
 
     async def conflict_for(admin: Session, pane: AdminPane, user: dict[str, Any]) -> None:
         await search_user(pane, user["id"])
-        # another admin changes the user after the console read it: the console's version is stale
-        answer = patch_user(
-            pg_refserver.base_url, user["id"], "reset_password", user["version"], "user asked"
-        )
-        assert answer.status_code == 200, answer.text
-        pane.action_buttons["suspend"].click()
-        await answer_reason(pane, "spam wave", confirm=True)
-        await wait_for_state(admin.runtime, str(user["id"]), OutboxState.CONFLICT)
+        # another admin changes the user after the console read it, and the replica lags behind:
+        # the console's re-check still sees the old version
+        pg_cluster.pause_replay(0)
+        try:
+            answer = patch_user(
+                pg_refserver.base_url, user["id"], "reset_password", user["version"], "user asked"
+            )
+            assert answer.status_code == 200, answer.text
+            pane.action_buttons["suspend"].click()
+            await answer_reason(pane, "spam wave", confirm=True)
+            await wait_for_state(admin.runtime, str(user["id"]), OutboxState.CONFLICT)
+        finally:
+            pg_cluster.resume_replay(0)
 
     async def scenario(admin: Session) -> None:
         pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
@@ -432,8 +473,10 @@ def test_offline_queue_edit_and_cancel_then_restart_applies_the_rest(
         server.stop()
         for user in (kept, cancelled):
             await search_user(pane, user["id"])
-            pane.action_buttons["suspend"].click()
+            task = pane.start_action(spec_for(EntityType.USER, "suspend"))
+            assert task is not None
             await answer_reason(pane, "first reason", confirm=True)
+            assert await task is True
             await wait_until(lambda: session.runtime.offline, timeout_s=10)
         await queue.reload()
         assert "API unreachable" in queue.counts_label.text()

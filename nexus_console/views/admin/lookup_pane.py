@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer
@@ -40,7 +40,7 @@ from nexus_console.domain.admin import (
     RowFreshness,
     actions_for,
 )
-from nexus_console.domain.outbox_model import SendOutcome, SendResult
+from nexus_console.domain.outbox_model import OutboxState, SendOutcome, SendResult
 from nexus_console.models.admin_table import EntityTableModel
 from nexus_console.services.lookups import ProductQueue, ProductSearch, UserSearch, VendorSearch
 from nexus_console.views.admin.detail import render_product, render_user, render_vendor, stamp_text
@@ -494,19 +494,45 @@ class AdminPane(Pane):
         if spec.name == "ban" and not await self.step_up(f"{spec.label} of {subject}"):
             return False
         params = {"commission_pct": commission} if spec.name == "set_commission" else {}
-        version = row.get("version")
-        request = ActionRequest(
-            EntityRef(entity_type, entity_id),
-            spec.name,
-            reason,
-            params,
-            int(version) if version is not None else None,
-        )
         await self._ready()
         assert self.runtime.actions is not None
+        version = await self._version_to_send(spec, entity_type, entity_id, row)
+        request = ActionRequest(EntityRef(entity_type, entity_id), spec.name, reason, params, version)
         await self.runtime.actions.queue(request)
         self.runtime.notify_outbox_changed()
         return True
+
+    async def _version_to_send(
+        self, spec: ActionSpec, entity_type: EntityType, entity_id: str, row: Mapping[str, Any]
+    ) -> int | None:
+        """The If-Match version for a new action, after re-checking the entity's current state.
+
+        Behind an open queued action of the same entity: None (the outbox hands on the version that one
+        produces). Otherwise the replica's current row, re-read now: an action that no longer applies
+        is refused here rather than at the server. When the replica cannot be read (working offline),
+        the version the admin saw; the API's If-Match still guards the write.
+        """
+        assert self.runtime.outbox is not None and self.runtime.lookups is not None
+        latest = (await self.runtime.outbox.latest_for(entity_type.value, [entity_id])).get(entity_id)
+        if latest is not None and latest.state not in (OutboxState.APPLIED, OutboxState.CANCELLED):
+            return None
+        try:
+            current = (await self.runtime.lookups.rows_by_id(entity_type, [entity_id])).value.get(entity_id)
+        except Exception as exc:  # replica unreachable: queue on what the admin saw
+            log.warning(
+                "could not re-check %s %s before %s: %s", entity_type.value, entity_id, spec.name, exc
+            )
+            current = dict(row) if row else None
+        if current is None:
+            raise ActionError(f"{entity_type.value} {entity_id} no longer exists")
+        self.model.put_rows({entity_id: current})
+        if not spec.applies_to(current):
+            raise ActionError(
+                f"{spec.label} no longer applies to {entity_type.value} {entity_id}: "
+                f"it is {current.get('status')} now"
+            )
+        version = current.get("version")
+        return int(version) if version is not None else None
 
     async def step_up(self, what: str) -> bool:
         """Re-authenticate with the password; three tries."""
