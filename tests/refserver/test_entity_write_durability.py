@@ -157,3 +157,40 @@ def test_concurrent_changes_to_one_entity_apply_once_with_one_audit_row(admin: h
     assert set(statuses) - {200} <= {409, 412}
     assert len(_audit(admin, user["id"])) == 1
     assert admin.get(f"/admin/users/{user['id']}").json()["version"] == user["version"] + 1
+
+
+def test_a_burst_of_changes_with_repeated_keys_applies_each_key_once(admin: httpx.Client) -> None:
+    page = admin.get("/admin/users", params={"status": "active", "cursor": "c600", "limit": 20}).json()
+    users = page["items"]
+    assert len(users) == 20
+    requests = []
+    for user in users:
+        key = new_key()
+        headers = {**admin.headers, "Idempotency-Key": key, "If-Match": f'"v{user["version"]}"'}
+        body = {"action": "reset_password", "reason": "burst"}
+        # every change is sent twice at once: the writer sees both, often in one batch
+        requests += [(user, key, headers, body)] * 2
+    responses: dict[str, list[httpx.Response]] = {}
+    lock = threading.Lock()
+    start = threading.Barrier(len(requests))
+
+    def send(user: dict, key: str, headers: dict, body: dict) -> None:
+        with httpx.Client(base_url=str(admin.base_url), timeout=30) as client:
+            start.wait()
+            response = client.patch(f"/admin/users/{user['id']}", json=body, headers=headers)
+        with lock:
+            responses.setdefault(key, []).append(response)
+
+    threads = [threading.Thread(target=send, args=request) for request in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(responses) == 20
+    for user in users:
+        [entry] = _audit(admin, user["id"])
+        pair = responses[entry["idempotency_key"]]
+        assert [r.status_code for r in pair] == [200, 200], [r.text for r in pair]
+        assert sorted(r.headers.get("idempotent-replayed", "") for r in pair) == ["", "true"]
+        assert pair[0].json() == pair[1].json() == admin.get(f"/admin/users/{user['id']}").json()
+        assert entry["after"]["version"] == user["version"] + 1
