@@ -31,7 +31,7 @@ from nexus_console.services.telemetry import sweep_probes
 LATENCY_MS = 50.0
 FAN_OUT_LIMIT = 64
 CYCLES = 16
-STALL_RUN_S = 20.0
+STALL_RUN_S = 60.0
 KEYRING_UNLOCK = "bench-keyring-unlock"
 _FIRST_FRAME = re.compile(r"first frame painted at epoch ([0-9.]+)")
 
@@ -225,7 +225,7 @@ def _first_frame_row(base: Path) -> dict[str, Any]:
     }
 
 
-def _max_stall_row() -> dict[str, Any]:
+def _stall_rows() -> list[dict[str, Any]]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QT_API", "pyside6")
     import qasync
@@ -281,15 +281,23 @@ def _max_stall_row() -> dict[str, Any]:
     ordered = sorted(gaps)
     p99 = ordered[int(len(ordered) * 0.99)] if ordered else float("nan")
     worst = max(range(len(gaps)), key=gaps.__getitem__)
-    return {
-        "name": "max_stall_ms",
-        "value": round(max(gaps), 1),
-        "unit": "ms",
-        "target": "<= 50",
-        "note": f"demo scenario polled for {STALL_RUN_S:.0f} s (not 60 s), {len(gaps)} ticks of a "
-        f"{tick_ms} ms QTimer; p99 lateness {p99:.1f} ms; GUI-thread CPU in the worst gap "
-        f"{busy[worst]:.0f} ms, most CPU in one gap {max(busy):.0f} ms",
-    }
+    over_budget = sum(1 for gap in gaps if gap > 50.0)
+    note = (
+        f"demo scenario polled for {STALL_RUN_S:.0f} s, {len(gaps)} ticks of a {tick_ms} ms QTimer; "
+        f"{over_budget} gaps over 50 ms; GUI-thread CPU in the worst gap {busy[worst]:.0f} ms "
+        f"(the rest of it the thread was not running), most CPU in one gap {max(busy):.0f} ms; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
+    return [
+        {"name": "max_stall_ms", "value": round(max(gaps), 1), "unit": "ms", "target": "<= 50", "note": note},
+        {
+            "name": "stall_p99_ms",
+            "value": round(p99, 1),
+            "unit": "ms",
+            "target": "none set",
+            "note": "99th percentile of the same timer's lateness (reported, not a requirement)",
+        },
+    ]
 
 
 def run() -> list[dict[str, Any]]:
@@ -297,7 +305,7 @@ def run() -> list[dict[str, Any]]:
         base = Path(tmp)
         rows = asyncio.run(_poll_cycle_rows(base))
         rows.append(_first_frame_row(base))
-        rows.append(_max_stall_row())
+        rows.extend(_stall_rows())
         return rows
 
 

@@ -111,6 +111,7 @@ class HealthMatrixModel(QAbstractTableModel):
         self._metrics_errors: dict[str, str] = {}
         self._probes_stale = False
         self._metrics_stale = False
+        self._group_texts: dict[str, str] = {}  # as last announced through dataChanged
         self._group_font = QFont()
         self._group_font.setBold(True)
         self._brushes = {outcome: QBrush(QColor(c)) for outcome, c in OUTCOME_COLOURS.items()}
@@ -135,6 +136,7 @@ class HealthMatrixModel(QAbstractTableModel):
         # Forget services that left the catalogue, so weeks of churn cannot grow the model.
         self._cells = {key: r for key, r in self._cells.items() if key[0] in self._row_of}
         self._samples = {name: s for name, s in self._samples.items() if name in self._row_of}
+        self._group_texts.clear()
         self.endResetModel()
 
     def set_sweep(self, sweep: ProbeSweep, *, stale: bool = False) -> None:
@@ -185,9 +187,13 @@ class HealthMatrixModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(start, first_column), self.index(end, last_column))
 
     def _emit_group_rows_changed(self) -> None:
+        """dataChanged for the group rows whose text (counts of services not up) changed."""
         for i, row in enumerate(self._rows):
             if row.service is None:
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(HEADERS) - 1))
+                text = self._group_data(row.namespace, SERVICE_COLUMN, Qt.ItemDataRole.DisplayRole)
+                if self._group_texts.get(row.namespace) != text:
+                    self._group_texts[row.namespace] = text
+                    self.dataChanged.emit(self.index(i, 0), self.index(i, len(HEADERS) - 1))
 
     # ---- queries ---------------------------------------------------------------------------------
 

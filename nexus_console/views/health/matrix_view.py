@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from collections.abc import Sequence
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -110,6 +112,26 @@ class HealthMatrixView(QTableView):
             self.setColumnWidth(column, widths.get(title, 100))
         model.modelReset.connect(self._span_group_rows)
         self._span_group_rows()
+
+    def dataChanged(
+        self,
+        top_left: QModelIndex | QPersistentModelIndex,
+        bottom_right: QModelIndex | QPersistentModelIndex,
+        roles: Sequence[int] = (),
+    ) -> None:
+        # QAbstractItemView repaints the whole viewport for any change wider than one cell; the model's
+        # changes are row spans of a few columns (ages and metrics every second), so repaint just their
+        # rectangle, from the column and row positions (a group row's span would widen a visualRect to
+        # the whole table). No editors here, so nothing else of the base class is needed.
+        first_row, last_row = top_left.row(), bottom_right.row()
+        if top_left == bottom_right or self.isRowHidden(first_row) or self.isRowHidden(last_row):
+            super().dataChanged(top_left, bottom_right, roles)
+            return
+        left = self.columnViewportPosition(top_left.column())
+        right = self.columnViewportPosition(bottom_right.column()) + self.columnWidth(bottom_right.column())
+        top = self.rowViewportPosition(first_row)
+        bottom = self.rowViewportPosition(last_row) + self.rowHeight(last_row)
+        self.viewport().update(QRect(left, top, right - left, bottom - top))
 
     def show_only(self, services: set[str] | None) -> None:
         """Hide every service row not in `services` (None: show all), and groups left empty."""

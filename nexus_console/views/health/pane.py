@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QItemSelection, Qt, QTimer
+from PySide6.QtCore import QEvent, QItemSelection, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QHideEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
@@ -79,6 +79,29 @@ def apply_dark_palette(widget: QWidget) -> None:
     widget.setAutoFillBackground(True)
 
 
+class SteadyTabWidget(QTabWidget):
+    """A QTabWidget that does not repaint itself whole on every layout request from inside a page.
+
+    Any label whose text changes (ages every second) sends a layout request up the widget tree; QTabWidget
+    answers each by laying out its tab bar again and repainting everything it holds, the matrix and the
+    charts included. Its own layout only depends on the tab bar's size hint (resizes and tab changes are
+    handled elsewhere), so a request that leaves that hint as it was only passes on up.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._laid_out_for: QSize | None = None
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            hint = self.tabBar().sizeHint()
+            if hint == self._laid_out_for:
+                self.updateGeometry()
+                return True
+            self._laid_out_for = hint
+        return super().event(event)
+
+
 class HealthPane(Pane):
     title = "Health"
     icon_name = "health"
@@ -124,7 +147,7 @@ class HealthPane(Pane):
             DB_HEALTH: self.db_view,
             SYNC_QUALITY: self.sync_view,
         }
-        self.tabs = QTabWidget(self)
+        self.tabs = SteadyTabWidget(self)
         self.tabs.setObjectName("healthTabs")
         self.tabs.addTab(matrix_tab, "Services")
         self.tabs.addTab(self.overview, "Overview")
