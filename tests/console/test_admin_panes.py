@@ -17,7 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
-from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtTest import QTest
 
 from nexus_console.domain.admin import ActionError, EntityType, spec_for
 from nexus_console.domain.outbox_model import OutboxState
@@ -426,8 +427,11 @@ def test_bulk_suspend_on_marked_rows_after_a_dry_run_and_step_up(
         await task
         rows = (await admin.runtime.lookups.rows_by_id(EntityType.USER, ids)).value
         pane.model.reset(EntityType.USER, [rows[i] for i in ids], has_more=False)
-        for entity_id in ids:
+        for entity_id in ids[:-1]:
             pane.model.set_marked(entity_id, True)
+        pane.select_id(ids[-1])
+        QTest.keyClick(pane.table, Qt.Key.Key_M)  # the keyboard marks the current row
+        assert pane.model.marked_ids() == ids
         pane.bulk_combo.setCurrentIndex(pane.bulk_combo.findData("suspend"))
         pane.bulk_button.click()
         await answer_reason(pane, "coordinated spam", confirm=True)

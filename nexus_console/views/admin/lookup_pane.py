@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -164,6 +164,7 @@ class AdminPane(Pane):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.setAlternatingRowColors(True)
+        self.table.installEventFilter(self)
 
         # ---- detail and actions ----
         self.detail = QTextBrowser(self)
@@ -220,6 +221,21 @@ class AdminPane(Pane):
         self._entity_changed()
 
     # ---- helpers -----------------------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """In the results: m or Space marks or unmarks the current row for a bulk action."""
+        if (
+            watched is self.table
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_M, Qt.Key.Key_Space)
+            and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        ):
+            entity_id = self.selected_id()
+            if entity_id is not None:
+                self.model.set_marked(entity_id, entity_id not in self.model.marked_ids())
+                return True
+        return super().eventFilter(watched, event)
 
     @property
     def entity_type(self) -> EntityType:
