@@ -286,6 +286,12 @@ def test_suspend_from_the_ui_is_applied_and_the_row_waits_for_the_replica_then_r
             assert user_status(pg_cluster, user["id"]) == "suspended"
             await wait_until(lambda: pane.model.badge(user_id) == WAITING_TEXT, timeout_s=10)
             assert pane.model.cached_row(user_id)["status"] == "active"  # the replica has not replayed it
+            # a new search on the lagging replica still knows the row is behind, and says how far
+            await pane.search()
+            assert pane.model.badge(user_id) == WAITING_TEXT
+            assert "bytes behind" in pane.lag_label.text()
+            pane.select_id(user_id)
+            await wait_until(lambda: pane.detail_id == user_id, timeout_s=15)
             await wait_until(lambda: queue.model.rowCount() == 1, timeout_s=10)
             assert queue.model.data(queue.model.index(0, 4)) == "applied"
         finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer
@@ -393,7 +393,23 @@ class AdminPane(Pane):
         self._update_lag_label()
         self.detail.clear()
         self.detail_id = None
+        self._observe_catch_up(page.value.rows)
         await self.refresh_badges()
+
+    def _observe_catch_up(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Rows read from a replica that has not replayed a write this console applied: "waiting"."""
+        actions = self.runtime.actions
+        if actions is None:
+            return
+        waiting = False
+        for row in rows:
+            entity = EntityRef(self.model.entity_type, str(row["id"]))
+            freshness = actions.catch_up.observe(entity, row.get("version"))
+            self.model.set_freshness(entity.id, freshness)
+            waiting |= freshness is RowFreshness.WAITING_FOR_REPLICA
+        if waiting and not self._watching:
+            self._watching = True
+            self._run(self._watch_replica(), "admin-read-your-writes")
 
     def _load_more(self) -> None:
         self._run(self._next_page(self._search_generation), "admin-next-page")
@@ -414,6 +430,7 @@ class AdminPane(Pane):
         self._next_after = page.value.next_after
         self.last_stamp = page
         self.model.append(page.value.rows, has_more=page.value.next_after is not None)
+        self._observe_catch_up(page.value.rows)
         self._update_lag_label()
         await self.refresh_badges()
 
