@@ -81,16 +81,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def default_pane_types() -> list[type[Pane]]:
     from nexus_console.views.admin import AdminPane, AuditPane, QueuePane
+    from nexus_console.views.alerts import AlertsPane
     from nexus_console.views.health import HealthPane
 
-    return [HealthPane, AdminPane, QueuePane, AuditPane]
+    return [HealthPane, AlertsPane, AdminPane, QueuePane, AuditPane]
 
 
 def default_source_registrars() -> list[SourceRegistrar]:
     from nexus_console.workers.admin_sources import register_admin_sources
+    from nexus_console.workers.alert_sources import register_alert_sources
     from nexus_console.workers.health_sources import register_health_sources
 
-    return [register_me_source, register_health_sources, register_admin_sources]
+    # Alerts after Health: the local alert rules follow the Health documents' pollers.
+    return [register_me_source, register_health_sources, register_alert_sources, register_admin_sources]
 
 
 def register_me_source(ctx: ConsoleContext) -> None:
