@@ -456,8 +456,10 @@ def build_http_client(
 
     `shards` > 1 splits the connections over that many pools (for wide fan-outs)."""
     # One SSL context for every shard: building one costs milliseconds.
-    context = ssl.create_default_context(cafile=str(tls.ca_bundle) if tls.ca_bundle else None)
-    if not tls.verify:
+    if tls.verify:
+        context = ssl.create_default_context(cafile=str(tls.ca_bundle) if tls.ca_bundle else None)
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no CA store to load when nothing is verified
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     per_shard = max(1, max_connections // max(1, shards))
