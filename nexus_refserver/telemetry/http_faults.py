@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from nexus_refserver.telemetry.faults import API_SCOPE, FaultBook, FaultKind
+from nexus_refserver.telemetry.faults import API_SCOPE, Fault, FaultBook, FaultKind
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -76,9 +76,11 @@ async def send_with_faults(
     status: int,
     headers: list[tuple[bytes, bytes]],
     body: bytes,
+    active: list[Fault] | None = None,
 ) -> None:
-    """Send a complete response, bent by the body faults in force for `scope_name`."""
-    kinds = {f.kind: f for f in book.active(scope_name)}
+    """Send a complete response, bent by the body faults in force for `scope_name` (`active`, when the
+    caller has just looked them up)."""
+    kinds = {f.kind: f for f in (book.active(scope_name) if active is None else active)}
     headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
     if FaultKind.WRONG_CONTENT_TYPE in kinds:
         headers = [(k, v) for k, v in headers if k.lower() != b"content-type"]
@@ -117,14 +119,18 @@ class FaultyResponse(Response):
         self.scope_name = scope_name
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not await wait_while_hanging(self.book, self.scope_name, receive):
-            return
-        latency = self.book.value(self.scope_name, FaultKind.LATENCY_MS)
+        # One look-up of the faults per step instead of one per kind: this answers most of the requests
+        active = self.book.active(self.scope_name)
+        if any(f.kind == FaultKind.HANG for f in active):
+            if not await wait_while_hanging(self.book, self.scope_name, receive):
+                return
+            active = self.book.active(self.scope_name)
+        latency = max((f.value or 0.0 for f in active if f.kind == FaultKind.LATENCY_MS), default=0.0)
         if latency:
             await asyncio.sleep(latency / 1000.0)
-        await send_with_faults(
-            self.book, self.scope_name, send, self.status_code, list(self.raw_headers), bytes(self.body)
-        )
+            active = self.book.active(self.scope_name)  # what is in force when the answer leaves
+        headers, body = list(self.raw_headers), bytes(self.body)
+        await send_with_faults(self.book, self.scope_name, send, self.status_code, headers, body, active)
 
 
 class ApiFaultMiddleware:
