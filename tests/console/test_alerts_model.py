@@ -81,7 +81,7 @@ def test_qt_model_tester_accepts_inserts_changes_removals_filters_and_sorts(
     queue.submit(AlertDiff(tuple(make_alert(i) for i in range(40))))
     model.drain()
     # One tester per model: a tester follows the signals of the last model it was given.
-    qtmodeltester.check(model if checked == "table" else proxy, force_py=True)
+    qtmodeltester.check(model if checked == "table" else proxy)
     proxy.set_filter(parse_filter("severity>=high"))
     changed = tuple(
         replace(make_alert(i), state=AlertState.ACKNOWLEDGED, ack_by="olive") for i in range(0, 40, 3)
