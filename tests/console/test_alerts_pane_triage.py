@@ -128,6 +128,11 @@ def test_groups_count_alerts_per_value_and_g_cycles_the_grouping(
             assert {a.service for a in pane.proxy.visible_alerts()} == {"catalog"}
             pane._group_activated(pane.groups.item(0))
             assert pane.proxy.rowCount() == 6
+            # A click on a tray message brings the queue forward with the most urgent alert selected.
+            pane.tabs.setCurrentWidget(pane.rules_view)
+            pane.bring_forward()
+            assert pane.tabs.currentIndex() == 0
+            assert pane.current_alert() is not None and pane.current_alert().severity is Severity.CRITICAL
 
     qloop.run(scenario(), timeout_s=60)
 

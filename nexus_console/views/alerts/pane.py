@@ -208,6 +208,9 @@ class AlertsPane(Pane):
             parent=self,
         )
         self.notifier.badge_changed.connect(self._show_badge)
+        if self.notifier.tray is not None:
+            self.notifier.tray.messageClicked.connect(self.bring_forward)
+            self.notifier.tray.activated.connect(lambda _reason: self.bring_forward())
         self._unsubscribers.append(self.queue.subscribe(self.notifier.on_change))
         self._unsubscribers.append(self.queue.subscribe(lambda _change: self._mark_groups_dirty()))
 
@@ -666,6 +669,20 @@ class AlertsPane(Pane):
             if title.startswith("("):
                 title = title.split(") ", 1)[-1]
             window.setWindowTitle(f"({count}) {title}" if count else title)
+
+    def bring_forward(self) -> None:
+        """A click on the tray message or icon: this pane in front, the most urgent alert selected."""
+        window = self.window()
+        show_pane = getattr(window, "show_pane", None)
+        if callable(show_pane):
+            show_pane(self.title)
+        window.showNormal()
+        window.raise_()
+        window.activateWindow()
+        self.tabs.setCurrentIndex(0)
+        if self.proxy.rowCount():
+            self.select_row(0)
+            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def badge_text(self) -> str:
         return str(self.notifier.badge) if self.notifier.badge else ""
