@@ -197,19 +197,23 @@ async def answer_step_up(pane: AdminPane, password: str) -> StepUpDialog:
     return dialog
 
 
-async def entry_state(runtime: AdminRuntime, entity_id: str) -> OutboxState | None:
+async def entry_state(runtime: AdminRuntime, entity_id: str, entity_type: str = "user") -> OutboxState | None:
     assert runtime.outbox is not None
-    latest = await runtime.outbox.latest_for("user", [entity_id])
+    latest = await runtime.outbox.latest_for(entity_type, [entity_id])
     return latest[entity_id].state if entity_id in latest else None
 
 
 async def wait_for_state(
-    runtime: AdminRuntime, entity_id: str, state: OutboxState, timeout_s: float = 20
+    runtime: AdminRuntime,
+    entity_id: str,
+    state: OutboxState,
+    timeout_s: float = 20,
+    entity_type: str = "user",
 ) -> None:
     deadline = time.monotonic() + timeout_s
-    while (seen := await entry_state(runtime, entity_id)) is not state:
+    while (seen := await entry_state(runtime, entity_id, entity_type)) is not state:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"user {entity_id}: outbox entry is {seen}, not {state}")
+            raise TimeoutError(f"{entity_type} {entity_id}: outbox entry is {seen}, not {state}")
         await asyncio.sleep(0.05)
 
 
@@ -540,7 +544,13 @@ def test_offline_queue_edit_and_cancel_then_restart_applies_the_rest(
 # ---- RBAC and audit ------------------------------------------------------------------------------------
 
 
-def test_a_moderator_reads_users_but_sees_no_user_actions(env: AdminEnv) -> None:
+def test_a_moderator_reads_users_but_sees_no_user_actions_and_approves_a_product(
+    env: AdminEnv, pg_cluster: PgCluster
+) -> None:
+    product = primary_rows(
+        pg_cluster, "marketplace", "SELECT id FROM products WHERE status = 'pending' ORDER BY id DESC LIMIT 1"
+    )[0]
+
     async def scenario(session: Session) -> None:
         pane = session.add(AdminPane(session.ctx, runtime=session.runtime))
         assert session.ctx.me.may_access(AdminPane.required_roles)
@@ -556,8 +566,48 @@ def test_a_moderator_reads_users_but_sees_no_user_actions(env: AdminEnv) -> None
         pane.entity_combo.setCurrentIndex(pane.entity_combo.findData(EntityType.PRODUCT))
         assert list(pane.action_buttons) == ["approve", "reject", "remove"]
         assert pane.bulk_button.isEnabled()
+        pane.search_edit.setText(str(product["id"]))
+        await pane.start_search()
+        pane.select_id(str(product["id"]))
+        await wait_until(lambda: pane.action_buttons["approve"].isEnabled(), timeout_s=15)
+        pane.action_buttons["approve"].click()
+        await answer_reason(pane, "listing checked against the policy", confirm=False)
+        await wait_for_state(session.runtime, str(product["id"]), OutboxState.APPLIED, entity_type="product")
+        approved = primary_rows(
+            pg_cluster, "marketplace", "SELECT status FROM products WHERE id = %s", (product["id"],)
+        )
+        assert approved[0]["status"] == "approved"
 
     env.run(scenario, email=MODERATOR)
+
+
+def test_adjusting_a_vendors_commission_sends_the_new_rate(env: AdminEnv, pg_cluster: PgCluster) -> None:
+    vendor = primary_rows(
+        pg_cluster, "marketplace", "SELECT id FROM vendors WHERE status = 'approved' ORDER BY id LIMIT 1"
+    )[0]
+
+    async def scenario(admin: Session) -> None:
+        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+        pane.entity_combo.setCurrentIndex(pane.entity_combo.findData(EntityType.VENDOR))
+        pane.search_edit.setText(str(vendor["id"]))
+        await pane.start_search()
+        pane.select_id(str(vendor["id"]))
+        await wait_until(lambda: pane.detail_id == str(vendor["id"]), timeout_s=15)
+        assert "Commission and compliance" in pane.detail.toPlainText()
+        pane.action_buttons["set_commission"].click()
+        await wait_until(lambda: isinstance(pane.active_dialog, ReasonDialog), timeout_s=10)
+        dialog = pane.active_dialog
+        assert dialog.commission is not None
+        dialog.commission.setValue(12.5)
+        dialog.reason.setPlainText("renegotiated contract, Q4")
+        dialog.ok_button.click()
+        await wait_for_state(admin.runtime, str(vendor["id"]), OutboxState.APPLIED, entity_type="vendor")
+        rate = primary_rows(
+            pg_cluster, "marketplace", "SELECT commission_pct FROM vendors WHERE id = %s", (vendor["id"],)
+        )
+        assert float(rate[0]["commission_pct"]) == 12.5
+
+    env.run(scenario)
 
 
 def test_audit_viewer_filters_and_exports_csv(
