@@ -268,6 +268,23 @@ def test_user_search_on_the_replica_shows_results_with_the_replica_lag(qloop: QL
     env.run(scenario)
 
 
+def test_when_replica_one_stops_lookups_fail_over_and_say_so(env: AdminEnv, pg_cluster: PgCluster) -> None:
+    async def scenario(admin: Session) -> None:
+        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+        await pane.start_search()
+        assert "failover" not in pane.lag_label.text()
+        pg_cluster.stop("replica1")
+        try:
+            await pane.start_search()
+            assert pane.model.rowCount() > 0
+            assert "users replica" in pane.lag_label.text() and "(failover: URL 2)" in pane.lag_label.text()
+        finally:
+            pg_cluster.start()
+            wait_for_replicas(pg_cluster)
+
+    env.run(scenario)
+
+
 # ---- actions and read-your-writes ------------------------------------------------------------------
 
 

@@ -22,8 +22,9 @@ DETAIL_CSS = (
 
 
 def stamp_text(result: ReplicaResult[Any], now: float) -> str:
-    """`users replica: caught up · read 3 s ago`."""
-    return f"{result.lag.describe()} · read {age_text(now - result.received_at)} ago"
+    """`users replica: caught up · read 3 s ago`; after a failover, which of the replica's URLs answered."""
+    where = f" (failover: URL {result.lag.url_index + 1})" if result.lag.url_index else ""
+    return f"{result.lag.describe()}{where} · read {age_text(now - result.received_at)} ago"
 
 
 def _e(value: Any) -> str:
