@@ -7,7 +7,6 @@ methods wait for it with a timeout. `close()` shuts the worker down.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -18,6 +17,7 @@ from typing import Any, TypeVar
 
 from nexus_console.domain.alert_filter import parse_filter
 from nexus_console.domain.alerts import Alert, AlertState, Severity, Transition
+from nexus_console.services.blocking import run_blocking
 
 T = TypeVar("T")
 
@@ -76,10 +76,7 @@ class AlertHistory:
         self._connection: sqlite3.Connection | None = None
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await asyncio.wait_for(
-            loop.run_in_executor(self._executor, self._with_connection, work), self.timeout_s
-        )
+        return await run_blocking(self._executor, self._with_connection, work, timeout_s=self.timeout_s)
 
     def _with_connection(self, work: Callable[[sqlite3.Connection], T]) -> T:
         if self._connection is None:
@@ -97,8 +94,7 @@ class AlertHistory:
                 self._connection.close()
                 self._connection = None
 
-        loop = asyncio.get_running_loop()
-        await asyncio.wait_for(loop.run_in_executor(self._executor, close_connection), self.timeout_s)
+        await run_blocking(self._executor, close_connection, timeout_s=self.timeout_s)
         self._executor.shutdown(wait=True)
 
     async def record(self, transitions: Sequence[Transition]) -> int:

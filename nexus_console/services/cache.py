@@ -5,7 +5,6 @@ All SQLite work runs on one owned worker thread, so calls are serialised and the
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from nexus_console.domain.freshness import Stamped
+from nexus_console.services.blocking import run_blocking
 
 CACHE_FILE = "cache.sqlite3"
 T = TypeVar("T")
@@ -59,8 +59,7 @@ class LocalCache:
             self._executor.shutdown(wait=False)
 
     async def _call(self, fn: Any, *args: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        return await asyncio.wait_for(loop.run_in_executor(self._executor, fn, *args), self.timeout_s)
+        return await run_blocking(self._executor, fn, *args, timeout_s=self.timeout_s)
 
     def _key(self, source: str) -> str:
         return f"{self.namespace}/{source}" if self.namespace else source

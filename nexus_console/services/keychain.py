@@ -115,7 +115,8 @@ class Keychain:
 
         threading.Thread(target=work, name="keychain-call", daemon=True).start()
         try:
-            return await asyncio.wait_for(future, self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):  # not wait_for: 3.11 can swallow a cancel there
+                return await future
         except TimeoutError:
             self._degrade(f"the keychain did not answer within {self.timeout_s:.0f} s")
         except keyring.errors.NoKeyringError:

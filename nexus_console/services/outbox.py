@@ -34,6 +34,7 @@ from nexus_console.domain.outbox_model import (
     SendResult,
     entity_ref,
 )
+from nexus_console.services.blocking import run_blocking
 
 T = TypeVar("T")
 
@@ -433,8 +434,7 @@ class AsyncOutbox:
         return cls(outbox, timeout_s=timeout_s)
 
     async def call(self, method: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await asyncio.wait_for(loop.run_in_executor(self._executor, method, *args), self.timeout_s)
+        return await run_blocking(self._executor, method, *args, timeout_s=self.timeout_s)
 
     async def enqueue(self, request: ActionRequest) -> OutboxEntry:
         return await self.call(self.outbox.enqueue, request)

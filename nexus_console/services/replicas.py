@@ -15,7 +15,6 @@ statement_timeout rather than by abandoning a thread.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import threading
@@ -32,6 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from nexus_console.domain.admin import ReplicaLag, ReplicaResult, parse_lsn
+from nexus_console.services.blocking import run_blocking
 
 T = TypeVar("T")
 
@@ -282,8 +282,7 @@ class ReplicaSet:
     ) -> ReplicaResult[T]:
         """Run `work(connection)` on the named replica, off the event loop's thread."""
         replica = self.replica(name)
-        loop = asyncio.get_running_loop()
-        return await asyncio.wait_for(loop.run_in_executor(self._executor, replica.run, work), timeout_s)
+        return await run_blocking(self._executor, replica.run, work, timeout_s=timeout_s)
 
     async def aclose(self) -> None:
         # Waiting threads are idle or bounded by statement_timeout, so this returns promptly.

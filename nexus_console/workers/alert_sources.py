@@ -15,8 +15,6 @@ timer, so a burst of updates reaches the table as one batch. `AlertRuntime` also
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -209,24 +207,11 @@ class AlertRuntime:
         tasks.run(self.local.run(self.settings.rules_interval_s), name="alerts-local-rules")
 
     async def _run_queue(self) -> None:
-        """AlertQueue.run's loop (raise expired acks, write history), stopping reliably when cancelled.
-
-        On Python 3.11 `asyncio.wait_for` (inside the history's writes) can swallow a cancellation that
-        races the write's result; the loop would then go on forever and a session's shutdown would wait
-        for it. So the loop also checks the task's pending cancellation requests.
-        """
-        task = asyncio.current_task()
+        """AlertQueue.run (raise expired acks, write history), then let go of the pollers and the history."""
         try:
-            while True:
-                self.queue.tick()
-                await self.queue.flush_history()
-                if task is not None and task.cancelling():
-                    raise asyncio.CancelledError
-                await asyncio.sleep(self.settings.queue_interval_s)
+            await self.queue.run(self.settings.queue_interval_s)
         finally:
             self.detach()
-            with contextlib.suppress(Exception):
-                await self.queue.flush_history()
             await self.history.close()
 
     def detach(self) -> None:
