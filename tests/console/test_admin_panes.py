@@ -268,7 +268,9 @@ def test_user_search_on_the_replica_shows_results_with_the_replica_lag(qloop: QL
     env.run(scenario)
 
 
-def test_when_replica_one_stops_lookups_fail_over_and_say_so(env: AdminEnv, pg_cluster: PgCluster) -> None:
+def test_replica_failover_is_shown_and_with_no_replica_the_results_stay_marked_stale(
+    env: AdminEnv, pg_cluster: PgCluster
+) -> None:
     async def scenario(admin: Session) -> None:
         pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
         await pane.start_search()
@@ -278,6 +280,17 @@ def test_when_replica_one_stops_lookups_fail_over_and_say_so(env: AdminEnv, pg_c
             await pane.start_search()
             assert pane.model.rowCount() > 0
             assert "users replica" in pane.lag_label.text() and "(failover: URL 2)" in pane.lag_label.text()
+            shown = pane.model.ids()
+            pg_cluster.stop("replica2")
+            await pane.start_search()
+            # nothing answers: the last results stay, greyed, with since when and why
+            assert pane.model.ids() == shown
+            assert pane.stale_banner.text().startswith("stale since ")
+            assert "every replica URL failed" in pane.stale_banner.text()
+            assert pane.table.property("stale") is True
+            pg_cluster.start()
+            await pane.start_search()
+            assert pane.stale_banner.text() == "" and pane.table.property("stale") is False
         finally:
             pg_cluster.start()
             wait_for_replicas(pg_cluster)

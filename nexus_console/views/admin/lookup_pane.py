@@ -46,7 +46,7 @@ from nexus_console.services.lookups import ProductQueue, ProductSearch, UserSear
 from nexus_console.views.admin.detail import render_product, render_user, render_vendor, stamp_text
 from nexus_console.views.admin.dialogs import DryRunDialog, StepUpDialog, action_dialog
 from nexus_console.views.async_dialog import execute_dialog
-from nexus_console.views.pane import Pane
+from nexus_console.views.pane import Pane, StaleBanner, apply_stale_look
 from nexus_console.workers.admin_sources import AdminRuntime, admin_runtime_for
 from nexus_console.workers.context import ConsoleContext
 
@@ -147,6 +147,8 @@ class AdminPane(Pane):
         self.error_label.setObjectName("adminError")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
+        self.stale_banner = StaleBanner(self)
+        self._stale_since: float | None = None
         info = QHBoxLayout()
         info.addWidget(self.count_label)
         info.addStretch(1)
@@ -201,6 +203,7 @@ class AdminPane(Pane):
         layout.addLayout(bar)
         layout.addLayout(info)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.stale_banner)
         layout.addWidget(splitter, 1)
 
         # ---- wiring ----
@@ -357,7 +360,25 @@ class AdminPane(Pane):
 
     def start_search(self) -> asyncio.Task[Any] | None:
         self._clear_error()
-        return self._run(self.search(), "admin-search")
+        return self._run(self._reading(self.search()), "admin-search")
+
+    async def _reading(self, lookup: Coroutine[Any, Any, None]) -> None:
+        """Run a replica read; when it fails, keep what is shown, grey it, and say since when and why."""
+        try:
+            await lookup
+        except (RuntimeError, TimeoutError, OSError) as exc:
+            if self._shut_down:
+                return
+            if self._stale_since is None:
+                self._stale_since = self.clock()
+            since = time.strftime("%H:%M:%S", time.localtime(self._stale_since))
+            self.stale_banner.set_text(f"stale since {since} — {exc}")
+            apply_stale_look(self.table, True)
+            return
+        if self._stale_since is not None and not self._shut_down:
+            self._stale_since = None
+            self.stale_banner.set_text(None)
+            apply_stale_look(self.table, False)
 
     async def search(self) -> None:
         """Run the current search on the replica: first page, estimated count, lag stamp."""
@@ -412,7 +433,7 @@ class AdminPane(Pane):
             self._run(self._watch_replica(), "admin-read-your-writes")
 
     def _load_more(self) -> None:
-        self._run(self._next_page(self._search_generation), "admin-next-page")
+        self._run(self._reading(self._next_page(self._search_generation)), "admin-next-page")
 
     async def _next_page(self, generation: int) -> None:
         lookups = self.runtime.lookups
@@ -435,7 +456,10 @@ class AdminPane(Pane):
         await self.refresh_badges()
 
     def _load_rows(self, ids: list[str]) -> None:
-        self._run(self._fetch_rows(self.model.entity_type, ids, self._search_generation), "admin-rows")
+        self._run(
+            self._reading(self._fetch_rows(self.model.entity_type, ids, self._search_generation)),
+            "admin-rows",
+        )
 
     async def _fetch_rows(self, entity_type: EntityType, ids: list[str], generation: int) -> None:
         lookups = self.runtime.lookups
