@@ -269,6 +269,12 @@ class _Hold:
         self.firing_since = None
         return AlertState.PENDING if self.active_since is not None else None
 
+    def started_at(self, rule: Rule) -> float | None:
+        """When this episode began: it outlives the condition while the alert keeps firing."""
+        if self.firing_since is not None:
+            return self.firing_since - rule.for_s
+        return self.active_since
+
 
 class _SeriesState:
     __slots__ = ("count", "hold", "last_at", "last_value", "mean", "recent", "var", "z")
@@ -324,7 +330,7 @@ class RuleEvaluator:
             for labels, state in instances:
                 alert_state = state.hold.state(rule, now)
                 if alert_state is not None:
-                    alerts.append(_alert(rule, labels, alert_state, state, state.hold.active_since))
+                    alerts.append(_alert(rule, labels, alert_state, state, state.hold.started_at(rule)))
         return alerts
 
     def _no_data(

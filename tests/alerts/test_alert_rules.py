@@ -50,6 +50,18 @@ def test_threshold_goes_pending_then_fires_after_its_for_and_keeps_firing_for_a_
     assert states(evaluator, 190.0) == {}
 
 
+def test_an_alert_kept_firing_after_its_condition_cleared_keeps_its_start_time() -> None:
+    evaluator = RuleEvaluator([ERROR_RATE], started_at=0.0)
+    evaluator.observe("api_health.error_rate", {}, 10.0, 0.08)
+    evaluator.observe("api_health.error_rate", {}, 130.0, 0.09)
+    (firing,) = evaluator.evaluate(130.0)
+    assert firing.state is AlertState.FIRING and firing.starts_at == 10.0
+    evaluator.observe("api_health.error_rate", {}, 140.0, 0.0)
+    (kept,) = evaluator.evaluate(160.0)
+    assert kept.state is AlertState.FIRING and kept.starts_at == 10.0
+    assert kept.age_s(160.0) == 150.0
+
+
 def test_a_dip_while_pending_restarts_the_hold() -> None:
     evaluator = RuleEvaluator([ERROR_RATE], started_at=0.0)
     evaluator.observe("api_health.error_rate", {}, 0.0, 0.08)
