@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -66,12 +67,30 @@ def _search_text(alert: Alert) -> str:
     return "\n".join(parts).lower()
 
 
-class AlertHistory:
-    """Transitions and saved filters in one SQLite file."""
+DEFAULT_RETENTION_S = 90 * 24 * 3600.0
+PRUNE_EVERY_S = 3600.0
 
-    def __init__(self, path: Path, *, timeout_s: float = 10.0) -> None:
+
+class AlertHistory:
+    """Transitions and saved filters in one SQLite file.
+
+    Transitions older than `retention_s` are deleted (at most once an hour, with a write), so a console that
+    runs for months keeps a bounded file.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        timeout_s: float = 10.0,
+        retention_s: float = DEFAULT_RETENTION_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.path = Path(path)
         self.timeout_s = timeout_s
+        self.retention_s = retention_s
+        self._clock = clock
+        self._next_prune_at = -float("inf")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-history")
         self._connection: sqlite3.Connection | None = None
 
@@ -117,12 +136,19 @@ class AlertHistory:
             for t in transitions
         ]
 
+        now = self._clock()
+        prune_before = now - self.retention_s if now >= self._next_prune_at else None
+        if prune_before is not None:
+            self._next_prune_at = now + PRUNE_EVERY_S
+
         def insert(connection: sqlite3.Connection) -> int:
             connection.executemany(
                 "INSERT INTO transitions (at, alert_key, source, name, service, severity, before_state,"
                 " after_state, search_text, alert_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            if prune_before is not None:
+                connection.execute("DELETE FROM transitions WHERE at < ?", (prune_before,))
             return len(rows)
 
         return await self._run(insert)
