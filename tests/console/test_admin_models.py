@@ -154,3 +154,35 @@ def test_audit_csv_export_writes_every_entry_with_before_and_after(
     assert rows[0]["reason"] == "chargebacks, again"
     assert rows[0]["before"] == '{"status": "active", "version": 3}'
     assert change_text(None, None) == ""
+
+
+def test_queue_pane_lists_every_entry_past_the_first_page(qloop: Any, tmp_path: Path) -> None:
+    from nexus_console.domain.admin import ActionRequest
+    from nexus_console.services.outbox import AsyncOutbox
+    from nexus_console.views.admin import QueuePane
+    from nexus_console.workers.admin_sources import AdminRuntime
+    from tests.console.window_support import window_context
+
+    async def scenario() -> None:
+        with window_context("admin") as ctx:
+            runtime = AdminRuntime(ctx)
+            runtime.outbox = await AsyncOutbox.open(tmp_path / "outbox.sqlite3")
+            try:
+                requests = [
+                    ActionRequest(EntityRef(EntityType.USER, str(i)), "suspend", "spam", {}, 1)
+                    for i in range(1, 1201)
+                ]
+                await runtime.outbox.enqueue_many(requests)
+                pane = QueuePane(ctx, runtime=runtime)
+                await pane.reload()
+                assert pane.model.rowCount() == 1200
+                assert pane.model.entry_at(1199).entity.id == "1200"  # the newest is listed too
+                assert pane.counts_label.text() == "1200 queued"
+                pane.shutdown()
+                pane.deleteLater()
+            finally:
+                await runtime.outbox.aclose()
+                await ctx.http.aclose()
+                await ctx.cache.aclose()
+
+    qloop.run(scenario())

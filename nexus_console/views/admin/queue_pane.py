@@ -37,7 +37,7 @@ from nexus_console.workers.context import ConsoleContext
 log = logging.getLogger(__name__)
 
 TICK_MS = 1000
-MAX_SHOWN = 2000
+PAGE = 500
 PANE_STYLE = "QLabel#queueError { color: #a3281f; } QLabel#queueCounts { color: #4a5563; }"
 
 
@@ -168,7 +168,8 @@ class QueuePane(Pane):
     def _tick(self) -> None:
         self.model.tick()
         # the sender moves entries to `sending` and back without telling anyone: look again
-        self.reload_soon()
+        if self.isVisible():
+            self.reload_soon()
 
     def reload_soon(self) -> None:
         if self._reloading:
@@ -184,7 +185,7 @@ class QueuePane(Pane):
         try:
             while True:
                 self._reload_again = False
-                entries = await outbox.entries(limit=MAX_SHOWN)
+                entries = await self._all_entries()
                 counts = await outbox.counts()
                 if self._shut_down:
                     return
@@ -204,6 +205,17 @@ class QueuePane(Pane):
                     return
         finally:
             self._reloading = False
+
+    async def _all_entries(self) -> list[OutboxEntry]:
+        """Every entry, in queue order, read in keyset pages."""
+        assert self.runtime.outbox is not None
+        entries: list[OutboxEntry] = []
+        while True:
+            after = entries[-1].id if entries else 0
+            page = await self.runtime.outbox.entries(after_id=after, limit=PAGE)
+            entries.extend(page)
+            if len(page) < PAGE:
+                return entries
 
     # ---- selection ---------------------------------------------------------------------------------
 
