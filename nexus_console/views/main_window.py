@@ -38,7 +38,9 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         self.settings = settings
         self.setObjectName("mainWindow")
-        self.setWindowTitle(f"Nexus Console — {ctx.profile.name} — {ctx.me.name}")
+        self._base_title = f"Nexus Console — {ctx.profile.name} — {ctx.me.name}"
+        self.setWindowTitle(self._base_title)
+        self._badges: dict[int, int] = {}
         self._closing_for_logout = False
         self._shut_down = False
 
@@ -50,9 +52,10 @@ class MainWindow(QMainWindow):
         self.navigation.setMaximumWidth(200)
         self.stack = QStackedWidget()
         self.stack.setObjectName("panes")
-        for pane in self.panes:
+        for row, pane in enumerate(self.panes):
             self.navigation.addItem(pane.title)
             self.stack.addWidget(pane)
+            pane.badge_changed.connect(lambda count, row=row: self._show_badge(row, count))
         self.navigation.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.splitter = QSplitter()
         self.splitter.setObjectName("mainSplitter")
@@ -82,6 +85,13 @@ class MainWindow(QMainWindow):
         for pane in self.panes:
             actions.extend(pane.actions())
         return actions
+
+    def _show_badge(self, row: int, count: int) -> None:
+        pane = self.panes[row]
+        self.navigation.item(row).setText(f"{pane.title} ({count})" if count else pane.title)
+        self._badges[row] = count
+        total = sum(self._badges.values())
+        self.setWindowTitle(f"({total}) {self._base_title}" if total else self._base_title)
 
     def pane_titles(self) -> list[str]:
         return [pane.title for pane in self.panes]

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QGraphicsOpacityEffect, QHBoxLayout, QLabel, QWidget
 
@@ -18,6 +19,9 @@ class Pane(QWidget):
     title: str = ""
     icon_name: str = ""
     required_roles: frozenset[str] = frozenset()  # empty = any role
+    # A count that needs the user (unhandled alerts, conflicts); the main window shows it on the pane's
+    # navigation entry and, summed over panes, in the window title. 0 clears it.
+    badge_changed = Signal(int)
 
     def __init__(self, ctx: ConsoleContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)

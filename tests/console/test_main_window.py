@@ -75,6 +75,23 @@ def test_panes_follow_the_roles_from_auth_me(qtbot: Any) -> None:
         close(admin_window)
 
 
+def test_a_pane_badge_shows_on_its_navigation_entry_and_in_the_window_title(qtbot: Any) -> None:
+    with window_context("admin") as ctx:
+        window = make_window(ctx, qtbot)
+        overview, admin = window.panes
+        base_title = window.windowTitle()
+        overview.badge_changed.emit(3)
+        admin.badge_changed.emit(2)
+        assert window.navigation.item(0).text() == "Overview (3)"
+        assert window.navigation.item(1).text() == "Admin (2)"
+        assert window.windowTitle() == f"(5) {base_title}"
+        overview.badge_changed.emit(0)
+        admin.badge_changed.emit(0)
+        assert [window.navigation.item(r).text() for r in range(2)] == ["Overview", "Admin"]
+        assert window.windowTitle() == base_title
+        close(window)
+
+
 def test_every_action_has_a_shortcut_and_the_palette_lists_them_all(qtbot: Any) -> None:
     with window_context("admin") as ctx:
         window = make_window(ctx, qtbot)

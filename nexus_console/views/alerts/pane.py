@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMainWindow,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -207,7 +206,7 @@ class AlertsPane(Pane):
             tray=AlertNotifier.system_tray(self),
             parent=self,
         )
-        self.notifier.badge_changed.connect(self._show_badge)
+        self.notifier.badge_changed.connect(self.badge_changed)
         if self.notifier.tray is not None:
             self.notifier.tray.messageClicked.connect(self.bring_forward)
             self.notifier.tray.activated.connect(lambda _reason: self.bring_forward())
@@ -653,22 +652,6 @@ class AlertsPane(Pane):
                 stale.add(source)
         self.banner.set_text(" · ".join(problems) if problems else None)
         self.model.set_stale_sources(frozenset(stale))
-
-    def _show_badge(self, count: int) -> None:
-        """The unhandled count on the navigation entry and in the window title."""
-        window = self.window()
-        label = f"{self.title} ({count})" if count else self.title
-        if isinstance(window, QMainWindow):
-            navigation = window.findChild(QListWidget, "navigation")
-            if navigation is not None:
-                for row in range(navigation.count()):
-                    item = navigation.item(row)
-                    if item.text().split(" (")[0] == self.title:
-                        item.setText(label)
-            title = window.windowTitle()
-            if title.startswith("("):
-                title = title.split(") ", 1)[-1]
-            window.setWindowTitle(f"({count}) {title}" if count else title)
 
     def bring_forward(self) -> None:
         """A click on the tray message or icon: this pane in front, the most urgent alert selected."""
