@@ -75,6 +75,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=Path,
         help="once data has arrived, save the main window as PNG and exit",
     )
+    parser.add_argument(
+        "--pane",
+        metavar="TITLE",
+        help="open on this pane (e.g. Health, Alerts; a wall display's starting view)",
+    )
     parser.add_argument("--version", action="version", version=f"nexus-console {__version__}")
     return parser.parse_args(argv)
 
@@ -325,6 +330,15 @@ class ConsoleApp:
             self.window = MainWindow(ctx, pane_types, settings_for_console())
             self.window.quit_requested.connect(self.request_quit)
             self.window.logout_requested.connect(self._logout.set)
+            if self.args.pane:
+                try:
+                    self.window.show_pane(self.args.pane)
+                    log.info("opened on pane %s", self.args.pane)
+                except KeyError:
+                    available = ", ".join(self.window.pane_titles())
+                    raise StartupError(
+                        f"no pane {self.args.pane!r} for this account; available: {available}"
+                    ) from None
             registry.start()
             FirstPaintLogger(self.window)
             self.window.show()

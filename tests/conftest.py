@@ -178,3 +178,14 @@ def qloop(qapp: Any) -> Iterator[QLoop]:
         asyncio.set_event_loop(None)
     if pending:
         pytest.fail(f"tasks left pending: {[task.get_name() for task in pending]}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def xvfb_display() -> Iterator[str]:
+    """A private Xvfb screen (real X11 windows through Qt's xcb platform) for the session."""
+    from tests.support.xvfb import Xvfb
+
+    screen = Xvfb()
+    display = screen.start()
+    yield display
+    screen.stop()
