@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
         ]
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
+        self.navigation.setMinimumWidth(120)
         self.navigation.setMaximumWidth(200)
         self.stack = QStackedWidget()
         self.stack.setObjectName("panes")

@@ -26,8 +26,35 @@ def state_colour(state: SourceState, stale: bool) -> QColor:
     return QColor(STATE_COLOURS[state])
 
 
+# One dark palette for the whole console: control rooms run it on wall displays, and a light navigation or
+# dialog beside dark panes glares.
+DARK_PALETTE = {
+    QPalette.ColorRole.Window: "#14171b",
+    QPalette.ColorRole.WindowText: "#e6e6e6",
+    QPalette.ColorRole.Base: "#1b1e23",
+    QPalette.ColorRole.AlternateBase: "#20242a",
+    QPalette.ColorRole.Text: "#e6e6e6",
+    QPalette.ColorRole.Button: "#23272e",
+    QPalette.ColorRole.ButtonText: "#e6e6e6",
+    QPalette.ColorRole.ToolTipBase: "#23272e",
+    QPalette.ColorRole.ToolTipText: "#e6e6e6",
+    QPalette.ColorRole.Highlight: "#2f6fb3",
+    QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.PlaceholderText: "#8a8f98",
+    QPalette.ColorRole.Link: "#58a6ff",
+}
+DISABLED_TEXT = "#6b7079"
+
+
+def dark_palette(base: QPalette) -> QPalette:
+    palette = QPalette(base)
+    for role, colour in DARK_PALETTE.items():
+        palette.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(DISABLED_TEXT))
+    return palette
+
+
 def apply_theme(app: QApplication) -> None:
     app.setStyle("Fusion")
-    palette = app.palette()
-    palette.setColor(QPalette.ColorRole.Highlight, QColor("#2f6fb3"))
-    app.setPalette(palette)
+    app.setPalette(dark_palette(app.palette()))
