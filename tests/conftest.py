@@ -29,6 +29,7 @@ from tests.support.qloop import QLoop
 from tests.support.refserver import SESSION_PIDS, RefServer
 
 collect_ignore_glob: list[str] = []
+pytest_plugins = ["tests.support.postgres_fixtures", "tests.support.prometheus_stack"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest injects the session fixtures imported from tests/admin by name)
 """The Admin, Action queue and Audit panes driven like a user, against a real PostgreSQL primary with
 streaming replicas (the console reads replica 1) and the reference server writing to the primary."""
 
@@ -37,19 +36,11 @@ from nexus_console.workers.admin_sources import AdminRuntime, AdminSettings, ins
 from nexus_console.workers.context import ConsoleContext
 from nexus_console.workers.hub import DataHub
 from nexus_console.workers.tasks import TaskRunner
-from tests.admin.conftest import (  # noqa: F401  (session fixtures shared with tests/admin)
-    PLATFORM_DATABASES,
-    pg_cluster,
-    pg_refserver,
-    primary_rows,
-    wait_for_replicas,
-)
 from tests.console.helpers import wait_until
-from tests.support.postgres import PgCluster, postgres_available
+from tests.support.postgres import PgCluster
+from tests.support.postgres_fixtures import PLATFORM_DATABASES, primary_rows, wait_for_replicas
 from tests.support.qloop import QLoop
 from tests.support.refserver import RefServer
-
-pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not installed")
 
 ADMIN = "admin@nexus.test"
 MODERATOR = "moderator@nexus.test"

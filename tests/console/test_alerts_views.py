@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtWidgets import QListWidget, QMainWindow
 
 from nexus_console.domain.alert_rules import LOCAL_SOURCE
 from nexus_console.domain.alerts import Alert, AlertState, Severity
@@ -77,35 +76,3 @@ def test_the_rules_view_gives_each_local_rule_its_state_and_last_evaluation() ->
     )
     assert records[rules[0].name]["evaluated"].endswith("(2s ago)")
     assert rule_records(rules, [], None, NOW)[0]["evaluated"] == "not yet"
-
-
-def test_the_badge_shows_on_the_navigation_entry_and_in_the_window_title(qapp: Any) -> None:
-    from nexus_console.views.alerts.pane import AlertsPane
-
-    window = QMainWindow()
-    navigation = QListWidget()
-    navigation.setObjectName("navigation")
-    navigation.addItems(["Health", "Alerts"])
-    window.setMenuWidget(navigation)
-    window.setWindowTitle("Nexus Console — lab — Olive")
-    holder = QListWidget()  # any widget inside the window stands in for the pane
-    window.setCentralWidget(holder)
-    try:
-        AlertsPane._show_badge(_PaneShim(holder), 3)  # type: ignore[arg-type]
-        assert navigation.item(1).text() == "Alerts (3)"
-        assert window.windowTitle() == "(3) Nexus Console — lab — Olive"
-        AlertsPane._show_badge(_PaneShim(holder), 0)
-        assert navigation.item(1).text() == "Alerts"
-        assert window.windowTitle() == "Nexus Console — lab — Olive"
-    finally:
-        window.deleteLater()
-
-
-class _PaneShim:
-    title = "Alerts"
-
-    def __init__(self, widget: Any) -> None:
-        self._widget = widget
-
-    def window(self) -> Any:
-        return self._widget.window()

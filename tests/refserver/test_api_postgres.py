@@ -3,44 +3,22 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import httpx
 import psycopg
 import pytest
 
+from nexus_refserver.config import USERS_PER_SCALE
 from tests.refserver.conftest import bearer, login, new_key
 from tests.support.postgres import PgCluster
+from tests.support.postgres_fixtures import REFSERVER_SCALE
 from tests.support.refserver import RefServer
 
 pytestmark = pytest.mark.postgres
 
-DATABASES = ("users", "workstation", "marketplace", "nexus")
 
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PgCluster]:
-    pg = PgCluster(DATABASES, replicas=1)
-    pg.start()
-    try:
-        yield pg
-    finally:
-        pg.destroy()
-
-
-@pytest.fixture(scope="module")
-def server(cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RefServer]:
-    args = ["--seed", "4", "--scale", "0.01", "--scenario", "none"]
-    for name in DATABASES:
-        args += [f"--{name}-db-url", cluster.primary_url(name)]
-    refserver = RefServer(tmp_path_factory.mktemp("refserver-pg"), *args, session_owned=True)
-    refserver.start(timeout_s=120)
-    yield refserver
-    refserver.stop()
-
-
-def test_trigram_indexes_exist_on_the_users_database(cluster: PgCluster, server: RefServer) -> None:
-    url = cluster.primary_url("users").replace("postgresql+psycopg://", "postgresql://")
+def test_trigram_indexes_exist_on_the_users_database(pg_cluster: PgCluster, pg_refserver: RefServer) -> None:
+    url = pg_cluster.primary_url("users").replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(url) as conn:
         extensions = {row[0] for row in conn.execute("SELECT extname FROM pg_extension")}
         indexes = {
@@ -49,12 +27,12 @@ def test_trigram_indexes_exist_on_the_users_database(cluster: PgCluster, server:
         count = conn.execute("SELECT count(*) FROM users").fetchone()
     assert "pg_trgm" in extensions
     assert {"ix_users_email_trgm", "ix_users_name_trgm"} <= indexes
-    assert count == (500,)
+    assert count == (int(float(REFSERVER_SCALE) * USERS_PER_SCALE),)
 
 
-def test_search_patch_and_idempotency_on_postgresql(server: RefServer) -> None:
-    token = login(server.base_url, "admin")["access_token"]
-    with httpx.Client(base_url=server.base_url, headers=bearer(token), timeout=20) as admin:
+def test_search_patch_and_idempotency_on_postgresql(pg_refserver: RefServer) -> None:
+    token = login(pg_refserver.base_url, "admin")["access_token"]
+    with httpx.Client(base_url=pg_refserver.base_url, headers=bearer(token), timeout=20) as admin:
         user = admin.get("/admin/users", params={"status": "active", "limit": 1}).json()["items"][0]
         surname = user["name"].split()[-1].upper()
         found = admin.get("/admin/users", params={"q": surname, "limit": 500}).json()["items"]
@@ -65,7 +43,7 @@ def test_search_patch_and_idempotency_on_postgresql(server: RefServer) -> None:
         start = threading.Barrier(2)
 
         def send() -> None:
-            with httpx.Client(base_url=server.base_url, timeout=30) as client:
+            with httpx.Client(base_url=pg_refserver.base_url, timeout=30) as client:
                 start.wait()
                 results.append(
                     client.patch(

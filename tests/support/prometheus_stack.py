@@ -17,9 +17,11 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.refserver import SESSION_PIDS
 
@@ -211,3 +213,12 @@ scrape_configs:
                 proc.wait(5)
             SESSION_PIDS.discard(proc.pid)
         self.procs.clear()
+
+
+@pytest.fixture(scope="session")
+def prometheus_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusStack]:
+    """Prometheus + two Alertmanagers (both fed by it) + node exporter, shared by the whole run."""
+    stack = PrometheusStack(tmp_path_factory.mktemp("prometheus-stack"), alertmanagers=2, session_owned=True)
+    stack.start()
+    yield stack
+    stack.stop()
