@@ -37,9 +37,11 @@ class DemoServer:
         self.base_url: str | None = None
         self._stderr_tail: deque[str] = deque(maxlen=50)
 
-    def replica_urls(self) -> dict[str, str]:
+    def replica_urls(self) -> dict[str, tuple[str, ...]]:
         """The demo server's platform databases as read-only replicas for the console (SQLite files)."""
-        return {name: f"sqlite:///{self.data_dir / (name + '.sqlite3')}" for name in DEMO_REPLICA_DATABASES}
+        return {
+            name: (f"sqlite:///{self.data_dir / (name + '.sqlite3')}",) for name in DEMO_REPLICA_DATABASES
+        }
 
     def command(self) -> list[str]:
         return [

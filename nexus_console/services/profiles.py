@@ -46,9 +46,10 @@ class Profile:
     name: str
     api_base_url: str
     email: str | None = None  # the last login name, not a secret
-    replicas: dict[str, str] = field(default_factory=dict)  # name -> DSN without password
+    # database name -> its replica DSNs without passwords, tried in order (failover)
+    replicas: dict[str, tuple[str, ...]] = field(default_factory=dict)
     prometheus_url: str | None = None
-    alertmanager_url: str | None = None
+    alertmanager_urls: tuple[str, ...] = ()  # every instance of an HA set; alerts are deduplicated
     tls: TlsSettings = field(default_factory=TlsSettings)
 
     @property
@@ -58,8 +59,10 @@ class Profile:
     def __post_init__(self) -> None:
         if not self.api_base_url.startswith(("http://", "https://")):
             raise ProfileError(f"profile {self.name!r}: api_base_url must be an http(s) URL")
-        for replica, dsn in self.replicas.items():
-            if dsn_has_password(dsn):
+        for replica, dsns in self.replicas.items():
+            if isinstance(dsns, str) or not dsns:
+                raise ProfileError(f"profile {self.name!r}: replica {replica!r} needs a list of DSNs")
+            if any(dsn_has_password(dsn) for dsn in dsns):
                 raise ProfileError(
                     f"profile {self.name!r}: replica {replica!r} DSN contains a password; "
                     "remove it, the console asks for it and keeps it in the keychain"
@@ -119,7 +122,7 @@ class ProfileStore:
 
 
 def _profile_from_toml(name: str, body: dict[str, Any]) -> Profile:
-    known = {"api_base_url", "email", "replicas", "prometheus_url", "alertmanager_url", "tls"}
+    known = {"api_base_url", "email", "replicas", "prometheus_url", "alertmanager_urls", "tls"}
     unknown = set(body) - known
     if unknown:
         raise ProfileError(f"profile {name!r}: unknown keys {sorted(unknown)}")
@@ -131,21 +134,28 @@ def _profile_from_toml(name: str, body: dict[str, Any]) -> Profile:
         name=name,
         api_base_url=str(body["api_base_url"]).rstrip("/"),
         email=body.get("email"),
-        replicas={str(k): str(v) for k, v in body.get("replicas", {}).items()},
+        replicas={str(k): _url_list(v) for k, v in body.get("replicas", {}).items()},
         prometheus_url=body.get("prometheus_url"),
-        alertmanager_url=body.get("alertmanager_url"),
+        alertmanager_urls=_url_list(body.get("alertmanager_urls", [])),
         tls=TlsSettings(verify=bool(tls.get("verify", True)), ca_bundle=ca_bundle),
     )
 
 
+def _url_list(value: Any) -> tuple[str, ...]:
+    """One URL or a list of them, in TOML."""
+    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
 def _profile_to_toml(profile: Profile) -> dict[str, Any]:
     body: dict[str, Any] = {"api_base_url": profile.api_base_url}
-    for key in ("email", "prometheus_url", "alertmanager_url"):
+    for key in ("email", "prometheus_url"):
         value = getattr(profile, key)
         if value:
             body[key] = value
+    if profile.alertmanager_urls:
+        body["alertmanager_urls"] = list(profile.alertmanager_urls)
     if profile.replicas:
-        body["replicas"] = dict(profile.replicas)
+        body["replicas"] = {name: list(dsns) for name, dsns in profile.replicas.items()}
     tls: dict[str, Any] = {"verify": profile.tls.verify}
     if profile.tls.ca_bundle:
         tls["ca_bundle"] = str(profile.tls.ca_bundle)

@@ -30,7 +30,7 @@ from nexus_console.services.lookups import Lookups
 from nexus_console.services.outbox import AsyncOutbox
 from nexus_console.services.outbox_sender import OutboxSender
 from nexus_console.services.profiles import data_dir
-from nexus_console.services.replicas import ReplicaConfig, ReplicaSet, urls_from_env
+from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class AdminRuntime(QObject):
         configs = []
         for name, dsns in self.ctx.profile.replicas.items():
             urls = []
-            for url in urls_from_env(dsns):
+            for url in dsns:
                 password = None
                 if self.ctx.keychain is not None and not url.startswith("sqlite"):
                     password = await self.ctx.keychain.get(database_password_key(name))

@@ -1,7 +1,7 @@
 """The console's alert sources, registered for a session: one AlertQueue fed by
 
 * the Nexus API (always): `GET /alerts` then the SSE stream (NexusAlertSource);
-* Alertmanager (when the profile has `alertmanager_url`; several URLs separated by commas or spaces):
+* Alertmanager (when the profile lists `alertmanager_urls`, every instance of an HA set):
   a poller named `alertmanager` whose snapshots go to the queue;
 * Prometheus (when the profile has `prometheus_url`): a poller named `prometheus_alerts` for pending
   alerts (firing ones come through Alertmanager, or from here when no Alertmanager is configured);
@@ -16,7 +16,6 @@ timer, so a burst of updates reaches the table as one batch. `AlertRuntime` also
 from __future__ import annotations
 
 import logging
-import re
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -144,7 +143,7 @@ class AlertRuntime:
     def _register_pollers(self) -> None:
         profile, registry, http = self.ctx.profile, self.ctx.registry, self.ctx.http
         timeout = self.settings.request_timeout_s
-        urls = [url for url in re.split(r"[,\s]+", profile.alertmanager_url or "") if url]
+        urls = list(profile.alertmanager_urls)
         if urls:
             instances = [
                 AlertmanagerClient(f"am{index}" if len(urls) > 1 else "alertmanager", url, http)

@@ -272,7 +272,7 @@ def test_ack_from_the_pane_is_an_alertmanager_silence_with_the_owner_and_expirin
             refserver_session.base_url,
             tmp_path,
             prometheus_url=prometheus_stack.prometheus_url,
-            alertmanager_url=",".join(prometheus_stack.alertmanager_urls),
+            alertmanager_urls=tuple(prometheus_stack.alertmanager_urls),
         ) as console:
             pane = console.pane
 

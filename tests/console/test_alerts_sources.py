@@ -62,7 +62,7 @@ def test_alertmanager_instances_and_prometheus_come_from_the_profile(base_ctx: A
     ctx, runtime = runtime_for(
         base_ctx,
         tmp_path,
-        alertmanager_url="http://127.0.0.1:9093, http://127.0.0.1:9094",
+        alertmanager_urls=("http://127.0.0.1:9093", "http://127.0.0.1:9094"),
         prometheus_url="http://127.0.0.1:9090",
     )
     try:

@@ -28,9 +28,14 @@ def test_profiles_round_trip_through_toml(tmp_path: Path) -> None:
         "prod",
         "https://nexus.example.test/api",
         email="ops@example.test",
-        replicas={"users-replica": "postgresql+psycopg://reader@db.example.test:5433/users"},
+        replicas={
+            "users": (
+                "postgresql+psycopg://reader@users-1.example.test:5433/users",
+                "postgresql+psycopg://reader@users-2.example.test:5433/users",
+            )
+        },
         prometheus_url="https://prom.example.test",
-        alertmanager_url="https://am.example.test",
+        alertmanager_urls=("https://am-a.example.test", "https://am-b.example.test"),
         tls=TlsSettings(verify=True, ca_bundle=Path("/etc/ssl/corp-ca.pem")),
     )
     lab = Profile("lab", "http://127.0.0.1:8000")
