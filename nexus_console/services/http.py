@@ -8,6 +8,7 @@ import contextlib
 import json
 import ssl
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -470,13 +471,20 @@ def build_http_client(
     transport: httpx.AsyncBaseTransport = transports[0]
     if len(transports) > 1:
         transport = ShardedTransport(transports, LeanGetPool(context, max_connections=max_connections))
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         base_url=base_url,
         transport=transport,
         timeout=httpx.Timeout(timeout_s),
         trust_env=False,  # never route loopback traffic through a proxy from the environment
         follow_redirects=False,
     )
+    if isinstance(transport, ShardedTransport):
+        _LEAN_POOLS[client] = transport.lean_gets
+    return client
+
+
+# The lean GET pool of each fan-out client (a client from build_http_client with shards > 1).
+_LEAN_POOLS: weakref.WeakKeyDictionary[httpx.AsyncClient, LeanGetPool] = weakref.WeakKeyDictionary()
 
 
 async def get_directly(client: httpx.AsyncClient, url: str) -> httpx.Response:
@@ -488,12 +496,10 @@ async def get_directly(client: httpx.AsyncClient, url: str) -> httpx.Response:
     client's timeout and TLS settings apply either way.
     """
     request = httpx.Request("GET", _parsed_url(url), extensions={"timeout": client.timeout.as_dict()})
-    # httpx has no public accessor for the transport that serves a URL (mounts included)
-    transport = client._transport_for_url(request.url)
-    if isinstance(transport, AsyncioTransport | ShardedTransport):
-        response = await transport.lean_gets.get(request)
-    else:
-        response = await transport.handle_async_request(request)
+    lean_gets = _LEAN_POOLS.get(client)
+    if lean_gets is None:
+        return await client.send(request)
+    response = await lean_gets.get(request)
     response.request = request
     try:
         await response.aread()
