@@ -16,13 +16,16 @@ import asyncio
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import qasync
 from PySide6.QtWidgets import QApplication
 
 from nexus_console.app import ConsoleApp, parse_args
+from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType
 from nexus_console.domain.freshness import SourceState
 from nexus_console.views.theme import apply_theme
+from nexus_console.workers.admin_sources import admin_runtime_for
 
 INCIDENT_SERVICE = "puabo-nuki-order-processor"
 
@@ -68,8 +71,50 @@ async def shoot(console: ConsoleApp, out: Path, settle_s: float) -> None:
             alerts.select_row(0)
         await settle(1)
         save(window, out / "alerts.png")
+
+        await admin_shots(window, out)
     finally:
         console.request_quit(0)
+
+
+async def admin_shots(window: Any, out: Path) -> None:
+    """A user lookup with its detail, then the action queue with applied, queued and conflicting actions."""
+    runtime = admin_runtime_for(window.ctx)
+    await runtime.ready.wait()
+    admin = next(p for p in window.panes if p.title == "Admin")
+    window.show_pane("Admin")
+    admin.search_edit.setText("patel")
+    await admin.search()
+    await settle(1)
+    first = admin.model.id_at(0)
+    if first is not None:
+        admin.select_id(first)
+    await settle(2)
+    save(window, out / "admin-lookup.png")
+
+    # As if an admin had worked through a few tickets: two actions on the versions they saw, and one on a
+    # version that has since moved on (a conflict, shown with the server's state and the choices).
+    users = [admin.model.id_at(row) for row in range(min(5, admin.model.rowCount()))]
+    reasons = [
+        ("suspend", "Chargeback fraud ring, ticket SEC-4411", None),
+        ("reset_password", "Password reset requested by phone, ticket 88213", None),
+        ("suspend", "Repeated harassment reports (T&S case 1907)", 0),
+    ]
+    for user_id, (action, reason, version) in zip(users, reasons, strict=False):
+        if user_id is None:
+            continue
+        await runtime.actions.queue(
+            ActionRequest(EntityRef(EntityType.USER, user_id), action, reason, expected_version=version)
+        )
+    await settle(4)
+    window.show_pane("Action queue")
+    queue = next(p for p in window.panes if p.title == "Action queue")
+    states = [str(queue.model.index(row, 4).data()) for row in range(queue.model.rowCount())]
+    conflicts = [row for row, state in enumerate(states) if "conflict" in state]
+    if conflicts:
+        queue.table.selectRow(conflicts[0])
+    await settle(2)
+    save(window, out / "admin-queue.png")
 
 
 def save(window: object, path: Path) -> None:

@@ -40,6 +40,9 @@ OVERLAY_STYLE = (
 pg.setConfigOptions(antialias=False, useOpenGL=False)
 
 
+MIN_FIT_SPAN_S = 300.0  # the narrowest time span a chart fits young data into
+
+
 class StaleOverlay(QLabel):
     """A label pinned to the top-left corner of its parent, shown only while the data is stale."""
 
@@ -169,7 +172,13 @@ class LiveChart(QWidget):
         series.curve.setData(x, y, connect="finite")
 
     def set_time_window(self, end_s: float) -> None:
-        self.plot_item.setXRange(end_s - self.window_s, end_s, padding=0.0)
+        """Show the window up to `end_s`; while the data is younger than the window, fit the data (at least
+        MIN_FIT_SPAN_S) instead of squeezing it against the right edge of an empty hour."""
+        start = end_s - self.window_s
+        firsts = [float(s.x[0]) for s in self._series.values() if len(s.x)]
+        if firsts:
+            start = max(start, min(min(firsts), end_s - MIN_FIT_SPAN_S))
+        self.plot_item.setXRange(start, end_s, padding=0.0)
 
     def set_caption(self, text: str) -> None:
         self.caption.setText(text)

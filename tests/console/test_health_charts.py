@@ -138,9 +138,16 @@ def test_the_detail_charts_show_the_selected_service_and_zoom_to_the_chosen_wind
     _x, rps = detail.rate_chart.series_data("rps")
     assert len(rps) == 600 and float(rps[-1]) == 99.0
     (x_min, x_max), _ = detail.latency_chart.plot_item.getViewBox().viewRange()
+    # "last hour" with ten minutes of history fits those ten minutes rather than an hour mostly empty
+    assert (x_min, x_max) == (pytest.approx(1000.0, abs=1), pytest.approx(1600.0, abs=1))
+    for second in range(600, 3900):
+        history.record("b", MetricsSample(1000.0 + second, 99, 0, 0, 20, 180, 400, 5, 50))
+    history.finish_round()
+    assert detail.redraw(history, now=4900.0, stale_text=None)
+    (x_min, x_max), _ = detail.latency_chart.plot_item.getViewBox().viewRange()
     assert x_max - x_min == pytest.approx(3600, rel=0.02)
     detail.window_choice.setCurrentIndex(0)  # last 5 min
-    assert detail.redraw(history, now=1600.0, stale_text=None)
+    assert detail.redraw(history, now=4900.0, stale_text=None)
     (x_min, x_max), _ = detail.latency_chart.plot_item.getViewBox().viewRange()
     assert x_max - x_min == pytest.approx(300, rel=0.02)
     assert "p95 180 ms" in detail.latency_chart.caption.text()
