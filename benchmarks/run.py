@@ -4,7 +4,8 @@ Each module has `run() -> list[dict]`; a row is
 `{"name", "value", "unit", "target", "baseline"?: {"name", "value"}, "note"?}`. A baseline is measured in the
 same run, so the ratio column compares like with like on this machine; a row whose unit is "x" is itself that
 ratio (for example keyset vs OFFSET), and the ratio column repeats it. results.json is a flat
-`{name: number}` object holding every row and every baseline.
+`{name: number}` object holding every row and every baseline; a run of some modules only (`make bench
+BENCH=admin`) updates their rows and keeps the others.
 """
 
 from __future__ import annotations
@@ -84,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         if row.get("baseline"):
             results[row["baseline"]["name"]] = row["baseline"]["value"]
     clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in results.items()}
-    (HERE / "results.json").write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
+    path = HERE / "results.json"
+    if args.only and path.exists():
+        clean = {**json.loads(path.read_text()), **clean}
+    path.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
     return 1 if failures else 0
 
 
