@@ -64,8 +64,10 @@ CREATE INDEX IF NOT EXISTS ix_actions_open_entity ON actions (entity_type, entit
 CREATE INDEX IF NOT EXISTS ix_actions_state ON actions (state, id);
 """
 
-_OPEN = tuple(s.value for s in OutboxState if s not in TERMINAL_STATES)
-_OPEN_SQL = ", ".join(f"'{s}'" for s in _OPEN)
+# Written exactly as the partial index's WHERE clause: SQLite uses ix_actions_open_entity only for a
+# query term it can match to it, and an equivalent `state IN (<open states>)` scans every queued row.
+_IS_OPEN = "state NOT IN ('applied', 'cancelled')"
+assert {OutboxState.APPLIED, OutboxState.CANCELLED} == TERMINAL_STATES
 
 
 def new_idempotency_key() -> str:
@@ -143,7 +145,7 @@ class Outbox:
         db.execute(
             f"""UPDATE actions SET expected_version = ? WHERE id = (
                     SELECT id FROM actions WHERE entity_type = ? AND entity_id = ? AND id > ?
-                    AND state IN ({_OPEN_SQL}) ORDER BY id LIMIT 1)
+                    AND {_IS_OPEN} ORDER BY id LIMIT 1)
                 AND expected_version IS NULL""",
             (version, entry.entity.type.value, entry.entity.id, entry.id),
         )
@@ -165,7 +167,7 @@ class Outbox:
                     # Nothing queued before it on this entity: the caller must say which version it saw.
                     has_predecessor = db.execute(
                         f"""SELECT 1 FROM actions WHERE entity_type = ? AND entity_id = ?
-                            AND state IN ({_OPEN_SQL}) LIMIT 1""",
+                            AND {_IS_OPEN} LIMIT 1""",
                         (request.entity.type.value, request.entity.id),
                     ).fetchone()
                     if has_predecessor is None:
@@ -285,11 +287,13 @@ class Outbox:
         every other entity goes ahead."""
         now = self._clock()
         with self._tx() as db:
+            # queued entries in id order, each kept when no earlier open entry of its entity exists:
+            # index lookups proportional to `limit`, not a pass over every open entry
             rows = db.execute(
-                f"""SELECT a.* FROM actions AS a JOIN (
-                        SELECT MIN(id) AS id FROM actions WHERE state IN ({_OPEN_SQL})
-                        GROUP BY entity_type, entity_id) AS head ON a.id = head.id
+                f"""SELECT a.* FROM actions AS a
                     WHERE a.state = ? AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
+                    AND NOT EXISTS (SELECT 1 FROM actions WHERE entity_type = a.entity_type
+                        AND entity_id = a.entity_id AND id < a.id AND {_IS_OPEN})
                     ORDER BY a.id LIMIT ?""",
                 (OutboxState.QUEUED.value, now, limit),
             ).fetchall()
@@ -390,13 +394,13 @@ class Outbox:
         return counts
 
     def open_count(self) -> int:
-        return int(self._read(f"SELECT COUNT(*) FROM actions WHERE state IN ({_OPEN_SQL})")[0][0])
+        return int(self._read(f"SELECT COUNT(*) FROM actions WHERE {_IS_OPEN}")[0][0])
 
     def next_due_at(self) -> float | None:
         """When the earliest queued head becomes due (None: nothing is waiting for a retry time)."""
         rows = self._read(
             f"""SELECT MIN(COALESCE(a.next_attempt_at, 0)) FROM actions AS a JOIN (
-                    SELECT MIN(id) AS id FROM actions WHERE state IN ({_OPEN_SQL})
+                    SELECT MIN(id) AS id FROM actions WHERE {_IS_OPEN}
                     GROUP BY entity_type, entity_id) AS head ON a.id = head.id
                 WHERE a.state = ?""",
             [OutboxState.QUEUED.value],
@@ -408,7 +412,7 @@ class Outbox:
         blocking = [s.value for s in BLOCKING_STATES if s is not OutboxState.SENDING]
         rows = self._read(
             f"""SELECT a.* FROM actions AS a JOIN (
-                    SELECT MIN(id) AS id FROM actions WHERE state IN ({_OPEN_SQL})
+                    SELECT MIN(id) AS id FROM actions WHERE {_IS_OPEN}
                     GROUP BY entity_type, entity_id) AS head ON a.id = head.id
                 WHERE a.state IN ({", ".join("?" for _ in blocking)}) ORDER BY a.id""",
             blocking,
