@@ -287,61 +287,77 @@ class Outbox:
         every other entity goes ahead."""
         now = self._clock()
         with self._tx() as db:
-            # queued entries in id order, each kept when no earlier open entry of its entity exists:
-            # index lookups proportional to `limit`, not a pass over every open entry
-            rows = db.execute(
-                f"""SELECT a.* FROM actions AS a
-                    WHERE a.state = ? AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
-                    AND NOT EXISTS (SELECT 1 FROM actions WHERE entity_type = a.entity_type
-                        AND entity_id = a.entity_id AND id < a.id AND {_IS_OPEN})
-                    ORDER BY a.id LIMIT ?""",
-                (OutboxState.QUEUED.value, now, limit),
-            ).fetchall()
-            ids = [row["id"] for row in rows]
-            db.executemany(
-                """UPDATE actions SET state = ?, ever_sent = 1, attempts = attempts + 1, updated_at = ?
-                   WHERE id = ?""",
-                [(OutboxState.SENDING.value, now, i) for i in ids],
-            )
-            return [self._get(db, i) for i in ids]
+            return self._claim(db, limit, now)
+
+    def record_and_claim(
+        self, results: Iterable[SendResult], retry_at: float | None, limit: int
+    ) -> list[OutboxEntry]:
+        """`record_results` then `claim_ready`, in one transaction: one commit (one fsync) where the
+        sender would otherwise need two. An entity's next entry is claimable once its head is applied."""
+        now = self._clock()
+        with self._tx() as db:
+            self._record(db, results, retry_at, now)
+            return self._claim(db, limit, now) if limit > 0 else []
+
+    def _claim(self, db: sqlite3.Connection, limit: int, now: float) -> list[OutboxEntry]:
+        # queued entries in id order, each kept when no earlier open entry of its entity exists:
+        # index lookups proportional to `limit`, not a pass over every open entry
+        rows = db.execute(
+            f"""SELECT a.* FROM actions AS a
+                WHERE a.state = ? AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
+                AND NOT EXISTS (SELECT 1 FROM actions WHERE entity_type = a.entity_type
+                    AND entity_id = a.entity_id AND id < a.id AND {_IS_OPEN})
+                ORDER BY a.id LIMIT ?""",
+            (OutboxState.QUEUED.value, now, limit),
+        ).fetchall()
+        ids = [row["id"] for row in rows]
+        db.executemany(
+            """UPDATE actions SET state = ?, ever_sent = 1, attempts = attempts + 1, updated_at = ?
+               WHERE id = ?""",
+            [(OutboxState.SENDING.value, now, i) for i in ids],
+        )
+        return [self._get(db, i) for i in ids]
 
     def record_results(self, results: Iterable[SendResult], retry_at: float | None = None) -> None:
         """Store what the server answered, in one transaction. RETRY and UNAUTHORIZED go back to queued
         (due at `retry_at`, default now)."""
         now = self._clock()
         with self._tx() as db:
-            for result in results:
-                entry = self._get(db, result.entry_id)
-                server_state = None if result.server_state is None else json.dumps(result.server_state)
-                if result.outcome is SendOutcome.APPLIED:
-                    db.execute(
-                        """UPDATE actions SET state = ?, http_status = ?, applied_version = ?,
-                               server_state = ?, last_error = NULL, updated_at = ? WHERE id = ?""",
-                        (
-                            OutboxState.APPLIED.value,
-                            result.http_status,
-                            result.applied_version,
-                            server_state,
-                            now,
-                            entry.id,
-                        ),
-                    )
-                    self._hand_version_on(db, entry, result.applied_version)
-                elif result.outcome in (SendOutcome.CONFLICT, SendOutcome.FAILED):
-                    state = (
-                        OutboxState.CONFLICT if result.outcome is SendOutcome.CONFLICT else OutboxState.FAILED
-                    )
-                    db.execute(
-                        """UPDATE actions SET state = ?, http_status = ?, last_error = ?, server_state = ?,
-                               updated_at = ? WHERE id = ?""",
-                        (state.value, result.http_status, result.error, server_state, now, entry.id),
-                    )
-                else:
-                    db.execute(
-                        """UPDATE actions SET state = ?, http_status = ?, last_error = ?, next_attempt_at = ?,
-                               updated_at = ? WHERE id = ?""",
-                        (OutboxState.QUEUED.value, result.http_status, result.error, retry_at, now, entry.id),
-                    )
+            self._record(db, results, retry_at, now)
+
+    def _record(
+        self, db: sqlite3.Connection, results: Iterable[SendResult], retry_at: float | None, now: float
+    ) -> None:
+        for result in results:
+            entry = self._get(db, result.entry_id)
+            server_state = None if result.server_state is None else json.dumps(result.server_state)
+            if result.outcome is SendOutcome.APPLIED:
+                db.execute(
+                    """UPDATE actions SET state = ?, http_status = ?, applied_version = ?,
+                           server_state = ?, last_error = NULL, updated_at = ? WHERE id = ?""",
+                    (
+                        OutboxState.APPLIED.value,
+                        result.http_status,
+                        result.applied_version,
+                        server_state,
+                        now,
+                        entry.id,
+                    ),
+                )
+                self._hand_version_on(db, entry, result.applied_version)
+            elif result.outcome in (SendOutcome.CONFLICT, SendOutcome.FAILED):
+                state = OutboxState.CONFLICT if result.outcome is SendOutcome.CONFLICT else OutboxState.FAILED
+                db.execute(
+                    """UPDATE actions SET state = ?, http_status = ?, last_error = ?, server_state = ?,
+                           updated_at = ? WHERE id = ?""",
+                    (state.value, result.http_status, result.error, server_state, now, entry.id),
+                )
+            else:
+                db.execute(
+                    """UPDATE actions SET state = ?, http_status = ?, last_error = ?, next_attempt_at = ?,
+                           updated_at = ? WHERE id = ?""",
+                    (OutboxState.QUEUED.value, result.http_status, result.error, retry_at, now, entry.id),
+                )
 
     # --- reading -----------------------------------------------------------------------------------------
 
@@ -463,6 +479,11 @@ class AsyncOutbox:
 
     async def record_results(self, results: list[SendResult], retry_at: float | None = None) -> None:
         await self.call(self.outbox.record_results, results, retry_at)
+
+    async def record_and_claim(
+        self, results: list[SendResult], retry_at: float | None, limit: int
+    ) -> list[OutboxEntry]:
+        return await self.call(self.outbox.record_and_claim, results, retry_at, limit)
 
     async def entries(self, states: Iterable[OutboxState] | None = None, **kwargs: Any) -> list[OutboxEntry]:
         return await self.call(lambda: self.outbox.entries(states, **kwargs))

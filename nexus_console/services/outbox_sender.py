@@ -120,44 +120,53 @@ class OutboxSender:
         report = DrainReport()
         deadline = None if max_s is None else time.monotonic() + max_s
         in_flight: set[asyncio.Task[SendResult]] = set()
+        results: list[SendResult] = []
         claiming = True
         refill_at = max(1, self.concurrency // 2)
         try:
             while True:
-                free = self.concurrency - len(in_flight)
                 if claiming and deadline is not None and time.monotonic() >= deadline:
                     claiming = False
-                if claiming and (free >= refill_at or not in_flight):
-                    batch = await self.outbox.claim_ready(min(free, self.batch_size))
+                free = self.concurrency - len(in_flight)
+                limit = min(free, self.batch_size) if claiming and (free >= refill_at or not in_flight) else 0
+                if results or limit:
+                    # the answers so far and the next claim share one transaction (one fsync)
+                    stop, batch = await self._record_and_claim(results, report, limit)
+                    results = []
+                    if stop:
+                        claiming = False  # offline or refused: let what is in flight land, then stop
                     in_flight.update(asyncio.create_task(self._send_tagged(entry)) for entry in batch)
-                    if not batch and not in_flight:
+                    if limit and not batch and not in_flight:
                         return report
                 if not in_flight:
                     return report
                 done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 results = [task.result() for task in done]
-                if await self._record(results, report):
-                    claiming = False  # offline or refused: let what is in flight land, then stop
         finally:
             for task in in_flight:
                 task.cancel()
 
-    async def _record(self, results: list[SendResult], report: DrainReport) -> bool:
-        """Store a group of answers; True when the API is unreachable or refuses the credentials."""
+    async def _record_and_claim(
+        self, results: list[SendResult], report: DrainReport, limit: int
+    ) -> tuple[bool, list[OutboxEntry]]:
+        """Store a group of answers and claim up to `limit` more, unless the answers say the API is
+        unreachable or refuses the credentials: then (True, [])."""
         offline = any(r.outcome is SendOutcome.RETRY and r.http_status is None for r in results)
         unauthorized = any(r.outcome is SendOutcome.UNAUTHORIZED for r in results)
         retry_at = None
         if offline or unauthorized or any(r.outcome is SendOutcome.RETRY for r in results):
             retry_at = self._clock() + self.backoff.next_delay()
-        else:
+        elif results:
             self.backoff.reset()
-        await self.outbox.record_results(results, retry_at)
-        report.add(results)
-        report.offline |= offline
-        report.unauthorized |= unauthorized
-        if self._on_results is not None:
-            self._on_results(results)
-        return offline or unauthorized
+        stop = offline or unauthorized
+        batch = await self.outbox.record_and_claim(results, retry_at, 0 if stop else limit)
+        if results:
+            report.add(results)
+            report.offline |= offline
+            report.unauthorized |= unauthorized
+            if self._on_results is not None:
+                self._on_results(results)
+        return stop, batch
 
     async def run(self, idle_poll_s: float = 5.0) -> None:
         """Drain whenever woken, when a retry falls due, or every `idle_poll_s`; until cancelled.
