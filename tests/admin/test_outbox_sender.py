@@ -247,3 +247,31 @@ async def test_a_slow_answer_for_one_entity_does_not_hold_back_the_others(outbox
     others = [at - started for entity_id, at in applied_at.items() if entity_id != "0"]
     assert max(others) < 0.8  # all 23 landed while user 0's request was still waiting
     assert applied_at["0"] - started >= 1.0
+
+
+async def test_each_answer_is_stored_in_the_transaction_that_claims_the_next_action(
+    outbox: AsyncOutbox,
+) -> None:
+    """One commit (one fsync under synchronous=FULL) per round instead of one to store and one to claim."""
+    await outbox.enqueue_many(
+        [
+            ActionRequest(user(1), "suspend", "spam", expected_version=1),
+            ActionRequest(user(1), "unsuspend", "appeal"),
+            ActionRequest(user(1), "ban", "fraud"),
+        ]
+    )
+    versions = iter(range(2, 10))
+    transactions: list[str] = []
+    outbox.outbox._db.set_trace_callback(
+        lambda sql: transactions.append(sql) if sql == "BEGIN IMMEDIATE" else None
+    )
+    sender = make_sender(outbox, lambda request: ok(request, next(versions)))
+    sender.concurrency = 1
+    report = await sender.drain()
+    await sender.client.aclose()
+    outbox.outbox._db.set_trace_callback(None)
+
+    assert report.applied == 3
+    # claim the first; store each answer together with the next claim (the last claim finds nothing)
+    assert len(transactions) == 4
+    assert [e.applied_version for e in await outbox.entries()] == [2, 3, 4]
