@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -74,22 +73,16 @@ PRUNE_EVERY_S = 3600.0
 class AlertHistory:
     """Transitions and saved filters in one SQLite file.
 
-    Transitions older than `retention_s` are deleted (at most once an hour, with a write), so a console that
-    runs for months keeps a bounded file.
+    Transitions more than `retention_s` older than the newest one written are deleted (at most once an hour of
+    alert time, with a write), so a console that runs for months keeps a bounded file.
     """
 
     def __init__(
-        self,
-        path: Path,
-        *,
-        timeout_s: float = 10.0,
-        retention_s: float = DEFAULT_RETENTION_S,
-        clock: Callable[[], float] = time.time,
+        self, path: Path, *, timeout_s: float = 10.0, retention_s: float = DEFAULT_RETENTION_S
     ) -> None:
         self.path = Path(path)
         self.timeout_s = timeout_s
         self.retention_s = retention_s
-        self._clock = clock
         self._next_prune_at = -float("inf")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-history")
         self._connection: sqlite3.Connection | None = None
@@ -136,10 +129,10 @@ class AlertHistory:
             for t in transitions
         ]
 
-        now = self._clock()
-        prune_before = now - self.retention_s if now >= self._next_prune_at else None
+        newest = max(t.at for t in transitions)
+        prune_before = newest - self.retention_s if newest >= self._next_prune_at else None
         if prune_before is not None:
-            self._next_prune_at = now + PRUNE_EVERY_S
+            self._next_prune_at = newest + PRUNE_EVERY_S
 
         def insert(connection: sqlite3.Connection) -> int:
             connection.executemany(

@@ -27,7 +27,7 @@ async def test_resolved_alerts_survive_a_restart_and_can_be_searched(tmp_path: P
         ).transitions,
         *store.apply(AlertDiff(removals=(orders.key,)), now=300.0).transitions,
     ]
-    history = AlertHistory(tmp_path / "history.sqlite3", clock=lambda: 400.0)
+    history = AlertHistory(tmp_path / "history.sqlite3")
     try:
         assert await history.record(transitions) == 4
     finally:
@@ -84,12 +84,11 @@ async def test_transitions_older_than_the_retention_are_pruned_on_a_later_write(
     store = AlertStore()
     old = make_alert("OldAlert", service="orders")
     new = make_alert("NewAlert", service="catalog")
-    now = {"t": 1_000.0}
-    history = AlertHistory(tmp_path / "history.sqlite3", retention_s=500.0, clock=lambda: now["t"])
+    history = AlertHistory(tmp_path / "history.sqlite3", retention_s=500.0)
     try:
         await history.record(store.apply(AlertDiff((old,)), now=900.0).transitions)
-        now["t"] = 1_000.0 + 3_600.0  # an hour later the next write prunes what is older than 500 s
-        await history.record(store.apply(AlertDiff((new,)), now=now["t"]).transitions)
+        # an hour later the next write prunes what is more than 500 s older than it
+        await history.record(store.apply(AlertDiff((new,)), now=900.0 + 3_600.0).transitions)
         assert [t.alert.name for t in await history.search()] == ["NewAlert"]
     finally:
         await history.close()

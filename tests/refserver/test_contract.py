@@ -115,8 +115,10 @@ def test_server_conforms_to_the_contract(refserver_factory: Callable[..., RefSer
         "positive_data_acceptance",
         "--max-examples",
         "5",
+        # one worker: CPython 3.11's AST constructor is not thread-safe (gh-106905), and hypothesis parses
+        # filter lambdas with it, so two workers fail at random with "recursion depth mismatch"
         "--workers",
-        "2",
+        "1",
         "--seed",
         "20261123",
         "--request-timeout",
