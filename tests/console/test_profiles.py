@@ -82,3 +82,19 @@ def test_unknown_profile_name_lists_the_known_ones(tmp_path: Path) -> None:
 
 def test_keychain_service_name_is_per_profile() -> None:
     assert Profile("lab", "http://127.0.0.1:1").keychain_service == "nexus-console:lab"
+
+
+def test_the_readme_profile_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "profiles.toml"
+    path.write_text(example, encoding="utf-8")
+    profile = ProfileStore(path).load().pick("production")
+    assert profile.api_base_url == "https://nexus.internal.example/api"
+    assert len(profile.alertmanager_urls) == 2
+    assert len(profile.replicas["users"]) == 2 and set(profile.replicas) == {
+        "users",
+        "marketplace",
+        "workstation",
+    }
+    assert profile.tls.verify and profile.tls.ca_bundle == Path("/etc/ssl/certs/internal-ca.pem")
