@@ -77,7 +77,8 @@ def register_health_sources(ctx: ConsoleContext, settings: HealthSourceSettings 
             lambda: fetch_service_catalog(ctx.api),
             settings.services_interval_s,
             timeout_s=settings.documents_timeout_s,
-            source_time=lambda catalog: catalog.generated_at,
+            # The registry is confirmed, not measured: an unchanged list comes back as a 304 with the first
+            # answer's generated_at, so its age counts from the last confirmation (the poll's own time).
             cache_codec=CATALOG_CODEC,
         ),
     )

@@ -9,7 +9,7 @@ import concurrent.futures
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -429,3 +429,39 @@ def test_timers_run_only_while_the_pane_is_visible(qloop: QLoop, session_server:
             assert not pane.redraw_timer.isActive() and not pane.age_timer.isActive()
 
     qloop.run(scenario(), timeout_s=30)
+
+
+def test_an_unchanged_service_list_confirmed_by_304_never_turns_stale(
+    qloop: QLoop, session_server: RefServer
+) -> None:
+    async def scenario() -> None:
+        async with api_stack(session_server.base_url) as stack:
+            await stack.auth.login(Credentials("viewer@nexus.test", DEMO_PASSWORD))
+            registry = PollerRegistry()
+            ctx = ConsoleContext(
+                profile=Profile("lab", session_server.base_url),
+                api=stack.api,
+                http=stack.http,
+                registry=registry,
+                hub=DataHub(registry),
+                cache=LocalCache(cache_dir() / CACHE_FILE, namespace="lab"),
+                me=Me("u1", "viewer@nexus.test", "Vera Viewer", frozenset({"viewer"})),
+                tasks=TaskRunner(),
+                executor=concurrent.futures.ThreadPoolExecutor(max_workers=1),
+            )
+            register_health_sources(ctx, replace(FAST, services_interval_s=0.3))
+            services = registry.get("services")
+            assert services is not None
+            first = await services.poll_once()
+            assert first.last_good is not None
+            await asyncio.sleep(1.0)  # more than twice the interval
+            second = await services.poll_once()
+            assert second.last_good is not None and second.last_good.value == first.last_good.value
+            assert not second.is_stale(time.time()), "a 304 confirms the list as of now"
+            await registry.aclose()
+            await ctx.cache.aclose()
+            ctx.executor.shutdown(wait=True)
+            ctx.hub.detach()
+            ctx.hub.deleteLater()
+
+    qloop.run(scenario())
