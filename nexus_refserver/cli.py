@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--sse-keepalive", type=float, default=defaults.sse_keepalive_s, help="seconds between SSE keepalives"
     )
+    add(
+        "--without-alert-stream",
+        action="store_true",
+        help="answer GET /alerts/stream with 404, like a deployment without that extension",
+    )
     # test-only: prove that a crash between an entity change and its audit row loses no audit row
     add("--crash-after-entity-write", action="store_true", help=argparse.SUPPRESS)
     add("--dump-openapi", type=Path, default=None, metavar="PATH", help="write the OpenAPI YAML and exit")
@@ -71,6 +76,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         nexus_db_url=args.nexus_db_url,
         log_level=args.log_level,
         sse_keepalive_s=args.sse_keepalive,
+        without_alert_stream=args.without_alert_stream,
         crash_after_entity_write=args.crash_after_entity_write,
     )
 

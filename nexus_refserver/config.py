@@ -34,6 +34,8 @@ class ServerConfig:
     log_level: str = "info"
     # seconds of silence on GET /alerts/stream before a `: keepalive` comment
     sse_keepalive_s: float = 15.0
+    # serve no GET /alerts/stream (404), like a deployment without the extension: clients must poll
+    without_alert_stream: bool = False
     # how often acknowledgements past ack_expires_at are turned back into firing alerts
     ack_expiry_check_s: float = 0.5
     # test-only fault: the process SIGKILLs itself between an admin change and its audit row

@@ -185,6 +185,8 @@ async def stream(
         str | None, Header(alias="Last-Event-ID", max_length=20, description="Resume after this event seq.")
     ] = None,
 ) -> StreamingResponse:
+    if context(request).config.without_alert_stream:
+        raise ProblemError(404, "this server does not offer the alert stream; poll GET /alerts")
     store = context(request).alerts
     if last_event_id is not None and last_event_id.strip():
         try:

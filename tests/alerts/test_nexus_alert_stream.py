@@ -145,3 +145,45 @@ async def test_the_feed_survives_a_server_restart_mid_stream_with_no_duplicate_a
             feed.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await feed
+
+
+async def test_without_the_stream_the_feed_polls_the_real_server_and_still_sees_changes(
+    refserver_factory: Callable[..., RefServer],
+) -> None:
+    server = refserver_factory(
+        "--scenario",
+        "none",
+        "--clock-factor",
+        "60",
+        "--enable-fault-control",
+        "--scale",
+        "0.02",
+        "--without-alert-stream",
+    )
+    async with httpx.AsyncClient(base_url=server.base_url, trust_env=False, timeout=10.0) as http:
+        queue = AlertQueue()
+        source = NexusAlertSource(
+            http,
+            login_provider(http),
+            queue.apply,
+            poll_interval_s=0.5,
+            backoff=Backoff(base_s=0.3, cap_s=2.0),
+        )
+        queue.add_source(source)
+        feed = asyncio.create_task(source.run())
+        try:
+            await eventually(lambda: source.mode is FeedMode.POLLING, 20, "the feed to fall back to polling")
+            assert source.fallback_reason and "404" in source.fallback_reason
+            fault = {"scope": FAULTED_SERVICE, "kind": "error_rate", "value": 0.5}
+            (await http.post("/_control/faults", json=fault)).raise_for_status()
+            firing = await eventually(
+                lambda: [
+                    a for a in queue.store if a.service == FAULTED_SERVICE and a.state is AlertState.FIRING
+                ],
+                30,
+                "alerts raised by the fault to arrive by polling",
+            )
+            assert all(a.source == "nexus" for a in firing)
+        finally:
+            feed.cancel()
+            await asyncio.gather(feed, return_exceptions=True)
