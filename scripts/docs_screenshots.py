@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -92,19 +93,28 @@ async def admin_shots(window: Any, out: Path) -> None:
     await settle(2)
     save(window, out / "admin-lookup.png")
 
-    # As if an admin had worked through a few tickets: two actions on the versions they saw, and one on a
-    # version that has since moved on (a conflict, shown with the server's state and the choices).
+    # As if an admin had worked through a few tickets: two actions on the versions they saw, and one on a user
+    # another admin changed in the meantime (a conflict, shown with the server's state and the choices).
     users = [admin.model.id_at(row) for row in range(min(5, admin.model.rowCount()))]
     reasons = [
-        ("suspend", "Chargeback fraud ring, ticket SEC-4411", None),
-        ("reset_password", "Password reset requested by phone, ticket 88213", None),
-        ("suspend", "Repeated harassment reports (T&S case 1907)", 0),
+        ("suspend", "Chargeback fraud ring, ticket SEC-4411", False),
+        ("reset_password", "Password reset requested by phone, ticket 88213", False),
+        ("suspend", "Repeated harassment reports (T&S case 1907)", True),
     ]
-    for user_id, (action, reason, version) in zip(users, reasons, strict=False):
-        if user_id is None:
+    for user_id, (action, reason, outdated) in zip(users, reasons, strict=False):
+        row = admin.model.cached_row(user_id) if user_id is not None else None
+        if row is None:
             continue
+        seen = int(row["version"])
+        if outdated:
+            await window.ctx.api.patch_json(
+                f"/admin/users/{user_id}",
+                {"action": "reset_password", "reason": "Requested by the user, ticket 88990"},
+                if_match=f'"v{seen}"',
+                idempotency_key=str(uuid.uuid4()),
+            )
         await runtime.actions.queue(
-            ActionRequest(EntityRef(EntityType.USER, user_id), action, reason, expected_version=version)
+            ActionRequest(EntityRef(EntityType.USER, user_id), action, reason, expected_version=seen)
         )
     await settle(4)
     window.show_pane("Action queue")

@@ -20,10 +20,11 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 
 from nexus_console.domain.admin import EntityType, RowFreshness
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
+from nexus_console.models.row_tints import PROBLEM_TINT, QUEUED_TINT, WAITING_TINT
 
 Row = dict[str, Any]
 Index = QModelIndex | QPersistentModelIndex
@@ -60,9 +61,10 @@ COLUMNS: dict[EntityType, tuple[tuple[str, str], ...]] = {
 CONSOLE_COLUMN_TITLE = "Console"
 LOADING_TEXT = "…"
 WAITING_TEXT = "applied — waiting for replica"
-WAITING_COLOUR = QColor("#fff4d6")
-PROBLEM_COLOUR = QColor("#fde2df")
-QUEUED_COLOUR = QColor("#e3eefb")
+
+WAITING_COLOUR = WAITING_TINT
+PROBLEM_COLOUR = PROBLEM_TINT
+QUEUED_COLOUR = QUEUED_TINT
 
 
 def cell_text(value: Any) -> str:

@@ -7,20 +7,28 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
+from nexus_console.models.row_tints import (
+    APPLIED_TINT,
+    CANCELLED_TINT,
+    PROBLEM_TINT,
+    QUEUED_TINT,
+    SENDING_TINT,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 
 COLUMNS = ("#", "Entity", "Action", "Reason", "State", "Age", "Attempts", "Last answer")
+
 STATE_COLOURS = {
-    OutboxState.QUEUED: QColor("#e3eefb"),
-    OutboxState.SENDING: QColor("#d6e6fa"),
-    OutboxState.APPLIED: QColor("#e2f3e8"),
-    OutboxState.CONFLICT: QColor("#fde2df"),
-    OutboxState.FAILED: QColor("#fde2df"),
-    OutboxState.CANCELLED: QColor("#eeeeee"),
+    OutboxState.QUEUED: QUEUED_TINT,
+    OutboxState.SENDING: SENDING_TINT,
+    OutboxState.APPLIED: APPLIED_TINT,
+    OutboxState.CONFLICT: PROBLEM_TINT,
+    OutboxState.FAILED: PROBLEM_TINT,
+    OutboxState.CANCELLED: CANCELLED_TINT,
 }
 
 
