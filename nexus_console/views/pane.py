@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -13,6 +15,8 @@ from PySide6.QtWidgets import QFrame, QGraphicsOpacityEffect, QHBoxLayout, QLabe
 from nexus_console.domain.freshness import SourceStatus, stale_text
 from nexus_console.views.theme import STALE_BANNER_STYLE, STALE_OPACITY
 from nexus_console.workers.context import ConsoleContext
+
+log = logging.getLogger(__name__)
 
 
 class Pane(QWidget):
@@ -37,6 +41,30 @@ class Pane(QWidget):
 
     def shutdown(self) -> None:
         """Stop timers and let go of subscriptions; called by the main window before it closes."""
+
+    _shut_down = False  # panes that run tasks set it in shutdown()
+
+    def run_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any] | None:
+        """Run `coro` as a session task with its errors shown by `show_task_error`.
+
+        Does nothing once the pane is shut down, when no loop runs yet (a pane built before the loop, in a
+        test: it loads later), or when the session's task runner has closed (the window is going away).
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()
+            return None
+        if self._shut_down:
+            coro.close()
+            return None
+        try:
+            return self.ctx.tasks.run(coro, name=name, on_error=self.show_task_error)
+        except RuntimeError:
+            return None
+
+    def show_task_error(self, error: BaseException) -> None:
+        log.warning("%s pane: %s", self.title, error)
 
 
 class StaleBanner(QFrame):

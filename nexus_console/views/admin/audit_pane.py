@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -129,35 +128,20 @@ class AuditPane(Pane):
         ):
             edit.returnPressed.connect(self.start_search)
         self.search_button.clicked.connect(self.start_search)
-        self.more_button.clicked.connect(lambda: self._run(self.load_more(), "audit-more"))
-        self.export_button.clicked.connect(lambda: self._run(self._export_clicked(), "audit-export"))
+        self.more_button.clicked.connect(lambda: self.run_task(self.load_more(), "audit-more"))
+        self.export_button.clicked.connect(lambda: self.run_task(self._export_clicked(), "audit-export"))
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
         export = QAction("Audit: export CSV", self)
         export.setObjectName("auditExportAction")
-        export.triggered.connect(lambda: self._run(self._export_clicked(), "audit-export"))
+        export.triggered.connect(lambda: self.run_task(self._export_clicked(), "audit-export"))
         return [export]
 
     def shutdown(self) -> None:
         self._shut_down = True
 
-    def _run(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any] | None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            running = False
-        else:
-            running = True
-        if self._shut_down or not running:  # not running: built before the loop (a test); reload later
-            coro.close()
-            return None
-        try:
-            return self.ctx.tasks.run(coro, name=name, on_error=self._show_error)
-        except RuntimeError:  # the session's task runner has closed: the window is going away
-            return None
-
-    def _show_error(self, error: BaseException) -> None:
+    def show_task_error(self, error: BaseException) -> None:
         log.warning("audit pane: %s", error)
         if not self._shut_down:
             self.status_label.setText(f"Error: {error}")
@@ -174,7 +158,7 @@ class AuditPane(Pane):
         return {key: value for key, value in values.items() if value}
 
     def start_search(self) -> asyncio.Task[Any] | None:
-        return self._run(self.search(), "audit-search")
+        return self.run_task(self.search(), "audit-search")
 
     async def search(self) -> None:
         self._filters = self.filters()

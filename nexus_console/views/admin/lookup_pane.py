@@ -247,22 +247,7 @@ class AdminPane(Pane):
     def may_write(self, entity_type: EntityType | None = None) -> bool:
         return may_write(self.ctx.me.roles, entity_type or self.entity_type)
 
-    def _run(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any] | None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            running = False
-        else:
-            running = True
-        if self._shut_down or not running:  # not running: built before the loop (a test); reload later
-            coro.close()
-            return None
-        try:
-            return self.ctx.tasks.run(coro, name=name, on_error=self._show_error)
-        except RuntimeError:  # the session's task runner has closed: the window is going away
-            return None
-
-    def _show_error(self, error: BaseException) -> None:
+    def show_task_error(self, error: BaseException) -> None:
         text = str(error) or type(error).__name__
         log.warning("admin pane: %s", text)
         if not self._shut_down:
@@ -360,7 +345,7 @@ class AdminPane(Pane):
 
     def start_search(self) -> asyncio.Task[Any] | None:
         self._clear_error()
-        return self._run(self._reading(self.search()), "admin-search")
+        return self.run_task(self._reading(self.search()), "admin-search")
 
     async def _reading(self, lookup: Coroutine[Any, Any, None]) -> None:
         """Run a replica read; when it fails, keep what is shown, grey it, and say since when and why."""
@@ -430,10 +415,10 @@ class AdminPane(Pane):
             waiting |= freshness is RowFreshness.WAITING_FOR_REPLICA
         if waiting and not self._watching:
             self._watching = True
-            self._run(self._watch_replica(), "admin-read-your-writes")
+            self.run_task(self._watch_replica(), "admin-read-your-writes")
 
     def _load_more(self) -> None:
-        self._run(self._reading(self._next_page(self._search_generation)), "admin-next-page")
+        self.run_task(self._reading(self._next_page(self._search_generation)), "admin-next-page")
 
     async def _next_page(self, generation: int) -> None:
         lookups = self.runtime.lookups
@@ -456,7 +441,7 @@ class AdminPane(Pane):
         await self.refresh_badges()
 
     def _load_rows(self, ids: list[str]) -> None:
-        self._run(
+        self.run_task(
             self._reading(self._fetch_rows(self.model.entity_type, ids, self._search_generation)),
             "admin-rows",
         )
@@ -484,7 +469,7 @@ class AdminPane(Pane):
         entity_id = self.selected_id()
         self._update_action_buttons()
         if entity_id is not None:
-            self._run(self.load_detail(self.model.entity_type, entity_id), "admin-detail")
+            self.run_task(self.load_detail(self.model.entity_type, entity_id), "admin-detail")
 
     async def load_detail(self, entity_type: EntityType, entity_id: str) -> None:
         lookups = self.runtime.lookups
@@ -522,7 +507,7 @@ class AdminPane(Pane):
 
     def start_action(self, spec: ActionSpec) -> asyncio.Task[Any] | None:
         self._clear_error()
-        return self._run(self.act(spec), f"admin-{spec.name}")
+        return self.run_task(self.act(spec), f"admin-{spec.name}")
 
     async def _dialog(self, dialog: QDialog) -> bool:
         self.active_dialog = dialog
@@ -608,14 +593,14 @@ class AdminPane(Pane):
             if await self.runtime.verify_password(password):
                 return True
             error = "Wrong password."
-        self._show_error("step-up re-authentication failed")
+        self.show_task_error("step-up re-authentication failed")
         return False
 
     def _bulk_clicked(self) -> None:
         self._clear_error()
         name = self.bulk_combo.currentData()
         if name:
-            self._run(self.bulk(str(name)), "admin-bulk")
+            self.run_task(self.bulk(str(name)), "admin-bulk")
 
     async def bulk(self, action: str) -> int:
         """Reason and confirmation, a dry run on the replica, step-up, then queue; returns how many queued."""
@@ -644,7 +629,7 @@ class AdminPane(Pane):
     # ---- the outbox and read-your-writes -----------------------------------------------------------
 
     def _refresh_badges_soon(self) -> None:
-        self._run(self.refresh_badges(), "admin-badges")
+        self.run_task(self.refresh_badges(), "admin-badges")
 
     async def refresh_badges(self) -> None:
         outbox = self.runtime.outbox
@@ -668,7 +653,7 @@ class AdminPane(Pane):
             self.model.set_freshness(entity.id, RowFreshness.WAITING_FOR_REPLICA)
         if shown and not self._watching:
             self._watching = True
-            self._run(self._watch_replica(), "admin-read-your-writes")
+            self.run_task(self._watch_replica(), "admin-read-your-writes")
 
     async def _watch_replica(self) -> None:
         """Re-read rows that wait for the replica until it shows the applied version; then refresh them."""
@@ -690,7 +675,7 @@ class AdminPane(Pane):
                     if freshness is RowFreshness.CURRENT and row is not None:
                         self.model.put_rows({entity_id: row})
                         if entity_id == self.selected_id():
-                            self._run(self.load_detail(entity_type, entity_id), "admin-detail")
+                            self.run_task(self.load_detail(entity_type, entity_id), "admin-detail")
                     self.model.set_freshness(entity_id, freshness)
                 await asyncio.sleep(CATCH_UP_POLL_S)
         finally:

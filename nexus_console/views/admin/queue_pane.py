@@ -4,7 +4,6 @@ conflict it shows the server's current state and offers: apply again on that ver
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -133,22 +132,7 @@ class QueuePane(Pane):
 
     # ---- plumbing ----------------------------------------------------------------------------------
 
-    def _run(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any] | None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            running = False
-        else:
-            running = True
-        if self._shut_down or not running:  # not running: built before the loop (a test); reload later
-            coro.close()
-            return None
-        try:
-            return self.ctx.tasks.run(coro, name=name, on_error=self._show_error)
-        except RuntimeError:  # the session's task runner has closed: the window is going away
-            return None
-
-    def _show_error(self, error: BaseException) -> None:
+    def show_task_error(self, error: BaseException) -> None:
         log.warning("queue pane: %s", error)
         if not self._shut_down:
             self.error_label.setText(str(error) or type(error).__name__)
@@ -175,7 +159,7 @@ class QueuePane(Pane):
         if self._reloading:
             self._reload_again = True
             return
-        self._run(self.reload(), "queue-reload")
+        self.run_task(self.reload(), "queue-reload")
 
     async def reload(self) -> None:
         outbox = self.runtime.outbox
@@ -251,7 +235,7 @@ class QueuePane(Pane):
         entry = self.selected_entry()
         if entry is not None:
             self.error_label.hide()
-            self._run(action(entry), "queue-action")
+            self.run_task(action(entry), "queue-action")
 
     # ---- actions -----------------------------------------------------------------------------------
 
