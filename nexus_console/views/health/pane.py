@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QItemSelection, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QHideEvent, QPalette, QShowEvent
+from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from nexus_console.domain.freshness import SourceState, SourceStatus, stale_text
@@ -33,6 +33,7 @@ from nexus_console.views.health.documents import (
 from nexus_console.views.health.matrix_view import HealthMatrixView
 from nexus_console.views.health.service_detail import ServiceDetail
 from nexus_console.views.pane import Pane, StaleBanner
+from nexus_console.views.theme import dark_palette
 from nexus_console.workers.context import ConsoleContext
 from nexus_console.workers.health_sources import (
     API_HEALTH,
@@ -59,23 +60,7 @@ SUMMARY_STYLE = "QLabel { color: #e6e6e6; font-size: 10pt; font-weight: bold; pa
 
 def apply_dark_palette(widget: QWidget) -> None:
     """The Health pane is a wall display: dark, whatever the application palette is."""
-    palette = widget.palette()
-    colours = {
-        QPalette.ColorRole.Window: "#14171b",
-        QPalette.ColorRole.WindowText: "#e6e6e6",
-        QPalette.ColorRole.Base: "#1b1e23",
-        QPalette.ColorRole.AlternateBase: "#20242a",
-        QPalette.ColorRole.Text: "#e6e6e6",
-        QPalette.ColorRole.Button: "#23272e",
-        QPalette.ColorRole.ButtonText: "#e6e6e6",
-        QPalette.ColorRole.ToolTipBase: "#23272e",
-        QPalette.ColorRole.ToolTipText: "#e6e6e6",
-        QPalette.ColorRole.Highlight: "#2f6fb3",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-    }
-    for role, colour in colours.items():
-        palette.setColor(role, QColor(colour))
-    widget.setPalette(palette)
+    widget.setPalette(dark_palette(widget.palette()))
     widget.setAutoFillBackground(True)
 
 
