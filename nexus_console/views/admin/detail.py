@@ -14,10 +14,10 @@ from nexus_console.models.outbox_table import age_text
 from nexus_console.services.lookups import ProductDetail, UserDetail, VendorDetail
 
 DETAIL_CSS = (
-    "<style>h2 { margin: 0 0 4px 0; } h3 { margin: 10px 0 2px 0; color: #2f3b4a; }"
+    "<style>h2 { margin: 0 0 4px 0; } h3 { margin: 10px 0 2px 0; color: #8ab4f8; }"
     " table { border-collapse: collapse; } td, th { padding: 1px 8px 1px 0; text-align: left; }"
-    " th { color: #555; font-weight: normal; } .stamp { color: #6b6f76; font-size: small; }"
-    " .missing { color: #888; font-style: italic; } .status { font-weight: bold; }</style>"
+    " th { color: #9aa0a6; font-weight: normal; } .stamp { color: #8a8f98; font-size: small; }"
+    " .missing { color: #8a8f98; font-style: italic; } .status { font-weight: bold; }</style>"
 )
 
 

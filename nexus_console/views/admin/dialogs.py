@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from nexus_console.domain.admin import MAX_REASON_LENGTH, ActionSpec, DryRunSummary, normalise_reason
 
 DIALOG_STYLE = (
-    "QLabel#dialogWarning { color: #a3281f; font-weight: bold; } QLabel#dialogError { color: #a3281f; }"
+    "QLabel#dialogWarning { color: #ff6b5e; font-weight: bold; } QLabel#dialogError { color: #ff6b5e; }"
 )
 
 

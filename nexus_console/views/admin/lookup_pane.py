@@ -78,8 +78,8 @@ COLUMN_WIDTHS = {
     "flag_reason": 120,
 }
 PANE_STYLE = (
-    "QLabel#lagLabel { color: #4a5563; } QLabel#adminError { color: #a3281f; }"
-    " QLabel#countLabel { color: #4a5563; }"
+    "QLabel#lagLabel { color: #9aa0a6; } QLabel#adminError { color: #ff6b5e; }"
+    " QLabel#countLabel { color: #9aa0a6; }"
 )
 
 

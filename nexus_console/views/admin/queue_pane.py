@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 TICK_MS = 1000
 PAGE = 500
-PANE_STYLE = "QLabel#queueError { color: #a3281f; } QLabel#queueCounts { color: #4a5563; }"
+PANE_STYLE = "QLabel#queueError { color: #ff6b5e; } QLabel#queueCounts { color: #9aa0a6; }"
 
 
 class QueuePane(Pane):
