@@ -8,7 +8,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+
+from nexus_console.models.entry_table import EntryTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 AuditEntry = Mapping[str, Any]
@@ -56,10 +58,8 @@ def write_audit_csv(entries: Sequence[AuditEntry], path: Path) -> int:
     return len(entries)
 
 
-class AuditTableModel(QAbstractTableModel):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._entries: list[AuditEntry] = []
+class AuditTableModel(EntryTableModel[AuditEntry]):
+    columns = COLUMNS
 
     def set_entries(self, entries: Sequence[AuditEntry]) -> None:
         self.beginResetModel()
@@ -73,25 +73,6 @@ class AuditTableModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), first, first + len(entries) - 1)
         self._entries.extend(entries)
         self.endInsertRows()
-
-    def entries(self) -> list[AuditEntry]:
-        return list(self._entries)
-
-    def entry_at(self, row: int) -> AuditEntry:
-        return self._entries[row]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._entries):

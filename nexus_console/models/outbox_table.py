@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush
 
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
+from nexus_console.models.entry_table import EntryTableModel
 from nexus_console.models.row_tints import (
     APPLIED_TINT,
     CANCELLED_TINT,
@@ -49,11 +50,12 @@ def state_text(entry: OutboxEntry) -> str:
     return entry.state.value
 
 
-class OutboxTableModel(QAbstractTableModel):
+class OutboxTableModel(EntryTableModel[OutboxEntry]):
+    columns = COLUMNS
+
     def __init__(self, *, clock: Callable[[], float] = time.time, parent: Any = None) -> None:
         super().__init__(parent)
         self.clock = clock
-        self._entries: list[OutboxEntry] = []
 
     def set_entries(self, entries: Sequence[OutboxEntry]) -> None:
         """Replace the list; same ids in the same order is a dataChanged, so selection survives."""
@@ -73,29 +75,10 @@ class OutboxTableModel(QAbstractTableModel):
             column = COLUMNS.index("Age")
             self.dataChanged.emit(self.index(0, column), self.index(len(self._entries) - 1, column))
 
-    def entries(self) -> list[OutboxEntry]:
-        return list(self._entries)
-
-    def entry_at(self, row: int) -> OutboxEntry:
-        return self._entries[row]
-
     def row_of(self, entry_id: int) -> int | None:
         for row, entry in enumerate(self._entries):
             if entry.id == entry_id:
                 return row
-        return None
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
