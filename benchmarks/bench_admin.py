@@ -32,7 +32,7 @@ import psycopg
 from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType
 from nexus_console.domain.outbox_model import OutboxState
 from nexus_console.services.http import build_http_client
-from nexus_console.services.lookups import Lookups, UserSearch, users
+from nexus_console.services.lookups import Lookups, UserSearch, select_users, select_users_offset, users
 from nexus_console.services.outbox import AsyncOutbox, Outbox
 from nexus_console.services.outbox_sender import OutboxSender, PasswordLogin
 from nexus_console.services.profiles import TlsSettings
@@ -142,18 +142,20 @@ def _keyset_vs_offset(replica_url: str, query: str) -> tuple[float, float, int]:
     offset = PAGE * (DEEP_PAGE - 1)
     try:
         deep = replica.run(
-            lambda conn: conn.execute(search.select_offset([users.c.id], offset - 1, 1)).scalar_one()
+            lambda conn: conn.execute(select_users_offset(search, [users.c.id], offset - 1, 1)).scalar_one()
         ).value
         keyset_ms, offset_ms = [], []
         for _ in range(7):
             started = time.perf_counter()
             keyset_rows = replica.run(
-                lambda conn: conn.execute(search.select([users.c.id], (deep,), PAGE)).scalars().all()
+                lambda conn: conn.execute(select_users(search, [users.c.id], (deep,), PAGE)).scalars().all()
             ).value
             keyset_ms.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             offset_rows = replica.run(
-                lambda conn: conn.execute(search.select_offset([users.c.id], offset, PAGE)).scalars().all()
+                lambda conn: (
+                    conn.execute(select_users_offset(search, [users.c.id], offset, PAGE)).scalars().all()
+                )
             ).value
             offset_ms.append((time.perf_counter() - started) * 1000)
             assert keyset_rows == offset_rows, "keyset and OFFSET pages differ"

@@ -10,8 +10,8 @@ import pytest
 import pytest_asyncio
 
 from nexus_console.domain.admin import Page
-from nexus_console.services import lookups as lookups_module
 from nexus_console.services.lookups import Lookups, ProductQueue, ProductSearch, UserSearch, VendorSearch
+from nexus_console.services.lookups import queries as lookup_queries
 from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
 from tests.admin.conftest import primary_rows, wait_for_replicas
 from tests.support.postgres import PgCluster
@@ -91,7 +91,7 @@ async def test_user_by_name_substring_pages_by_id(
     lookups: Lookups, pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch, id_window: int
 ) -> None:
     # small windows make each page cross from the ordered walk to the trigram index
-    monkeypatch.setattr(lookups_module, "NAME_SEARCH_ID_WINDOW", id_window)
+    monkeypatch.setattr(lookup_queries, "NAME_SEARCH_ID_WINDOW", id_window)
     expected = [
         r["id"]
         for r in primary_rows(
@@ -112,7 +112,7 @@ async def test_counts_are_exact_when_small_and_estimated_when_large(
     [truth] = primary_rows(pg_cluster, "users", "SELECT COUNT(*) AS n FROM users WHERE name ILIKE '%lars%'")
     small = await lookups.count_users(UserSearch("lars"))
     assert small.value.exact and small.value.value == truth["n"]
-    monkeypatch.setattr(lookups_module, "COUNT_CAP", 100)
+    monkeypatch.setattr(lookup_queries, "COUNT_CAP", 100)
     with psycopg.connect(pg_cluster.primary_url("users").replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("ANALYZE users")  # what autovacuum does on a real database
     wait_for_replicas(pg_cluster)

@@ -9,9 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from nexus_console.domain.admin import ReplicaResult
+from nexus_console.domain.lookups import ProductDetail, UserDetail, VendorDetail
 from nexus_console.models.admin_table import cell_text
 from nexus_console.models.outbox_table import age_text
-from nexus_console.services.lookups import ProductDetail, UserDetail, VendorDetail
 
 DETAIL_CSS = (
     "<style>h2 { margin: 0 0 4px 0; } h3 { margin: 10px 0 2px 0; color: #8ab4f8; }"

@@ -40,9 +40,9 @@ from nexus_console.domain.admin import (
     RowFreshness,
     actions_for,
 )
+from nexus_console.domain.lookups import ProductQueue, ProductSearch, UserSearch, VendorSearch
 from nexus_console.domain.outbox_model import OutboxState, SendOutcome, SendResult
 from nexus_console.models.admin_table import EntityTableModel
-from nexus_console.services.lookups import ProductQueue, ProductSearch, UserSearch, VendorSearch
 from nexus_console.views.admin.detail import render_product, render_user, render_vendor, stamp_text
 from nexus_console.views.admin.dialogs import DryRunDialog, StepUpDialog, action_dialog
 from nexus_console.views.async_dialog import execute_dialog
