@@ -1,8 +1,8 @@
 """Local alert history in SQLite: every state transition, so resolved alerts can be shown and searched,
 plus the user's saved filters.
 
-All SQLite work runs on one owned worker thread (the connection never changes threads); the async
-methods wait for it with a timeout. `close()` shuts the worker down.
+All SQLite work runs on one owned worker thread (a SqliteStore: the connection never changes threads); the
+async methods wait for it with a timeout. `close()` shuts the worker down.
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
 from nexus_console.domain.alert_filter import parse_filter
 from nexus_console.domain.alerts import Alert, AlertState, Severity, Transition
-from nexus_console.services.blocking import run_blocking
+from nexus_console.services.sqlite_store import SqliteStore
 
 T = TypeVar("T")
 
@@ -81,33 +80,20 @@ class AlertHistory:
         self, path: Path, *, timeout_s: float = 10.0, retention_s: float = DEFAULT_RETENTION_S
     ) -> None:
         self.path = Path(path)
-        self.timeout_s = timeout_s
         self.retention_s = retention_s
         self._next_prune_at = -float("inf")
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-history")
-        self._connection: sqlite3.Connection | None = None
+        self._store = SqliteStore(self.path, schema=SCHEMA, timeout_s=timeout_s, thread_name="alert-history")
+
+    @property
+    def timeout_s(self) -> float:
+        return self._store.timeout_s
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await run_blocking(self._executor, self._with_connection, work, timeout_s=self.timeout_s)
-
-    def _with_connection(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(SCHEMA)
-            self._connection = connection
-        with self._connection:
-            return work(self._connection)
+        """`work(connection)` on the worker thread, in one transaction."""
+        return await self._store.call(_in_transaction, work)
 
     async def close(self) -> None:
-        def close_connection() -> None:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
-
-        await run_blocking(self._executor, close_connection, timeout_s=self.timeout_s)
-        self._executor.shutdown(wait=True)
+        await self._store.aclose()
 
     async def record(self, transitions: Sequence[Transition]) -> int:
         """Store transitions (an AlertStore.apply result); returns how many."""
@@ -236,6 +222,11 @@ class AlertHistory:
             return connection.execute("DELETE FROM saved_filters WHERE name = ?", (name,)).rowcount > 0
 
         return await self._run(delete)
+
+
+def _in_transaction(connection: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    with connection:
+        return work(connection)
 
 
 def _transition(row: tuple[float, str | None, str, str]) -> Transition:

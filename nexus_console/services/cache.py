@@ -1,21 +1,20 @@
 """The last known state of every source, in SQLite in the platform cache directory.
 
-All SQLite work runs on one owned worker thread, so calls are serialised and the GUI thread never waits.
+All SQLite work runs on one owned worker thread (a SqliteStore), so calls are serialised and the GUI thread
+never waits.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from nexus_console.domain.freshness import Stamped
-from nexus_console.services.blocking import run_blocking
+from nexus_console.services.sqlite_store import SqliteStore
 
 CACHE_FILE = "cache.sqlite3"
-T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS last_state (
@@ -32,12 +31,14 @@ class LocalCache:
     def __init__(self, path: Path, *, namespace: str = "", timeout_s: float = 5.0) -> None:
         self.path = path
         self.namespace = namespace  # the profile: two servers' states never mix
-        self.timeout_s = timeout_s
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-cache")
-        self._connection: sqlite3.Connection | None = None
+        self._store = SqliteStore(path, schema=_SCHEMA, timeout_s=timeout_s, thread_name="local-cache")
+
+    @property
+    def timeout_s(self) -> float:
+        return self._store.timeout_s
 
     async def load(self, source: str) -> Stamped[Any] | None:
-        row = await self._call(self._load, self._key(source))
+        row = await self._store.call(_load, self._key(source))
         if row is None:
             return None
         value_json, source_time, received_at, interval_s = row
@@ -46,56 +47,36 @@ class LocalCache:
     async def save(self, source: str, stamped: Stamped[Any]) -> None:
         """The value must be JSON-serialisable (pollers encode it with their CacheCodec)."""
         value_json = json.dumps(stamped.value, separators=(",", ":"))
-        await self._call(self._save, self._key(source), value_json, stamped)
+        await self._store.call(_save, self._key(source), value_json, stamped)
 
     async def sources(self) -> list[str]:
         prefix = self._key("")
-        return [key[len(prefix) :] for key in await self._call(self._sources) if key.startswith(prefix)]
+        return [key[len(prefix) :] for key in await self._store.call(_sources) if key.startswith(prefix)]
 
     async def aclose(self) -> None:
-        try:
-            await self._call(self._close)
-        finally:
-            self._executor.shutdown(wait=False)
-
-    async def _call(self, fn: Any, *args: Any) -> Any:
-        return await run_blocking(self._executor, fn, *args, timeout_s=self.timeout_s)
+        await self._store.aclose()
 
     def _key(self, source: str) -> str:
         return f"{self.namespace}/{source}" if self.namespace else source
 
-    def _db(self) -> sqlite3.Connection:
-        if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._connection = sqlite3.connect(self.path)
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute(_SCHEMA)
-        return self._connection
 
-    def _load(self, source: str) -> tuple[str, float, float, float] | None:
-        return (
-            self._db()
-            .execute(
-                "SELECT value_json, source_time, received_at, interval_s FROM last_state WHERE source = ?",
-                (source,),
-            )
-            .fetchone()
+def _load(db: sqlite3.Connection, source: str) -> tuple[str, float, float, float] | None:
+    return db.execute(
+        "SELECT value_json, source_time, received_at, interval_s FROM last_state WHERE source = ?",
+        (source,),
+    ).fetchone()
+
+
+def _save(db: sqlite3.Connection, source: str, value_json: str, stamped: Stamped[Any]) -> None:
+    with db:
+        db.execute(
+            "INSERT INTO last_state (source, value_json, source_time, received_at, interval_s) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET value_json = excluded.value_json, "
+            "source_time = excluded.source_time, received_at = excluded.received_at, "
+            "interval_s = excluded.interval_s",
+            (source, value_json, stamped.source_time, stamped.received_at, stamped.interval_s),
         )
 
-    def _save(self, source: str, value_json: str, stamped: Stamped[Any]) -> None:
-        with self._db() as db:
-            db.execute(
-                "INSERT INTO last_state (source, value_json, source_time, received_at, interval_s) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET value_json = excluded.value_json, "
-                "source_time = excluded.source_time, received_at = excluded.received_at, "
-                "interval_s = excluded.interval_s",
-                (source, value_json, stamped.source_time, stamped.received_at, stamped.interval_s),
-            )
 
-    def _sources(self) -> list[str]:
-        return [row[0] for row in self._db().execute("SELECT source FROM last_state ORDER BY source")]
-
-    def _close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+def _sources(db: sqlite3.Connection) -> list[str]:
+    return [row[0] for row in db.execute("SELECT source FROM last_state ORDER BY source")]

@@ -4,457 +4,54 @@ Every state change is one committed transaction before anyone acts on it. An ent
 at open time (the process died mid-send) goes back to `queued` and is sent again under the same
 idempotency key, so the server applies it at most once; because it is never dropped, at least once.
 
-`Outbox` is synchronous and thread-safe; `AsyncOutbox` runs it on its own one-thread executor so the
-event loop never touches the disk.
+`Outbox` (outbox_db.py) is synchronous and thread-safe; `AsyncOutbox` runs it on its own one-thread
+executor (a SqliteStore) so the event loop never touches the disk.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sqlite3
-import threading
-import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nexus_console.domain.admin import ActionRequest, validate_action
-from nexus_console.domain.outbox_model import (
-    BLOCKING_STATES,
-    EDITABLE_STATES,
-    TERMINAL_STATES,
-    OutboxEntry,
-    OutboxError,
-    OutboxState,
-    SendOutcome,
-    SendResult,
-    entity_ref,
-)
-from nexus_console.services.blocking import run_blocking
+from nexus_console.domain.admin import ActionRequest
+from nexus_console.domain.outbox_model import OutboxEntry, OutboxState, SendResult
+from nexus_console.services.outbox_db import CONNECT_ARGS, PRAGMAS, SCHEMA, Outbox, new_idempotency_key
+from nexus_console.services.sqlite_store import SqliteStore
+
+__all__ = ["SCHEMA", "AsyncOutbox", "Outbox", "new_idempotency_key"]
 
 T = TypeVar("T")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS actions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    entity_type TEXT NOT NULL,
-    entity_id TEXT NOT NULL,
-    action TEXT NOT NULL,
-    reason TEXT,
-    params TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    expected_version INTEGER,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    ever_sent INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    next_attempt_at REAL,
-    last_error TEXT,
-    http_status INTEGER,
-    applied_version INTEGER,
-    server_state TEXT
-);
-CREATE INDEX IF NOT EXISTS ix_actions_open_entity ON actions (entity_type, entity_id, id)
-    WHERE state NOT IN ('applied', 'cancelled');
-CREATE INDEX IF NOT EXISTS ix_actions_state ON actions (state, id);
-"""
-
-# Written exactly as the partial index's WHERE clause: SQLite uses ix_actions_open_entity only for a
-# query term it can match to it, and an equivalent `state IN (<open states>)` scans every queued row.
-_IS_OPEN = "state NOT IN ('applied', 'cancelled')"
-assert {OutboxState.APPLIED, OutboxState.CANCELLED} == TERMINAL_STATES
-
-
-def new_idempotency_key() -> str:
-    return uuid.uuid4().hex
-
-
-class Outbox:
-    """The queue file. All methods are synchronous; call them off the GUI thread (see AsyncOutbox)."""
-
-    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(SCHEMA)  # idempotent DDL
-        self.recovered = self.recover()
-
-    # --- plumbing ---------------------------------------------------------------------------------------
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _read(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, tuple(args)).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @staticmethod
-    def _entry(row: sqlite3.Row) -> OutboxEntry:
-        return OutboxEntry(
-            id=row["id"],
-            entity=entity_ref(row["entity_type"], row["entity_id"]),
-            action=row["action"],
-            reason=row["reason"],
-            params=json.loads(row["params"]),
-            idempotency_key=row["idempotency_key"],
-            expected_version=row["expected_version"],
-            state=OutboxState(row["state"]),
-            attempts=row["attempts"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            next_attempt_at=row["next_attempt_at"],
-            last_error=row["last_error"],
-            http_status=row["http_status"],
-            applied_version=row["applied_version"],
-            server_state=None if row["server_state"] is None else json.loads(row["server_state"]),
-            ever_sent=bool(row["ever_sent"]),
-        )
-
-    def _get(self, db: sqlite3.Connection, entry_id: int) -> OutboxEntry:
-        row = db.execute("SELECT * FROM actions WHERE id = ?", (entry_id,)).fetchone()
-        if row is None:
-            raise OutboxError(f"no outbox entry {entry_id}")
-        return self._entry(row)
-
-    @staticmethod
-    def _hand_version_on(db: sqlite3.Connection, entry: OutboxEntry, version: int | None) -> None:
-        """The next open entry of the same entity that waits for its predecessor's version gets it."""
-        db.execute(
-            f"""UPDATE actions SET expected_version = ? WHERE id = (
-                    SELECT id FROM actions WHERE entity_type = ? AND entity_id = ? AND id > ?
-                    AND {_IS_OPEN} ORDER BY id LIMIT 1)
-                AND expected_version IS NULL""",
-            (version, entry.entity.type.value, entry.entity.id, entry.id),
-        )
-
-    # --- queueing and editing (works offline) -----------------------------------------------------------
-
-    def enqueue(self, request: ActionRequest) -> OutboxEntry:
-        return self.enqueue_many([request])[0]
-
-    def enqueue_many(self, requests: Iterable[ActionRequest]) -> list[OutboxEntry]:
-        """Validate and queue actions in one transaction: all of them or none."""
-        validated = [validate_action(r) for r in requests]
-        now = self._clock()
-        ids = []
-        with self._tx() as db:
-            for request in validated:
-                expected = request.expected_version
-                if expected is None:
-                    # Nothing queued before it on this entity: the caller must say which version it saw.
-                    has_predecessor = db.execute(
-                        f"""SELECT 1 FROM actions WHERE entity_type = ? AND entity_id = ?
-                            AND {_IS_OPEN} LIMIT 1""",
-                        (request.entity.type.value, request.entity.id),
-                    ).fetchone()
-                    if has_predecessor is None:
-                        raise OutboxError(f"{request.entity}: the version the admin saw is required")
-                cursor = db.execute(
-                    """INSERT INTO actions (entity_type, entity_id, action, reason, params, idempotency_key,
-                           expected_version, state, created_at, updated_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    (
-                        request.entity.type.value,
-                        request.entity.id,
-                        request.action,
-                        request.reason,
-                        json.dumps(dict(request.params), sort_keys=True),
-                        new_idempotency_key(),
-                        expected,
-                        OutboxState.QUEUED.value,
-                        now,
-                        now,
-                    ),
-                )
-                ids.append(int(cursor.lastrowid or 0))
-            return [self._get(db, i) for i in ids]
-
-    def edit_reason(self, entry_id: int, reason: str | None) -> OutboxEntry:
-        with self._tx() as db:
-            entry = self._get(db, entry_id)
-            if not entry.is_editable:
-                raise OutboxError(
-                    f"entry {entry_id} is {entry.state.value} and was sent; its reason is fixed"
-                )
-            request = validate_action(
-                ActionRequest(entry.entity, entry.action, reason, entry.params, entry.expected_version)
-            )
-            db.execute(
-                "UPDATE actions SET reason = ?, updated_at = ? WHERE id = ?",
-                (request.reason, self._clock(), entry_id),
-            )
-            return self._get(db, entry_id)
-
-    def cancel(self, entry_id: int) -> OutboxEntry:
-        """Cancel an action that has not been sent yet."""
-        with self._tx() as db:
-            entry = self._get(db, entry_id)
-            if entry.state not in EDITABLE_STATES or entry.ever_sent:
-                raise OutboxError(
-                    f"entry {entry_id} is {entry.state.value}; only unsent actions can be cancelled"
-                )
-            self._close_entry(db, entry, "cancelled before sending")
-            return self._get(db, entry_id)
-
-    def discard(self, entry_id: int) -> OutboxEntry:
-        """Give up an action after a conflict or a failure; the entity's later actions go ahead."""
-        with self._tx() as db:
-            entry = self._get(db, entry_id)
-            if entry.state not in (OutboxState.CONFLICT, OutboxState.FAILED):
-                raise OutboxError(
-                    f"entry {entry_id} is {entry.state.value}; only conflicts and failures are discarded"
-                )
-            self._close_entry(db, entry, f"discarded after {entry.state.value}")
-            return self._get(db, entry_id)
-
-    def _close_entry(self, db: sqlite3.Connection, entry: OutboxEntry, note: str) -> None:
-        db.execute(
-            "UPDATE actions SET state = ?, last_error = ?, updated_at = ? WHERE id = ?",
-            (OutboxState.CANCELLED.value, note, self._clock(), entry.id),
-        )
-        self._hand_version_on(db, entry, entry.expected_version)
-
-    def apply_again(self, entry_id: int, version: int | None = None) -> OutboxEntry:
-        """After a conflict: queue the same action on the server's current version, under a new key.
-
-        The old key's request had no effect (the server refused it), so a new key is a new request.
-        """
-        with self._tx() as db:
-            entry = self._get(db, entry_id)
-            if entry.state is not OutboxState.CONFLICT:
-                raise OutboxError(f"entry {entry_id} is {entry.state.value}, not in conflict")
-            if version is None:
-                version = None if entry.server_state is None else entry.server_state.get("version")
-            if not isinstance(version, int):
-                raise OutboxError(f"entry {entry_id}: the server's current version is unknown")
-            db.execute(
-                """UPDATE actions SET state = ?, expected_version = ?, idempotency_key = ?, ever_sent = 0,
-                       attempts = 0, next_attempt_at = NULL, last_error = NULL, http_status = NULL,
-                       updated_at = ? WHERE id = ?""",
-                (OutboxState.QUEUED.value, version, new_idempotency_key(), self._clock(), entry_id),
-            )
-            return self._get(db, entry_id)
-
-    def retry_failed(self, entry_id: int) -> OutboxEntry:
-        """Send a failed action again, under the same key (for a failure the admin has fixed elsewhere)."""
-        with self._tx() as db:
-            entry = self._get(db, entry_id)
-            if entry.state is not OutboxState.FAILED:
-                raise OutboxError(f"entry {entry_id} is {entry.state.value}, not failed")
-            db.execute(
-                "UPDATE actions SET state = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
-                (OutboxState.QUEUED.value, self._clock(), entry_id),
-            )
-            return self._get(db, entry_id)
-
-    # --- the sender's side --------------------------------------------------------------------------------
-
-    def recover(self) -> int:
-        """Entries left in `sending` by a crash go back to `queued` (same key: the server deduplicates)."""
-        with self._tx() as db:
-            cursor = db.execute(
-                "UPDATE actions SET state = ?, updated_at = ? WHERE state = ?",
-                (OutboxState.QUEUED.value, self._clock(), OutboxState.SENDING.value),
-            )
-            return cursor.rowcount
-
-    def claim_ready(self, limit: int) -> list[OutboxEntry]:
-        """Mark and return up to `limit` entries to send now: the first open entry of each entity, when
-        it is queued and due. An entity whose first open entry is in conflict, failed or sending waits;
-        every other entity goes ahead."""
-        now = self._clock()
-        with self._tx() as db:
-            return self._claim(db, limit, now)
-
-    def record_and_claim(
-        self, results: Iterable[SendResult], retry_at: float | None, limit: int
-    ) -> list[OutboxEntry]:
-        """`record_results` then `claim_ready`, in one transaction: one commit (one fsync) where the
-        sender would otherwise need two. An entity's next entry is claimable once its head is applied."""
-        now = self._clock()
-        with self._tx() as db:
-            self._record(db, results, retry_at, now)
-            return self._claim(db, limit, now) if limit > 0 else []
-
-    def _claim(self, db: sqlite3.Connection, limit: int, now: float) -> list[OutboxEntry]:
-        # queued entries in id order, each kept when no earlier open entry of its entity exists:
-        # index lookups proportional to `limit`, not a pass over every open entry
-        rows = db.execute(
-            f"""SELECT a.* FROM actions AS a
-                WHERE a.state = ? AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
-                AND NOT EXISTS (SELECT 1 FROM actions WHERE entity_type = a.entity_type
-                    AND entity_id = a.entity_id AND id < a.id AND {_IS_OPEN})
-                ORDER BY a.id LIMIT ?""",
-            (OutboxState.QUEUED.value, now, limit),
-        ).fetchall()
-        ids = [row["id"] for row in rows]
-        db.executemany(
-            """UPDATE actions SET state = ?, ever_sent = 1, attempts = attempts + 1, updated_at = ?
-               WHERE id = ?""",
-            [(OutboxState.SENDING.value, now, i) for i in ids],
-        )
-        return [self._get(db, i) for i in ids]
-
-    def record_results(self, results: Iterable[SendResult], retry_at: float | None = None) -> None:
-        """Store what the server answered, in one transaction. RETRY and UNAUTHORIZED go back to queued
-        (due at `retry_at`, default now)."""
-        now = self._clock()
-        with self._tx() as db:
-            self._record(db, results, retry_at, now)
-
-    def _record(
-        self, db: sqlite3.Connection, results: Iterable[SendResult], retry_at: float | None, now: float
-    ) -> None:
-        for result in results:
-            entry = self._get(db, result.entry_id)
-            server_state = None if result.server_state is None else json.dumps(result.server_state)
-            if result.outcome is SendOutcome.APPLIED:
-                db.execute(
-                    """UPDATE actions SET state = ?, http_status = ?, applied_version = ?,
-                           server_state = ?, last_error = NULL, updated_at = ? WHERE id = ?""",
-                    (
-                        OutboxState.APPLIED.value,
-                        result.http_status,
-                        result.applied_version,
-                        server_state,
-                        now,
-                        entry.id,
-                    ),
-                )
-                self._hand_version_on(db, entry, result.applied_version)
-            elif result.outcome in (SendOutcome.CONFLICT, SendOutcome.FAILED):
-                state = OutboxState.CONFLICT if result.outcome is SendOutcome.CONFLICT else OutboxState.FAILED
-                db.execute(
-                    """UPDATE actions SET state = ?, http_status = ?, last_error = ?, server_state = ?,
-                           updated_at = ? WHERE id = ?""",
-                    (state.value, result.http_status, result.error, server_state, now, entry.id),
-                )
-            else:
-                db.execute(
-                    """UPDATE actions SET state = ?, http_status = ?, last_error = ?, next_attempt_at = ?,
-                           updated_at = ? WHERE id = ?""",
-                    (OutboxState.QUEUED.value, result.http_status, result.error, retry_at, now, entry.id),
-                )
-
-    # --- reading -----------------------------------------------------------------------------------------
-
-    def get(self, entry_id: int) -> OutboxEntry:
-        with self._lock:
-            return self._get(self._db, entry_id)
-
-    def entries(
-        self, states: Iterable[OutboxState] | None = None, *, after_id: int = 0, limit: int = 500
-    ) -> list[OutboxEntry]:
-        """Entries in queue order (keyset by id), optionally only in the given states."""
-        sql, args = "SELECT * FROM actions WHERE id > ?", [after_id]
-        if states is not None:
-            wanted = [OutboxState(s).value for s in states]
-            sql += f" AND state IN ({', '.join('?' for _ in wanted)})"
-            args += wanted
-        rows = self._read(sql + " ORDER BY id LIMIT ?", [*args, limit])
-        return [self._entry(row) for row in rows]
-
-    def entries_for(self, entity_type: str, entity_id: str) -> list[OutboxEntry]:
-        rows = self._read(
-            "SELECT * FROM actions WHERE entity_type = ? AND entity_id = ? ORDER BY id",
-            [entity_type, entity_id],
-        )
-        return [self._entry(row) for row in rows]
-
-    def latest_for(self, entity_type: str, entity_ids: Iterable[str]) -> dict[str, OutboxEntry]:
-        """Per entity, its open head entry if any, else its newest entry: what a row's badge shows."""
-        wanted = [str(i) for i in entity_ids]
-        found: dict[str, OutboxEntry] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            rows = self._read(
-                f"""SELECT * FROM actions WHERE entity_type = ? AND entity_id IN ({marks})
-                    AND state != 'cancelled' ORDER BY id""",
-                [entity_type, *chunk],
-            )
-            for row in rows:
-                entry = self._entry(row)
-                current = found.get(entry.entity.id)
-                if current is None or current.state in TERMINAL_STATES:
-                    found[entry.entity.id] = entry
-        return found
-
-    def counts(self) -> dict[OutboxState, int]:
-        rows = self._read("SELECT state, COUNT(*) AS n FROM actions GROUP BY state")
-        counts = dict.fromkeys(OutboxState, 0)
-        counts.update({OutboxState(row["state"]): row["n"] for row in rows})
-        return counts
-
-    def open_count(self) -> int:
-        return int(self._read(f"SELECT COUNT(*) FROM actions WHERE {_IS_OPEN}")[0][0])
-
-    def next_due_at(self) -> float | None:
-        """When the earliest queued head becomes due (None: nothing is waiting for a retry time)."""
-        rows = self._read(
-            f"""SELECT MIN(COALESCE(a.next_attempt_at, 0)) FROM actions AS a JOIN (
-                    SELECT MIN(id) AS id FROM actions WHERE {_IS_OPEN}
-                    GROUP BY entity_type, entity_id) AS head ON a.id = head.id
-                WHERE a.state = ?""",
-            [OutboxState.QUEUED.value],
-        )
-        return rows[0][0]
-
-    def blocked_entities(self) -> list[OutboxEntry]:
-        """The head entries that hold back their entity: conflicts and failures waiting for the admin."""
-        blocking = [s.value for s in BLOCKING_STATES if s is not OutboxState.SENDING]
-        rows = self._read(
-            f"""SELECT a.* FROM actions AS a JOIN (
-                    SELECT MIN(id) AS id FROM actions WHERE {_IS_OPEN}
-                    GROUP BY entity_type, entity_id) AS head ON a.id = head.id
-                WHERE a.state IN ({", ".join("?" for _ in blocking)}) ORDER BY a.id""",
-            blocking,
-        )
-        return [self._entry(row) for row in rows]
 
 
 class AsyncOutbox:
     """The outbox for asyncio code: every call runs on one owned worker thread, with a timeout."""
 
-    def __init__(self, outbox: Outbox, *, timeout_s: float = 30.0) -> None:
+    def __init__(self, outbox: Outbox, store: SqliteStore) -> None:
+        """Use `open`: `outbox` must run on `store`'s connection."""
         self.outbox = outbox
-        self.timeout_s = timeout_s
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
+        self._store = store
 
     @classmethod
     async def open(cls, path: Path | str, *, timeout_s: float = 30.0) -> AsyncOutbox:
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-open")
+        store = SqliteStore(
+            path, pragmas=PRAGMAS, timeout_s=timeout_s, thread_name="outbox-db", **CONNECT_ARGS
+        )
         try:
-            outbox = await asyncio.get_running_loop().run_in_executor(executor, Outbox, path)
-        finally:
-            executor.shutdown(wait=True)
-        return cls(outbox, timeout_s=timeout_s)
+            outbox = await store.call(_open_outbox, Path(path))
+        except BaseException:
+            await store.aclose()
+            raise
+        return cls(outbox, store)
+
+    @property
+    def timeout_s(self) -> float:
+        return self._store.timeout_s
 
     async def call(self, method: Callable[..., T], *args: Any) -> T:
-        return await run_blocking(self._executor, method, *args, timeout_s=self.timeout_s)
+        """`method(*args)` (an Outbox method) on the outbox's thread."""
+        return await self._store.call(lambda _connection: method(*args))
 
     async def enqueue(self, request: ActionRequest) -> OutboxEntry:
         return await self.call(self.outbox.enqueue, request)
@@ -504,7 +101,8 @@ class AsyncOutbox:
         return await self.call(self.outbox.next_due_at)
 
     async def aclose(self) -> None:
-        try:
-            await self.call(self.outbox.close)
-        finally:
-            self._executor.shutdown(wait=True)
+        await self._store.aclose()
+
+
+def _open_outbox(connection: sqlite3.Connection, path: Path) -> Outbox:
+    return Outbox(path, connection=connection)

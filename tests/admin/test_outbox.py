@@ -47,7 +47,7 @@ def test_the_file_is_wal_with_full_sync(outbox: Outbox) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         db.close()
-    assert outbox._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert outbox.pragma("synchronous") == 2  # FULL
 
 
 def test_each_action_gets_its_own_idempotency_key_and_the_version_the_admin_saw(outbox: Outbox) -> None:
@@ -172,11 +172,11 @@ def test_after_a_crash_in_flight_actions_are_resent_with_the_same_key(tmp_path: 
     box = Outbox(path, clock=clock)
     entry = box.enqueue(ActionRequest(user(1), "suspend", "spam", expected_version=1))
     box.claim_ready(1)
-    # no close(): the process died with the action in `sending`
+    # the process died with the action in `sending` (close() only lets go of the file; it moves no entry)
     crashed = sqlite3.connect(path)
     assert crashed.execute("SELECT state FROM actions").fetchone()[0] == "sending"
     crashed.close()
-    box._db.close()
+    box.close()
     reopened = Outbox(path, clock=clock)
     try:
         assert reopened.recovered == 1
@@ -262,17 +262,19 @@ def test_a_conflict_recorded_with_a_claim_holds_back_only_its_entity(outbox: Out
 def test_queueing_claiming_and_recording_use_indexes_not_scans(outbox: Outbox) -> None:
     """A pass over every queued row per action made a 10k-action replay quadratic."""
     statements: list[str] = []
-    outbox._db.set_trace_callback(statements.append)
+    outbox.trace(statements.append)
     first = outbox.enqueue(ActionRequest(user(1), "suspend", "spam", expected_version=3))
     outbox.enqueue(ActionRequest(user(1), "unsuspend", "appeal"))
     outbox.claim_ready(10)
     outbox.record_and_claim([applied(first.id, 4)], None, 10)
-    outbox._db.set_trace_callback(None)
+    outbox.trace(None)
 
     queries = [s for s in statements if s.lstrip().startswith(("SELECT", "UPDATE", "INSERT"))]
     assert queries
-    for query in queries:
-        plan = [row[3] for row in outbox._db.execute("EXPLAIN QUERY PLAN " + query)]
+    planner = sqlite3.connect(outbox.path)  # the schema and its indexes are in the file
+    plans = {query: [row[3] for row in planner.execute("EXPLAIN QUERY PLAN " + query)] for query in queries}
+    planner.close()
+    for query, plan in plans.items():
         assert not [step for step in plan if step.startswith("SCAN") or "TEMP B-TREE" in step], (
             query,
             plan,

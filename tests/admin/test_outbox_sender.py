@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -115,7 +116,10 @@ async def test_server_errors_are_retried_later_under_the_same_key(outbox: AsyncO
     waiting = await outbox.get(entry.id)
     assert first.retried == 1 and waiting.state is OutboxState.QUEUED and waiting.http_status == 503
     assert (await outbox.next_due_at() or 0) > waiting.updated_at  # backed off, not hammered
-    await outbox.call(lambda: outbox.outbox._db.execute("UPDATE actions SET next_attempt_at = NULL"))
+    due_now = sqlite3.connect(outbox.outbox.path)  # another connection to the file: the retry is due now
+    with due_now:
+        due_now.execute("UPDATE actions SET next_attempt_at = NULL")
+    due_now.close()
     second = await sender.drain()
     await sender.client.aclose()
     assert second.applied == 1 and keys == [entry.idempotency_key, entry.idempotency_key]
@@ -262,14 +266,12 @@ async def test_each_answer_is_stored_in_the_transaction_that_claims_the_next_act
     )
     versions = iter(range(2, 10))
     transactions: list[str] = []
-    outbox.outbox._db.set_trace_callback(
-        lambda sql: transactions.append(sql) if sql == "BEGIN IMMEDIATE" else None
-    )
+    outbox.outbox.trace(lambda sql: transactions.append(sql) if sql == "BEGIN IMMEDIATE" else None)
     sender = make_sender(outbox, lambda request: ok(request, next(versions)))
     sender.concurrency = 1
     report = await sender.drain()
     await sender.client.aclose()
-    outbox.outbox._db.set_trace_callback(None)
+    outbox.outbox.trace(None)
 
     assert report.applied == 3
     # claim the first; store each answer together with the next claim (the last claim finds nothing)
