@@ -23,7 +23,7 @@ import httpx
 
 from nexus_console.domain.health import Probe, ProbeOutcome, ProbeSweep, ServiceCatalog
 from nexus_console.services.demo_server import DEMO_PASSWORD, DemoServer
-from nexus_console.services.http import build_http_client, get_directly
+from nexus_console.services.http import build_estate_client, get_directly
 from nexus_console.services.polling import Poller
 from nexus_console.services.profiles import Profile, ProfileBook, ProfileStore, TlsSettings
 from nexus_console.services.telemetry import sweep_probes
@@ -64,7 +64,7 @@ async def _poll_cycle_rows(base: Path) -> list[dict[str, Any]]:
     server = DemoServer(base / "server-poll", scenario="none", extra_args=("--enable-fault-control",))
     base_url = await server.start()
     try:
-        async with build_http_client(TlsSettings(), max_connections=64, shards=16) as client:
+        async with build_estate_client(TlsSettings(), max_connections=64, shards=16) as client:
             tokens = await _login(client, base_url)
             services = await client.get(
                 f"{base_url}/monitoring/services",

@@ -29,7 +29,7 @@ from nexus_console.services.api_client import NexusClient, PermissionDenied
 from nexus_console.services.auth import AuthSession, Credentials, LoginFailed, ServerUnreachable
 from nexus_console.services.cache import CACHE_FILE, LocalCache
 from nexus_console.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer, DemoServerError
-from nexus_console.services.http import build_http_client
+from nexus_console.services.http import build_estate_client, build_http_client
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.logging_setup import remove_handlers, setup_logging
 from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
@@ -196,7 +196,7 @@ class ConsoleApp:
         self.keychain.on_problem(self.report_keychain_problem)
         api_http = build_http_client(self.profile.tls)
         self._closers.append(api_http.aclose)
-        estate_http = build_http_client(self.profile.tls, timeout_s=5.0, max_connections=64, shards=16)
+        estate_http = build_estate_client(self.profile.tls, timeout_s=5.0, max_connections=64, shards=16)
         self._closers.append(estate_http.aclose)
         self.auth = AuthSession(
             self.profile.api_base_url,

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from nexus_console.services.http import build_http_client, describe_error, get_directly
+from nexus_console.services.http import build_estate_client, describe_error, get_directly
 from nexus_console.services.profiles import TlsSettings
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -61,7 +61,7 @@ def test_lean_gets_reuse_one_kept_alive_connection_and_read_both_body_framings()
 
     async def scenario() -> None:
         async with raw_server(handler) as (base, connections):
-            async with build_http_client(TlsSettings(), shards=4) as client:
+            async with build_estate_client(TlsSettings(), shards=4) as client:
                 first = await get_directly(client, f"{base}/plain?x=1")
                 second = await get_directly(client, f"{base}/chunked")
                 third = await get_directly(client, f"{base}/plain")
@@ -85,7 +85,7 @@ def test_a_truncated_body_is_a_broken_connection_not_a_short_answer() -> None:
         await writer.drain()
 
     async def scenario() -> None:
-        async with raw_server(handler) as (base, _), build_http_client(TlsSettings(), shards=2) as client:
+        async with raw_server(handler) as (base, _), build_estate_client(TlsSettings(), shards=2) as client:
             with pytest.raises(httpx.RemoteProtocolError) as caught:
                 await get_directly(client, f"{base}/health")
         assert describe_error(caught.value).startswith("connection broken: peer closed connection")
@@ -103,7 +103,7 @@ def test_an_idle_connection_the_server_dropped_is_replaced_transparently() -> No
 
     async def scenario() -> None:
         async with raw_server(handler) as (base, connections):
-            async with build_http_client(TlsSettings(), shards=2) as client:
+            async with build_estate_client(TlsSettings(), shards=2) as client:
                 assert (await get_directly(client, f"{base}/a")).content == b"ok"
                 await asyncio.sleep(0.05)
                 assert (await get_directly(client, f"{base}/b")).content == b"ok"
@@ -120,13 +120,35 @@ def test_a_server_that_never_answers_times_out_and_a_refused_port_cannot_connect
     async def scenario() -> None:
         async with (
             raw_server(handler) as (base, _),
-            build_http_client(TlsSettings(), shards=2, timeout_s=0.3) as client,
+            build_estate_client(TlsSettings(), shards=2, timeout_s=0.3) as client,
         ):
             with pytest.raises(httpx.ReadTimeout):
                 await get_directly(client, f"{base}/hang")
-        async with build_http_client(TlsSettings(), shards=2) as client:
+        async with build_estate_client(TlsSettings(), shards=2) as client:
             with pytest.raises(httpx.ConnectError) as caught:
                 await get_directly(client, base + "/gone")  # the server above is closed now
         assert describe_error(caught.value).startswith("cannot connect to 127.0.0.1:")
+
+    run(scenario())
+
+
+def test_closing_the_estate_client_closes_its_lean_pool_both_ways() -> None:
+    async def scenario() -> None:
+        eofs: asyncio.Queue[bytes] = asyncio.Queue()
+
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            await writer.drain()
+            await eofs.put(await reader.read())  # returns once the client closes its kept-alive connection
+
+        async with raw_server(handler) as (base, _):
+            async with build_estate_client(TlsSettings(), shards=2) as client:
+                assert (await get_directly(client, f"{base}/a")).content == b"ok"
+            assert await asyncio.wait_for(eofs.get(), 2.0) == b""
+            client = build_estate_client(TlsSettings(), shards=2)
+            assert (await get_directly(client, f"{base}/b")).content == b"ok"
+            await client.aclose()
+            assert await asyncio.wait_for(eofs.get(), 2.0) == b""
 
     run(scenario())

@@ -1,0 +1,68 @@
+"""Error texts a person can act on for failed requests, and the JSON-body check that produces one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+
+class FetchError(Exception):
+    """A request failed; str() is the human text shown in the UI ("HTTP 500 from /x")."""
+
+
+def short_url(url: str | httpx.URL) -> str:
+    """The path (and query) of a URL, which is what a person recognises in an error text."""
+    parts = urlsplit(str(url))
+    return parts.path + (f"?{parts.query}" if parts.query else "") or str(url)
+
+
+def describe_error(exc: BaseException, *, timeout_s: float | None = None) -> str:
+    """A specific human sentence for a failed request."""
+    if isinstance(exc, FetchError):
+        return str(exc)
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        if timeout_s is not None:
+            return f"timeout after {timeout_s:.1f} s"
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        request = _request_of(exc)
+        where = f" to {request.url.host}:{request.url.port}" if request is not None else ""
+        return f"cannot connect{where} ({_root_cause(exc)})"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"connection broken: {_root_cause(exc)}"
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code} from {short_url(exc.request.url)}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON: {exc.msg} at position {exc.pos}"
+    if isinstance(exc, httpx.HTTPError):
+        return f"{type(exc).__name__}: {_root_cause(exc)}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _request_of(exc: httpx.HTTPError) -> httpx.Request | None:
+    try:
+        return exc.request
+    except RuntimeError:
+        return None
+
+
+def _root_cause(exc: BaseException) -> str:
+    text = str(exc)
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        text = str(exc) or text
+    return text or type(exc).__name__
+
+
+def parse_json_body(response: httpx.Response) -> Any:
+    """The JSON body, or a FetchError naming what came back instead."""
+    content_type = response.headers.get("content-type", "")
+    try:
+        return json.loads(response.content)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        what = content_type or "no content type"
+        raise FetchError(f"invalid JSON from {short_url(response.request.url)} ({what}): {detail}") from None
