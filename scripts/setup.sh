@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the console, the reference server and the test suite need, idempotently:
 #   Debian packages (Qt runtime libraries, Xvfb, PostgreSQL 15, Prometheus stack, D-Bus, gnome-keyring),
-#   a virtualenv in .venv with the project installed in editable mode with its dev extra.
+#   a virtualenv in .venv with the console (nexus-console, ./pyproject.toml) installed in editable mode with
+#   its dev extra, and the reference server (nexus-refserver, ./packaging/refserver) in editable mode.
 # As root it installs missing packages itself; otherwise it prints exactly what is missing and the one
 # command that installs it, and stops.
 set -euo pipefail
@@ -55,10 +56,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "Creating $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
-stamp="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
+stamp="$VENV/.installed-$(cat pyproject.toml packaging/refserver/pyproject.toml | sha1sum | cut -c1-12)"
 if [ ! -e "$stamp" ]; then
-  echo "Installing the project into $VENV"
+  echo "Installing the console and the reference server into $VENV"
+  # one after the other: replacing an older nexus-console that still carried nexus-refserver's script must
+  # not remove the script the reference server's own install has just written
   "$VENV/bin/pip" install -q --disable-pip-version-check -e ".[dev]"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -e ./packaging/refserver
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi

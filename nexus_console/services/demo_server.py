@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import os
 import re
@@ -59,6 +60,11 @@ class DemoServer:
 
     async def start(self, timeout_s: float = 60.0) -> str:
         """Start the server and return its base URL once it prints its listening line."""
+        if importlib.util.find_spec("nexus_refserver") is None:
+            raise DemoServerError(
+                "--demo needs the reference server, which is not installed: install the nexus-refserver "
+                "distribution (pip install ./packaging/refserver from the source tree, or run make demo)"
+            )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             self.command(),
