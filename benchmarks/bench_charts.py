@@ -77,7 +77,7 @@ def _stack(history: object, names: list[str]) -> tuple[dict[str, np.ndarray], np
 
 
 def measure_overview_fps(measure_s: float = MEASURE_S) -> float:
-    from nexus_console.views.charts import OverviewChart
+    from nexus_console.views.overview_chart import OverviewChart
 
     app = _app()
     rng = np.random.default_rng(1)
@@ -157,7 +157,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 import numpy as np, psutil
 from benchmarks.bench_charts import SERVICES, SAMPLES, _app, _record_round, _stack
 from nexus_console.domain.prom_metrics import MetricsHistory
-from nexus_console.views.charts import OverviewChart
+from nexus_console.views.overview_chart import OverviewChart
 app = _app()
 rng = np.random.default_rng(2)
 history = MetricsHistory()

@@ -22,17 +22,13 @@ import httpx
 
 from nexus_console.domain.health import (
     PROBES,
-    ApiHealth,
-    DatabaseHealth,
     Probe,
     ProbeOutcome,
     ProbeResult,
     ProbeSweep,
-    ServiceCatalog,
-    ServiceInfo,
-    SyncQuality,
     classify_probe_response,
 )
+from nexus_console.domain.health_documents import ApiHealth, DatabaseHealth, SyncQuality
 from nexus_console.domain.prom_metrics import (
     MetricsHistory,
     MetricsParseError,
@@ -41,6 +37,7 @@ from nexus_console.domain.prom_metrics import (
     derive_sample,
     parse_metrics_text,
 )
+from nexus_console.domain.service_catalog import ServiceCatalog, ServiceInfo
 from nexus_console.services.http import FetchError, describe_error, get_directly, short_url
 
 SERVICES_PATH = "/monitoring/services"

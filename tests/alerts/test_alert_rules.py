@@ -7,13 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nexus_console.domain.alert_rules import (
-    Rule,
-    RuleEvaluator,
-    RuleFileError,
-    numeric_samples,
-    parse_rules_toml,
-)
+from nexus_console.domain.alert_evaluator import RuleEvaluator, numeric_samples
+from nexus_console.domain.alert_rules import Rule, RuleFileError, parse_rules_toml
 from nexus_console.domain.alerts import AlertState, Severity
 from nexus_console.services.alert_sources import default_rules, load_rules_file
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nexus_console.domain.alert_rules import RuleEvaluator
+from nexus_console.domain.alert_evaluator import RuleEvaluator
 from nexus_console.domain.alerts import AlertState, parse_rfc3339
 from nexus_console.services.alert_sources import AlertQueue, LocalRuleSource, load_rules_file
 from nexus_console.services.polling import Poller

@@ -12,7 +12,8 @@ import pytest
 from PySide6.QtGui import QImage
 
 from nexus_console.domain.prom_metrics import MetricsHistory, MetricsSample
-from nexus_console.views.charts import LiveChart, OverviewChart
+from nexus_console.views.charts import LiveChart
+from nexus_console.views.overview_chart import OverviewChart
 
 
 @pytest.fixture

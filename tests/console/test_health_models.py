@@ -7,16 +7,17 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
-from nexus_console.domain.health import Probe, ProbeOutcome, ProbeResult, ProbeSweep, ServiceCatalog
+from nexus_console.domain.health import Probe, ProbeOutcome, ProbeResult, ProbeSweep
 from nexus_console.domain.prom_metrics import MetricsSample
-from nexus_console.models.health_matrix import (
+from nexus_console.domain.service_catalog import ServiceCatalog
+from nexus_console.models.health_cells import (
     GROUP_ROLE,
     P95_COLUMN,
     PROBE_COLUMNS,
     STALE_ROLE,
-    HealthMatrixModel,
     format_short_age,
 )
+from nexus_console.models.health_matrix import HealthMatrixModel
 from nexus_console.models.health_tables import Column, RecordTableModel
 
 

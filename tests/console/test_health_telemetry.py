@@ -14,7 +14,8 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from nexus_console.domain.health import Probe, ProbeOutcome, ServiceCatalog
+from nexus_console.domain.health import Probe, ProbeOutcome
+from nexus_console.domain.service_catalog import ServiceCatalog
 from nexus_console.services.http import FetchError
 from nexus_console.services.telemetry import (
     MetricsCollector,

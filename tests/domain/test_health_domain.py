@@ -7,17 +7,15 @@ import json
 import pytest
 
 from nexus_console.domain.health import (
-    ApiHealth,
-    DatabaseHealth,
     Probe,
     ProbeOutcome,
     ProbeResult,
     ProbeSweep,
-    ServiceCatalog,
-    SyncQuality,
     classify_probe_response,
     summarize,
 )
+from nexus_console.domain.health_documents import ApiHealth, DatabaseHealth, SyncQuality
+from nexus_console.domain.service_catalog import ServiceCatalog
 
 
 def health_body(status: str, **checks: str) -> bytes:

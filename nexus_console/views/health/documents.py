@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
 
 from nexus_console.domain.freshness import SourceStatus, stale_text
-from nexus_console.domain.health import (
+from nexus_console.domain.health_documents import (
     API_ERROR_RATE,
     API_P95_MS,
     DB_CPU_PCT,
@@ -23,7 +23,7 @@ from nexus_console.domain.health import (
     Threshold,
 )
 from nexus_console.domain.ringbuffer import TimeSeriesRing
-from nexus_console.models.health_matrix import format_short_age
+from nexus_console.models.health_cells import format_short_age
 from nexus_console.models.health_tables import Column, RecordTableModel
 from nexus_console.views.charts import LiveChart
 from nexus_console.views.pane import StaleBanner

@@ -15,14 +15,8 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
-from nexus_console.models.health_matrix import (
-    GROUP_ROLE,
-    HEADERS,
-    LOOK_ROLE,
-    PROBE_COLUMNS,
-    CellLook,
-    HealthMatrixModel,
-)
+from nexus_console.models.health_cells import GROUP_ROLE, HEADERS, LOOK_ROLE, PROBE_COLUMNS, CellLook
+from nexus_console.models.health_matrix import HealthMatrixModel
 
 ROW_HEIGHT = 19
 PROBE_COLUMN_NUMBERS = frozenset(PROBE_COLUMNS.values())

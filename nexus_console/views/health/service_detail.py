@@ -9,9 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
 
 from nexus_console.domain.freshness import format_clock
-from nexus_console.domain.health import SCALE_P95_MS, SLA_P95_MS, HealthReport, ProbeResult
+from nexus_console.domain.health import HealthReport, ProbeResult
+from nexus_console.domain.health_documents import SCALE_P95_MS, SLA_P95_MS
 from nexus_console.domain.prom_metrics import MetricsHistory
-from nexus_console.models.health_matrix import format_short_age
+from nexus_console.models.health_cells import format_short_age
 from nexus_console.models.health_tables import Column, RecordTableModel
 from nexus_console.views.charts import LiveChart
 
