@@ -21,7 +21,8 @@ from typing import Any
 
 import httpx
 
-from nexus_console.domain.health import Probe, ProbeOutcome, ProbeSweep, ServiceCatalog
+from nexus_console.domain.health import Probe, ProbeOutcome, ProbeSweep
+from nexus_console.domain.service_catalog import ServiceCatalog
 from nexus_console.services.demo_server import DEMO_PASSWORD, DemoServer
 from nexus_console.services.http import build_estate_client, get_directly
 from nexus_console.services.polling import Poller
@@ -261,7 +262,7 @@ def _stall_rows() -> list[dict[str, Any]]:
         deadline = time.monotonic() + 90
         while not (
             console.window is not None
-            and (statuses := console.window.ctx.hub.statuses())
+            and (statuses := console.session.statuses())
             and all(s.state is SourceState.OK for s in statuses.values())
         ):
             if time.monotonic() > deadline or run.done():

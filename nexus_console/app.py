@@ -10,16 +10,14 @@ import logging
 import os
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 os.environ.setdefault("QT_API", "pyside6")
 
 import qasync
-from PySide6.QtCore import QEvent, QObject, QSettings
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QDialog
 
 from nexus_console import __version__
@@ -29,10 +27,10 @@ from nexus_console.services.api_client import NexusClient, PermissionDenied
 from nexus_console.services.auth import AuthSession, Credentials, LoginFailed, ServerUnreachable
 from nexus_console.services.cache import CACHE_FILE, LocalCache
 from nexus_console.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer, DemoServerError
+from nexus_console.services.error_hooks import ExceptionHooks
 from nexus_console.services.http import build_estate_client, build_http_client
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.logging_setup import remove_handlers, setup_logging
-from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
 from nexus_console.services.profiles import (
     Profile,
     ProfileError,
@@ -42,20 +40,17 @@ from nexus_console.services.profiles import (
     log_dir,
 )
 from nexus_console.views.async_dialog import execute_dialog
+from nexus_console.views.first_paint import FirstPaintLogger
 from nexus_console.views.login_dialog import LoginDialog
 from nexus_console.views.main_window import MainWindow
 from nexus_console.views.pane import Pane
 from nexus_console.views.theme import apply_theme
-from nexus_console.workers.context import ConsoleContext
-from nexus_console.workers.hub import DataHub
-from nexus_console.workers.tasks import TaskRunner
+from nexus_console.workers.session import ConsoleSession, SessionSettings
 
 log = logging.getLogger("nexus_console")
 
 SETTINGS_FILE = "console.ini"
-ME_INTERVAL_S = 60.0
 SCREENSHOT_DEADLINE_S = 45.0
-SourceRegistrar = Callable[[ConsoleContext], None]
 
 
 class StartupError(Exception):
@@ -92,45 +87,9 @@ def default_pane_types() -> list[type[Pane]]:
     return [HealthPane, AlertsPane, AdminPane, QueuePane, AuditPane]
 
 
-def default_source_registrars() -> list[SourceRegistrar]:
-    from nexus_console.workers.admin_sources import register_admin_sources
-    from nexus_console.workers.alert_sources import register_alert_sources
-    from nexus_console.workers.health_sources import register_health_sources
-
-    # Alerts after Health: the local alert rules follow the Health documents' pollers.
-    return [register_me_source, register_health_sources, register_alert_sources, register_admin_sources]
-
-
-def register_me_source(ctx: ConsoleContext) -> None:
-    """`me`: keeps the session alive and notices role changes."""
-
-    async def fetch_me() -> Any:
-        body, _headers = await ctx.api.get_json("/auth/me")
-        return body
-
-    ctx.registry.get_or_create(
-        "me", lambda: Poller("me", fetch_me, ME_INTERVAL_S, timeout_s=10.0, cache_codec=JSON_CODEC)
-    )
-
-
 def settings_for_console() -> QSettings:
     """QSettings in an explicit INI file in the config dir (window geometry and layout only)."""
     return QSettings(str(config_dir() / SETTINGS_FILE), QSettings.Format.IniFormat)
-
-
-class FirstPaintLogger(QObject):
-    """Logs the wall-clock time of the main window's first paint (the first-frame benchmark reads it)."""
-
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self._window = window
-        window.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._window and event.type() == QEvent.Type.Paint:
-            self._window.removeEventFilter(self)
-            log.info("first frame painted at epoch %.3f", time.time())
-        return False
 
 
 class ConsoleApp:
@@ -142,12 +101,13 @@ class ConsoleApp:
         app: QApplication,
         *,
         pane_types: Sequence[type[Pane]] | None = None,
-        source_registrars: Sequence[SourceRegistrar] | None = None,
+        session_settings: SessionSettings | None = None,
     ) -> None:
         self.args = args
         self.app = app
         self.pane_types = list(pane_types) if pane_types is not None else None
-        self.source_registrars = list(source_registrars) if source_registrars is not None else None
+        self.session_settings = session_settings
+        self.session: ConsoleSession | None = None
         self.window: MainWindow | None = None
         self.exit_code = 0
         self._quit = asyncio.Event()
@@ -305,29 +265,20 @@ class ConsoleApp:
         executor: concurrent.futures.ThreadPoolExecutor,
     ) -> None:
         assert self.auth is not None and self.auth.me is not None and self.profile is not None
-        registry = PollerRegistry(cache)
-        hub = DataHub(registry)
-        tasks = TaskRunner(on_unhandled=self._on_task_error)
-        ctx = ConsoleContext(
+        session = self.session = ConsoleSession(
             profile=self.profile,
             api=api,
-            http=estate_http,
-            registry=registry,
-            hub=hub,
+            estate_http=estate_http,
             cache=cache,
             me=self.auth.me,
-            tasks=tasks,
             executor=executor,
             keychain=self.keychain,
+            settings=self.session_settings,
+            on_task_error=self._on_task_error,
         )
         try:
-            registrars = self.source_registrars
-            if registrars is None:
-                registrars = default_source_registrars()
-            for register in registrars:
-                register(ctx)
             pane_types = self.pane_types if self.pane_types is not None else default_pane_types()
-            self.window = MainWindow(ctx, pane_types, settings_for_console())
+            self.window = MainWindow(session, pane_types, settings_for_console())
             self.window.quit_requested.connect(self.request_quit)
             self.window.logout_requested.connect(self._logout.set)
             if self.args.pane:
@@ -339,37 +290,38 @@ class ConsoleApp:
                     raise StartupError(
                         f"no pane {self.args.pane!r} for this account; available: {available}"
                     ) from None
-            registry.start()
+            session.start()
             FirstPaintLogger(self.window)
             self.window.show()
             if self.keychain is not None and self.keychain.problem:
                 self.window.status_bar.set_notice(f"Keychain unavailable: {self.keychain.problem}")
             if self.args.screenshot is not None:
-                tasks.run(self._take_screenshot(self.window, hub, self.args.screenshot), name="screenshot")
+                session.tasks.run(
+                    self._take_screenshot(self.window, session, self.args.screenshot), name="screenshot"
+                )
             await _first_of(self._quit.wait(), self._logout.wait())
         finally:
-            await registry.aclose()
-            await tasks.aclose()
-            hub.detach()
             if self.window is not None:
                 self.window.quit_requested.disconnect(self.request_quit)
                 if self.window.isVisible():
                     self.window.close_for_logout()
                 else:
                     self.window.shutdown()
+            await session.aclose()
+            if self.window is not None:
                 self.window.deleteLater()
                 self.window = None
-            hub.deleteLater()
+            self.session = None
 
-    async def _take_screenshot(self, window: MainWindow, hub: DataHub, path: Path) -> None:
+    async def _take_screenshot(self, window: MainWindow, session: ConsoleSession, path: Path) -> None:
         deadline = time.monotonic() + SCREENSHOT_DEADLINE_S
         while time.monotonic() < deadline:
-            statuses = hub.statuses().values()
+            statuses = session.statuses().values()
             if statuses and all(s.state is SourceState.OK for s in statuses):
                 break
             await asyncio.sleep(0.1)
         else:
-            waiting = [s.name for s in hub.statuses().values() if s.state is not SourceState.OK]
+            waiting = [s.name for s in session.statuses().values() if s.state is not SourceState.OK]
             log.warning("screenshot taken before every source answered: %s", ", ".join(waiting))
         await asyncio.sleep(0.2)  # one more round of paints after the last data arrived
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -407,33 +359,6 @@ async def _first_of(*aws: Any) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-class ExceptionHooks:
-    """Route uncaught errors (Qt slots, asyncio callbacks) to the log and the status bar."""
-
-    def __init__(self, console: ConsoleApp, loop: asyncio.AbstractEventLoop) -> None:
-        self.console = console
-        self.loop = loop
-        self._previous_hook = sys.excepthook
-
-    def install(self) -> None:
-        sys.excepthook = self.excepthook
-        self.loop.set_exception_handler(self.loop_exception_handler)
-
-    def uninstall(self) -> None:
-        sys.excepthook = self._previous_hook
-        self.loop.set_exception_handler(None)
-
-    def excepthook(self, kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
-        log.error("uncaught error:\n%s", "".join(traceback.format_exception(kind, error, tb)))
-        self.console.report_error(f"Unexpected error: {error}")
-
-    def loop_exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        error = context.get("exception")
-        message = context.get("message", "asyncio error")
-        log.error("asyncio: %s", message, exc_info=error)
-        self.console.report_error(f"Unexpected error: {error or message}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     handlers = setup_logging(log_dir())
@@ -445,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     console = ConsoleApp(args, app)
-    hooks = ExceptionHooks(console, loop)
+    hooks = ExceptionHooks(console.report_error, loop)
     hooks.install()
     try:
         with loop:

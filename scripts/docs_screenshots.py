@@ -26,7 +26,6 @@ from nexus_console.app import ConsoleApp, parse_args
 from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType
 from nexus_console.domain.freshness import SourceState
 from nexus_console.views.theme import apply_theme
-from nexus_console.workers.admin_sources import admin_runtime_for
 
 INCIDENT_SERVICE = "puabo-nuki-order-processor"
 
@@ -46,7 +45,7 @@ async def shoot(console: ConsoleApp, out: Path, settle_s: float) -> None:
         window.resize(1600, 1000)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            statuses = list(window.ctx.hub.statuses().values())
+            statuses = list(window.session.statuses().values())
             if statuses and all(s.state is SourceState.OK for s in statuses):
                 break
             await asyncio.sleep(0.2)
@@ -80,7 +79,8 @@ async def shoot(console: ConsoleApp, out: Path, settle_s: float) -> None:
 
 async def admin_shots(window: Any, out: Path) -> None:
     """A user lookup with its detail, then the action queue with applied, queued and conflicting actions."""
-    runtime = admin_runtime_for(window.ctx)
+    runtime = window.session.admin
+    assert runtime is not None, "the screenshots sign in as the demo admin"
     await runtime.ready.wait()
     admin = next(p for p in window.panes if p.title == "Admin")
     window.show_pane("Admin")
@@ -107,7 +107,7 @@ async def admin_shots(window: Any, out: Path) -> None:
             continue
         seen = int(row["version"])
         if outdated:
-            await window.ctx.api.patch_json(
+            await window.session.api.patch_json(
                 f"/admin/users/{user_id}",
                 {"action": "reset_password", "reason": "Requested by the user, ticket 88990"},
                 if_match=f'"v{seen}"',

@@ -14,6 +14,18 @@ VIEWER = "viewer"
 ALL_ROLES = frozenset({ADMIN, MODERATOR, FINANCE, ANALYST, VIEWER})
 
 
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What the login dialog collects; the password never shows in a repr."""
+
+    email: str
+    password: str
+    remember: bool = False
+
+    def __repr__(self) -> str:
+        return f"Credentials(email={self.email!r}, password='***', remember={self.remember})"
+
 @dataclass(frozen=True, slots=True)
 class Me:
     id: str

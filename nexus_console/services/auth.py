@@ -3,6 +3,11 @@ remembered password live only in the keychain.
 
 A 401 is recovered in three steps: a silent refresh, a silent re-login with the password from the
 keychain, and as a last resort the interactive login (a callback the GUI provides).
+
+`AuthSession` is the only code that calls `/auth/*`: login, refresh, logout, and the step-up check of the
+signed-in user's password. Every other client gets its token from it: `NexusClient` per request,
+long-running clients (the alert feed, the outbox sender) through `token_getter`, one-off actions through
+`call_with_fresh_token`.
 """
 
 from __future__ import annotations
@@ -10,28 +15,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
-from nexus_console.domain.auth import Me
+from nexus_console.domain.auth import Credentials, Me
 from nexus_console.services.api_client import ApiError, problem_error
 from nexus_console.services.http import describe_error
 from nexus_console.services.keychain import REFRESH_TOKEN, Keychain, password_key
 from nexus_console.services.logging_setup import register_secret
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    email: str
-    password: str
-    remember: bool = False
-
-    def __repr__(self) -> str:
-        return f"Credentials(email={self.email!r}, password='***', remember={self.remember})"
 
 
 class LoginFailed(Exception):
@@ -44,6 +38,14 @@ class ServerUnreachable(LoginFailed):
 
 # Given the reason the console needs a login, returns credentials or None when the user cancels.
 AskCredentials = Callable[[str | None], Awaitable[Credentials | None]]
+R = TypeVar("R")
+
+
+def refused_token(exc: BaseException) -> str | None:
+    """The bearer token a request carried when the server answered 401; None for any other error."""
+    if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 401:
+        return exc.request.headers.get("Authorization", "").removeprefix("Bearer ") or ""
+    return None
 
 
 class AuthSession:
@@ -96,6 +98,52 @@ class AuthSession:
             if await self._try_refresh() or await self._try_remembered_password():
                 return True
             return await self.sign_in_interactively("Your session has expired. Sign in again.")
+
+    def token_getter(self, was_refused: Callable[[], bool] = lambda: True) -> Callable[[], Awaitable[str]]:
+        """A token source for a long-running client that asks before each (re)connection or send.
+
+        When it asks again for the token it was last given and `was_refused()` says that token met a 401,
+        the session recovers (refresh, stored password, dialog) before handing out a token."""
+        handed: list[str | None] = [None]
+
+        async def current_token() -> str:
+            token = self.access_token
+            if (token is None or (token == handed[0] and was_refused())) and await self.recover(token):
+                token = self.access_token
+            handed[0] = token
+            return token or ""
+
+        return current_token
+
+    async def call_with_fresh_token(self, action: Callable[[], Awaitable[R]]) -> R:
+        """Run a call that sends the session's token; after a 401, recover once and run it again."""
+        try:
+            return await action()
+        except httpx.HTTPStatusError as exc:
+            failed = refused_token(exc)
+            if failed is None or not await self.recover(failed or None):
+                raise
+            return await action()
+
+    async def verify_password(self, password: str) -> bool:
+        """Step-up: is `password` the signed-in user's? Checked by a login whose tokens are revoked at
+        once; the session keeps its own tokens. ServerUnreachable when the server cannot be asked."""
+        if not self.email:
+            return False
+        register_secret(password)
+        try:
+            body = await self._post("/auth/login", {"email": self.email, "password": password})
+        except ServerUnreachable:
+            raise
+        except LoginFailed:
+            return False
+        refresh = body.get("refresh_token")
+        if refresh:
+            try:
+                await self.http.post(self.base_url + "/auth/logout", json={"refresh_token": refresh})
+            except httpx.HTTPError:
+                log.warning("could not revoke the step-up login's refresh token")
+        return True
 
     async def logout(self) -> None:
         """Revoke the refresh token on the server (best effort) and delete it from the keychain."""

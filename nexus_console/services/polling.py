@@ -1,6 +1,7 @@
 """Pollers: one long-lived asyncio task per data source, with timeout, jittered backoff and freshness stamps.
 
-Qt-free; workers.hub.DataHub adapts the registry to Qt signals.
+Qt-free. A poller is a feed (`services.feeds.Watchable`) of its `SourceStatus`: models watch it through
+`workers.bridge.FeedWatcher`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from nexus_console.domain.backoff import Backoff
 from nexus_console.domain.freshness import SourceState, SourceStatus, Stamped
+from nexus_console.services.feeds import Subscribers
 from nexus_console.services.http import describe_error
 
 __all__ = ["Backoff", "CacheCodec", "Poller", "PollerRegistry", "gather_limited"]
@@ -58,19 +60,20 @@ class Poller(Generic[T]):
         self._fetch = fetch
         self._clock = clock
         self._source_time = source_time
-        self._subscribers: list[Callable[[SourceStatus[T]], None]] = []
+        self._subscribers: Subscribers[SourceStatus[T]] = Subscribers(f"source {name}")
         self._poke = asyncio.Event()
         self.status: SourceStatus[T] = SourceStatus(name, SourceState.CONNECTING)
 
+    @property
+    def latest(self) -> SourceStatus[T]:
+        return self.status
+
     def subscribe(self, callback: Callable[[SourceStatus[T]], None]) -> Callable[[], None]:
         """Call back on every status change; returns the function that unsubscribes."""
-        self._subscribers.append(callback)
+        return self._subscribers.add(callback)
 
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._subscribers.remove(callback)
-
-        return unsubscribe
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
 
     def poke(self) -> None:
         """Skip the wait and poll now."""
@@ -131,11 +134,7 @@ class Poller(Generic[T]):
 
     def _publish(self, status: SourceStatus[T]) -> None:
         self.status = status
-        for callback in list(self._subscribers):
-            try:
-                callback(status)
-            except Exception:
-                log.exception("subscriber of source %s failed", self.name)
+        self._subscribers.notify(status)
 
 
 class SourceCache(Protocol):

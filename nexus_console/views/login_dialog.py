@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nexus_console.services.auth import Credentials
+from nexus_console.domain.auth import Credentials
 
 
 class LoginDialog(QDialog):

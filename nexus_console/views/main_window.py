@@ -3,7 +3,6 @@ with shortcuts, and a command palette. Geometry and layout persist in QSettings.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +14,8 @@ from nexus_console.domain.freshness import SourceState, SourceStatus
 from nexus_console.views.command_palette import CommandPalette
 from nexus_console.views.pane import Pane
 from nexus_console.views.status_bar import SourceStatusBar
-from nexus_console.workers.context import ConsoleContext
+from nexus_console.workers.bridge import FeedWatcher
+from nexus_console.workers.session import ConsoleSession
 
 GEOMETRY_KEY = "main_window/geometry"
 STATE_KEY = "main_window/state"
@@ -29,23 +29,23 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        ctx: ConsoleContext,
+        session: ConsoleSession,
         pane_types: Sequence[type[Pane]],
         settings: QSettings,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.ctx = ctx
+        self.session = session
         self.settings = settings
         self.setObjectName("mainWindow")
-        self._base_title = f"Nexus Console — {ctx.profile.name} — {ctx.me.name}"
+        self._base_title = f"Nexus Console — {session.profile.name} — {session.me.name}"
         self.setWindowTitle(self._base_title)
         self._badges: dict[int, int] = {}
         self._closing_for_logout = False
         self._shut_down = False
 
         self.panes: list[Pane] = [
-            pane_type(ctx) for pane_type in pane_types if ctx.me.may_access(pane_type.required_roles)
+            pane_type(session) for pane_type in pane_types if session.me.may_access(pane_type.required_roles)
         ]
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
@@ -66,9 +66,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.navigation.setVisible(len(self.panes) > 1)
 
-        self.status_bar = SourceStatusBar(ctx.hub, self)
+        self.status_bar = SourceStatusBar(session, self)
         self.setStatusBar(self.status_bar)
-        ctx.hub.status_changed.connect(self._on_status)
+        self._me_watcher = FeedWatcher(session.me_source, self._on_me, parent=self)
         self.palette_dialog = CommandPalette(self.all_actions, self)
 
         self.window_actions = self._build_actions()
@@ -143,8 +143,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.save_layout()
         self.status_bar.stop()
-        with contextlib.suppress(RuntimeError, TypeError):
-            self.ctx.hub.status_changed.disconnect(self._on_status)
+        self._me_watcher.close()
         self.palette_dialog.close()
         for pane in self.panes:
             pane.shutdown()
@@ -180,19 +179,19 @@ class MainWindow(QMainWindow):
                 lambda _checked=False, title=pane.title: self.show_pane(title),
                 f"goTo{pane.title.replace(' ', '')}Action",
             )
-        refresh = self.ctx.hub.refresh_all
+        refresh = self.session.refresh_all
         add("Refresh all sources now", "F5", refresh, "refreshAction")
         add("Toggle full screen", "F11", self._toggle_full_screen, "fullScreenAction")
         add("Log out", "Ctrl+Shift+L", self.logout_requested.emit, "logoutAction")
         add("Quit", "Ctrl+Q", self.close, "quitAction")
         return actions
 
-    def _on_status(self, name: str, status: SourceStatus[Any]) -> None:
+    def _on_me(self, status: SourceStatus[Any]) -> None:
         # `me` is re-read every minute: a change of roles changes which panes may exist.
-        if name != "me" or status.state is not SourceState.OK or status.last_good is None:
+        if status.state is not SourceState.OK or status.last_good is None:
             return
         roles = frozenset(str(r) for r in status.last_good.value.get("roles", []))
-        if roles != self.ctx.me.roles:
+        if roles != self.session.me.roles:
             self.status_bar.set_notice(
                 f"Your roles changed to {', '.join(sorted(roles)) or 'none'}: "
                 "log out and in again (Ctrl+Shift+L) to update the panes."

@@ -1,22 +1,28 @@
-"""The base every pane derives from, and the shared stale-data widgets."""
+"""The base every pane derives from, and the shared stale-data widgets.
+
+A pane receives the session, watches the feeds it shows (`watch`) and runs its clocks (`every`): both are
+paused while the pane is hidden and closed by `shutdown()`. See docs/architecture.md, "How to add a pane".
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Iterable
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, TypeVar
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import QFrame, QGraphicsOpacityEffect, QHBoxLayout, QLabel, QWidget
 
 from nexus_console.domain.freshness import SourceStatus, stale_text
 from nexus_console.views.theme import STALE_BANNER_STYLE, STALE_OPACITY
-from nexus_console.workers.context import ConsoleContext
+from nexus_console.workers.bridge import FeedWatcher, Watchable, Watchers
+from nexus_console.workers.session import ConsoleSession
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Pane(QWidget):
@@ -27,22 +33,51 @@ class Pane(QWidget):
     # navigation entry and, summed over panes, in the window title. 0 clears it.
     badge_changed = Signal(int)
 
-    def __init__(self, ctx: ConsoleContext, parent: QWidget | None = None) -> None:
+    def __init__(self, session: ConsoleSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.ctx = ctx
+        self.session = session
+        self.watchers = Watchers(self)
+
+    def watch(
+        self,
+        feed: Watchable[T],
+        on_update: Callable[[T], None],
+        *,
+        batch_ms: int | None = 0,
+        while_hidden: bool = False,
+    ) -> FeedWatcher[T]:
+        """Call `on_update` with the feed's value now and on every change (coalesced within `batch_ms`;
+        None: every value at once), while the pane is shown unless `while_hidden`."""
+        return self.watchers.watch(feed, on_update, batch_ms=batch_ms, while_hidden=while_hidden)
+
+    def every(self, interval_ms: int, callback: Callable[[], None], *, name: str = "") -> QTimer:
+        """A clock that ticks only while the pane is shown."""
+        return self.watchers.every(interval_ms, callback, name=name)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shut_down:
+            self.watchers.set_active(True)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self.watchers.set_active(False)
 
     def allows(self, roles: Iterable[str]) -> bool:
         """Whether the signed-in user holds one of `roles` (empty = anyone): create only allowed actions."""
-        return self.ctx.me.may_access(roles)
+        return self.session.me.may_access(roles)
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
         """Pane-specific actions, listed in the command palette."""
         return []
 
     def shutdown(self) -> None:
-        """Stop timers and let go of subscriptions; called by the main window before it closes."""
+        """Stop clocks and let go of feeds; called by the main window before it closes. Panes that hold
+        more extend it and call this one."""
+        self._shut_down = True
+        self.watchers.close()
 
-    _shut_down = False  # panes that run tasks set it in shutdown()
+    _shut_down = False
 
     def run_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any] | None:
         """Run `coro` as a session task with its errors shown by `show_task_error`.
@@ -59,7 +94,7 @@ class Pane(QWidget):
             coro.close()
             return None
         try:
-            return self.ctx.tasks.run(coro, name=name, on_error=self.show_task_error)
+            return self.session.tasks.run(coro, name=name, on_error=self.show_task_error)
         except RuntimeError:
             return None
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
 from nexus_console.domain.freshness import SourceState, SourceStatus, format_age, stale_text
 from nexus_console.views.theme import state_colour
-from nexus_console.workers.hub import DataHub
+from nexus_console.workers.bridge import Watchers
+from nexus_console.workers.session import ConsoleSession
 
 ERROR_MESSAGE_MS = 15_000
 
@@ -27,25 +27,22 @@ def source_summary(status: SourceStatus[Any], now: float) -> str:
 
 
 class SourceStatusBar(QStatusBar):
-    def __init__(self, hub: DataHub, parent: QWidget | None = None) -> None:
+    def __init__(self, session: ConsoleSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sourceStatusBar")
-        self.hub = hub
+        self.session = session
         self._labels: dict[str, QLabel] = {}
+        self._statuses: dict[str, SourceStatus[Any]] = {}
         self.notice = QLabel()
         self.notice.setObjectName("statusNotice")
         self.notice.setStyleSheet("QLabel { color: #a15c00; padding: 0 6px; }")
         self.notice.hide()
         self.addWidget(self.notice, 1)
-        hub.status_changed.connect(self._on_status)
-        self._connected = True
-        for name, status in hub.statuses().items():
-            self._on_status(name, status)
-        self._ticker = QTimer(self)
-        self._ticker.setObjectName("statusBarAges")
-        self._ticker.setInterval(1000)
-        self._ticker.timeout.connect(self.refresh)
-        self._ticker.start()
+        self.watchers = Watchers(self)
+        for source in session.sources():
+            self.watchers.watch(source, self._on_status, while_hidden=True)
+        self.watchers.every(1000, self.refresh, name="statusBarAges")
+        self.watchers.set_active(True)
 
     def label_text(self, name: str) -> str:
         label = self._labels.get(name)
@@ -61,24 +58,27 @@ class SourceStatusBar(QStatusBar):
         self.notice.setVisible(bool(text))
 
     def stop(self) -> None:
-        self._ticker.stop()
-        if self._connected:
-            self._connected = False
-            with contextlib.suppress(RuntimeError, TypeError):
-                self.hub.status_changed.disconnect(self._on_status)
+        self.watchers.close()
+
+    def is_ticking(self) -> bool:
+        """Whether the ages still move (false once the window has shut down)."""
+        return any(timer.isActive() for timer in self.findChildren(QTimer))
 
     def refresh(self) -> None:
         now = time.time()
         for name, label in self._labels.items():
-            status = self.hub.status(name)
-            if status is not None:
-                self._render(label, status, now)
+            self._render(label, self._statuses[name], now)
 
-    def _on_status(self, name: str, status: SourceStatus[Any]) -> None:
+    def _on_status(self, status: SourceStatus[Any]) -> None:
+        name = status.name
+        self._statuses[name] = status
         label = self._labels.get(name)
         if label is None:
             label = QLabel()
             label.setObjectName(f"source-{name}")
+            # A narrow window cuts the labels (each keeps its tooltip) rather than growing past the screen.
+            label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(40)
             self._labels[name] = label
             self.addPermanentWidget(label)
         self._render(label, status, time.time())

@@ -179,3 +179,63 @@ def test_an_unreachable_server_keeps_the_stored_credentials(
             assert await stack.keychain.get(REFRESH_TOKEN) == "stored-refresh-token"
 
     qloop.run(scenario())
+
+
+def test_step_up_checks_the_password_and_leaves_the_session_and_no_new_token_behind(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    async def scenario() -> None:
+        async with api_stack(refserver_session.base_url) as stack:
+            await stack.auth.login(Credentials(ADMIN, DEMO_PASSWORD))
+            token = stack.auth.access_token
+            assert await stack.auth.verify_password(DEMO_PASSWORD) is True
+            assert await stack.auth.verify_password("not-the-password") is False
+            assert stack.auth.access_token == token, "the session keeps its own tokens"
+            assert stack.count("POST", "/auth/logout") == 1, "the step-up login's token is revoked"
+            body, _ = await stack.api.get_json("/auth/me")
+            assert body["email"] == ADMIN
+
+    qloop.run(scenario())
+
+
+def test_a_sender_asking_again_for_a_refused_token_gets_a_refreshed_one(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    async def scenario() -> None:
+        async with api_stack(refserver_session.base_url) as stack:
+            await stack.auth.login(Credentials(ADMIN, DEMO_PASSWORD))
+            refused = [False]
+            token_for_sender = stack.auth.token_getter(lambda: refused[0])
+            first = await token_for_sender()
+            assert await token_for_sender() == first, "not refused: the same token, no refresh"
+            assert stack.count("POST", "/auth/refresh") == 0
+            refused[0] = True
+            second = await token_for_sender()
+            assert second not in ("", first)
+            assert stack.count("POST", "/auth/refresh") == 1
+
+    qloop.run(scenario())
+
+
+def test_an_action_refused_with_401_runs_again_once_with_a_fresh_token(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    async def scenario() -> None:
+        async with api_stack(refserver_session.base_url) as stack:
+            await stack.auth.login(Credentials(ADMIN, DEMO_PASSWORD))
+            stack.auth.access_token = "expired-access-token"
+            sent: list[str] = []
+
+            async def whoami() -> str:
+                token = stack.auth.access_token or ""
+                sent.append(token)
+                response = await stack.http.get(
+                    refserver_session.base_url + "/auth/me", headers={"Authorization": f"Bearer {token}"}
+                )
+                response.raise_for_status()
+                return str(response.json()["email"])
+
+            assert await stack.auth.call_with_fresh_token(whoami) == ADMIN
+            assert len(sent) == 2 and sent[0] == "expired-access-token" and sent[1] != sent[0]
+
+    qloop.run(scenario())

@@ -15,14 +15,14 @@ import keyring
 import pytest
 from PySide6.QtWidgets import QLabel, QVBoxLayout
 
-from nexus_console.app import ConsoleApp, register_me_source
+from nexus_console.app import ConsoleApp
 from nexus_console.domain.freshness import SourceState, SourceStatus
+from nexus_console.services.health_sources import HealthSourceSettings
 from nexus_console.services.keychain import REFRESH_TOKEN, password_key
 from nexus_console.services.logging_setup import remove_handlers, setup_logging
-from nexus_console.services.polling import JSON_CODEC, Backoff, Poller
 from nexus_console.services.profiles import log_dir
 from nexus_console.views.pane import Pane, StaleBanner, apply_stale_look
-from nexus_console.workers.context import ConsoleContext
+from nexus_console.workers.session import ConsoleSession, SessionSettings
 from tests.console.api_support import DEMO_PASSWORD
 from tests.console.conftest import QLoop
 from tests.console.console_support import answer_login, cancel_login, make_console, write_profile
@@ -32,17 +32,10 @@ from tests.support.refserver import RefServer
 ADMIN = "admin@nexus.test"
 
 
-def register_api_health(ctx: ConsoleContext) -> None:
-    async def fetch() -> Any:
-        body, _headers = await ctx.api.get_json("/monitoring/api/health")
-        return body
-
-    ctx.registry.get_or_create(
-        "api_health",
-        lambda: Poller(
-            "api_health", fetch, 0.3, timeout_s=2.0, backoff=Backoff(0.1, 0.5), cache_codec=JSON_CODEC
-        ),
-    )
+# The API health document every 0.3 s, retried within half a second while the server is away.
+FAST_API_HEALTH = SessionSettings(
+    health=HealthSourceSettings(documents_interval_s=0.3, documents_timeout_s=2.0, documents_retry_max_s=0.5)
+)
 
 
 class ApiHealthPane(Pane):
@@ -50,18 +43,16 @@ class ApiHealthPane(Pane):
 
     title = "API health"
 
-    def __init__(self, ctx: ConsoleContext, parent: Any = None) -> None:
-        super().__init__(ctx, parent)
+    def __init__(self, session: ConsoleSession, parent: Any = None) -> None:
+        super().__init__(session, parent)
         self.banner = StaleBanner(self)
         self.rps = QLabel("—", self)
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addWidget(self.rps)
-        ctx.hub.status_changed.connect(self._on_status)
+        self.watch(session.health.api_health, self._on_status)
 
-    def _on_status(self, name: str, status: SourceStatus[Any]) -> None:
-        if name != "api_health":
-            return
+    def _on_status(self, status: SourceStatus[Any]) -> None:
         if status.last_good is not None:
             self.rps.setText(f"{status.last_good.value['rps']:.0f} req/s")
         stale = status.is_stale(time.time())
@@ -77,15 +68,13 @@ def pane_of(console: ConsoleApp) -> ApiHealthPane:
 
 
 def api_health(console: ConsoleApp) -> SourceStatus[Any] | None:
-    return console.window.ctx.hub.status("api_health") if console.window is not None else None
+    return console.session.health.api_health.status if console.session is not None else None
 
 
 def test_the_app_survives_a_server_crash_and_the_pane_recovers(qloop: QLoop, refserver_factory: Any) -> None:
     server: RefServer = refserver_factory("--seed", "7", "--scale", "0.02", "--scenario", "none")
     write_profile(server.base_url)
-    console = make_console(
-        pane_types=[ApiHealthPane], source_registrars=[register_me_source, register_api_health]
-    )
+    console = make_console(pane_types=[ApiHealthPane], session_settings=FAST_API_HEALTH)
     seen: dict[str, Any] = {}
 
     async def scenario() -> int:
@@ -129,9 +118,7 @@ def test_a_full_session_leaves_no_password_or_token_in_files_or_logs(
     log_stream = io.StringIO()
     handlers = setup_logging(log_dir(), level=logging.DEBUG, stream=log_stream)
     write_profile(refserver_session.base_url)
-    console = make_console(
-        pane_types=[ApiHealthPane], source_registrars=[register_me_source, register_api_health]
-    )
+    console = make_console(pane_types=[ApiHealthPane], session_settings=FAST_API_HEALTH)
     secrets: set[str] = {DEMO_PASSWORD}
     service = "nexus-console:lab"
 
@@ -185,9 +172,7 @@ def test_without_a_keychain_the_app_says_so_and_keeps_working(
 
     keyring.set_keyring(fail.Keyring())  # the autouse memory keyring fixture restores the previous one
     write_profile(refserver_session.base_url)
-    console = make_console(
-        pane_types=[ApiHealthPane], source_registrars=[register_me_source, register_api_health]
-    )
+    console = make_console(pane_types=[ApiHealthPane], session_settings=FAST_API_HEALTH)
     seen: dict[str, Any] = {}
 
     async def scenario() -> int:
@@ -226,9 +211,7 @@ def test_offline_restart_shows_the_last_picture_stale_then_signs_in_when_the_ser
     seen: dict[str, Any] = {}
 
     def new_console() -> ConsoleApp:
-        return make_console(
-            pane_types=[ApiHealthPane], source_registrars=[register_me_source, register_api_health]
-        )
+        return make_console(pane_types=[ApiHealthPane], session_settings=FAST_API_HEALTH)
 
     async def first_run() -> int:
         console = new_console()
@@ -237,7 +220,7 @@ def test_offline_restart_shows_the_last_picture_stale_then_signs_in_when_the_ser
             await answer_login(ADMIN, DEMO_PASSWORD, remember=True)
             await wait_until(lambda: (api_health(console) or _none).state is SourceState.OK, timeout_s=20)
             seen["online"] = pane_of(console).rps.text()
-            await wait_until(lambda: console.window.ctx.hub.status("me").state is SourceState.OK)  # type: ignore[union-attr]
+            await wait_until(lambda: console.session.me_source.status.state is SourceState.OK)  # type: ignore[union-attr]
         finally:
             console.request_quit()
         return await asyncio.wait_for(run, 15)

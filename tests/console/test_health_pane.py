@@ -5,7 +5,6 @@ comes back."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -16,36 +15,26 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from nexus_console.domain.auth import Me
 from nexus_console.domain.freshness import SourceState
 from nexus_console.domain.health import Probe, ProbeOutcome, ServiceState
-from nexus_console.models.health_matrix import (
+from nexus_console.models.health_cells import (
     PROBE_COLUMNS,
     RPS_COLUMN,
     STALE_ROLE,
 )
 from nexus_console.services.auth import Credentials
-from nexus_console.services.cache import CACHE_FILE, LocalCache
-from nexus_console.services.polling import PollerRegistry
-from nexus_console.services.profiles import Profile, cache_dir
+from nexus_console.services.health_sources import API_HEALTH, METRICS, PROBES, HealthSourceSettings
+from nexus_console.services.profiles import Profile
 from nexus_console.views.health import HealthPane
-from nexus_console.workers.context import ConsoleContext
-from nexus_console.workers.health_sources import (
-    API_HEALTH,
-    METRICS,
-    PROBES,
-    HealthSourceSettings,
-    register_health_sources,
-)
-from nexus_console.workers.hub import DataHub
-from nexus_console.workers.tasks import TaskRunner
+from nexus_console.workers.session import ConsoleSession, SessionSettings
 from tests.console.api_support import DEMO_PASSWORD, api_stack
 from tests.console.conftest import QLoop
 from tests.console.helpers import add_fault, clear_faults, wait_until
 from tests.support.refserver import RefServer
+from tests.support.session import VIEWER, build_session, close_session, console_session
 
 SERVICE_COUNT = 44
-FAST = HealthSourceSettings(
+FAST_HEALTH = HealthSourceSettings(
     services_interval_s=10.0,
     probes_interval_s=2.0,
     probe_timeout_s=1.0,
@@ -54,15 +43,16 @@ FAST = HealthSourceSettings(
     documents_interval_s=1.0,
     documents_timeout_s=2.0,
 )
+FAST = SessionSettings(health=FAST_HEALTH)
 
 
 @dataclass
 class HealthConsole:
-    ctx: ConsoleContext
+    session: ConsoleSession
     pane: HealthPane
 
     def status(self, name: str) -> Any:
-        return self.ctx.hub.status(name)
+        return self.session.statuses()[name]
 
     def cell(self, service: str, probe: Probe) -> Any:
         row = self.pane.model.row_of(service)
@@ -85,40 +75,21 @@ class HealthConsole:
 
 @asynccontextmanager
 async def health_console(base_url: str) -> AsyncIterator[HealthConsole]:
-    """The real console stack (API client, pollers with the local cache, hub) and a shown HealthPane."""
+    """The real console session (API client, pollers with the local cache) and a shown HealthPane."""
     async with api_stack(base_url) as stack:
         await stack.auth.login(Credentials("viewer@nexus.test", DEMO_PASSWORD))
-        cache = LocalCache(cache_dir() / CACHE_FILE, namespace="lab")
-        registry = PollerRegistry(cache)
-        hub = DataHub(registry)
-        executor = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="health-test")
-        ctx = ConsoleContext(
-            profile=Profile("lab", base_url),
-            api=stack.api,
-            http=stack.http,
-            registry=registry,
-            hub=hub,
-            cache=cache,
-            me=Me("u1", "viewer@nexus.test", "Vera Viewer", frozenset({"viewer"})),
-            tasks=TaskRunner(),
-            executor=executor,
-        )
-        register_health_sources(ctx, FAST)  # first registration wins: the pane reuses these pollers
-        pane = HealthPane(ctx)
-        pane.resize(1500, 950)
-        pane.show()
-        registry.start()
-        try:
-            yield HealthConsole(ctx, pane)
-        finally:
-            pane.shutdown()
-            pane.hide()  # not close(): closing the last window would quit the qasync loop
-            pane.deleteLater()
-            await registry.aclose()
-            await cache.aclose()
-            executor.shutdown(wait=True)
-            hub.detach()
-            hub.deleteLater()
+        async with console_session(
+            Profile("lab", base_url), stack.api, stack.http, VIEWER, settings=FAST
+        ) as session:
+            pane = HealthPane(session)
+            pane.resize(1500, 950)
+            pane.show()
+            try:
+                yield HealthConsole(session, pane)
+            finally:
+                pane.shutdown()
+                pane.hide()  # not close(): closing the last window would quit the qasync loop
+                pane.deleteLater()
 
 
 @pytest.fixture
@@ -372,45 +343,28 @@ def test_a_restart_shows_the_cached_matrix_at_once_marked_stale(qloop: QLoop, re
     async def second_run() -> None:
         async with api_stack(base_url) as stack:
             # Logged out and the server gone: everything on screen comes from the local cache.
-            cache = LocalCache(cache_dir() / CACHE_FILE, namespace="lab")
-            registry = PollerRegistry(cache)
-            hub = DataHub(registry)
-            executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-            ctx = ConsoleContext(
-                Profile("lab", base_url),
-                stack.api,
-                stack.http,
-                registry,
-                hub,
-                cache,
-                Me("u1", "viewer@nexus.test", "Vera", frozenset({"viewer"})),
-                TaskRunner(),
-                executor,
-            )
-            register_health_sources(ctx, FAST)
-            pane = HealthPane(ctx)
-            pane.show()
-            registry.start()
-            try:
-                started = time.monotonic()
-                await wait_until(lambda: pane.model.rowCount() > SERVICE_COUNT, timeout_s=5)
-                assert time.monotonic() - started < 5
-                names = pane.model.service_names()
-                await wait_until(lambda: pane.model.result(names[0], Probe.HEALTH) is not None, timeout_s=5)
-                index = pane.model.index(pane.model.row_of(names[0]), PROBE_COLUMNS[Probe.HEALTH])
-                assert index.data(STALE_ROLE) is True
-                await wait_until(lambda: "req/s" in pane.api_view.kpis.text(), timeout_s=5)
-                pane.refresh_ages()
-                assert "stale" in pane.api_view.banner.text()
-            finally:
-                pane.shutdown()
-                pane.hide()  # not close(): closing the last window would quit the qasync loop
-                pane.deleteLater()
-                await registry.aclose()
-                await cache.aclose()
-                executor.shutdown(wait=True)
-                hub.detach()
-                hub.deleteLater()
+            async with console_session(
+                Profile("lab", base_url), stack.api, stack.http, VIEWER, settings=FAST
+            ) as session:
+                pane = HealthPane(session)
+                pane.show()
+                try:
+                    started = time.monotonic()
+                    await wait_until(lambda: pane.model.rowCount() > SERVICE_COUNT, timeout_s=5)
+                    assert time.monotonic() - started < 5
+                    names = pane.model.service_names()
+                    await wait_until(
+                        lambda: pane.model.result(names[0], Probe.HEALTH) is not None, timeout_s=5
+                    )
+                    index = pane.model.index(pane.model.row_of(names[0]), PROBE_COLUMNS[Probe.HEALTH])
+                    assert index.data(STALE_ROLE) is True
+                    await wait_until(lambda: "req/s" in pane.api_view.kpis.text(), timeout_s=5)
+                    pane.refresh_ages()
+                    assert "stale" in pane.api_view.banner.text()
+                finally:
+                    pane.shutdown()
+                    pane.hide()  # not close(): closing the last window would quit the qasync loop
+                    pane.deleteLater()
 
     qloop.run(second_run(), timeout_s=60)
 
@@ -437,31 +391,20 @@ def test_an_unchanged_service_list_confirmed_by_304_never_turns_stale(
     async def scenario() -> None:
         async with api_stack(session_server.base_url) as stack:
             await stack.auth.login(Credentials("viewer@nexus.test", DEMO_PASSWORD))
-            registry = PollerRegistry()
-            ctx = ConsoleContext(
-                profile=Profile("lab", session_server.base_url),
-                api=stack.api,
-                http=stack.http,
-                registry=registry,
-                hub=DataHub(registry),
-                cache=LocalCache(cache_dir() / CACHE_FILE, namespace="lab"),
-                me=Me("u1", "viewer@nexus.test", "Vera Viewer", frozenset({"viewer"})),
-                tasks=TaskRunner(),
-                executor=concurrent.futures.ThreadPoolExecutor(max_workers=1),
+            session = build_session(
+                Profile("lab", session_server.base_url),
+                stack.api,
+                stack.http,
+                VIEWER,
+                settings=SessionSettings(health=replace(FAST_HEALTH, services_interval_s=0.3)),
             )
-            register_health_sources(ctx, replace(FAST, services_interval_s=0.3))
-            services = registry.get("services")
-            assert services is not None
+            services = session.health.services
             first = await services.poll_once()
             assert first.last_good is not None
             await asyncio.sleep(1.0)  # more than twice the interval
             second = await services.poll_once()
             assert second.last_good is not None and second.last_good.value == first.last_good.value
             assert not second.is_stale(time.time()), "a 304 confirms the list as of now"
-            await registry.aclose()
-            await ctx.cache.aclose()
-            ctx.executor.shutdown(wait=True)
-            ctx.hub.detach()
-            ctx.hub.deleteLater()
+            await close_session(session)
 
     qloop.run(scenario())

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
@@ -19,17 +20,17 @@ from nexus_console.domain.freshness import SourceState
 from nexus_console.services.polling import Backoff, Poller
 from nexus_console.views.main_window import MainWindow
 from nexus_console.views.pane import Pane, StaleBanner, apply_stale_look
-from nexus_console.workers.context import ConsoleContext
+from nexus_console.workers.session import ConsoleSession
 from tests.console.conftest import QLoop
 from tests.console.helpers import wait_until
-from tests.console.window_support import window_context
+from tests.support.session import window_session
 
 
 class OverviewPane(Pane):
     title = "Overview"
 
-    def __init__(self, ctx: ConsoleContext, parent: Any = None) -> None:
-        super().__init__(ctx, parent)
+    def __init__(self, session: ConsoleSession, parent: Any = None) -> None:
+        super().__init__(session, parent)
         self.banner = StaleBanner(self)
         self.value = QLabel("no data", self)
         layout = QVBoxLayout(self)
@@ -52,7 +53,7 @@ class AdminOnlyPane(Pane):
     required_roles = frozenset({"admin"})
 
 
-def make_window(ctx: ConsoleContext, qtbot: Any) -> MainWindow:
+def make_window(ctx: ConsoleSession, qtbot: Any) -> MainWindow:
     window = MainWindow(ctx, [OverviewPane, AdminOnlyPane], settings_for_console())
     qtbot.addWidget(window)
     return window
@@ -63,12 +64,12 @@ def close(window: MainWindow) -> None:
 
 
 def test_panes_follow_the_roles_from_auth_me(qtbot: Any) -> None:
-    with window_context("viewer") as ctx:
+    with window_session("viewer") as ctx:
         viewer_window = make_window(ctx, qtbot)
         assert viewer_window.pane_titles() == ["Overview"]
         assert viewer_window.navigation.isHidden(), "no navigation for a single pane"
         close(viewer_window)
-    with window_context("admin") as ctx:
+    with window_session("admin") as ctx:
         admin_window = make_window(ctx, qtbot)
         assert admin_window.pane_titles() == ["Overview", "Admin"]
         assert not admin_window.navigation.isHidden()
@@ -76,7 +77,7 @@ def test_panes_follow_the_roles_from_auth_me(qtbot: Any) -> None:
 
 
 def test_a_pane_badge_shows_on_its_navigation_entry_and_in_the_window_title(qtbot: Any) -> None:
-    with window_context("admin") as ctx:
+    with window_session("admin") as ctx:
         window = make_window(ctx, qtbot)
         overview, admin = window.panes
         base_title = window.windowTitle()
@@ -93,7 +94,7 @@ def test_a_pane_badge_shows_on_its_navigation_entry_and_in_the_window_title(qtbo
 
 
 def test_every_action_has_a_shortcut_and_the_palette_lists_them_all(qtbot: Any) -> None:
-    with window_context("admin") as ctx:
+    with window_session("admin") as ctx:
         window = make_window(ctx, qtbot)
         actions = window.all_actions()
         labels = {a.text().replace("&", "") for a in actions}
@@ -122,7 +123,7 @@ def test_every_action_has_a_shortcut_and_the_palette_lists_them_all(qtbot: Any) 
 
 
 def test_ctrl_k_opens_the_palette_and_pane_actions_run_from_it(qtbot: Any) -> None:
-    with window_context("viewer") as ctx:
+    with window_session("viewer") as ctx:
         window = make_window(ctx, qtbot)
         window.show()
         window.windowHandle().requestActivate()
@@ -138,7 +139,7 @@ def test_ctrl_k_opens_the_palette_and_pane_actions_run_from_it(qtbot: Any) -> No
 
 
 def test_geometry_and_current_pane_survive_a_restart(qtbot: Any, isolated_dirs: dict[str, Path]) -> None:
-    with window_context("admin") as ctx:
+    with window_session("admin") as ctx:
         first = make_window(ctx, qtbot)
         first.show()
         first.resize(701, 457)
@@ -146,7 +147,7 @@ def test_geometry_and_current_pane_survive_a_restart(qtbot: Any, isolated_dirs: 
         close(first)
     settings_file = Path(settings_for_console().fileName())
     assert settings_file.is_relative_to(isolated_dirs["config"]) and settings_file.exists()
-    with window_context("admin") as ctx:
+    with window_session("admin") as ctx:
         second = make_window(ctx, qtbot)
         second.show()
         assert (second.width(), second.height()) == (701, 457)
@@ -156,12 +157,12 @@ def test_geometry_and_current_pane_survive_a_restart(qtbot: Any, isolated_dirs: 
 
 
 def test_closing_the_window_asks_to_quit_and_stops_its_timers(qtbot: Any) -> None:
-    with window_context("viewer") as ctx:
+    with window_session("viewer") as ctx:
         window = make_window(ctx, qtbot)
         window.show()
         with qtbot.waitSignal(window.quit_requested, timeout=2000):
             window.close()
-        assert not window.status_bar._ticker.isActive()
+        assert not window.status_bar.is_ticking()
 
 
 def test_status_bar_shows_each_source_state_and_age_and_a_stale_banner_reads_the_reason(
@@ -174,32 +175,36 @@ def test_status_bar_shows_each_source_state_and_age_and_a_stale_banner_reads_the
             raise ConnectionError("connection refused")
         return {"n": 1}
 
-    with window_context("viewer") as ctx:
+    with window_session("viewer") as ctx:
         poller = ctx.registry.get_or_create(
-            "services",
+            "inventory",
             lambda: Poller(
-                "services", fetch, 60.0, timeout_s=1.0, backoff=Backoff(0.05, 0.1, random_fraction=lambda: 1)
+                "inventory", fetch, 60.0, timeout_s=1.0, backoff=Backoff(0.05, 0.1, random_fraction=lambda: 1)
             ),
         )
         window = make_window(ctx, qtbot)
         pane = window.panes[0]
         assert isinstance(pane, OverviewPane)
-        ctx.hub.status_changed.connect(lambda _name, status: pane.banner.set_status(status))
-        assert window.status_bar.label_text("services") == "services connecting"
+        pane.watch(poller, pane.banner.set_status)
+        assert window.status_bar.label_text("inventory") == "inventory connecting"
 
         async def scenario() -> None:
             nonlocal fail
-            ctx.registry.start()
-            await wait_until(lambda: poller.status.state is SourceState.OK)
-            assert window.status_bar.label_text("services") == "services ok · 0 s"
-            assert pane.banner.text() == ""
-            fail = True
-            poller.poke()
-            await wait_until(lambda: poller.status.state is SourceState.ERROR)
-            await ctx.registry.aclose()
+            poller_task = asyncio.ensure_future(poller.run())
+            try:
+                await wait_until(lambda: poller.status.state is SourceState.OK)
+                await wait_until(lambda: window.status_bar.label_text("inventory") == "inventory ok · 0 s")
+                assert pane.banner.text() == ""
+                fail = True
+                poller.poke()
+                await wait_until(lambda: poller.status.state is SourceState.ERROR)
+                await wait_until(lambda: pane.banner.text() != "")
+            finally:
+                poller_task.cancel()
+                await asyncio.gather(poller_task, return_exceptions=True)
 
         qloop.run(scenario())
-        assert window.status_bar.label_text("services").startswith("services error · ")
+        assert window.status_bar.label_text("inventory").startswith("inventory error · ")
         banner = pane.banner.text()
         assert banner.startswith("stale since ")
         assert banner.endswith(" — ConnectionError: connection refused")
@@ -225,16 +230,25 @@ def _no_stray_loop() -> Any:
 def test_a_change_of_roles_seen_by_the_me_source_is_announced(qtbot: Any, qloop: QLoop) -> None:
     roles = ["viewer"]
 
-    async def fetch_me() -> dict[str, Any]:
-        return {"id": "u1", "email": "ops@nexus.test", "name": "Olive Ops", "roles": list(roles)}
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/auth/me"
+        return httpx.Response(
+            200, json={"id": "u1", "email": "ops@nexus.test", "name": "Olive Ops", "roles": list(roles)}
+        )
 
-    with window_context("viewer") as ctx:
-        poller = ctx.registry.get_or_create("me", lambda: Poller("me", fetch_me, 60.0, timeout_s=1.0))
+    with window_session("viewer", api_transport=httpx.MockTransport(answer)) as ctx:
+        poller = ctx.me_source
         window = make_window(ctx, qtbot)
-        qloop.run(poller.poll_once())
+
+        async def poll_and_settle() -> None:
+            await poller.poll_once()
+            await asyncio.sleep(0.05)  # the watcher delivers on the next turn of the loop
+
+        qloop.run(poll_and_settle())
+        assert poller.status.state is SourceState.OK
         assert window.status_bar.notice.isHidden(), "same roles: nothing to say"
         roles.append("admin")
-        qloop.run(poller.poll_once())
+        qloop.run(poll_and_settle())
         assert not window.status_bar.notice.isHidden()
         assert window.status_bar.notice.text().startswith("Your roles changed to admin, viewer")
         assert window.panes[0].allows(frozenset()) and not window.panes[0].allows({"admin"})

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from nexus_console.app import ConsoleApp, ExceptionHooks, StartupError, parse_args
+from nexus_console.app import ConsoleApp, StartupError, parse_args
+from nexus_console.services.error_hooks import ExceptionHooks
 from nexus_console.services.profiles import Profile, ProfileBook, ProfileStore
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.login_dialog import LoginDialog
@@ -66,7 +67,7 @@ def test_uncaught_errors_go_to_the_log_and_the_status_bar(
     qloop: QLoop, caplog: pytest.LogCaptureFixture
 ) -> None:
     recorder = Recorder()
-    hooks = ExceptionHooks(recorder, qloop.loop)  # type: ignore[arg-type]
+    hooks = ExceptionHooks(recorder.report_error, qloop.loop)
     hooks.install()
     try:
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from nexus_console.services.api_client import PermissionDenied
-from nexus_console.workers.tasks import TaskRunner
+from nexus_console.services.tasks import TaskRunner
 from tests.console.conftest import QLoop
 
 

@@ -1,29 +1,28 @@
 """The Health pane: the service × probe matrix with a per-service detail, an all-services overview, and the
 API, database and sync health views.
 
-Data arrives through the DataHub (six sources registered by workers.health_sources). Two timers run only
-while the pane is visible: a 25 Hz redraw timer that pushes ring-buffer data into the visible charts when it
-changed, and a 1 s timer that refreshes every age and stale mark.
+The pane watches the session's six Health sources (`session.health`), one handler per source. Two clocks
+run only while the pane is visible: a 25 Hz redraw that pushes ring-buffer data into the visible charts when
+it changed, and a 1 s tick that refreshes every age and stale mark.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QItemSelection, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QHideEvent, QShowEvent
+from PySide6.QtCore import QEvent, QItemSelection, QSize, Qt
+from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from nexus_console.domain.freshness import SourceState, SourceStatus, stale_text
-from nexus_console.domain.health import Probe, ProbeSweep, ServiceCatalog, ServiceState, summarize
+from nexus_console.domain.health import Probe, ProbeSweep, ServiceState, summarize
 from nexus_console.domain.prom_metrics import MetricsHistory
-from nexus_console.models.health_matrix import SERVICE_ROLE, HealthMatrixModel, format_short_age
-from nexus_console.services.telemetry import MetricsRound
-from nexus_console.views.charts import OverviewChart
+from nexus_console.domain.service_catalog import ServiceCatalog
+from nexus_console.models.health_cells import SERVICE_ROLE, format_short_age
+from nexus_console.models.health_matrix import HealthMatrixModel
 from nexus_console.views.health.documents import (
     ApiHealthView,
     DatabaseHealthView,
@@ -32,18 +31,13 @@ from nexus_console.views.health.documents import (
 )
 from nexus_console.views.health.matrix_view import HealthMatrixView
 from nexus_console.views.health.service_detail import ServiceDetail
+from nexus_console.views.overview_chart import OverviewChart
 from nexus_console.views.pane import Pane, StaleBanner
 from nexus_console.views.theme import dark_palette
-from nexus_console.workers.context import ConsoleContext
-from nexus_console.workers.health_sources import (
-    API_HEALTH,
-    DB_HEALTH,
-    METRICS,
-    PROBES,
-    SERVICES,
-    SYNC_QUALITY,
-    register_health_sources,
-)
+from nexus_console.workers.session import ConsoleSession
+
+SERVICES, PROBES, METRICS = "services", "probes", "metrics"
+API_HEALTH, DB_HEALTH, SYNC_QUALITY = "api_health", "db_health", "sync_quality"
 
 REDRAW_INTERVAL_MS = 40  # 25 Hz
 AGE_INTERVAL_MS = 1000
@@ -91,11 +85,11 @@ class HealthPane(Pane):
     title = "Health"
     icon_name = "health"
 
-    def __init__(self, ctx: ConsoleContext, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, parent)
+    def __init__(self, session: ConsoleSession, parent: QWidget | None = None) -> None:
+        super().__init__(session, parent)
         self.setObjectName("healthPane")
         apply_dark_palette(self)
-        register_health_sources(ctx)
+        self.sources = sources = session.health
         self.clock = time.time
         self.statuses: dict[str, SourceStatus[Any]] = {}
         self.catalog: ServiceCatalog | None = None
@@ -110,9 +104,9 @@ class HealthPane(Pane):
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.banner = StaleBanner(self)
 
-        probes_poller = ctx.registry.get(PROBES)
-        probe_interval_s = probes_poller.interval_s if probes_poller is not None else 5.0
-        self.model = HealthMatrixModel(self, clock=lambda: self.clock(), probe_interval_s=probe_interval_s)
+        self.model = HealthMatrixModel(
+            self, clock=lambda: self.clock(), probe_interval_s=sources.probes.interval_s
+        )
         self.matrix = HealthMatrixView(self.model)
         self.matrix.selectionModel().selectionChanged.connect(self._on_selection)
         self.detail = ServiceDetail(self)
@@ -156,14 +150,8 @@ class HealthPane(Pane):
         layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
 
-        self.redraw_timer = QTimer(self)
-        self.redraw_timer.setObjectName("healthRedraw")
-        self.redraw_timer.setInterval(REDRAW_INTERVAL_MS)
-        self.redraw_timer.timeout.connect(self._redraw)
-        self.age_timer = QTimer(self)
-        self.age_timer.setObjectName("healthAges")
-        self.age_timer.setInterval(AGE_INTERVAL_MS)
-        self.age_timer.timeout.connect(self.refresh_ages)
+        self.redraw_timer = self.every(REDRAW_INTERVAL_MS, self._redraw, name="healthRedraw")
+        self.age_timer = self.every(AGE_INTERVAL_MS, self.refresh_ages, name="healthAges")
 
         self._refresh_action = QAction("Health: refresh now", self)
         self._refresh_action.triggered.connect(self.refresh_now)
@@ -173,68 +161,59 @@ class HealthPane(Pane):
             *self.overview.actions(),
         ]
 
-        self._hub_connected = True
-        ctx.hub.status_changed.connect(self._on_status)
-        for name in (SERVICES, PROBES, METRICS, API_HEALTH, DB_HEALTH, SYNC_QUALITY):
-            status = ctx.hub.status(name)
-            if status is not None:
-                self._on_status(name, status)
+        self.watch(sources.services, self._on_services)
+        self.watch(sources.probes, self._on_probes)
+        self.watch(sources.metrics, self._on_metrics)
+        for name, poller in sources.documents().items():
+            self.watch(poller, lambda status, name=name: self._on_document(name, status))
 
     # ---- Pane ------------------------------------------------------------------------------------
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
         return [self._refresh_action, *self._export_actions]
 
-    def shutdown(self) -> None:
-        self.redraw_timer.stop()
-        self.age_timer.stop()
-        if self._hub_connected:
-            self._hub_connected = False
-            with contextlib.suppress(RuntimeError, TypeError):
-                self.ctx.hub.status_changed.disconnect(self._on_status)
-
     def refresh_now(self) -> None:
-        for name in (PROBES, METRICS, API_HEALTH, DB_HEALTH, SYNC_QUALITY):
-            poller = self.ctx.hub.poller(name)
-            if poller is not None:
-                poller.poke()
+        self.sources.refresh_now()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._hub_connected:
-            self.redraw_timer.start()
-            self.age_timer.start()
+        if not self._shut_down:
             self.refresh_ages()
-
-    def hideEvent(self, event: QHideEvent) -> None:
-        super().hideEvent(event)
-        self.redraw_timer.stop()
-        self.age_timer.stop()
 
     # ---- data in ---------------------------------------------------------------------------------
 
-    def _on_status(self, name: str, status: SourceStatus[Any]) -> None:
-        self.statuses[name] = status
+    def _on_services(self, status: SourceStatus[ServiceCatalog]) -> None:
+        self.statuses[SERVICES] = status
+        if status.last_good is not None:
+            self._set_catalog(status.last_good.value)
+        self._refresh_summary(self.clock())
+
+    def _on_probes(self, status: SourceStatus[ProbeSweep]) -> None:
+        self.statuses[PROBES] = status
         now = self.clock()
-        value = status.last_good.value if status.last_good is not None else None
-        if name == SERVICES and isinstance(value, ServiceCatalog):
-            self._set_catalog(value)
-        elif name == PROBES and isinstance(value, ProbeSweep):
-            self.sweep = value
-            self.model.set_sweep(value, stale=status.is_stale(now))
+        if status.last_good is not None:
+            self.sweep = status.last_good.value
+            self.model.set_sweep(self.sweep, stale=status.is_stale(now))
             self._show_detail_health(now)
-        elif name == METRICS and isinstance(value, MetricsRound):
-            if value.history is not None:
-                self.history = value.history
-            if not self.age_timer.isActive():
-                self.model.set_metrics(value.samples, value.errors, stale=status.is_stale(now))
-            # else the 1 s age tick applies it: a table repaint per second, not two.
-        elif name in self.documents:
-            self.documents[name].ingest(status, now)
-            return
-        else:
-            return
         self._refresh_summary(now)
+
+    def _on_metrics(self, status: SourceStatus[Any]) -> None:
+        self.statuses[METRICS] = status
+        now = self.clock()
+        if status.last_good is not None:
+            metrics_round = status.last_good.value
+            if metrics_round.history is not None:
+                self.history = metrics_round.history
+            if not self.age_timer.isActive():
+                self.model.set_metrics(
+                    metrics_round.samples, metrics_round.errors, stale=status.is_stale(now)
+                )
+            # else the 1 s age tick applies it: a table repaint per second, not two.
+        self._refresh_summary(now)
+
+    def _on_document(self, name: str, status: SourceStatus[dict[str, Any]]) -> None:
+        self.statuses[name] = status
+        self.documents[name].ingest(status, self.clock())
 
     def _set_catalog(self, catalog: ServiceCatalog) -> None:
         self.catalog = catalog
@@ -287,8 +266,7 @@ class HealthPane(Pane):
         metrics = self.statuses.get(METRICS)
         if metrics is not None and metrics.last_good is not None:
             value = metrics.last_good.value
-            if isinstance(value, MetricsRound):
-                self.model.set_metrics(value.samples, value.errors, stale=metrics.is_stale(now))
+            self.model.set_metrics(value.samples, value.errors, stale=metrics.is_stale(now))
         self.model.refresh_ages()
         self._show_detail_health(now)
         for view in self.documents.values():
