@@ -1,8 +1,9 @@
-"""The alert queue as a Qt table model: one row per alert of the AlertQueue's store, in store order.
+"""The alert queue as a Qt table model: one row per alert of the queue's store, in store order.
 
-Sources buffer their updates in the queue (`submit` / `submit_snapshot`); a 150 ms timer calls
-`queue.drain()`, which applies them as ONE StoreChange. The model mirrors the store's rows in its own list
-and forwards each change as batched notifications, never a reset:
+Sources buffer their updates in the queue; the alert runtime drains it every 150 ms, which applies them
+as ONE StoreChange on the queue's `changes` feed. The model watches that feed synchronously (every change,
+in order: it mirrors the store's row numbers in its own list) and forwards each change as batched
+notifications, never a reset:
 
 1. the removed ranges, highest first (one beginRemoveRows each),
 2. one dataChanged over the span of changed rows,
@@ -20,18 +21,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from nexus_console.domain.alerts import Alert, AlertState, Severity, StoreChange
-from nexus_console.services.alert_sources import AlertQueue
+from nexus_console.domain.alerts import Alert, AlertState, AlertStore, Severity, StoreChange
+from nexus_console.models.table_base import TableModel
+from nexus_console.workers.bridge import FeedWatcher, Watchable
 
 COLUMNS = ("severity", "state", "age", "service", "summary", "source", "owner")
 SEVERITY_COLUMN, STATE_COLUMN, AGE_COLUMN, SERVICE_COLUMN, SUMMARY_COLUMN, SOURCE_COLUMN, OWNER_COLUMN = (
@@ -43,8 +43,6 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # a value that orders the column
 KEY_ROLE = Qt.ItemDataRole.UserRole + 3  # Alert.key
 MARKED_ROLE = Qt.ItemDataRole.UserRole + 4  # marked for a bulk action
 STALE_ROLE = Qt.ItemDataRole.UserRole + 5  # its source is failing: the row is the last known picture
-
-DRAIN_INTERVAL_MS = 150
 
 SEVERITY_COLOURS = {
     Severity.CRITICAL: "#ff4d4f",
@@ -127,67 +125,54 @@ class AlertBatch:
     inserted: tuple[str, ...]
 
 
-class AlertTableModel(QAbstractTableModel):
+class AlertTableModel(TableModel):
     batch_applied = Signal(object)  # AlertBatch, after the model has announced the change
     ages_changed = Signal()  # the age column (and pending countdowns) moved on
 
     def __init__(
         self,
-        queue: AlertQueue,
+        store: AlertStore,
+        changes: Watchable[StoreChange],
         *,
         clock: Callable[[], float] = time.time,
-        drain_interval_ms: int = DRAIN_INTERVAL_MS,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.queue = queue
+        """`store` is the queue's store and `changes` its feed of applied changes (`AlertQueue.changes`)."""
+        super().__init__(parent, headers=COLUMNS)
+        self.store = store
         self.clock = clock
         self.marked: set[str] = set()
         self.stale_sources: frozenset[str] = frozenset()
-        self._alerts: list[Alert] = list(queue.store)
+        self._alerts: list[Alert] = list(store)
         self._by_key: dict[str, Alert] = {alert.key: alert for alert in self._alerts}
-        self._unsubscribe = queue.subscribe(self._on_change)
+        self._watcher = FeedWatcher(changes, self._on_change, batch_ms=None, parent=self)
         self._bold = QFont()
         self._bold.setBold(True)
         self._severity_brushes = {s: QBrush(QColor(c)) for s, c in SEVERITY_COLOURS.items()}
         self._state_brushes = {s: QBrush(QColor(c)) for s, c in STATE_COLOURS.items()}
         self._marked_brush = QBrush(QColor(MARKED_BACKGROUND))
         self._stale_brush = QBrush(QColor(STALE_FOREGROUND))
-        self.drain_timer = QTimer(self)
-        self.drain_timer.setObjectName("alertDrainTimer")
-        self.drain_timer.setInterval(drain_interval_ms)
-        self.drain_timer.timeout.connect(self.drain)
-        self.drain_timer.start()
 
     # ---- feeding ---------------------------------------------------------------------------------
 
-    def drain(self) -> StoreChange:
-        """Apply whatever the sources buffered since the last drain, as one batch."""
-        return self.queue.drain()
-
     def shutdown(self) -> None:
-        self.drain_timer.stop()
-        self._unsubscribe()
+        """Stop following the queue."""
+        self._watcher.close()
 
     def refresh_ages(self) -> None:
         """The age and state (countdown) cells read the clock: repaint them, as one dataChanged."""
-        if self._alerts:
-            self.dataChanged.emit(
-                self.index(0, STATE_COLUMN),
-                self.index(len(self._alerts) - 1, AGE_COLUMN),
-                [Qt.ItemDataRole.DisplayRole],
-            )
+        self.announce_all(
+            first_column=STATE_COLUMN, last_column=AGE_COLUMN, roles=[Qt.ItemDataRole.DisplayRole]
+        )
         self.ages_changed.emit()
 
     def _on_change(self, change: StoreChange) -> None:
-        store = self.queue.store
-        root = QModelIndex()
+        store = self.store
         removed_keys: list[str] = []
         for first, last in change.removed:
             removed_keys.extend(alert.key for alert in self._alerts[first : last + 1])
-            self.beginRemoveRows(root, first, last)
-            del self._alerts[first : last + 1]
-            self.endRemoveRows()
+            with self.removing(first, last):
+                del self._alerts[first : last + 1]
         for key in removed_keys:
             self.marked.discard(key)
             self._by_key.pop(key, None)
@@ -198,29 +183,21 @@ class AlertTableModel(QAbstractTableModel):
                 self._alerts[row] = alert
                 self._by_key[alert.key] = alert
                 changed_keys.append(alert.key)
-            self.dataChanged.emit(
-                self.index(change.changed[0], 0), self.index(change.changed[-1], len(COLUMNS) - 1)
-            )
+            self.announce_span(change.changed[0], change.changed[-1])
         inserted_keys: list[str] = []
         if len(change.inserted):
             new = [store.at_row(row) for row in change.inserted]
             inserted_keys = [alert.key for alert in new]
-            self.beginInsertRows(root, change.inserted.start, change.inserted.stop - 1)
-            self._alerts.extend(new)
-            self._by_key.update(zip(inserted_keys, new, strict=True))
-            self.endInsertRows()
+            with self.inserting(change.inserted.start, len(new)):
+                self._alerts.extend(new)
+                self._by_key.update(zip(inserted_keys, new, strict=True))
         self.batch_applied.emit(AlertBatch(tuple(removed_keys), tuple(changed_keys), tuple(inserted_keys)))
 
     def set_stale_sources(self, sources: frozenset[str]) -> None:
         """Grey the rows of sources that are failing (their alerts are the last known picture)."""
         if sources != self.stale_sources:
             self.stale_sources = sources
-            if self._alerts:
-                self.dataChanged.emit(
-                    self.index(0, 0),
-                    self.index(len(self._alerts) - 1, len(COLUMNS) - 1),
-                    [Qt.ItemDataRole.ForegroundRole, STALE_ROLE],
-                )
+            self.announce_all(roles=[Qt.ItemDataRole.ForegroundRole, STALE_ROLE])
 
     # ---- marks -----------------------------------------------------------------------------------
 
@@ -230,7 +207,7 @@ class AlertTableModel(QAbstractTableModel):
             self.marked.discard(key)
             marked = False
         else:
-            if self.queue.store.get(key) is None:
+            if self.store.get(key) is None:
                 return False
             self.marked.add(key)
             marked = True
@@ -246,9 +223,9 @@ class AlertTableModel(QAbstractTableModel):
         return self.alerts_for_keys(sorted(self.marked))
 
     def _announce_key(self, key: str) -> None:
-        row = self.queue.store.row_of(key)
+        row = self.store.row_of(key)
         if row is not None and row < len(self._alerts):
-            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+            self.announce_span(row, row)
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -263,24 +240,13 @@ class AlertTableModel(QAbstractTableModel):
         return [by_key[key] for key in keys if key in by_key]
 
     def row_of_key(self, key: str) -> int | None:
-        return self.queue.store.row_of(key)
+        return self.store.row_of(key)
 
     def alerts(self) -> list[Alert]:
         return list(self._alerts)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._alerts)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._alerts)
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole

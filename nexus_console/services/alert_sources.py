@@ -1,8 +1,8 @@
 """The alert queue's Qt-free core: one AlertStore fed by every source, with history and acks.
 
-`AlertQueue` applies each source's diffs or full snapshots to the store, tells subscribers (the Qt
-model, later) what rows changed, keeps transitions for the history file, raises expired acks again,
-and routes an ack to the source that owns the alert:
+`AlertQueue` applies each source's diffs or full snapshots to the store, publishes what rows changed on
+its `changes` feed (the table model and the notifier watch it), keeps transitions for the history file,
+raises expired acks again, and routes an ack to the source that owns the alert:
 
 * nexus: `POST /alerts/{id}/acknowledge` (the server knows the owner from the token);
 * alertmanager: a silence carrying the owner and the comment, ending at the ack timeout;
@@ -21,7 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
-from nexus_console.domain.alert_rules import LOCAL_SOURCE, Rule, RuleEvaluator, parse_rules_toml
+from nexus_console.domain.alert_evaluator import RuleEvaluator
+from nexus_console.domain.alert_rules import LOCAL_SOURCE, Rule, parse_rules_toml
 from nexus_console.domain.alerts import (
     Alert,
     AlertDiff,
@@ -32,6 +33,7 @@ from nexus_console.domain.alerts import (
     coalesce_diffs,
 )
 from nexus_console.services.alert_history import AlertHistory
+from nexus_console.services.feeds import ChangeFeed, Feed
 
 DEFAULT_ACK_TIMEOUT_S = 3600.0
 
@@ -73,7 +75,7 @@ class AlertQueue:
         self.history = history
         self.clock = clock
         self.sources: dict[str, Any] = {}
-        self._subscribers: list[Callable[[StoreChange], None]] = []
+        self.changes: Feed[StoreChange] = ChangeFeed("alert_queue")
         self._unrecorded: list[Transition] = []
         self._local_acks: dict[str, LocalAck] = {}
         self._pending_diffs: list[AlertDiff] = []
@@ -84,8 +86,8 @@ class AlertQueue:
         self.sources[source.name] = source
 
     def subscribe(self, callback: Callable[[StoreChange], None]) -> Callable[[], None]:
-        self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+        """Call back with every applied change (the `changes` feed); returns the unsubscribe function."""
+        return self.changes.subscribe(callback)
 
     def apply(self, diff: AlertDiff) -> StoreChange:
         """Apply a source's diff (events, or the result of `diff_for_snapshot`)."""
@@ -97,8 +99,7 @@ class AlertQueue:
         change = self.store.apply(diff, now)
         self._unrecorded.extend(change.transitions)
         if change:
-            for callback in list(self._subscribers):
-                callback(change)
+            self.changes.publish(change)
         return change
 
     def apply_snapshot(self, source: str, alerts: Iterable[Alert]) -> StoreChange:
@@ -108,7 +109,7 @@ class AlertQueue:
         return self.apply(self.store.diff_for_snapshot(source, alerts))
 
     def submit(self, diff: AlertDiff) -> None:
-        """Buffer a diff until `drain()` (a model that coalesces updates on a timer)."""
+        """Buffer a diff until `drain()` (the runtime drains on a short timer, coalescing bursts)."""
         self._pending_diffs.append(diff)
 
     def submit_snapshot(self, source: str, alerts: Iterable[Alert]) -> None:

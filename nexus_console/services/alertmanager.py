@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 
+from nexus_console.domain.alert_labels import alert_from_labels
 from nexus_console.domain.alerts import (
     Alert,
     AlertState,
-    Severity,
     Silence,
     ack_comment,
     format_rfc3339,
@@ -118,8 +118,6 @@ def silence_from_api(raw: Mapping[str, Any], instance: str) -> Silence:
 
 def alert_from_api(raw: Mapping[str, Any], instance: str, silences: Mapping[str, Silence]) -> Alert:
     """Map an API v2 alert; a suppressing ack silence makes it ACKNOWLEDGED with the silence's owner."""
-    labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
-    annotations = raw.get("annotations") or {}
     status = raw.get("status") or {}
     silenced_by = tuple(status.get("silencedBy") or ())
     inhibited_by = tuple(status.get("inhibitedBy") or ())
@@ -129,18 +127,12 @@ def alert_from_api(raw: Mapping[str, Any], instance: str, silences: Mapping[str,
         state = AlertState.ACKNOWLEDGED if ack is not None else AlertState.SILENCED
     else:
         state = AlertState.FIRING
-    return Alert(
-        fingerprint=str(raw["fingerprint"]),
+    return alert_from_labels(
+        raw.get("labels"),
+        raw.get("annotations"),
         source=SOURCE,
-        name=labels.get("alertname", ""),
-        severity=Severity.parse(labels.get("severity")),
         state=state,
-        service=labels.get("service") or labels.get("job", ""),
-        namespace=labels.get("namespace", ""),
-        labels=labels,
-        summary=str(annotations.get("summary", "")),
-        description=str(annotations.get("description", "")),
-        runbook=str(annotations.get("runbook_url") or annotations.get("runbook", "")),
+        fingerprint=str(raw["fingerprint"]),
         starts_at=parse_rfc3339(raw.get("startsAt")),
         updated_at=parse_rfc3339(raw.get("updatedAt")),
         ends_at=parse_rfc3339(raw.get("endsAt")),

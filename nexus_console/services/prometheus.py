@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from nexus_console.domain.alerts import Alert, AlertState, Severity, label_fingerprint, parse_rfc3339
+from nexus_console.domain.alert_labels import alert_from_labels
+from nexus_console.domain.alerts import Alert, AlertState, parse_rfc3339
 
 SOURCE = "prometheus"
 
@@ -69,25 +70,17 @@ class PrometheusClient:
 
 
 def alert_from_rule(rule: AlertingRule, raw: Mapping[str, Any]) -> Alert:
-    labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
-    annotations = raw.get("annotations") or {}
     state = AlertState.PENDING if raw.get("state") == "pending" else AlertState.FIRING
     try:
         value: float | None = float(raw.get("value"))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         value = None
-    return Alert(
-        fingerprint=label_fingerprint(labels),
+    return alert_from_labels(
+        raw.get("labels"),
+        raw.get("annotations"),
         source=SOURCE,
-        name=labels.get("alertname", rule.name),
-        severity=Severity.parse(labels.get("severity")),
         state=state,
-        service=labels.get("service") or labels.get("job", ""),
-        namespace=labels.get("namespace", ""),
-        labels=labels,
-        summary=str(annotations.get("summary", "")),
-        description=str(annotations.get("description", "")),
-        runbook=str(annotations.get("runbook_url") or annotations.get("runbook", "")),
+        default_name=rule.name,
         starts_at=parse_rfc3339(raw.get("activeAt")),
         pending_for_s=rule.for_s if state is AlertState.PENDING else None,
         value=value,

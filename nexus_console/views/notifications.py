@@ -17,9 +17,7 @@ import time
 import wave
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
-from datetime import time as clock_time
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -28,43 +26,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
+from nexus_console.domain.alert_settings import NotificationSettings
 from nexus_console.domain.alerts import Alert, AlertState, Severity, StoreChange
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class QuietHours:
-    """A daily window (local time) without sound; it may cross midnight (22:00–07:00)."""
-
-    start: clock_time
-    end: clock_time
-
-    @classmethod
-    def parse(cls, text: str) -> QuietHours:
-        """From "22:00-07:00"; raises ValueError."""
-        try:
-            start_text, end_text = (part.strip() for part in text.split("-"))
-            return cls(clock_time.fromisoformat(start_text), clock_time.fromisoformat(end_text))
-        except ValueError:
-            raise ValueError(f"quiet hours must look like 22:00-07:00, got {text!r}") from None
-
-    def contains(self, epoch_s: float) -> bool:
-        now = datetime.fromtimestamp(epoch_s).time()
-        if self.start <= self.end:
-            return self.start <= now < self.end
-        return now >= self.start or now < self.end
-
-
-@dataclass(frozen=True, slots=True)
-class NotificationSettings:
-    tray: bool = True
-    tray_severities: frozenset[Severity] = frozenset({Severity.CRITICAL, Severity.HIGH})
-    sound: bool = True
-    sound_severities: frozenset[Severity] = frozenset({Severity.CRITICAL, Severity.HIGH})
-    sound_files: dict[Severity, Path] = field(default_factory=dict)  # missing: a built-in tone
-    repeat_critical_s: float = 30.0  # the critical sound repeats until no critical alert is unhandled
-    quiet_hours: QuietHours | None = None
 
 
 class SoundPlayer(Protocol):
@@ -149,7 +114,8 @@ class Notification:
 
 
 class AlertNotifier(QObject):
-    """Watches the queue's changes; shows, sounds and counts. `badge_changed` carries the number of
+    """Follows the queue's changes (`on_change`, which the Alerts pane feeds from its watcher of
+    `AlertQueue.changes`, also while hidden); shows, sounds and counts. `badge_changed` carries the number of
     unhandled (firing, neither acknowledged nor silenced) alerts."""
 
     badge_changed = Signal(int)

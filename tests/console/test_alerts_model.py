@@ -1,5 +1,6 @@
 """The alert table model and its filter/sort proxy: Qt's model tester, batched updates without resets,
-100k alerts, filters, sorting, marks."""
+100k alerts, filters, sorting, marks. The model watches the queue's `changes` feed; `queue.drain()` (the
+runtime's job, every 150 ms) applies what the sources buffered as one change."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ class Signals:
 @pytest.fixture
 def stack(qapp: Any) -> Any:
     queue = AlertQueue(clock=lambda: NOW)
-    model = AlertTableModel(queue, clock=lambda: NOW)
+    model = AlertTableModel(queue.store, queue.changes, clock=lambda: NOW)
     proxy = AlertFilterProxy(clock=lambda: NOW)
     proxy.setSourceModel(model)
     yield queue, model, proxy
@@ -79,7 +80,7 @@ def test_qt_model_tester_accepts_inserts_changes_removals_filters_and_sorts(
 ) -> None:
     queue, model, proxy = stack
     queue.submit(AlertDiff(tuple(make_alert(i) for i in range(40))))
-    model.drain()
+    queue.drain()
     # One tester per model: a tester follows the signals of the last model it was given.
     qtmodeltester.check(model if checked == "table" else proxy)
     proxy.set_filter(parse_filter("severity>=high"))
@@ -88,10 +89,10 @@ def test_qt_model_tester_accepts_inserts_changes_removals_filters_and_sorts(
     )
     queue.submit(AlertDiff(changed, removals=tuple(make_alert(i).key for i in range(5, 15))))
     queue.submit(AlertDiff(tuple(make_alert(i) for i in range(40, 60))))
-    model.drain()
+    queue.drain()
     proxy.sort(SERVICE_COLUMN, Qt.SortOrder.AscendingOrder)
     queue.submit(AlertDiff(removals=tuple(make_alert(i).key for i in range(0, 60, 2))))
-    model.drain()
+    queue.drain()
     assert model.rowCount() == len(queue.store)
     assert [proxy.alert_at(r).severity.rank >= 2 for r in range(proxy.rowCount())] == [
         True
@@ -101,14 +102,14 @@ def test_qt_model_tester_accepts_inserts_changes_removals_filters_and_sorts(
 def test_a_drain_is_one_batch_of_ranges_and_never_a_reset(stack: Any) -> None:
     queue, model, proxy = stack
     queue.submit(AlertDiff(tuple(make_alert(i) for i in range(100))))
-    model.drain()
+    queue.drain()
     signals = Signals(model)
     proxy_signals = Signals(proxy)
     # Three submissions before one drain: coalesced into one removal range, one dataChanged, one insert.
     queue.submit(AlertDiff(removals=tuple(make_alert(i).key for i in range(90, 100))))
     queue.submit(AlertDiff(tuple(replace(make_alert(i), summary="changed") for i in range(10, 20))))
     queue.submit(AlertDiff(tuple(make_alert(i) for i in range(200, 230))))
-    model.drain()
+    queue.drain()
     assert signals.counts == {"reset": 0, "inserted": 1, "removed": 1, "changed": 1, "layout": 0}
     assert proxy_signals.counts["reset"] == 0
     assert proxy_signals.counts["layout"] == 1
@@ -121,13 +122,13 @@ def test_100k_alerts_load_and_a_1k_batch_lands_without_a_reset(stack: Any) -> No
     alerts = tuple(make_alert(i) for i in range(100_000))
     started = time.perf_counter()
     queue.submit(AlertDiff(alerts))
-    model.drain()
+    queue.drain()
     load_s = time.perf_counter() - started
     assert proxy.rowCount() == 100_000
     signals, proxy_signals = Signals(model), Signals(proxy)
     started = time.perf_counter()
     queue.submit(AlertDiff(tuple(make_alert(i) for i in range(100_000, 101_000))))
-    model.drain()
+    queue.drain()
     batch_s = time.perf_counter() - started
     assert proxy.rowCount() == 101_000
     assert signals.counts["reset"] == 0 and proxy_signals.counts["reset"] == 0
@@ -141,24 +142,24 @@ def test_100k_alerts_load_and_a_1k_batch_lands_without_a_reset(stack: Any) -> No
 
 
 def test_the_selection_follows_its_alert_through_a_resort(stack: Any) -> None:
-    queue, model, proxy = stack
+    queue, _model, proxy = stack
     queue.submit(AlertDiff(tuple(make_alert(i) for i in range(20))))
-    model.drain()
+    queue.drain()
     target = make_alert(7).key
     persistent = QPersistentModelIndex(proxy.index(proxy.row_of_key(target), STATE_COLUMN))
     queue.submit(AlertDiff(tuple(make_alert(i, severity=Severity.CRITICAL) for i in range(20, 40))))
-    model.drain()
+    queue.drain()
     assert persistent.isValid()
     assert persistent.data(ALERT_ROLE).key == target
     queue.submit(AlertDiff(removals=(target,)))
-    model.drain()
+    queue.drain()
     assert not persistent.isValid()
 
 
 def test_filters_and_sorts_read_roles(stack: Any) -> None:
     queue, model, proxy = stack
     queue.submit(AlertDiff(tuple(make_alert(i) for i in range(200))))
-    model.drain()
+    queue.drain()
     proxy.set_filter(parse_filter('service=svc-03 "summary 4"'))
     shown = proxy.visible_alerts()
     assert shown and all(a.service == "svc-03" and "summary 4" in a.summary for a in shown)
@@ -173,7 +174,7 @@ def test_filters_and_sorts_read_roles(stack: Any) -> None:
     # A new alert that matches the filter lands in sorted position; one that does not stays out.
     proxy.set_filter(parse_filter("service=svc-00"))
     queue.submit(AlertDiff((make_alert(1000, service="svc-00"), make_alert(1001, service="svc-09"))))
-    model.drain()
+    queue.drain()
     keys = proxy.visible_keys()
     assert make_alert(1000).key in keys and make_alert(1001).key not in keys
 
@@ -181,14 +182,14 @@ def test_filters_and_sorts_read_roles(stack: Any) -> None:
 def test_marks_show_in_the_row_and_drop_with_the_alert(stack: Any) -> None:
     queue, model, proxy = stack
     queue.submit(AlertDiff(tuple(make_alert(i) for i in range(5))))
-    model.drain()
+    queue.drain()
     key = make_alert(2).key
     assert model.toggle_mark(key)
     row = proxy.row_of_key(key)
     assert proxy.index(row, SEVERITY_COLUMN).data().startswith("●")
     assert [a.key for a in model.marked_alerts()] == [key]
     queue.submit(AlertDiff(removals=(key,)))
-    model.drain()
+    queue.drain()
     assert model.marked_alerts() == [] and not model.marked
 
 
@@ -208,7 +209,7 @@ def test_state_cells_show_pending_countdowns_and_ack_age_and_timeout() -> None:
 def test_rows_of_a_failing_source_are_greyed_and_marked_stale(stack: Any) -> None:
     queue, model, proxy = stack
     queue.submit(AlertDiff((make_alert(1), make_alert(2, source="alertmanager"))))
-    model.drain()
+    queue.drain()
     changes: list[Any] = []
     model.dataChanged.connect(lambda *args: changes.append(args))
     model.set_stale_sources(frozenset({"alertmanager"}))
@@ -220,3 +221,21 @@ def test_rows_of_a_failing_source_are_greyed_and_marked_stale(stack: Any) -> Non
     assert proxy.index(fresh_row, STATE_COLUMN).data(STALE_ROLE) is False
     grey = proxy.index(stale_row, SEVERITY_COLUMN).data(Qt.ItemDataRole.ForegroundRole).color().name()
     assert grey == "#6b7078"
+
+
+def test_a_model_built_after_changes_starts_from_the_store_and_follows_each_change_at_once(qapp: Any) -> None:
+    queue = AlertQueue(clock=lambda: NOW)
+    queue.apply(AlertDiff(tuple(make_alert(i) for i in range(10))))
+    queue.apply(AlertDiff(removals=(make_alert(3).key,)))  # the last change, before the model exists
+    model = AlertTableModel(queue.store, queue.changes, clock=lambda: NOW)
+    try:
+        assert [model.alert_at(r).key for r in range(model.rowCount())] == [a.key for a in queue.store]
+        signals = Signals(model)
+        queue.apply(AlertDiff((make_alert(20),), removals=(make_alert(0).key,)))  # no drain, no event loop
+        assert signals.counts == {"reset": 0, "inserted": 1, "removed": 1, "changed": 0, "layout": 0}
+        assert [model.alert_at(r).key for r in range(model.rowCount())] == [a.key for a in queue.store]
+        model.shutdown()
+        queue.apply(AlertDiff((make_alert(21),)))
+        assert model.rowCount() == len(queue.store) - 1  # no longer following
+    finally:
+        model.deleteLater()

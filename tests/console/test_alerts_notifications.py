@@ -13,15 +13,18 @@ from typing import Any
 
 import pytest
 
-from nexus_console.domain.alerts import Alert, AlertDiff, AlertState, Severity
-from nexus_console.services.alert_sources import AlertQueue
-from nexus_console.views.alerts.settings import AlertSettingsError, parse_alert_settings
-from nexus_console.views.notifications import (
-    AlertNotifier,
-    CommandSoundPlayer,
+from nexus_console.domain.alert_settings import (
+    AlertPaneSettings,
+    AlertSettingsError,
     NotificationSettings,
     QuietHours,
+    parse_alert_settings,
 )
+from nexus_console.domain.alerts import Alert, AlertDiff, AlertState, Severity
+from nexus_console.services.alert_settings import read_alert_settings
+from nexus_console.services.alert_sources import AlertQueue
+from nexus_console.views.notifications import AlertNotifier, CommandSoundPlayer
+from nexus_console.workers.bridge import FeedWatcher
 
 # 2026-01-05 12:00 local time: outside 22:00-07:00.
 NOON = datetime(2026, 1, 5, 12, 0).timestamp()
@@ -68,8 +71,9 @@ def setup(qapp: Any) -> Any:
     player = FakePlayer()
     settings = NotificationSettings(quiet_hours=QuietHours.parse("22:00-07:00"), repeat_critical_s=30)
     notifier = AlertNotifier(settings, player, alerts=lambda: queue.store, clock=clock)
-    queue.subscribe(notifier.on_change)
+    watcher = FeedWatcher(queue.changes, notifier.on_change, batch_ms=None)  # as the pane wires it
     yield clock, queue, player, notifier
+    watcher.close()
     notifier.shutdown()
 
 
@@ -172,6 +176,24 @@ def test_settings_file_sections_are_read_and_checked(tmp_path: Path) -> None:
         parse_alert_settings({"notifications": {"quiet_hours": "soon"}})
     with pytest.raises(AlertSettingsError, match="tray_severities"):
         parse_alert_settings({"notifications": {"tray_severities": ["loud"]}})
+
+
+def test_the_settings_file_is_read_once_and_a_broken_one_gives_the_defaults_and_the_problem(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "alerts.toml"
+    assert read_alert_settings(path) == (AlertPaneSettings(), None)  # no file: the defaults
+    path.write_text('[notifications]\nsound = false\n[runbooks]\nbase = "https://wiki/{name}"\n')
+    settings, problem = read_alert_settings(path)
+    assert problem is None and settings.notifications.sound is False
+    assert settings.runbook_base == "https://wiki/{name}"
+    path.write_text('[notifications]\nquiet_hours = "soon"\n')
+    settings, problem = read_alert_settings(path)
+    assert settings == AlertPaneSettings()
+    assert problem is not None and problem.startswith("alerts.toml: notifications.quiet_hours")
+    path.write_text("[notifications\n")
+    settings, problem = read_alert_settings(path)
+    assert settings == AlertPaneSettings() and problem is not None and problem.startswith("alerts.toml: ")
 
 
 def test_the_command_player_writes_a_tone_per_severity_and_uses_the_configured_file(tmp_path: Path) -> None:

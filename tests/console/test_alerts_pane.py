@@ -4,7 +4,6 @@ ack through Alertmanager that becomes a silence carrying the owner, against the 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,22 +18,18 @@ from PySide6.QtWidgets import QApplication
 from nexus_console.domain.alerts import Alert, AlertState, Severity
 from nexus_console.domain.auth import Me
 from nexus_console.models.alert_table import OWNER_COLUMN, STALE_ROLE, STATE_COLUMN
+from nexus_console.services.alert_runtime import AlertSourceSettings
 from nexus_console.services.auth import Credentials
-from nexus_console.services.cache import CACHE_FILE, LocalCache
-from nexus_console.services.polling import PollerRegistry
-from nexus_console.services.profiles import Profile, cache_dir
+from nexus_console.services.profiles import Profile
 from nexus_console.views.alerts import AlertsPane
-from nexus_console.views.alerts.settings import AlertPaneSettings
+from nexus_console.views.alerts.queue_view import AlertQueueView
 from nexus_console.views.alerts.side_views import SilenceDialog
-from nexus_console.views.notifications import NotificationSettings
-from nexus_console.workers.alert_sources import AlertSourceSettings, register_alert_sources
-from nexus_console.workers.context import ConsoleContext
-from nexus_console.workers.hub import DataHub
-from nexus_console.workers.tasks import TaskRunner
+from nexus_console.workers.session import ConsoleSession, SessionSettings
 from tests.console.api_support import DEMO_PASSWORD, api_stack
 from tests.console.conftest import QLoop
 from tests.console.helpers import add_fault, wait_until
 from tests.support.prometheus_stack import ALWAYS_FIRING, PrometheusStack
+from tests.support.session import console_session
 
 FAULTED_SERVICE = "puabo-nuki-order-processor"
 ADMIN = "admin@nexus.test"
@@ -53,10 +48,14 @@ class FakePlayer:
 
 @dataclass
 class AlertsConsole:
-    ctx: ConsoleContext
+    session: ConsoleSession
     pane: AlertsPane
     player: FakePlayer
     badges: list[int]
+
+    @property
+    def view(self) -> AlertQueueView:
+        return self.pane.queue_view
 
     def rows(self) -> list[Alert]:
         return self.pane.proxy.visible_alerts()
@@ -78,56 +77,43 @@ class AlertsConsole:
 async def alerts_console(
     base_url: str, tmp_path: Path, *, ack_timeout_s: float = 3600.0, **profile: Any
 ) -> AsyncIterator[AlertsConsole]:
+    """The real session of a signed-in admin (fast alert polling, the history in tmp_path, an alerts.toml
+    whose critical sound repeats hourly) and a shown AlertsPane, built before the session starts (as the
+    app does)."""
+    pane_settings = tmp_path / "alerts.toml"
+    pane_settings.write_text("[notifications]\nrepeat_critical_s = 3600\n")
+    settings = SessionSettings(
+        alerts=AlertSourceSettings(
+            alertmanager_interval_s=0.5,
+            prometheus_interval_s=1.0,
+            history_path=tmp_path / "history.db",
+            ack_timeout_s=ack_timeout_s,
+            pane_settings_path=pane_settings,
+        )
+    )
     async with api_stack(base_url) as stack:
         me = await stack.auth.login(Credentials(ADMIN, DEMO_PASSWORD))
-        cache = LocalCache(cache_dir() / CACHE_FILE, namespace="lab")
-        registry = PollerRegistry(cache)
-        hub = DataHub(registry)
-        executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="alerts-test")
-        tasks = TaskRunner()
-        ctx = ConsoleContext(
-            profile=Profile("lab", base_url, **profile),
-            api=stack.api,
-            http=stack.http,
-            registry=registry,
-            hub=hub,
-            cache=cache,
-            me=Me(me.id, me.email, me.name, frozenset(me.roles)),
-            tasks=tasks,
-            executor=executor,
-        )
-        register_alert_sources(
-            ctx,
-            AlertSourceSettings(
-                alertmanager_interval_s=0.5,
-                prometheus_interval_s=1.0,
-                history_path=tmp_path / "history.db",
-                ack_timeout_s=ack_timeout_s,
-            ),
-        )
-        player = FakePlayer()
-        pane = AlertsPane(
-            ctx,
-            settings=AlertPaneSettings(notifications=NotificationSettings(repeat_critical_s=3600)),
-            player=player,
-        )
-        badges: list[int] = []
-        pane.badge_changed.connect(badges.append)
-        pane.resize(1600, 900)
-        pane.show()
-        registry.start()
-        try:
-            yield AlertsConsole(ctx, pane, player, badges)
-        finally:
-            pane.shutdown()
-            pane.hide()
-            pane.deleteLater()
-            await tasks.aclose()
-            await registry.aclose()
-            await cache.aclose()
-            executor.shutdown(wait=True)
-            hub.detach()
-            hub.deleteLater()
+        async with console_session(
+            Profile("lab", base_url, **profile),
+            stack.api,
+            stack.http,
+            Me(me.id, me.email, me.name, frozenset(me.roles)),
+            settings=settings,
+            start=False,
+        ) as session:
+            player = FakePlayer()
+            pane = AlertsPane(session, player=player)
+            badges: list[int] = []
+            pane.badge_changed.connect(badges.append)
+            pane.resize(1600, 900)
+            pane.show()
+            session.start()
+            try:
+                yield AlertsConsole(session, pane, player, badges)
+            finally:
+                pane.shutdown()
+                pane.hide()  # not close(): closing the last window would quit the qasync loop
+                pane.deleteLater()
 
 
 async def server_alert(base_url: str, token: str, alert_id: str) -> dict[str, Any]:
@@ -159,7 +145,9 @@ def test_pressing_a_acknowledges_a_real_nexus_alert_and_the_server_records_the_o
     async def scenario() -> None:
         async with alerts_console(server.base_url, tmp_path) as console:
             pane = console.pane
-            await wait_until(lambda: console.ctx.tasks.pending() >= 3, timeout_s=5)
+            # The alert runtime's tasks run: the Nexus feed, the queue, its drain and the rule clock.
+            await wait_until(lambda: console.session.tasks.pending() >= 4, timeout_s=5)
+            assert pane.notifier.repeat_timer.interval() == 3_600_000  # alerts.toml, read by the runtime
             first_token_expiry = asyncio.get_running_loop().time() + 4.5
             await wait_until(lambda: pane.runtime.nexus.mode.value == "streaming", timeout_s=20)
             add_fault(server.base_url, FAULTED_SERVICE, "error_rate", 0.5)
@@ -186,22 +174,22 @@ def test_pressing_a_acknowledges_a_real_nexus_alert_and_the_server_records_the_o
 
             # j / k move, Enter opens the details of the selected alert.
             rows = pane.proxy.rowCount()
-            pane.select_row(0)
+            console.view.select_row(0)
             console.press("j")
             assert pane.table.currentIndex().row() == min(1, rows - 1)
             console.press("k")
             assert pane.table.currentIndex().row() == 0
-            assert pane.select_key(alert.key)
+            assert console.view.select_key(alert.key)
             console.press("\r")
             assert pane.detail.alert is not None and pane.detail.alert.key == alert.key
             assert FAULTED_SERVICE in pane.detail.header.text()
-            first_token = console.ctx.api.auth.access_token
+            first_token = console.session.api.auth.access_token
             await asyncio.sleep(max(0.0, first_token_expiry - asyncio.get_running_loop().time()))
             pane.table.setFocus()
             console.press("a")
 
             await wait_until(lambda: "Acknowledged" in pane.message.text(), timeout_s=20)
-            token = console.ctx.api.auth.access_token
+            token = console.session.api.auth.access_token
             assert token is not None and token != first_token  # the expired token was refreshed
 
             async def acknowledged_at_server() -> bool:
@@ -236,11 +224,13 @@ def test_pressing_a_acknowledges_a_real_nexus_alert_and_the_server_records_the_o
             )
 
             # r resolves at the server, which records who resolved it; the queue hides resolved alerts.
-            assert pane.select_key(alert.key)
+            assert console.view.select_key(alert.key)
             console.press("r")
             deadline = asyncio.get_running_loop().time() + 20
             while True:
-                item = await server_alert(server.base_url, console.ctx.api.auth.access_token, alert.source_id)
+                item = await server_alert(
+                    server.base_url, console.session.api.auth.access_token, alert.source_id
+                )
                 if item["state"] == "resolved":
                     break
                 assert asyncio.get_running_loop().time() < deadline, "the server never saw the resolve"
@@ -283,7 +273,7 @@ def test_ack_from_the_pane_is_an_alertmanager_silence_with_the_owner_and_expirin
             alert = always_firing()
             assert alert is not None and alert.state is AlertState.FIRING
             assert len(alert.origins) == 2  # both Alertmanagers report it; one row
-            assert pane.select_key(alert.key)
+            assert console.view.select_key(alert.key)
             console.press("a")
 
             def acked() -> Alert | None:
@@ -314,7 +304,7 @@ def test_ack_from_the_pane_is_an_alertmanager_silence_with_the_owner_and_expirin
             assert console.cell(alert.key, OWNER_COLUMN) == ""
 
             # s silences through the duration picker: a plain silence, the row shows silenced.
-            assert pane.select_key(alert.key)
+            assert console.view.select_key(alert.key)
             console.press("s")
             dialog = await _dialog()
             dialog.duration.setCurrentText("15m")

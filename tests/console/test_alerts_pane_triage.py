@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QListWidget, QListWidgetItem
 
 from nexus_console.domain.alerts import Alert, AlertDiff, AlertState, Severity
 from nexus_console.models.alert_table import OWNER_COLUMN
@@ -51,7 +51,7 @@ def feed(console: AlertsConsole) -> list[Alert]:
     )
     alerts = [prometheus_alert(i, s, v) for i, (s, v) in enumerate(zip(SERVICES, severities, strict=True))]
     console.pane.queue.submit_snapshot("prometheus", alerts)
-    console.pane.model.drain()
+    console.pane.queue.drain()  # at once, not at the runtime's next drain
     console.pane.filter_edit.setText("@source=prometheus")
     return alerts
 
@@ -86,7 +86,7 @@ def test_a_bad_filter_points_at_the_token_and_keeps_the_last_good_filter(
             # Resolved alerts stay out of the queue unless the filter asks for a state.
             done = prometheus_alert(99, "orders", Severity.HIGH, state=AlertState.RESOLVED)
             pane.queue.submit(AlertDiff((done,)))
-            pane.model.drain()
+            pane.queue.drain()
             pane.filter_edit.setText("@source=prometheus")
             assert pane.proxy.row_of_key(done.key) is None and pane.proxy.rowCount() == 6
             pane.filter_edit.setText("@source=prometheus @state=resolved")
@@ -100,39 +100,41 @@ def test_groups_count_alerts_per_value_and_g_cycles_the_grouping(
 ) -> None:
     async def scenario() -> None:
         async with alerts_console(server.base_url, tmp_path) as console:
-            pane = console.pane
+            pane, view = console.pane, console.view
             feed(console)
-            assert pane.group_counts() == {"orders": 3, "catalog": 2, "billing": 1}
-            pane.refresh_groups()
-            labels = [pane.groups.item(i).text() for i in range(pane.groups.count())]
+            assert view.group_counts() == {"orders": 3, "catalog": 2, "billing": 1}
+            view.refresh_groups()
+            labels = [view.groups.item(i).text() for i in range(view.groups.count())]
             assert labels[0].split()[0] == "6"
             # Most urgent first: orders holds the critical one.
             assert labels[1].split()[:2] == ["3", "orders"] and "(3 firing)" in labels[1]
             console.press("g")
-            assert pane.group_by == "alertname"
+            assert view.group_by == "alertname"
             console.press("g")
-            assert pane.group_by == "severity"
-            assert pane.group_counts() == {"critical": 1, "high": 3, "medium": 1, "low": 1}
+            assert view.group_by == "severity"
+            assert view.group_counts() == {"critical": 1, "high": 3, "medium": 1, "low": 1}
             console.press("g")
-            assert pane.group_by == "namespace" and pane.group_counts() == {"shop": 6}
+            assert view.group_by == "namespace" and view.group_counts() == {"shop": 6}
             console.press("g")
-            assert pane.group_by == "service"
-            # Choosing a group narrows the queue to it.
-            pane.refresh_groups()
+            assert view.group_by == "service"
+            # Clicking a group narrows the queue to it; "all" widens it again.
+            view.refresh_groups()
             catalog = next(
-                pane.groups.item(i)
-                for i in range(pane.groups.count())
-                if "catalog" in pane.groups.item(i).text()
+                view.groups.item(i)
+                for i in range(view.groups.count())
+                if "catalog" in view.groups.item(i).text()
             )
-            pane._group_activated(catalog)
+            click_item(view.groups, catalog)
             assert {a.service for a in pane.proxy.visible_alerts()} == {"catalog"}
-            pane._group_activated(pane.groups.item(0))
+            assert pane.proxy.rowCount() == 2 and "2 of " in pane.counts.text()
+            click_item(view.groups, view.groups.item(0))
             assert pane.proxy.rowCount() == 6
             # A click on a tray message brings the queue forward with the most urgent alert selected.
             pane.tabs.setCurrentWidget(pane.rules_view)
             pane.bring_forward()
             assert pane.tabs.currentIndex() == 0
-            assert pane.current_alert() is not None and pane.current_alert().severity is Severity.CRITICAL
+            current = view.current_alert()
+            assert current is not None and current.severity is Severity.CRITICAL
 
     qloop.run(scenario(), timeout_s=60)
 
@@ -146,7 +148,7 @@ def test_marks_then_a_acknowledges_every_marked_alert_with_an_owner_and_a_timeou
             alerts = feed(console)
             pane.filter_edit.setText("@source=prometheus service=orders")
             pane.table.setFocus()
-            pane.select_row(0)
+            console.view.select_row(0)
             console.press("m")  # marks row 0 and moves down
             console.press("m")  # marks row 1
             marked = {a.key for a in pane.model.marked_alerts()}
@@ -167,7 +169,7 @@ def test_marks_then_a_acknowledges_every_marked_alert_with_an_owner_and_a_timeou
             assert unhandled == {a.key for a in alerts} - marked
             # r on an alert whose source resolves by itself says so and changes nothing.
             pane.filter_edit.setText("@source=prometheus")
-            pane.select_row(0)
+            console.view.select_row(0)
             console.press("r")
             await wait_until(lambda: "resolve at their source" in pane.message.text(), timeout_s=10)
             # / focuses the filter; Esc returns to the queue.
@@ -225,7 +227,7 @@ def test_an_ack_times_out_and_the_alert_is_raised_again(qloop: QLoop, server: An
         async with alerts_console(server.base_url, tmp_path, ack_timeout_s=1.5) as console:
             pane = console.pane
             alerts = feed(console)
-            assert pane.select_key(alerts[0].key)
+            assert console.view.select_key(alerts[0].key)
             console.press("a")
             await wait_until(
                 lambda: pane.queue.store.get(alerts[0].key).state is AlertState.ACKNOWLEDGED, timeout_s=10
@@ -248,7 +250,7 @@ def test_resolved_alerts_are_kept_in_the_history_and_found_by_search(
             pane = console.pane
             alerts = feed(console)
             pane.queue.submit_snapshot("prometheus", alerts[1:])  # the first one cleared at its source
-            pane.model.drain()
+            pane.queue.drain()
             assert pane.proxy.row_of_key(alerts[0].key) is None
             pane.tabs.setCurrentWidget(pane.history_view)
             pane.history_view.query.setText("test alert 0")
@@ -265,6 +267,11 @@ def test_resolved_alerts_are_kept_in_the_history_and_found_by_search(
             ]
 
     qloop.run(scenario(), timeout_s=60)
+
+
+def click_item(widget: QListWidget, item: QListWidgetItem) -> None:
+    widget.scrollToItem(item)
+    QTest.mouseClick(widget.viewport(), Qt.MouseButton.LeftButton, pos=widget.visualItemRect(item).center())
 
 
 def _visible(name: str) -> Any:

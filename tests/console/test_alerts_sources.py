@@ -1,118 +1,122 @@
 """Which alert sources a session gets: Nexus always, Alertmanager and Prometheus when the profile names
-them, local rules from the package plus the user's file; and where each triage action goes."""
+them, local rules from the package plus the user's file; where each triage action goes; and the Alerts
+pane's settings, read by the runtime below the views."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from nexus_console.domain.alert_actions import ActionNotSupported
+from nexus_console.domain.alert_settings import AlertPaneSettings
 from nexus_console.domain.alerts import Alert, AlertState, Severity
-from nexus_console.services.alert_sources import default_rules
-from nexus_console.services.polling import PollerRegistry
-from nexus_console.services.profiles import Profile
-from nexus_console.workers.alert_sources import (
+from nexus_console.services.alert_runtime import (
     ALERTMANAGER_POLLER,
     PROMETHEUS_POLLER,
-    ActionNotSupported,
     AlertSourceSettings,
-    alert_runtime_for,
-    register_alert_sources,
 )
-from tests.console.window_support import window_context
+from nexus_console.services.alert_sources import default_rules
+from nexus_console.services.profiles import Profile, cache_dir, config_dir
+from nexus_console.workers.session import SessionSettings
+from tests.support.session import offline_session
 
 
-@pytest.fixture
-def base_ctx(qapp: Any) -> Iterator[Any]:
-    with window_context("admin") as ctx:
-        yield ctx
+def settings_for(tmp_path: Path, **alerts: object) -> SessionSettings:
+    return SessionSettings(alerts=AlertSourceSettings(history_path=tmp_path / "history.db", **alerts))  # type: ignore[arg-type]
 
 
-def runtime_for(base_ctx: Any, tmp_path: Path, rules_path: Path | None = None, **profile: Any) -> Any:
-    ctx = replace(
-        base_ctx, profile=Profile("lab", "http://127.0.0.1:9", **profile), registry=PollerRegistry()
-    )
-    settings = AlertSourceSettings(history_path=tmp_path / "history.db", rules_path=rules_path)
-    return ctx, register_alert_sources(ctx, settings)
+def lab(**profile: object) -> Profile:
+    return Profile("lab", "http://127.0.0.1:9", **profile)  # type: ignore[arg-type]
 
 
-def close(runtime: Any) -> None:
-    asyncio.run(runtime.aclose())
-
-
-def test_without_prometheus_or_alertmanager_the_queue_has_nexus_and_local_rules(
-    base_ctx: Any, tmp_path: Path
-) -> None:
-    ctx, runtime = runtime_for(base_ctx, tmp_path)
-    try:
+@pytest.mark.asyncio
+async def test_without_prometheus_or_alertmanager_the_queue_has_nexus_and_local_rules(tmp_path: Path) -> None:
+    async with offline_session("admin", settings=settings_for(tmp_path)) as session:
+        runtime = session.alerts
         assert set(runtime.queue.sources) == {"nexus", "local"}
-        assert ctx.registry.get(ALERTMANAGER_POLLER) is None and ctx.registry.get(PROMETHEUS_POLLER) is None
-        assert runtime.owner == ctx.me.email
-        assert alert_runtime_for(ctx) is runtime  # one runtime per session
+        assert session.registry.get(ALERTMANAGER_POLLER) is None
+        assert session.registry.get(PROMETHEUS_POLLER) is None
+        assert runtime.source_pollers() == {}
+        assert runtime.owner == session.me.email
         assert [r.name for r in runtime.rules] == [r.name for r in default_rules()]
-    finally:
-        close(runtime)
 
 
-def test_alertmanager_instances_and_prometheus_come_from_the_profile(base_ctx: Any, tmp_path: Path) -> None:
-    ctx, runtime = runtime_for(
-        base_ctx,
-        tmp_path,
+@pytest.mark.asyncio
+async def test_alertmanager_instances_and_prometheus_come_from_the_profile(tmp_path: Path) -> None:
+    profile = lab(
         alertmanager_urls=("http://127.0.0.1:9093", "http://127.0.0.1:9094"),
         prometheus_url="http://127.0.0.1:9090",
     )
-    try:
+    async with offline_session("admin", profile=profile, settings=settings_for(tmp_path)) as session:
+        runtime = session.alerts
+        assert runtime.alertmanager is not None and runtime.prometheus is not None
         assert [(i.name, i.base_url) for i in runtime.alertmanager.instances] == [
             ("am1", "http://127.0.0.1:9093"),
             ("am2", "http://127.0.0.1:9094"),
         ]
-        assert ctx.registry.get(ALERTMANAGER_POLLER) is not None
-        assert ctx.registry.get(PROMETHEUS_POLLER) is not None
+        # The pollers are the session's: the status bar shows them, the session starts and stops them.
+        alertmanager = session.registry.get(ALERTMANAGER_POLLER)
+        prometheus = session.registry.get(PROMETHEUS_POLLER)
+        assert alertmanager is not None and prometheus is not None
+        assert runtime.source_pollers() == {"alertmanager": alertmanager, "prometheus": prometheus}
+        assert {alertmanager, prometheus} <= set(session.sources())
         assert runtime.prometheus.include_firing is False  # firing ones come through Alertmanager
-    finally:
-        close(runtime)
-    ctx, runtime = runtime_for(base_ctx, tmp_path, prometheus_url="http://127.0.0.1:9090")
-    try:
-        assert runtime.alertmanager is None and runtime.prometheus.include_firing is True
-    finally:
-        close(runtime)
+    async with offline_session(
+        "admin", profile=lab(prometheus_url="http://127.0.0.1:9090"), settings=settings_for(tmp_path)
+    ) as session:
+        assert session.alerts.alertmanager is None
+        assert session.alerts.prometheus is not None and session.alerts.prometheus.include_firing is True
 
 
-def test_the_users_rules_file_adds_and_overrides_and_a_broken_one_is_reported(
-    base_ctx: Any, tmp_path: Path
-) -> None:
+@pytest.mark.asyncio
+async def test_the_users_rules_file_adds_and_overrides_and_a_broken_one_is_reported(tmp_path: Path) -> None:
     first = default_rules()[0]
     rules_file = tmp_path / "alert-rules.toml"
     rules_file.write_text(
         f'[[rule]]\nname = "{first.name}"\nseries = "api_health.error_rate"\nthreshold = 0.5\n'
         '[[rule]]\nname = "OrdersSlow"\nseries = "api_health.latency_ms.p99"\nthreshold = 900\n'
     )
-    _ctx, runtime = runtime_for(base_ctx, tmp_path, rules_file)
-    try:
+    async with offline_session(settings=settings_for(tmp_path, rules_path=rules_file)) as session:
+        runtime = session.alerts
         by_name = {rule.name: rule for rule in runtime.rules}
         assert by_name[first.name].threshold == 0.5
         assert "OrdersSlow" in by_name and len(runtime.rules) == len(default_rules()) + 1
         assert runtime.rule_problems == []
-    finally:
-        close(runtime)
     rules_file.write_text('[[rule]]\nname = "Broken"\nseries = "x"\nop = "~"\n')
-    _ctx, runtime = runtime_for(base_ctx, tmp_path, rules_file)
-    try:
+    async with offline_session(settings=settings_for(tmp_path, rules_path=rules_file)) as session:
+        runtime = session.alerts
         assert [r.name for r in runtime.rules] == [r.name for r in default_rules()]
         assert runtime.rule_problems and "Broken" in runtime.rule_problems[0]
-    finally:
-        close(runtime)
 
 
-def test_resolving_is_only_for_nexus_alerts(base_ctx: Any, tmp_path: Path) -> None:
-    _ctx, runtime = runtime_for(base_ctx, tmp_path)
+@pytest.mark.asyncio
+async def test_resolving_is_only_for_nexus_alerts(tmp_path: Path) -> None:
     alert = Alert("fp", "alertmanager", "X", Severity.HIGH, AlertState.FIRING)
-    try:
+    async with offline_session(settings=settings_for(tmp_path)) as session:
         with pytest.raises(ActionNotSupported, match="resolve at their source"):
-            asyncio.run(runtime.resolve(alert))
-    finally:
-        close(runtime)
+            await session.alerts.resolve(alert)
+
+
+@pytest.mark.asyncio
+async def test_the_pane_settings_come_from_the_config_dir_and_a_broken_file_keeps_its_problem(
+    tmp_path: Path, isolated_dirs: dict[str, Path]
+) -> None:
+    async with offline_session(settings=settings_for(tmp_path)) as session:
+        assert session.alerts.pane_settings == AlertPaneSettings()  # no alerts.toml: the defaults
+        assert session.alerts.settings_problem is None
+        assert session.alerts.sounds_dir == cache_dir() / "sounds"
+        assert session.alerts.sounds_dir.is_relative_to(isolated_dirs["cache"])
+    config_dir().mkdir(parents=True, exist_ok=True)
+    (config_dir() / "alerts.toml").write_text('[runbooks]\nbase = "https://wiki/{name}"\n')
+    async with offline_session(settings=settings_for(tmp_path)) as session:
+        assert session.alerts.pane_settings.runbook_base == "https://wiki/{name}"
+    broken = tmp_path / "alerts.toml"
+    broken.write_text("[notifications]\nrepeat_critical_s = 0\n")
+    settings = settings_for(tmp_path, pane_settings_path=broken, sounds_dir=tmp_path / "tones")
+    async with offline_session(settings=settings) as session:
+        assert session.alerts.pane_settings == AlertPaneSettings()
+        assert session.alerts.settings_problem == (
+            "alerts.toml: notifications.repeat_critical_s must be a number >= 1"
+        )
+        assert session.alerts.sounds_dir == tmp_path / "tones"

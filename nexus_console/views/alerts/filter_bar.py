@@ -7,10 +7,20 @@ from collections.abc import Mapping
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nexus_console.domain.alert_filter import AlertFilter, FilterError, parse_filter
 from nexus_console.domain.alert_grouping import GROUP_FIELDS
+from nexus_console.views.async_dialog import execute_dialog
 
 PLACEHOLDER = "filter:  severity>=high  service=~order  @state=firing  @age>10m  @ack=olive  free text   (/)"
 SAVED_PROMPT = "saved filters…"
@@ -94,3 +104,17 @@ class FilterBar(QWidget):
         if index > 0:
             self.edit.setText(str(self.saved.itemData(index)))
             self.saved.setCurrentIndex(0)
+
+
+async def ask_filter_name(parent: QWidget, text: str) -> str:
+    """The name to save the filter `text` under, asked in a dialog; "" when cancelled."""
+    dialog = QInputDialog(parent)
+    dialog.setObjectName("saveFilterDialog")
+    dialog.setWindowTitle("Save filter")
+    dialog.setLabelText(f"Name for: {text}")
+    dialog.setTextValue(text[:40])
+    try:
+        accepted = await execute_dialog(dialog) == QInputDialog.DialogCode.Accepted
+        return dialog.textValue().strip() if accepted else ""
+    finally:
+        dialog.deleteLater()

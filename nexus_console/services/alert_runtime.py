@@ -1,4 +1,4 @@
-"""The console's alert sources, registered for a session: one AlertQueue fed by
+"""The alert runtime of a session (created and started by the session): one AlertQueue fed by
 
 * the Nexus API (always): `GET /alerts` then the SSE stream (NexusAlertSource);
 * Alertmanager (when the profile lists `alertmanager_urls`, every instance of an HA set):
@@ -8,27 +8,31 @@
 * local rules (the packaged rules plus `alert-rules.toml` in the config dir) on the polled
   `api_health`, `db_health` and `sync_quality` documents of the Health sources.
 
-Every source buffers into the queue (`submit` / `submit_snapshot`); the Alerts pane's model drains it on a
-timer, so a burst of updates reaches the table as one batch. `AlertRuntime` also routes the triage actions
-(acknowledge, resolve, silence) to the source that owns each alert.
+Every source buffers into the queue (`submit` / `submit_snapshot`); the runtime drains it on a short
+timer, so a burst of updates reaches the watchers of `queue.changes` (the table model, the notifier) as one
+batch. `AlertRuntime` also routes the triage actions (acknowledge, resolve, silence) to the source that
+owns each alert; `triage` is the workflow the pane calls (`services.alert_triage`). It reads the pane's
+settings (`alerts.toml`) once, keeping the problem of a broken file for the pane to show.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
-
-from nexus_console.domain.alert_rules import Rule, RuleEvaluator, RuleFileError
-from nexus_console.domain.alerts import Alert
-from nexus_console.domain.freshness import SourceStatus
+from nexus_console.domain.alert_actions import ActionNotSupported
+from nexus_console.domain.alert_evaluator import RuleEvaluator
+from nexus_console.domain.alert_rules import Rule, RuleFileError
+from nexus_console.domain.alert_settings import AlertPaneSettings
+from nexus_console.domain.alerts import Alert, AlertState, Transition
+from nexus_console.domain.freshness import SourceState, SourceStatus, stale_text
 from nexus_console.services.alert_history import AlertHistory
+from nexus_console.services.alert_settings import read_alert_settings
 from nexus_console.services.alert_sources import (
     DEFAULT_ACK_TIMEOUT_S,
     AlertQueue,
@@ -36,20 +40,23 @@ from nexus_console.services.alert_sources import (
     default_rules,
     load_rules_file,
 )
+from nexus_console.services.alert_triage import AlertTriage
 from nexus_console.services.alertmanager import AlertmanagerClient, AlertmanagerSource
+from nexus_console.services.api_client import NexusClient
+from nexus_console.services.auth import AuthSession
 from nexus_console.services.nexus_alerts import NexusAlertSource
-from nexus_console.services.polling import Poller
-from nexus_console.services.profiles import config_dir, data_dir
+from nexus_console.services.polling import Poller, PollerRegistry
+from nexus_console.services.profiles import Profile, cache_dir, config_dir, data_dir
 from nexus_console.services.prometheus import PrometheusAlertSource, PrometheusClient
+from nexus_console.services.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 ALERTMANAGER_POLLER = "alertmanager"
 PROMETHEUS_POLLER = "prometheus_alerts"
-RULE_INPUTS = ("api_health", "db_health", "sync_quality")
 HISTORY_FILE = "alert-history.sqlite3"
 USER_RULES_FILE = "alert-rules.toml"
+SOUNDS_DIR = "sounds"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,35 +66,53 @@ class AlertSourceSettings:
     prometheus_interval_s: float = 5.0
     request_timeout_s: float = 5.0
     queue_interval_s: float = 1.0  # expired acks raised again, history written
+    drain_interval_s: float = 0.15  # buffered source updates applied to the queue as one batch
     rules_interval_s: float = 1.0  # local rules evaluated (no-data rules need a clock)
     nexus_poll_interval_s: float = 5.0  # only when the server has no stream
     history_path: Path | None = None  # default: the data dir
     rules_path: Path | None = None  # default: alert-rules.toml in the config dir, when it exists
-
-
-class ActionNotSupported(Exception):
-    """The alert's source has no such action (resolving an Alertmanager alert, say)."""
+    pane_settings_path: Path | None = None  # default: alerts.toml in the config dir, when it exists
+    sounds_dir: Path | None = None  # the built-in notification tones; default: "sounds" in the cache dir
 
 
 class AlertRuntime:
-    """The queue and its sources for one session. `start()` runs them on the TaskRunner."""
+    """The queue and its sources for one session. `start(tasks)` runs them as session tasks."""
 
-    def __init__(self, ctx: Any, settings: AlertSourceSettings | None = None) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        *,
+        profile: Profile,
+        api: NexusClient,
+        estate_http: Any,
+        registry: PollerRegistry,
+        owner: str,
+        rule_inputs: Mapping[str, Poller[Any]],
+        settings: AlertSourceSettings | None = None,
+    ) -> None:
         self.settings = settings or AlertSourceSettings()
-        self.owner: str = ctx.me.email
+        self.owner = owner
+        self.registry = registry
+        self.auth: AuthSession | None = api.auth
         self.history = AlertHistory(self.settings.history_path or data_dir() / HISTORY_FILE)
         self.queue = AlertQueue(history=self.history)
         self.rule_problems: list[str] = []
         self.rules: list[Rule] = self._load_rules()
+        self.pane_settings: AlertPaneSettings
+        self.pane_settings, self.settings_problem = read_alert_settings(self.settings.pane_settings_path)
+        self.sounds_dir: Path = self.settings.sounds_dir or cache_dir() / SOUNDS_DIR
         self.evaluator = RuleEvaluator(self.rules, started_at=time.time())
         self.local = LocalRuleSource(self.evaluator, self.queue)
         self.queue.add_source(self.local)
+        token = (
+            self.auth.token_getter(lambda: " 401 " in (self.nexus.last_error or ""))
+            if self.auth is not None
+            else _no_token
+        )
         self.nexus = NexusAlertSource(
-            ctx.api.http,
-            self._access_token,
+            api.http,
+            token,
             self.queue.submit,
-            base_url=ctx.api.base_url,
+            base_url=api.base_url,
             poll_interval_s=self.settings.nexus_poll_interval_s,
         )
         self.queue.add_source(self.nexus)
@@ -95,36 +120,18 @@ class AlertRuntime:
         self.prometheus: PrometheusAlertSource | None = None
         self._unsubscribers: list[Callable[[], None]] = []
         self._started = False
-        self._last_token: str | None = None
-        self._register_pollers()
+        self._register_pollers(profile, estate_http)
+        for name, poller in rule_inputs.items():
+            self._unsubscribers.append(self.local.follow_poller(poller, name))
+        self.triage = AlertTriage(self)
 
     # ---- sources ---------------------------------------------------------------------------------
 
-    async def _access_token(self) -> str:
-        """The session's access token for the alert feed. The feed retries after an error; when its last
-        error was a 401 for the token we handed out, refresh the session before handing out another."""
-        auth = self.ctx.api.auth
-        if auth is None:
-            return ""
-        token = auth.access_token
-        rejected = " 401 " in (self.nexus.last_error or "") and token == self._last_token
-        if (token is None or rejected) and await auth.recover(token):
-            token = auth.access_token
-        self._last_token = token
-        return token or ""
-
-    async def _with_fresh_token(self, action: Callable[[], Awaitable[T]]) -> T:
-        """Run a Nexus alert action; after a 401 (the access token expired), refresh once and retry."""
-        try:
+    async def _with_fresh_token(self, action: Callable[[], Any]) -> Any:
+        """Run a Nexus alert action; after a 401 (the access token expired), recover once and retry."""
+        if self.auth is None:
             return await action()
-        except httpx.HTTPStatusError as exc:
-            auth = self.ctx.api.auth
-            if exc.response.status_code != 401 or auth is None:
-                raise
-            failed = exc.request.headers.get("Authorization", "").removeprefix("Bearer ")
-            if not await auth.recover(failed or None):
-                raise
-            return await action()
+        return await self.auth.call_with_fresh_token(action)
 
     def _load_rules(self) -> list[Rule]:
         rules = default_rules()
@@ -140,8 +147,8 @@ class AlertRuntime:
                 rules = [rule for rule in rules if rule.name not in names] + user_rules
         return rules
 
-    def _register_pollers(self) -> None:
-        profile, registry, http = self.ctx.profile, self.ctx.registry, self.ctx.http
+    def _register_pollers(self, profile: Profile, http: Any) -> None:
+        registry = self.registry
         timeout = self.settings.request_timeout_s
         urls = list(profile.alertmanager_urls)
         if urls:
@@ -178,10 +185,15 @@ class AlertRuntime:
                 ),
             )
             self._follow(poller, prometheus.name)
-        for name in RULE_INPUTS:
-            poller = registry.get(name)
-            if poller is not None:
-                self._unsubscribers.append(self.local.follow_poller(poller, name))
+
+    def source_pollers(self) -> dict[str, Poller[Any]]:
+        """The polled alert sources by source name (alertmanager, prometheus), when configured."""
+        pollers = {}
+        for source, name in ((self.alertmanager, ALERTMANAGER_POLLER), (self.prometheus, PROMETHEUS_POLLER)):
+            poller = self.registry.get(name)
+            if source is not None and poller is not None:
+                pollers[source.name] = poller
+        return pollers
 
     def _follow(self, poller: Poller[Any], source: str) -> None:
         """Buffer each new good snapshot of a list[Alert] poller into the queue."""
@@ -195,15 +207,21 @@ class AlertRuntime:
 
         self._unsubscribers.append(poller.subscribe(on_status))
 
-    def start(self) -> None:
-        """Run the Nexus feed, the queue's ack/history loop and the rule clock as session tasks."""
+    def start(self, tasks: TaskRunner) -> None:
+        """Run the Nexus feed, the queue's drain and ack/history loops and the rule clock as session tasks."""
         if self._started:
             return
         self._started = True
-        tasks = self.ctx.tasks
         tasks.run(self.nexus.run(), name="alerts-nexus-feed")
         tasks.run(self._run_queue(), name="alerts-queue")
+        tasks.run(self._drain_queue(), name="alerts-drain")
         tasks.run(self.local.run(self.settings.rules_interval_s), name="alerts-local-rules")
+
+    async def _drain_queue(self) -> None:
+        """Apply what the sources buffered, one batch per drain interval (while anything was buffered)."""
+        while True:
+            await asyncio.sleep(self.settings.drain_interval_s)
+            self.queue.drain()
 
     async def _run_queue(self) -> None:
         """AlertQueue.run (raise expired acks, write history), then let go of the pollers and the history."""
@@ -254,31 +272,47 @@ class AlertRuntime:
             await self.alertmanager.silence(
                 alert, owner=self.owner, comment=comment or f"silenced by {self.owner}", duration_s=duration_s
             )
-            poller = self.ctx.registry.get(ALERTMANAGER_POLLER)
+            poller = self.registry.get(ALERTMANAGER_POLLER)
             if poller is not None:
                 poller.poke()
             return
         await self.acknowledge(alert, comment=comment or "silenced", timeout_s=duration_s)
 
+    # ---- what the pane shows ---------------------------------------------------------------------
+
+    def failing_sources(self, now: float) -> tuple[list[str], frozenset[str]]:
+        """A line per failing source (the Nexus feed when not streaming, a poller in error) and the
+        sources whose alerts are therefore the last known picture."""
+        problems, stale = [], set()
+        nexus = self.nexus
+        if nexus.last_error and nexus.mode.value != "streaming":
+            problems.append(f"Nexus alerts: {nexus.mode.value} — {nexus.last_error}")
+            stale.add(nexus.name)
+        for source, poller in self.source_pollers().items():
+            status = poller.status
+            if status.state is SourceState.ERROR:
+                problems.append(f"{poller.name}: {stale_text(status, now) or status.error}")
+                stale.add(source)
+        return problems, frozenset(stale)
+
+    async def transitions_of(self, key: str) -> list[Transition]:
+        """Every recorded transition of one alert (what the queue holds unwritten is written first)."""
+        await self.queue.flush_history()
+        return await self.history.transitions_of(key)
+
+    async def search_history(self, text: str, *, resolved_only: bool, limit: int = 500) -> list[Transition]:
+        """Transitions matching `text` (only those to resolved when `resolved_only`), newest first."""
+        await self.queue.flush_history()
+        states = [AlertState.RESOLVED] if resolved_only else []
+        return await self.history.search(text, states=states, limit=limit)
+
     def refresh_after_action(self, alert: Alert) -> None:
         """Alertmanager shows an ack (a silence) at its next poll: poll now."""
         if alert.source == "alertmanager":
-            poller = self.ctx.registry.get(ALERTMANAGER_POLLER)
+            poller = self.registry.get(ALERTMANAGER_POLLER)
             if poller is not None:
                 poller.poke()
 
 
-_RUNTIMES: weakref.WeakKeyDictionary[Any, AlertRuntime] = weakref.WeakKeyDictionary()
-
-
-def register_alert_sources(ctx: Any, settings: AlertSourceSettings | None = None) -> AlertRuntime:
-    """Create (once per session) the alert runtime and its pollers; the Alerts pane starts it."""
-    runtime = _RUNTIMES.get(ctx.registry)
-    if runtime is None:
-        runtime = _RUNTIMES[ctx.registry] = AlertRuntime(ctx, settings)
-    return runtime
-
-
-def alert_runtime_for(ctx: Any) -> AlertRuntime:
-    """The session's alert runtime (registered by register_alert_sources, else created now)."""
-    return register_alert_sources(ctx)
+async def _no_token() -> str:
+    return ""

@@ -1,4 +1,5 @@
-"""The Alerts pane's settings: `alerts.toml` in the config directory.
+"""The Alerts pane's settings, as read from `alerts.toml` in the config directory (the runtime reads the file:
+`services.alert_settings`).
 
 ```toml
 [notifications]
@@ -20,14 +21,13 @@ base = "https://wiki.example/runbooks/{name}"
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
 from nexus_console.domain.alerts import Severity
-from nexus_console.services.profiles import config_dir
-from nexus_console.views.notifications import NotificationSettings, QuietHours
 
 SETTINGS_FILE = "alerts.toml"
 
@@ -37,28 +37,47 @@ class AlertSettingsError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily window (local time) without sound; it may cross midnight (22:00–07:00)."""
+
+    start: clock_time
+    end: clock_time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        """From "22:00-07:00"; raises ValueError."""
+        try:
+            start_text, end_text = (part.strip() for part in text.split("-"))
+            return cls(clock_time.fromisoformat(start_text), clock_time.fromisoformat(end_text))
+        except ValueError:
+            raise ValueError(f"quiet hours must look like 22:00-07:00, got {text!r}") from None
+
+    def contains(self, epoch_s: float) -> bool:
+        now = datetime.fromtimestamp(epoch_s).time()
+        if self.start <= self.end:
+            return self.start <= now < self.end
+        return now >= self.start or now < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    tray: bool = True
+    tray_severities: frozenset[Severity] = frozenset({Severity.CRITICAL, Severity.HIGH})
+    sound: bool = True
+    sound_severities: frozenset[Severity] = frozenset({Severity.CRITICAL, Severity.HIGH})
+    sound_files: dict[Severity, Path] = field(default_factory=dict)  # missing: a built-in tone
+    repeat_critical_s: float = 30.0  # the critical sound repeats until no critical alert is unhandled
+    quiet_hours: QuietHours | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AlertPaneSettings:
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     runbook_base: str = ""  # empty: the packaged runbooks
 
 
-def settings_path() -> Path:
-    return config_dir() / SETTINGS_FILE
-
-
-def load_alert_settings(path: Path | None = None) -> AlertPaneSettings:
-    """The settings file, or the defaults when it does not exist. Raises AlertSettingsError."""
-    path = path or settings_path()
-    if not path.exists():
-        return AlertPaneSettings()
-    try:
-        document = tomllib.loads(path.read_text("utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise AlertSettingsError(f"{path.name}: {exc}") from None
-    return parse_alert_settings(document, path.name)
-
-
 def parse_alert_settings(document: dict[str, Any], origin: str = SETTINGS_FILE) -> AlertPaneSettings:
+    """The settings of a parsed alerts.toml; raises AlertSettingsError naming the file and the key."""
     notes = document.get("notifications", {})
     defaults = NotificationSettings()
 
