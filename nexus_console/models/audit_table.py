@@ -1,11 +1,9 @@
-"""The audit trail as a table (GET /audit entries), and its CSV export."""
+"""The audit trail as a table (GET /audit entries); services/audit_trail.py fetches and exports them."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
@@ -16,18 +14,6 @@ Index = QModelIndex | QPersistentModelIndex
 AuditEntry = Mapping[str, Any]
 
 COLUMNS = ("When", "Who", "Action", "Entity", "Reason", "Change")
-CSV_FIELDS = (
-    "id",
-    "at",
-    "actor",
-    "action",
-    "entity_type",
-    "entity_id",
-    "reason",
-    "before",
-    "after",
-    "idempotency_key",
-)
 
 
 def change_text(before: Any, after: Any) -> str:
@@ -45,41 +31,22 @@ def change_text(before: Any, after: Any) -> str:
     return "; ".join(parts)
 
 
-def write_audit_csv(entries: Sequence[AuditEntry], path: Path) -> int:
-    """Write the entries as CSV (before/after as JSON text); returns the number of rows written."""
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        for entry in entries:
-            record = {name: entry.get(name) for name in CSV_FIELDS}
-            for name in ("before", "after"):
-                record[name] = "" if record[name] is None else json.dumps(record[name], sort_keys=True)
-            writer.writerow(record)
-    return len(entries)
-
-
 class AuditTableModel(EntryTableModel[AuditEntry]):
     columns = COLUMNS
 
     def set_entries(self, entries: Sequence[AuditEntry]) -> None:
-        self.beginResetModel()
-        self._entries = list(entries)
-        self.endResetModel()
+        """A new page of results (other filters)."""
+        self.reset_items(entries)
 
     def append(self, entries: Sequence[AuditEntry]) -> None:
-        if not entries:
-            return
-        first = len(self._entries)
-        self.beginInsertRows(QModelIndex(), first, first + len(entries) - 1)
-        self._entries.extend(entries)
-        self.endInsertRows()
+        self.append_items(entries)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._entries):
+        if not index.isValid() or not 0 <= index.row() < len(self._items):
             return None
         if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return None
-        entry = self._entries[index.row()]
+        entry = self._items[index.row()]
         column = COLUMNS[index.column()] if 0 <= index.column() < len(COLUMNS) else None
         if column == "When":
             return str(entry.get("at", "")).replace("T", " ")

@@ -1,37 +1,23 @@
-"""A flat table of entries with fixed columns: the plumbing the audit and action-queue models share."""
+"""A flat table of entries with fixed columns: the audit and action-queue models."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from nexus_console.models.table_base import Index, ListTableModel
 
 E = TypeVar("E")
-Index = QModelIndex | QPersistentModelIndex
+__all__ = ["EntryTableModel", "Index"]
 
 
-class EntryTableModel(QAbstractTableModel, Generic[E]):
+class EntryTableModel(ListTableModel[E]):
     columns: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._entries: list[E] = []
+        super().__init__(parent, headers=self.columns)
 
     def entries(self) -> list[E]:
-        return list(self._entries)
+        return self.items()
 
     def entry_at(self, row: int) -> E:
-        return self._entries[row]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section] if 0 <= section < len(self.columns) else None
-        return None
+        return self.item_at(row)

@@ -1,87 +1,46 @@
-"""The service × probe matrix as a Qt table model: namespace group rows, then one row per service.
-
-Columns: service, the four probes, and the newest request rate / p95 / 5xx rate from the metrics source.
-Every cell carries text (never colour alone) and its age; the tooltip gives the exact reason. Updates emit
-dataChanged over the changed row spans only; only a change of the service list itself resets the model.
-"""
+"""The service × probe matrix as a Qt table model, fed by probe sweeps, metrics samples and the catalogue."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from nexus_console.domain.freshness import format_clock
-from nexus_console.domain.health import (
-    PROBES,
-    SCALE_P95_MS,
-    SLA_P95_MS,
-    Probe,
-    ProbeOutcome,
-    ProbeResult,
-    ProbeSweep,
-    ServiceCatalog,
-    ServiceInfo,
-    ServiceState,
-    service_state,
-)
+from nexus_console.domain.health import PROBES, Probe, ProbeResult, ProbeSweep, ServiceState, service_state
+from nexus_console.domain.health_documents import SCALE_P95_MS, SLA_P95_MS
 from nexus_console.domain.prom_metrics import MetricsSample
-
-# Custom roles.
-RAW_ROLE = Qt.ItemDataRole.UserRole  # the ProbeResult / MetricsSample / ServiceInfo behind a cell
-STALE_ROLE = Qt.ItemDataRole.UserRole + 1  # bool: the cell shows data that is no longer current
-SERVICE_ROLE = Qt.ItemDataRole.UserRole + 2  # service name of the row (None on group rows)
-GROUP_ROLE = Qt.ItemDataRole.UserRole + 3  # bool: a namespace group row
-SORT_ROLE = Qt.ItemDataRole.UserRole + 4
-LOOK_ROLE = Qt.ItemDataRole.UserRole + 5  # CellLook: everything the matrix delegate paints, in one call
-
-SERVICE_COLUMN = 0
-PROBE_COLUMNS = {probe: 1 + i for i, probe in enumerate(PROBES)}
-RPS_COLUMN = 5
-P95_COLUMN = 6
-ERRORS_COLUMN = 7
-HEADERS = ("service", "health", "live", "ready", "metrics", "req/s", "p95", "5xx/s")
-
-OUTCOME_COLOURS = {
-    ProbeOutcome.UP: "#1e7a46",
-    ProbeOutcome.DEGRADED: "#9a6b00",
-    ProbeOutcome.DOWN: "#a82a2a",
-    ProbeOutcome.TIMEOUT: "#8f3f8f",
-    ProbeOutcome.ERROR: "#b0452a",
-}
-UNKNOWN_COLOUR = "#4a4f57"
-WARN_TEXT = "#e0a020"
-BAD_TEXT = "#ff6b5e"
+from nexus_console.domain.service_catalog import ServiceCatalog, ServiceInfo
+from nexus_console.models.health_cells import (
+    BAD_TEXT,
+    ERRORS_COLUMN,
+    GROUP_ROLE,
+    HEADERS,
+    LOOK_ROLE,
+    OUTCOME_COLOURS,
+    P95_COLUMN,
+    PROBE_COLUMNS,
+    RAW_ROLE,
+    RPS_COLUMN,
+    SERVICE_COLUMN,
+    SERVICE_ROLE,
+    SORT_ROLE,
+    STALE_ROLE,
+    UNKNOWN_COLOUR,
+    WARN_TEXT,
+    CellLook,
+    format_short_age,
+    probe_tooltip,
+)
+from nexus_console.models.table_base import TableModel
 
 # A cell older than this many probe intervals is stale even if the source itself looks fine.
 STALE_AFTER_INTERVALS = 3
-
-
-def format_short_age(age_s: float) -> str:
-    """Compact ages for dense cells: '3s', '12m', '2h'."""
-    age_s = max(0.0, age_s)
-    if age_s < 60:
-        return f"{age_s:.0f}s"
-    if age_s < 3600:
-        return f"{age_s // 60:.0f}m"
-    return f"{age_s // 3600:.0f}h"
-
-
-@dataclass(frozen=True, slots=True)
-class CellLook:
-    """What one cell shows; the view paints it without asking the model role by role."""
-
-    text: str
-    background: QBrush | None
-    foreground: QBrush | None
-    alignment: Qt.AlignmentFlag
-    bold: bool
-    stale: bool
 
 
 _DEFAULT_ALIGNMENT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -93,7 +52,14 @@ class _Row:
     service: ServiceInfo | None  # None: the namespace group row
 
 
-class HealthMatrixModel(QAbstractTableModel):
+class HealthMatrixModel(TableModel):
+    """The service × probe matrix: namespace group rows, then one row per service.
+
+    Columns: service, the four probes, and the newest request rate / p95 / 5xx rate from the metrics source.
+    Every cell carries text (never colour alone) and its age; the tooltip gives the exact reason. Updates emit
+    dataChanged over the changed row spans only; only a change of the service list itself resets the model.
+    """
+
     def __init__(
         self,
         parent: QObject | None = None,
@@ -101,7 +67,7 @@ class HealthMatrixModel(QAbstractTableModel):
         clock: Callable[[], float] = time.time,
         probe_interval_s: float = 5.0,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(parent, headers=HEADERS)
         self.clock = clock
         self.probe_interval_s = probe_interval_s
         self._rows: list[_Row] = []
@@ -130,14 +96,13 @@ class HealthMatrixModel(QAbstractTableModel):
         if rows == self._rows:
             return
         # The service list changed (rare: the catalogue is polled every minute): rebuild the layout.
-        self.beginResetModel()
-        self._rows = rows
-        self._row_of = {row.service.name: i for i, row in enumerate(rows) if row.service is not None}
-        # Forget services that left the catalogue, so weeks of churn cannot grow the model.
-        self._cells = {key: r for key, r in self._cells.items() if key[0] in self._row_of}
-        self._samples = {name: s for name, s in self._samples.items() if name in self._row_of}
-        self._group_texts.clear()
-        self.endResetModel()
+        with self.resetting():
+            self._rows = rows
+            self._row_of = {row.service.name: i for i, row in enumerate(rows) if row.service is not None}
+            # Forget services that left the catalogue, so weeks of churn cannot grow the model.
+            self._cells = {key: r for key, r in self._cells.items() if key[0] in self._row_of}
+            self._samples = {name: s for name, s in self._samples.items() if name in self._row_of}
+            self._group_texts.clear()
 
     def set_sweep(self, sweep: ProbeSweep, *, stale: bool = False) -> None:
         """New probe results; emits dataChanged over the spans of rows whose cells changed."""
@@ -152,7 +117,9 @@ class HealthMatrixModel(QAbstractTableModel):
         if stale != self._probes_stale:
             self._probes_stale = stale
             changed_rows.update(self._row_of.values())
-        self._emit_rows_changed(changed_rows, PROBE_COLUMNS[Probe.HEALTH], PROBE_COLUMNS[Probe.METRICS])
+        self.announce_rows(
+            changed_rows, first_column=PROBE_COLUMNS[Probe.HEALTH], last_column=PROBE_COLUMNS[Probe.METRICS]
+        )
         self._emit_group_rows_changed()
 
     def set_metrics(
@@ -171,20 +138,15 @@ class HealthMatrixModel(QAbstractTableModel):
         if stale != self._metrics_stale:
             self._metrics_stale = stale
             changed_rows.update(self._row_of.values())
-        self._emit_rows_changed(changed_rows, RPS_COLUMN, ERRORS_COLUMN)
+        self.announce_rows(changed_rows, first_column=RPS_COLUMN, last_column=ERRORS_COLUMN)
 
     def refresh_ages(self) -> None:
         """The clock moved: every age text changed. One dataChanged over the whole probe block."""
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, PROBE_COLUMNS[Probe.HEALTH]),
-                self.index(len(self._rows) - 1, PROBE_COLUMNS[Probe.METRICS]),
-                [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, STALE_ROLE],
-            )
-
-    def _emit_rows_changed(self, rows: set[int], first_column: int, last_column: int) -> None:
-        for start, end in _spans(sorted(rows)):
-            self.dataChanged.emit(self.index(start, first_column), self.index(end, last_column))
+        self.announce_all(
+            first_column=PROBE_COLUMNS[Probe.HEALTH],
+            last_column=PROBE_COLUMNS[Probe.METRICS],
+            roles=[Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, STALE_ROLE],
+        )
 
     def _emit_group_rows_changed(self) -> None:
         """dataChanged for the group rows whose text (counts of services not up) changed."""
@@ -193,7 +155,7 @@ class HealthMatrixModel(QAbstractTableModel):
                 text = self._group_data(row.namespace, SERVICE_COLUMN, Qt.ItemDataRole.DisplayRole)
                 if self._group_texts.get(row.namespace) != text:
                     self._group_texts[row.namespace] = text
-                    self.dataChanged.emit(self.index(i, 0), self.index(i, len(HEADERS) - 1))
+                    self.announce_span(i, i)
 
     # ---- queries ---------------------------------------------------------------------------------
 
@@ -220,20 +182,10 @@ class HealthMatrixModel(QAbstractTableModel):
     def _cell_stale(self, result: ProbeResult | None, now: float) -> bool:
         return self._probes_stale or result is None or now - result.checked_at > self.stale_after_s
 
-    # ---- QAbstractTableModel ---------------------------------------------------------------------
+    # ---- the table ---------------------------------------------------------------------
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
@@ -352,28 +304,8 @@ class HealthMatrixModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignCenter)
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
-            return self._probe_tooltip(service, probe, result, now, stale)
+            return probe_tooltip(service, probe, result, now, stale)
         return None
-
-    def _probe_tooltip(
-        self, service: ServiceInfo, probe: Probe, result: ProbeResult | None, now: float, stale: bool
-    ) -> str:
-        if result is None:
-            return f"{service.name} · {probe.value}: no result yet"
-        lines = [f"{service.name} · {probe.value}: {result.label}"]
-        if result.detail:
-            lines.append(result.detail)
-        answer = f"HTTP {result.http_status}" if result.http_status is not None else "no HTTP answer"
-        if result.latency_ms is not None:
-            answer += f" in {result.latency_ms:.0f} ms"
-        lines.append(answer)
-        lines.append(
-            f"checked {format_clock(result.checked_at)} ({format_short_age(now - result.checked_at)} ago)"
-        )
-        if stale:
-            lines.append("STALE: probes are not current")
-        lines.append(service.url(probe))
-        return "\n".join(lines)
 
     def _metric_data(self, service: ServiceInfo, column: int, role: int) -> Any:
         sample = self._samples.get(service.name)
@@ -417,14 +349,3 @@ class HealthMatrixModel(QAbstractTableModel):
                 lines.append("STALE: metrics are not current")
             return "\n".join(lines)
         return None
-
-
-def _spans(rows: Sequence[int]) -> list[tuple[int, int]]:
-    """Contiguous (first, last) runs of sorted row numbers."""
-    spans: list[tuple[int, int]] = []
-    for row in rows:
-        if spans and row == spans[-1][1] + 1:
-            spans[-1] = (spans[-1][0], row)
-        else:
-            spans.append((row, row))
-    return spans

@@ -59,32 +59,23 @@ class OutboxTableModel(EntryTableModel[OutboxEntry]):
 
     def set_entries(self, entries: Sequence[OutboxEntry]) -> None:
         """Replace the list; same ids in the same order is a dataChanged, so selection survives."""
-        entries = list(entries)
-        if [e.id for e in entries] == [e.id for e in self._entries]:
-            self._entries = entries
-            if entries:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(entries) - 1, len(COLUMNS) - 1))
-            return
-        self.beginResetModel()
-        self._entries = entries
-        self.endResetModel()
+        self.replace_items(entries, changed_all=True, key=lambda entry: entry.id)
 
     def tick(self) -> None:
         """Ages move on."""
-        if self._entries:
-            column = COLUMNS.index("Age")
-            self.dataChanged.emit(self.index(0, column), self.index(len(self._entries) - 1, column))
+        column = COLUMNS.index("Age")
+        self.announce_all(first_column=column, last_column=column)
 
     def row_of(self, entry_id: int) -> int | None:
-        for row, entry in enumerate(self._entries):
+        for row, entry in enumerate(self._items):
             if entry.id == entry_id:
                 return row
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._entries):
+        if not index.isValid() or not 0 <= index.row() < len(self._items):
             return None
-        entry = self._entries[index.row()]
+        entry = self._items[index.row()]
         if role == Qt.ItemDataRole.BackgroundRole:
             return QBrush(STATE_COLOURS[entry.state])
         if role == Qt.ItemDataRole.UserRole:
