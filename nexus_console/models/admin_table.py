@@ -17,7 +17,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import QBrush
@@ -25,6 +24,7 @@ from PySide6.QtGui import QBrush
 from nexus_console.domain.admin import EntityType, RowFreshness
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
 from nexus_console.models.row_tints import PROBLEM_TINT, QUEUED_TINT, WAITING_TINT
+from nexus_console.workers.bridge import Coalescer
 
 Row = dict[str, Any]
 Index = QModelIndex | QPersistentModelIndex
@@ -106,7 +106,7 @@ class EntityTableModel(QAbstractTableModel):
         self._marked: set[str] = set()
         self._wanted: set[str] = set()
         self._asked: set[str] = set()  # asked for and not answered yet: not asked again
-        self._flush_scheduled = False
+        self._flush = Coalescer(self._flush_wanted, 0, self)  # the misses of one paint: one batch
         self._has_more = False
         self._fetching = False
 
@@ -311,12 +311,9 @@ class EntityTableModel(QAbstractTableModel):
         if entity_id in self._asked:
             return
         self._wanted.add(entity_id)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            QTimer.singleShot(0, self._flush_wanted)
+        self._flush.request()
 
     def _flush_wanted(self) -> None:
-        self._flush_scheduled = False
         wanted = [entity_id for entity_id in self._ids if entity_id in self._wanted]
         self._wanted.clear()
         if wanted:

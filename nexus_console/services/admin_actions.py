@@ -1,14 +1,16 @@
 """Admin actions end to end, without Qt: validate, dry-run bulk actions on the replica, queue into the
-outbox, and track read-your-writes until the replica shows what the API applied.
+outbox, change queued actions (edit, cancel, apply again, discard, retry), and track read-your-writes until
+the replica shows what the API applied.
 
-Writes never touch a replica: they go through the outbox and the admin API only.
+Writes never touch a replica: they go through the outbox and the admin API only. Every change to the
+outbox made here is announced (`on_change`) and wakes the sender.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from nexus_console.domain.admin import (
@@ -33,20 +35,28 @@ class AdminActions:
     def __init__(
         self,
         outbox: AsyncOutbox,
-        lookups: Lookups,
+        lookups: Lookups | None,
         *,
         sender: OutboxSender | None = None,
         catch_up: ReplicaCatchUp | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.outbox = outbox
-        self.lookups = lookups
+        self._lookups = lookups  # None: the replicas could not be opened (the queue still works)
         self.sender = sender
         self.catch_up = catch_up or ReplicaCatchUp()
+        self._on_change = on_change
+
+    @property
+    def lookups(self) -> Lookups:
+        if self._lookups is None:
+            raise RuntimeError("lookups unavailable: no replica could be opened")
+        return self._lookups
 
     async def queue(self, request: ActionRequest) -> OutboxEntry:
         """Queue one action (works offline); the sender is woken to send it when it can."""
         entry = await self.outbox.enqueue(validate_action(request))
-        self._wake()
+        self._changed()
         return entry
 
     async def dry_run(
@@ -65,10 +75,42 @@ class AdminActions:
     async def queue_bulk(self, summary: DryRunSummary) -> list[OutboxEntry]:
         """Queue the actions a dry run said would change something, each pinned to the version it saw."""
         entries = await self.outbox.enqueue_many(summary.requests())
-        self._wake()
+        self._changed()
         return entries
 
-    def _wake(self) -> None:
+    # --- queued actions --------------------------------------------------------------------------------
+
+    async def edit_reason(self, entry_id: int, reason: str | None) -> OutboxEntry:
+        """A new reason for an action not sent yet."""
+        return self._after(await self.outbox.edit_reason(entry_id, reason))
+
+    async def cancel(self, entry_id: int) -> OutboxEntry:
+        """Withdraw an action not sent yet."""
+        return self._after(await self.outbox.cancel(entry_id))
+
+    async def apply_again(self, entry: OutboxEntry) -> OutboxEntry:
+        """Send a conflicting action again, on the version the server has now (from the conflict)."""
+        version = None
+        if entry.server_state is not None and isinstance(entry.server_state.get("version"), int):
+            version = int(entry.server_state["version"])
+        return self._after(await self.outbox.apply_again(entry.id, version))
+
+    async def discard(self, entry_id: int) -> OutboxEntry:
+        """Give up a conflicting or failed action."""
+        return self._after(await self.outbox.discard(entry_id))
+
+    async def retry(self, entry_id: int) -> None:
+        """Send a failed action again."""
+        await self.outbox.call(self.outbox.outbox.retry_failed, entry_id)
+        self._changed()
+
+    def _after(self, entry: OutboxEntry) -> OutboxEntry:
+        self._changed()
+        return entry
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
         if self.sender is not None:
             self.sender.wake()
 

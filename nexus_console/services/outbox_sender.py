@@ -91,6 +91,7 @@ class OutboxSender:
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
         on_results: Callable[[list[SendResult]], None] | None = None,
+        on_claimed: Callable[[list[OutboxEntry]], None] | None = None,
     ) -> None:
         self.outbox = outbox
         self.client = client
@@ -100,6 +101,7 @@ class OutboxSender:
         self.backoff = backoff or Backoff(0.5, 30.0)
         self._clock = clock
         self._on_results = on_results
+        self._on_claimed = on_claimed  # entries moved to `sending`
         self.concurrency = max(1, concurrency)
         self._token: str | None = None
         self._wake = asyncio.Event()
@@ -160,6 +162,8 @@ class OutboxSender:
             self.backoff.reset()
         stop = offline or unauthorized
         batch = await self.outbox.record_and_claim(results, retry_at, 0 if stop else limit)
+        if batch and self._on_claimed is not None:
+            self._on_claimed(batch)
         if results:
             report.add(results)
             report.offline |= offline

@@ -172,13 +172,20 @@ async def test_an_applied_action_waits_for_the_replica_then_refreshes(
 ) -> None:
     target = users_in(pg_cluster, 880, 899)[0]
     replicas = ReplicaSet([ReplicaConfig("users", replica_urls["users"][:1])])
-    actions = AdminActions(console.outbox, Lookups(replicas), sender=console.sender)
-    console.sender._on_results = actions.on_results
+    actions = AdminActions(console.outbox, Lookups(replicas))
+    # the sender tells the actions what the API applied (as the admin runtime wires them)
+    sender = OutboxSender(
+        console.outbox,
+        console.client,
+        PasswordLogin(console.client, ADMIN_EMAIL, DEMO_PASSWORD),
+        backoff=Backoff(0.05, 0.3),
+        on_results=actions.on_results,
+    )
     entity = user(target["id"])
     pg_cluster.pause_replay(0)
     try:
         await actions.queue(ActionRequest(entity, "suspend", "fraud", expected_version=target["version"]))
-        report = await console.sender.drain()
+        report = await sender.drain()
         assert report.applied == 1
         rows = await actions.refresh_rows(EntityType.USER, [target["id"]])
         row, freshness = rows[str(target["id"])]

@@ -1,29 +1,22 @@
-"""The --demo path: the demo profile points the Admin pane at the demo server's SQLite files,
-and the console's default panes and registrars include the admin ones."""
+"""The --demo path: the demo profile points the Admin pane at the demo server's SQLite files, and the
+console's default panes include the admin ones, with the session building the admin runtime they use."""
 
 from __future__ import annotations
 
-import concurrent.futures
 from typing import Any
 
-from nexus_console.app import default_pane_types, default_source_registrars
+from nexus_console.app import default_pane_types
 from nexus_console.domain.admin import EntityType
-from nexus_console.services.api_client import NexusClient
-from nexus_console.services.auth import AuthSession, Credentials
-from nexus_console.services.cache import CACHE_FILE, LocalCache
+from nexus_console.services.admin_runtime import AdminRuntime
+from nexus_console.services.auth import Credentials
 from nexus_console.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer
-from nexus_console.services.http import build_http_client
-from nexus_console.services.keychain import Keychain
-from nexus_console.services.polling import PollerRegistry
-from nexus_console.services.profiles import Profile, TlsSettings, cache_dir, data_dir
+from nexus_console.services.profiles import Profile, data_dir
 from nexus_console.views.admin import AdminPane, AuditPane, QueuePane
-from nexus_console.workers.admin_sources import admin_runtime_for, register_admin_sources
-from nexus_console.workers.context import ConsoleContext
-from nexus_console.workers.hub import DataHub
-from nexus_console.workers.tasks import TaskRunner
+from tests.console.api_support import api_stack
 from tests.console.helpers import wait_until
 from tests.support.qloop import QLoop
 from tests.support.refserver import RefServer
+from tests.support.session import admin_session, window_session
 
 
 def test_demo_profile_reads_the_demo_servers_sqlite_files(qloop: QLoop, refserver_session: RefServer) -> None:
@@ -31,43 +24,22 @@ def test_demo_profile_reads_the_demo_servers_sqlite_files(qloop: QLoop, refserve
     replicas = DemoServer(server.data_dir).replica_urls()
     assert set(replicas) == {"users", "workstation", "marketplace"}
     profile = Profile("demo", server.base_url, email=DEMO_EMAIL, replicas=replicas)
-    http = build_http_client(TlsSettings())
-    auth = AuthSession(server.base_url, http, Keychain("nexus-console:demo"))
-    me = qloop.run(auth.login(Credentials(DEMO_EMAIL, DEMO_PASSWORD)))
-    registry = PollerRegistry()
-    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    ctx = ConsoleContext(
-        profile=profile,
-        api=NexusClient(server.base_url, http, auth=auth),
-        http=http,
-        registry=registry,
-        hub=DataHub(registry),
-        cache=LocalCache(cache_dir() / CACHE_FILE, namespace="demo"),
-        me=me,
-        tasks=TaskRunner(),
-        executor=executor,
-    )
-    panes: list[Any] = []
 
     async def scenario() -> None:
-        try:
-            await exercise()
-        finally:
-            for pane in panes:
-                pane.shutdown()
-                pane.deleteLater()
-            await ctx.tasks.aclose()
-            await http.aclose()
-            await ctx.cache.aclose()
+        async with api_stack(server.base_url) as stack:
+            me = await stack.auth.login(Credentials(DEMO_EMAIL, DEMO_PASSWORD))
+            # no replicas given: the runtime opens the profile's (the demo's SQLite files)
+            async with admin_session(profile, stack.api, me) as session:
+                panes: list[Any] = [AdminPane(session), QueuePane(session)]
+                try:
+                    await exercise(session.admin, panes[0])
+                finally:
+                    for pane in panes:
+                        pane.shutdown()
+                        pane.deleteLater()
 
-    async def exercise() -> None:
-        runtime = register_admin_sources(ctx)
-        assert runtime is not None and admin_runtime_for(ctx) is runtime
-        panes.append(AdminPane(ctx))
-        panes.append(QueuePane(ctx))
-        pane = panes[0]
-        await runtime.ready.wait()
-        assert runtime.problem is None
+    async def exercise(runtime: AdminRuntime | None, pane: AdminPane) -> None:
+        assert runtime is not None and runtime.problem is None
         assert runtime.replicas is not None and runtime.replicas.replica("users").dialect == "sqlite"
         pane.search_edit.setText("a")
         task = pane.start_search()
@@ -82,16 +54,15 @@ def test_demo_profile_reads_the_demo_servers_sqlite_files(qloop: QLoop, refserve
         await wait_until(lambda: pane.detail_id == pane.model.id_at(0), timeout_s=15)
         assert "Subject links" in pane.detail.toPlainText()
 
-    try:
-        qloop.run(scenario())
-    finally:
-        executor.shutdown(wait=True)
-        ctx.hub.detach()
-        ctx.hub.deleteLater()
+    qloop.run(scenario())
     assert (data_dir() / "outbox-demo.sqlite3").exists()  # the queue lives in the data dir, per profile
 
 
-def test_the_console_lists_the_admin_panes_and_registrar() -> None:
+def test_the_console_lists_the_admin_panes_and_the_session_builds_their_runtime() -> None:
     panes = default_pane_types()
     assert AdminPane in panes and QueuePane in panes and AuditPane in panes
-    assert register_admin_sources in default_source_registrars()
+    for roles in (("admin",), ("moderator",)):
+        with window_session(*roles) as session:
+            assert isinstance(session.admin, AdminRuntime)
+    with window_session("viewer") as session:
+        assert session.admin is None

@@ -1,5 +1,5 @@
 """The admin Qt models on their own: the lazy lookup table (ids + bounded row cache), the queue table and
-the audit table with its CSV export."""
+the audit table with its CSV export (services/audit_trail.py); and the queue pane on a long queue."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from PySide6.QtCore import QModelIndex, Qt
 from nexus_console.domain.admin import EntityRef, EntityType, RowFreshness
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
 from nexus_console.models.admin_table import LOADING_TEXT, WAITING_TEXT, EntityTableModel
-from nexus_console.models.audit_table import AuditTableModel, change_text, write_audit_csv
+from nexus_console.models.audit_table import AuditTableModel, change_text
 from nexus_console.models.outbox_table import OutboxTableModel
+from nexus_console.services.audit_trail import write_audit_csv
 
 
 def user_rows(first: int, count: int) -> list[dict[str, Any]]:
@@ -157,32 +158,49 @@ def test_audit_csv_export_writes_every_entry_with_before_and_after(
 
 
 def test_queue_pane_lists_every_entry_past_the_first_page(qloop: Any, tmp_path: Path) -> None:
-    from nexus_console.domain.admin import ActionRequest
-    from nexus_console.services.outbox import AsyncOutbox
+    import httpx
+
+    from nexus_console.domain.admin import DryRunItem, DryRunOutcome, DryRunSummary
+    from nexus_console.services.admin_runtime import AdminSettings
+    from nexus_console.services.api_client import NexusClient
+    from nexus_console.services.profiles import Profile
     from nexus_console.views.admin import QueuePane
-    from nexus_console.workers.admin_sources import AdminRuntime
-    from tests.console.window_support import window_context
+    from nexus_console.workers.session import SessionSettings
+    from tests.console.helpers import wait_until
+    from tests.support.session import admin_session, me_with_roles
+
+    profile = Profile("lab", "http://127.0.0.1:9")  # nothing listens: the queue stays queued, offline
+    settings = SessionSettings(
+        admin=AdminSettings(outbox_path=tmp_path / "outbox.sqlite3", offline_probe_max_s=0.5)
+    )
 
     async def scenario() -> None:
-        with window_context("admin") as ctx:
-            runtime = AdminRuntime(ctx)
-            runtime.outbox = await AsyncOutbox.open(tmp_path / "outbox.sqlite3")
+        async with (
+            httpx.AsyncClient(trust_env=False) as http,
+            admin_session(
+                profile, NexusClient(profile.api_base_url, http), me_with_roles("admin"), settings=settings
+            ) as session,
+        ):
+            runtime = session.admin
+            assert runtime is not None and runtime.actions is not None
+            assert runtime.problem is not None and "lookups unavailable" in runtime.problem  # the queue works
+            pane = QueuePane(session)
             try:
-                requests = [
-                    ActionRequest(EntityRef(EntityType.USER, str(i)), "suspend", "spam", {}, 1)
+                items = tuple(
+                    DryRunItem(EntityRef(EntityType.USER, str(i)), DryRunOutcome.WILL_APPLY, "active", 1)
                     for i in range(1, 1201)
-                ]
-                await runtime.outbox.enqueue_many(requests)
-                pane = QueuePane(ctx, runtime=runtime)
-                await pane.reload()
-                assert pane.model.rowCount() == 1200
+                )
+                await runtime.actions.queue_bulk(DryRunSummary(EntityType.USER, "suspend", "spam", {}, items))
+                # the queue changed: the pane re-reads it, every page of it
+                await wait_until(lambda: pane.model.rowCount() == 1200, timeout_s=10)
                 assert pane.model.entry_at(1199).entity.id == "1200"  # the newest is listed too
-                assert pane.counts_label.text() == "1200 queued"
+                await wait_until(lambda: runtime.offline, timeout_s=10)
+                await pane.reload()
+                assert pane.counts_label.text() == (
+                    "API unreachable: actions wait here (editable until sent) · 1200 queued"
+                )
+            finally:
                 pane.shutdown()
                 pane.deleteLater()
-            finally:
-                await runtime.outbox.aclose()
-                await ctx.http.aclose()
-                await ctx.cache.aclose()
 
     qloop.run(scenario())

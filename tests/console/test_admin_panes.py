@@ -4,12 +4,12 @@ streaming replicas (the console reads replica 1) and the reference server writin
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import csv
 import sqlite3
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,25 +22,20 @@ from PySide6.QtTest import QTest
 from nexus_console.domain.admin import ActionError, EntityType, spec_for
 from nexus_console.domain.outbox_model import OutboxState
 from nexus_console.models.admin_table import LOADING_TEXT, WAITING_TEXT
-from nexus_console.services.api_client import NexusClient
-from nexus_console.services.auth import AuthSession, Credentials
-from nexus_console.services.cache import CACHE_FILE, LocalCache
-from nexus_console.services.http import build_http_client
-from nexus_console.services.keychain import Keychain
-from nexus_console.services.polling import PollerRegistry
-from nexus_console.services.profiles import Profile, TlsSettings, cache_dir
+from nexus_console.services.admin_runtime import AdminRuntime, AdminSettings
+from nexus_console.services.auth import Credentials
+from nexus_console.services.profiles import Profile
 from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
 from nexus_console.views.admin import AdminPane, AuditPane, QueuePane
 from nexus_console.views.admin.dialogs import DryRunDialog, ReasonDialog, StepUpDialog
-from nexus_console.workers.admin_sources import AdminRuntime, AdminSettings, install_admin_runtime
-from nexus_console.workers.context import ConsoleContext
-from nexus_console.workers.hub import DataHub
-from nexus_console.workers.tasks import TaskRunner
+from nexus_console.workers.session import ConsoleSession, SessionSettings
+from tests.console.api_support import api_stack
 from tests.console.helpers import wait_until
 from tests.support.postgres import PgCluster
 from tests.support.postgres_fixtures import PLATFORM_DATABASES, primary_rows, wait_for_replicas
 from tests.support.qloop import QLoop
 from tests.support.refserver import RefServer
+from tests.support.session import admin_session
 
 ADMIN = "admin@nexus.test"
 MODERATOR = "moderator@nexus.test"
@@ -49,10 +44,15 @@ PASSWORD = "nexus-demo"
 
 @dataclass
 class Session:
-    ctx: ConsoleContext
-    runtime: AdminRuntime
-    executor: concurrent.futures.ThreadPoolExecutor
+    """A signed-in console session with its admin runtime running, and the panes a test opened on it."""
+
+    session: ConsoleSession
     panes: list[Any]
+
+    @property
+    def runtime(self) -> AdminRuntime:
+        assert self.session.admin is not None
+        return self.session.admin
 
     def add(self, pane: Any) -> Any:
         self.panes.append(pane)
@@ -71,47 +71,33 @@ def pg_replicas(cluster: PgCluster) -> ReplicaSet:
     )
 
 
-async def open_session(base_url: str, replicas: ReplicaSet, outbox: Path, email: str = ADMIN) -> Session:
-    """Everything a session has, started inside the running loop (and closed in the same run:
-    between qloop runs, Qt may step the session's tasks without a running loop)."""
-    profile = Profile("lab", base_url)
-    http = build_http_client(TlsSettings())
-    auth = AuthSession(base_url, http, Keychain("nexus-console:test"))
-    me = await auth.login(Credentials(email, PASSWORD))
-    registry = PollerRegistry()
-    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    ctx = ConsoleContext(
-        profile=profile,
-        api=NexusClient(base_url, http, auth=auth),
-        http=http,
-        registry=registry,
-        hub=DataHub(registry),
-        cache=LocalCache(cache_dir() / CACHE_FILE, namespace="lab"),
-        me=me,
-        tasks=TaskRunner(),
-        executor=executor,
+def fast_settings(outbox: Path) -> SessionSettings:
+    return SessionSettings(
+        admin=AdminSettings(
+            outbox_path=outbox, sender_idle_poll_s=0.5, retry_max_s=1.0, offline_probe_max_s=0.5
+        )
     )
-    settings = AdminSettings(
-        outbox_path=outbox, sender_idle_poll_s=0.5, retry_max_s=1.0, offline_probe_max_s=0.5
-    )
-    runtime = install_admin_runtime(ctx, AdminRuntime(ctx, settings, replicas=replicas))
-    runtime.start()
-    await runtime.ready.wait()
-    assert runtime.problem is None
-    return Session(ctx, runtime, executor, [])
 
 
-async def close_session(session: Session) -> None:
-    for pane in session.panes:
-        pane.shutdown()
-        pane.deleteLater()
-    ctx = session.ctx
-    await ctx.tasks.aclose()  # the admin runtime closes its replicas, outbox and client
-    await ctx.http.aclose()
-    await ctx.cache.aclose()
-    session.executor.shutdown(wait=True)
-    ctx.hub.detach()
-    ctx.hub.deleteLater()
+@asynccontextmanager
+async def open_session(
+    base_url: str, replicas: ReplicaSet, outbox: Path, email: str = ADMIN
+) -> AsyncIterator[Session]:
+    """A signed-in session with its admin runtime ready, started inside the running loop and closed in the
+    same run (between qloop runs, Qt may step the session's tasks without a running loop)."""
+    async with api_stack(base_url) as stack:
+        me = await stack.auth.login(Credentials(email, PASSWORD))
+        async with admin_session(
+            Profile("lab", base_url), stack.api, me, settings=fast_settings(outbox), replicas=replicas
+        ) as console:
+            session = Session(console, [])
+            try:
+                assert session.runtime.problem is None
+                yield session
+            finally:
+                for pane in session.panes:
+                    pane.shutdown()
+                    pane.deleteLater()
 
 
 @dataclass
@@ -125,11 +111,8 @@ class AdminEnv:
         """Open a session, run the scenario in it, close it: all in one run of the loop."""
 
         async def body() -> None:
-            session = await open_session(self.base_url, pg_replicas(self.cluster), self.outbox, email)
-            try:
+            async with open_session(self.base_url, pg_replicas(self.cluster), self.outbox, email) as session:
                 await scenario(session)
-            finally:
-                await close_session(session)
 
         self.qloop.run(body(), 120)
 
@@ -231,7 +214,7 @@ def patch_user(base_url: str, user_id: int, action: str, version: int, reason: s
 def test_user_search_on_the_replica_shows_results_with_the_replica_lag(qloop: QLoop, env: AdminEnv) -> None:
 
     async def scenario(admin: Session) -> None:
-        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+        pane = admin.add(AdminPane(admin.session))
         pane.status_combo.setCurrentIndex(pane.status_combo.findData("active"))
         task = pane.start_search()
         assert task is not None
@@ -263,7 +246,7 @@ def test_replica_failover_is_shown_and_with_no_replica_the_results_stay_marked_s
     env: AdminEnv, pg_cluster: PgCluster
 ) -> None:
     async def scenario(admin: Session) -> None:
-        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+        pane = admin.add(AdminPane(admin.session))
         await pane.start_search()
         assert "failover" not in pane.lag_label.text()
         pg_cluster.stop("replica1")
@@ -299,8 +282,8 @@ def test_suspend_from_the_ui_is_applied_and_the_row_waits_for_the_replica_then_r
     user_id = str(user["id"])
 
     async def scenario(admin: Session) -> None:
-        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
-        queue = admin.add(QueuePane(admin.ctx, runtime=admin.runtime))
+        pane = admin.add(AdminPane(admin.session))
+        queue = admin.add(QueuePane(admin.session))
         await search_user(pane, user["id"])
         assert pane.action_buttons["suspend"].isEnabled()
         pg_cluster.pause_replay(0)
@@ -334,7 +317,7 @@ def test_a_destructive_action_cancelled_in_its_dialog_queues_nothing(
     user = users_with_status(pg_cluster, "active", 1, 12)[0]
 
     async def scenario(admin: Session) -> None:
-        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+        pane = admin.add(AdminPane(admin.session))
         await search_user(pane, user["id"])
         task = pane.start_action(spec_for(EntityType.USER, "suspend"))
         await wait_until(lambda: isinstance(pane.active_dialog, ReasonDialog), timeout_s=10)
@@ -352,7 +335,7 @@ def test_a_destructive_action_re_checks_the_current_state_before_it_is_queued(
     user = users_with_status(pg_cluster, "active", 1, 14)[0]
 
     async def scenario(admin: Session) -> None:
-        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+        pane = admin.add(AdminPane(admin.session))
         await search_user(pane, user["id"])
         # another admin suspends the user while this one types the reason
         assert (
@@ -394,8 +377,8 @@ def test_conflict_from_the_ui_apply_again_on_the_new_version_or_discard(
             pg_cluster.resume_replay(0)
 
     async def scenario(admin: Session) -> None:
-        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
-        queue = admin.add(QueuePane(admin.ctx, runtime=admin.runtime))
+        pane = admin.add(AdminPane(admin.session))
+        queue = admin.add(QueuePane(admin.session))
         await conflict_for(admin, pane, first)
         await queue.reload()
         entry = next(e for e in queue.model.entries() if e.entity.id == str(first["id"]))
@@ -425,7 +408,7 @@ def test_ban_requires_step_up_re_authentication(qloop: QLoop, env: AdminEnv, pg_
     user = users_with_status(pg_cluster, "active", 1, 30)[0]
 
     async def scenario(admin: Session) -> None:
-        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+        pane = admin.add(AdminPane(admin.session))
         await search_user(pane, user["id"])
         pane.action_buttons["ban"].click()
         await answer_reason(pane, "fraud confirmed by payments", confirm=True)
@@ -451,7 +434,7 @@ def test_bulk_suspend_on_marked_rows_after_a_dry_run_and_step_up(
     ids = [str(u["id"]) for u in active + suspended]
 
     async def scenario(admin: Session) -> None:
-        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+        pane = admin.add(AdminPane(admin.session))
         pane.status_combo.setCurrentIndex(0)
         task = pane.start_search()  # every user, first page; the marked ones are loaded by id below
         assert task is not None
@@ -503,8 +486,8 @@ def test_offline_queue_edit_and_cancel_then_restart_applies_the_rest(
     outbox = tmp_path / "outbox.sqlite3"
 
     async def offline_part(session: Session) -> None:
-        pane = session.add(AdminPane(session.ctx, runtime=session.runtime))
-        queue = session.add(QueuePane(session.ctx, runtime=session.runtime))
+        pane = session.add(AdminPane(session.session))
+        queue = session.add(QueuePane(session.session))
         server.stop()
         for user in (kept, cancelled):
             await search_user(pane, user["id"])
@@ -537,17 +520,15 @@ def test_offline_queue_edit_and_cancel_then_restart_applies_the_rest(
 
     async def scenario() -> None:
         replicas = ReplicaSet.sqlite_directory(server.data_dir)
-        session = await open_session(server.base_url, replicas, outbox)
         try:
-            await offline_part(session)
+            async with open_session(server.base_url, replicas, outbox) as session:
+                await offline_part(session)
+            # the console quits with the action still queued
         finally:
-            await close_session(session)  # the console quits with the action still queued
             server.start()
-        session = await open_session(server.base_url, ReplicaSet.sqlite_directory(server.data_dir), outbox)
-        try:
+        replicas = ReplicaSet.sqlite_directory(server.data_dir)
+        async with open_session(server.base_url, replicas, outbox) as session:
             await wait_for_state(session.runtime, str(kept["id"]), OutboxState.APPLIED, timeout_s=30)
-        finally:
-            await close_session(session)
 
     qloop.run(scenario(), 120)
     status = "SELECT status FROM users WHERE id = ?"
@@ -573,9 +554,9 @@ def test_a_moderator_reads_users_but_sees_no_user_actions_and_approves_a_product
     )[0]
 
     async def scenario(session: Session) -> None:
-        pane = session.add(AdminPane(session.ctx, runtime=session.runtime))
-        assert session.ctx.me.may_access(AdminPane.required_roles)
-        assert not session.ctx.me.may_access(AuditPane.required_roles)
+        pane = session.add(AdminPane(session.session))
+        assert session.session.me.may_access(AdminPane.required_roles)
+        assert not session.session.me.may_access(AuditPane.required_roles)
         assert list(pane.action_buttons) == ["_read_only"]
         assert not pane.bulk_button.isEnabled()
         task = pane.start_search()
@@ -608,7 +589,7 @@ def test_adjusting_a_vendors_commission_sends_the_new_rate(env: AdminEnv, pg_clu
     )[0]
 
     async def scenario(admin: Session) -> None:
-        pane = admin.add(AdminPane(admin.ctx, runtime=admin.runtime))
+        pane = admin.add(AdminPane(admin.session))
         pane.entity_combo.setCurrentIndex(pane.entity_combo.findData(EntityType.VENDOR))
         pane.search_edit.setText(str(vendor["id"]))
         await pane.start_search()
@@ -641,7 +622,7 @@ def test_audit_viewer_filters_and_exports_csv(
     )
 
     async def scenario(admin: Session) -> None:
-        pane = admin.add(AuditPane(admin.ctx))
+        pane = admin.add(AuditPane(admin.session))
         pane.action_edit.setText("user.suspend")
         pane.entity_type_combo.setCurrentIndex(pane.entity_type_combo.findData("user"))
         task = pane.start_search()

@@ -1,5 +1,5 @@
-"""The Audit pane: GET /audit (who, what, when, before/after, reason) with filters, paging and CSV export.
-Admins only (the API's audit:read)."""
+"""The Audit pane: the audit trail (who, what, when, before/after, reason) with filters, paging and CSV
+export, fetched and written by the admin runtime's AuditTrail. Admins only (the API's audit:read)."""
 
 from __future__ import annotations
 
@@ -29,24 +29,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nexus_console.models.audit_table import AuditTableModel, write_audit_csv
+from nexus_console.domain.admin_flow import AUDIT_ROLES, AuditPage
+from nexus_console.models.audit_table import AuditTableModel
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.pane import Pane
-from nexus_console.workers.context import ConsoleContext
+from nexus_console.workers.session import ConsoleSession
 
 log = logging.getLogger(__name__)
-
-PAGE_SIZE = 200
 
 
 class AuditPane(Pane):
     title = "Audit"
     icon_name = "audit"
-    required_roles = frozenset({"admin"})
+    required_roles = AUDIT_ROLES
 
-    def __init__(self, ctx: ConsoleContext, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, parent)
+    def __init__(self, session: ConsoleSession, parent: QWidget | None = None) -> None:
+        super().__init__(session, parent)
         self.setObjectName("auditPane")
+        runtime = session.admin
+        assert runtime is not None, "the audit pane needs an admin session"
+        self.audit = runtime.audit
         self._shut_down = False
         self._next_cursor: str | None = None
         self._filters: dict[str, str] = {}
@@ -138,9 +140,6 @@ class AuditPane(Pane):
         export.triggered.connect(lambda: self.run_task(self._export_clicked(), "audit-export"))
         return [export]
 
-    def shutdown(self) -> None:
-        self._shut_down = True
-
     def show_task_error(self, error: BaseException) -> None:
         log.warning("audit pane: %s", error)
         if not self._shut_down:
@@ -162,33 +161,26 @@ class AuditPane(Pane):
 
     async def search(self) -> None:
         self._filters = self.filters()
-        body = await self._page(None)
+        page = await self.audit.page(self._filters)
         if self._shut_down:
             return
-        self.model.set_entries(body["items"])
-        self._after_page(body)
+        self.model.set_entries(page.items)
+        self._after_page(page)
 
     async def load_more(self) -> None:
         if self._next_cursor is None:
             return
-        body = await self._page(self._next_cursor)
+        page = await self.audit.page(self._filters, self._next_cursor)
         if not self._shut_down:
-            self.model.append(body["items"])
-            self._after_page(body)
+            self.model.append(page.items)
+            self._after_page(page)
 
-    async def _page(self, cursor: str | None) -> dict[str, Any]:
-        params: dict[str, Any] = dict(self._filters, limit=PAGE_SIZE)
-        if cursor:
-            params["cursor"] = cursor
-        body, _headers = await self.ctx.api.get_json("/audit", params)
-        return dict(body)
-
-    def _after_page(self, body: dict[str, Any]) -> None:
-        self._next_cursor = body.get("next_cursor")
-        self.total = body.get("estimated_total")
+    def _after_page(self, page: AuditPage) -> None:
+        self._next_cursor = page.next_cursor
+        self.total = page.estimated_total
         self.more_button.setEnabled(self._next_cursor is not None)
         shown = self.model.rowCount()
-        total = f" of {self.total:,}" if isinstance(self.total, int) else ""
+        total = f" of {self.total:,}" if self.total is not None else ""
         self.status_label.setText(f"{shown:,}{total} entries")
 
     def _selection_changed(self, _s: QItemSelection, _d: QItemSelection) -> None:
@@ -209,16 +201,7 @@ class AuditPane(Pane):
     async def export_csv(self, path: Path) -> int:
         """Every entry matching the current filters (all pages), written as CSV; returns the row count."""
         self._filters = self.filters()
-        entries: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            body = await self._page(cursor)
-            entries.extend(body["items"])
-            cursor = body.get("next_cursor")
-            if not cursor:
-                break
-        loop = asyncio.get_running_loop()
-        count = await loop.run_in_executor(self.ctx.executor, write_audit_csv, entries, Path(path))
+        count = await self.audit.export_csv(self._filters, Path(path))
         if not self._shut_down:
             self.status_label.setText(f"Exported {count:,} entries to {Path(path).name}")
         return count

@@ -1,14 +1,16 @@
 """Detail panes as HTML: a user (profile, status, sync history, orders), a vendor (products, sales,
 compliance, commission), a product (flags, vendor). Every section says which replica it came from and
-how far behind that replica was."""
+how far behind that replica was. `RENDERERS` is the views' side of the entity descriptors
+(services/admin_entities.py): one renderer per entity type."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from nexus_console.domain.admin import ReplicaResult
+from nexus_console.domain.admin import EntityType, ReplicaResult
+from nexus_console.domain.admin_flow import LoadedDetail
 from nexus_console.domain.lookups import ProductDetail, UserDetail, VendorDetail
 from nexus_console.models.admin_table import cell_text
 from nexus_console.models.outbox_table import age_text
@@ -232,3 +234,14 @@ def render_product(detail: ProductDetail, now: float) -> str:
             _stamp(detail.subject_links, now),
         ]
     )
+
+
+RENDERERS: dict[EntityType, Callable[[Any, float], str]] = {
+    EntityType.USER: render_user,
+    EntityType.VENDOR: render_vendor,
+    EntityType.PRODUCT: render_product,
+}
+
+
+def render_detail(loaded: LoadedDetail, now: float) -> str:
+    return RENDERERS[loaded.entity_type](loaded.detail, now)

@@ -1,6 +1,9 @@
 """The Action queue pane: every queued admin action with its age and state (queued → sending → applied,
 conflict or failed). Works offline: edit a queued action's reason or cancel it before it is sent. On a
-conflict it shows the server's current state and offers: apply again on that version, or discard."""
+conflict it shows the server's current state and offers: apply again on that version, or discard.
+
+The pane re-reads the queue when the admin runtime says it changed (`changes`, coalesced), and its ages
+move on once a second while it is shown."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer
+from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -25,38 +28,39 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nexus_console.domain.admin_flow import ADMIN_ROLES
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
 from nexus_console.models.outbox_table import OutboxTableModel
 from nexus_console.views.admin.dialogs import ReasonDialog
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.pane import Pane
-from nexus_console.workers.admin_sources import AdminRuntime, admin_runtime_for
-from nexus_console.workers.context import ConsoleContext
+from nexus_console.workers.session import ConsoleSession
 
 log = logging.getLogger(__name__)
 
 TICK_MS = 1000
-PAGE = 500
+RELOAD_BATCH_MS = 100  # the outbox's changes within this window: one re-read
 PANE_STYLE = "QLabel#queueError { color: #ff6b5e; } QLabel#queueCounts { color: #9aa0a6; }"
 
 
 class QueuePane(Pane):
     title = "Action queue"
     icon_name = "queue"
-    required_roles = frozenset({"admin", "moderator"})
+    required_roles = ADMIN_ROLES
 
     def __init__(
         self,
-        ctx: ConsoleContext,
+        session: ConsoleSession,
         parent: QWidget | None = None,
         *,
-        runtime: AdminRuntime | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(ctx, parent)
+        super().__init__(session, parent)
         self.setObjectName("queuePane")
         self.setStyleSheet(PANE_STYLE)
-        self.runtime = runtime or admin_runtime_for(ctx)
+        runtime = session.admin
+        assert runtime is not None, "the admin panes need an admin or moderator session"
+        self.runtime = runtime
         self.active_dialog: QDialog | None = None
         self._shut_down = False
         self._reloading = False
@@ -121,14 +125,9 @@ class QueuePane(Pane):
         self.discard_button.clicked.connect(lambda: self._on_selected(self.discard))
         self.retry_button.clicked.connect(lambda: self._on_selected(self.retry))
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
-        self.runtime.outbox_changed.connect(self.reload_soon)
-        self.runtime.ready_changed.connect(self.reload_soon)
-        self.timer = QTimer(self)
-        self.timer.setObjectName("queuePaneTick")
-        self.timer.timeout.connect(self._tick)
-        self.timer.start(TICK_MS)
         self._update_buttons()
-        self.reload_soon()
+        self.every(TICK_MS, self.model.tick, name="queuePaneTick")  # ages move on
+        self.watch(self.runtime.changes, lambda _revision: self.reload_soon(), batch_ms=RELOAD_BATCH_MS)
 
     # ---- plumbing ----------------------------------------------------------------------------------
 
@@ -139,21 +138,9 @@ class QueuePane(Pane):
             self.error_label.show()
 
     def shutdown(self) -> None:
-        self._shut_down = True
-        self.timer.stop()
-        try:
-            self.runtime.outbox_changed.disconnect(self.reload_soon)
-            self.runtime.ready_changed.disconnect(self.reload_soon)
-        except (RuntimeError, TypeError):
-            pass
         if self.active_dialog is not None:
             self.active_dialog.reject()
-
-    def _tick(self) -> None:
-        self.model.tick()
-        # the sender moves entries to `sending` and back without telling anyone: look again
-        if self.isVisible():
-            self.reload_soon()
+        super().shutdown()
 
     def reload_soon(self) -> None:
         if self._reloading:
@@ -162,44 +149,26 @@ class QueuePane(Pane):
         self.run_task(self.reload(), "queue-reload")
 
     async def reload(self) -> None:
-        outbox = self.runtime.outbox
-        if outbox is None:
-            return
+        """Re-read the queue (again, when it changed meanwhile) and keep the selection."""
         self._reloading = True
         try:
             while True:
                 self._reload_again = False
-                entries = await self._all_entries()
-                counts = await outbox.counts()
-                if self._shut_down:
+                snapshot = await self.runtime.queue_snapshot()
+                if snapshot is None or self._shut_down:
                     return
                 selected = self.selected_entry()
-                self.model.set_entries(entries)
+                self.model.set_entries(snapshot.entries)
                 if selected is not None:
                     row = self.model.row_of(selected.id)
                     if row is not None and not self.table.selectionModel().isRowSelected(row):
                         self.table.selectRow(row)
-                shown = [f"{n} {state.value}" for state, n in counts.items() if n]
-                text = " · ".join(shown) or "No queued actions."
-                if self.runtime.offline:
-                    text = "API unreachable: actions wait here (editable until sent) · " + text
-                self.counts_label.setText(text)
+                self.counts_label.setText(snapshot.describe())
                 self._show_selected()
                 if not self._reload_again:
                     return
         finally:
             self._reloading = False
-
-    async def _all_entries(self) -> list[OutboxEntry]:
-        """Every entry, in queue order, read in keyset pages."""
-        assert self.runtime.outbox is not None
-        entries: list[OutboxEntry] = []
-        while True:
-            after = entries[-1].id if entries else 0
-            page = await self.runtime.outbox.entries(after_id=after, limit=PAGE)
-            entries.extend(page)
-            if len(page) < PAGE:
-                return entries
 
     # ---- selection ---------------------------------------------------------------------------------
 
@@ -239,10 +208,6 @@ class QueuePane(Pane):
 
     # ---- actions -----------------------------------------------------------------------------------
 
-    async def _after(self, coro: Coroutine[Any, Any, Any]) -> None:
-        await coro
-        self.runtime.notify_outbox_changed()
-
     async def edit_reason(self, entry: OutboxEntry) -> bool:
         dialog = ReasonDialog(
             "Edit reason",
@@ -258,30 +223,31 @@ class QueuePane(Pane):
             dialog.deleteLater()
         if not accepted:
             return False
-        assert self.runtime.outbox is not None
-        await self._after(self.runtime.outbox.edit_reason(entry.id, dialog.reason_text()))
+        actions = self.runtime.actions
+        assert actions is not None
+        await actions.edit_reason(entry.id, dialog.reason_text())
         return True
 
     async def cancel(self, entry: OutboxEntry) -> None:
-        assert self.runtime.outbox is not None
-        await self._after(self.runtime.outbox.cancel(entry.id))
+        actions = self.runtime.actions
+        assert actions is not None
+        await actions.cancel(entry.id)
 
     async def apply_again(self, entry: OutboxEntry) -> None:
         """Send the same action again, on the version the server has now (from the conflict)."""
-        assert self.runtime.outbox is not None
-        version = None
-        if entry.server_state is not None and isinstance(entry.server_state.get("version"), int):
-            version = int(entry.server_state["version"])
-        await self._after(self.runtime.outbox.apply_again(entry.id, version))
+        actions = self.runtime.actions
+        assert actions is not None
+        await actions.apply_again(entry)
 
     async def discard(self, entry: OutboxEntry) -> None:
-        assert self.runtime.outbox is not None
-        await self._after(self.runtime.outbox.discard(entry.id))
+        actions = self.runtime.actions
+        assert actions is not None
+        await actions.discard(entry.id)
 
     async def retry(self, entry: OutboxEntry) -> None:
-        assert self.runtime.outbox is not None
-        outbox = self.runtime.outbox
-        await self._after(outbox.call(outbox.outbox.retry_failed, entry.id))
+        actions = self.runtime.actions
+        assert actions is not None
+        await actions.retry(entry.id)
 
 
 def describe_entry(entry: OutboxEntry) -> str:

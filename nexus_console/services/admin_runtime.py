@@ -1,9 +1,16 @@
-"""The admin services of one session: the replicas and lookups (reads), the outbox, its sender task and the
-action service (writes through the API only), started together and stopped together.
+"""The admin runtime of one session (admins and moderators): the replicas and lookups (reads), the outbox,
+its sender task and the action service (writes through the API only), the workflow the Admin pane runs, the
+read-your-writes watcher and the audit trail; started together and stopped together. Qt-free.
 
 `AdminRuntime.run()` is the session task: it opens the replicas and the outbox, runs the sender until
-cancelled, then closes everything it opened (executor threads included). Panes wait for `ready` before
-they read, and listen to `outbox_changed` / `results_arrived` to refresh.
+cancelled, then closes everything it opened (executor threads included). Callers wait for `ready` before
+they read. What changed is published on feeds:
+
+* `changes`: a revision, bumped whenever the outbox changes (an action queued, edited, cancelled, applied
+  again, discarded or retried; the sender claiming entries or recording answers), when the API becomes
+  unreachable or reachable again, and when the runtime becomes ready;
+* `results`: every batch of the sender's answers (`list[SendResult]`);
+* `caught_up`: rows the replica now shows after a write the API applied (CatchUpWatcher).
 """
 
 from __future__ import annotations
@@ -12,18 +19,21 @@ import asyncio
 import contextlib
 import logging
 import time
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from PySide6.QtCore import QObject, Signal
 from sqlalchemy.engine import make_url
 
+from nexus_console.domain.admin import ReplicaCatchUp
+from nexus_console.domain.admin_flow import CaughtUp, QueueSnapshot
 from nexus_console.domain.backoff import Backoff
-from nexus_console.domain.outbox_model import SendResult
+from nexus_console.domain.outbox_model import OutboxEntry, SendResult
 from nexus_console.services.admin_actions import AdminActions
+from nexus_console.services.admin_workflow import AdminWorkflow, CatchUpWatcher, RefreshRows
+from nexus_console.services.audit_trail import AuditTrail
+from nexus_console.services.feeds import Feed
 from nexus_console.services.http import build_http_client
 from nexus_console.services.keychain import database_password_key
 from nexus_console.services.lookups import Lookups
@@ -31,8 +41,11 @@ from nexus_console.services.outbox import AsyncOutbox
 from nexus_console.services.outbox_sender import OutboxSender
 from nexus_console.services.profiles import data_dir
 from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
+from nexus_console.services.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
+
+QUEUE_PAGE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +64,19 @@ def outbox_path_for(profile_name: str) -> Path:
     return data_dir() / f"outbox-{safe}.sqlite3"
 
 
-class AdminRuntime(QObject):
-    """Reads (ReplicaSet, Lookups) and writes (AsyncOutbox, OutboxSender, AdminActions) for a session."""
+class AdminRuntime:
+    """Reads (ReplicaSet, Lookups) and writes (AsyncOutbox, OutboxSender, AdminActions) for a session.
 
-    outbox_changed = Signal()
-    results_arrived = Signal(object)  # list[SendResult]
-    ready_changed = Signal()
+    `session` is the ConsoleSession that builds it (its profile, API client, keychain, me, executor)."""
 
     def __init__(
         self,
-        ctx: Any,
+        session: Any,
         settings: AdminSettings | None = None,
         *,
         replicas: ReplicaSet | None = None,
     ) -> None:
-        super().__init__()
-        self.ctx = ctx
+        self.session = session
         self.settings = settings or AdminSettings()
         self._given_replicas = replicas
         self.replicas: ReplicaSet | None = None
@@ -74,33 +84,42 @@ class AdminRuntime(QObject):
         self.outbox: AsyncOutbox | None = None
         self.sender: OutboxSender | None = None
         self.actions: AdminActions | None = None
-        self.problem: str | None = None  # why the runtime could not start (shown by the panes)
+        self.problem: str | None = None  # why the runtime (or its lookups) could not start
         self.ready = asyncio.Event()
         self.offline = False
+        self.changes: Feed[int] = Feed("admin.changes", 0)
+        self.results: Feed[list[SendResult]] = Feed("admin.results")
+        self.caught_up: Feed[CaughtUp] = Feed("admin.caught_up")
+        self.catch_up = ReplicaCatchUp()
+        self.watcher = CatchUpWatcher(self.catch_up, self.caught_up, self._refresh_rows)
+        auth = session.api.auth
+        self.workflow = AdminWorkflow(self, auth, session.me)
+        self.audit = AuditTrail(session.api, session.executor)
+        self._revision = 0
         self._wake = asyncio.Event()
         self._http: httpx.AsyncClient | None = None
-        self._handed_token: str | None = None
+        self._token = auth.token_getter() if auth is not None else _no_token
         self._started = False
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, tasks: TaskRunner) -> None:
         if not self._started:
             self._started = True
-            self.ctx.tasks.run(self.run(), name="admin-runtime")
+            tasks.run(self.run(), name="admin-runtime")
+            self.watcher.start(tasks)
 
     async def run(self) -> None:
         """Open everything, send queued actions until cancelled, then close what was opened."""
         try:
             try:
-                path = self.settings.outbox_path or outbox_path_for(self.ctx.profile.name)
+                path = self.settings.outbox_path or outbox_path_for(self.session.profile.name)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.outbox = await AsyncOutbox.open(path)
             except Exception as exc:
                 self.problem = f"the action queue is unavailable: {exc}"
                 log.warning("%s", self.problem)
-                self.ready.set()
-                self.ready_changed.emit()
+                self._set_ready()
                 await asyncio.Event().wait()  # stay "started" until the session ends
             try:
                 self.replicas = self._given_replicas or await self._replicas_from_profile()
@@ -109,26 +128,31 @@ class AdminRuntime(QObject):
                 # The queue still drains what earlier sessions queued; only lookups are missing.
                 self.problem = f"lookups unavailable: {exc}"
                 log.warning("%s", self.problem)
-            profile = self.ctx.profile
+            profile = self.session.profile
             self._http = build_http_client(
                 profile.tls, timeout_s=self.settings.request_timeout_s, base_url=profile.api_base_url
             )
             self.sender = OutboxSender(
                 self.outbox,
                 self._http,
-                self._access_token,
+                self._token,
                 request_timeout_s=self.settings.request_timeout_s,
                 backoff=Backoff(0.5, self.settings.retry_max_s),
                 on_results=self._on_results,
+                on_claimed=self._on_claimed,
             )
-            # No sender for AdminActions: queueing wakes this runtime's loop (notify_outbox_changed).
-            if self.lookups is not None:
-                self.actions = AdminActions(self.outbox, self.lookups)
-            self.ready.set()
-            self.ready_changed.emit()
+            # Not the sender's own wake: this runtime's loop sends (it probes the API first).
+            self.actions = AdminActions(
+                self.outbox, self.lookups, catch_up=self.catch_up, on_change=self._outbox_changed
+            )
+            self._set_ready()
             await self._send_loop()
         finally:
             await self._close()
+
+    def _set_ready(self) -> None:
+        self.ready.set()
+        self._bump()
 
     async def _send_loop(self) -> None:
         """Drain when woken, when a retry falls due, or every idle period.
@@ -138,6 +162,7 @@ class AdminRuntime(QObject):
         """
         assert self.sender is not None and self.outbox is not None
         await self.outbox.call(self.outbox.outbox.recover)
+        self._bump()
         probe_backoff = Backoff(0.5, self.settings.offline_probe_max_s)
         while True:
             self._wake.clear()
@@ -174,7 +199,7 @@ class AdminRuntime(QObject):
         if offline != self.offline:
             self.offline = offline
             log.info("admin API %s", "unreachable: actions wait in the queue" if offline else "reachable")
-            self.outbox_changed.emit()
+            self._bump()
 
     def wake(self) -> None:
         """Send now (something was queued, or the admin asked to retry)."""
@@ -190,13 +215,14 @@ class AdminRuntime(QObject):
 
     async def _replicas_from_profile(self) -> ReplicaSet:
         """The profile's replica DSNs (no passwords in them) with passwords from the keychain."""
+        profile, keychain = self.session.profile, self.session.keychain
         configs = []
-        for name, dsns in self.ctx.profile.replicas.items():
+        for name, dsns in profile.replicas.items():
             urls = []
             for url in dsns:
                 password = None
-                if self.ctx.keychain is not None and not url.startswith("sqlite"):
-                    password = await self.ctx.keychain.get(database_password_key(name))
+                if keychain is not None and not url.startswith("sqlite"):
+                    password = await keychain.get(database_password_key(name))
                 if password:
                     url = make_url(url).set(password=password).render_as_string(hide_password=False)
                 urls.append(url)
@@ -205,78 +231,53 @@ class AdminRuntime(QObject):
                     ReplicaConfig(name, tuple(urls), statement_timeout_ms=self.settings.statement_timeout_ms)
                 )
         if not configs:
-            raise RuntimeError(f"profile {self.ctx.profile.name!r} has no database replicas configured")
+            raise RuntimeError(f"profile {profile.name!r} has no database replicas configured")
         return ReplicaSet(configs)
 
-    # --- the sender's hooks ----------------------------------------------------------------------------
+    # --- what changed ----------------------------------------------------------------------------------
 
-    async def _access_token(self) -> str:
-        """The session's access token; asked again for the same token means it was refused: refresh."""
-        auth = self.ctx.api.auth
-        if auth is None:
-            return ""
-        token = auth.access_token
-        if (token is None or token == self._handed_token) and await auth.recover(token):
-            token = auth.access_token
-        self._handed_token = token
-        return token or ""
+    def _bump(self) -> None:
+        self._revision += 1
+        self.changes.publish(self._revision)
+
+    def _outbox_changed(self) -> None:
+        """AdminActions changed the outbox: tell the watchers and let the sender look at it."""
+        self._bump()
+        self.wake()
+
+    def _on_claimed(self, _entries: list[OutboxEntry]) -> None:
+        self._bump()  # entries moved to `sending`
 
     def _on_results(self, results: list[SendResult]) -> None:
         if self.actions is not None:
             self.actions.on_results(results)
-        self.results_arrived.emit(results)
-        self.outbox_changed.emit()
+        self.results.publish(results)
+        self._bump()
+        self.watcher.kick()
 
-    # --- helpers for the panes -------------------------------------------------------------------------
+    def _refresh_rows(self) -> RefreshRows | None:
+        if self.actions is None or self.lookups is None:
+            return None
+        return self.actions.refresh_rows
 
-    def notify_outbox_changed(self) -> None:
-        """The panes changed the outbox: refresh the views and let the sender look at it."""
-        self.outbox_changed.emit()
-        self.wake()
+    # --- reads for the action queue --------------------------------------------------------------------
 
-    async def verify_password(self, password: str) -> bool:
-        """Step-up re-authentication: the signed-in user's password, checked by POST /auth/login.
-
-        The tokens that login issues are revoked at once; the session keeps its own."""
-        client = self.ctx.api.http
-        base = self.ctx.api.base_url
-        response = await client.post(
-            f"{base}/auth/login", json={"email": self.ctx.me.email, "password": password}
-        )
-        if response.status_code != 200:
-            return False
-        refresh = response.json().get("refresh_token")
-        if refresh:
-            try:
-                await client.post(f"{base}/auth/logout", json={"refresh_token": refresh})
-            except httpx.HTTPError:
-                log.warning("could not revoke the step-up login's refresh token")
-        return True
+    async def queue_snapshot(self) -> QueueSnapshot | None:
+        """Every outbox entry (read in keyset pages), the counts per state, and whether the API is
+        unreachable; None while the outbox is not open."""
+        outbox = self.outbox
+        if outbox is None:
+            return None
+        entries: list[OutboxEntry] = []
+        while True:
+            after = entries[-1].id if entries else 0
+            page = await outbox.entries(after_id=after, limit=QUEUE_PAGE)
+            entries.extend(page)
+            if len(page) < QUEUE_PAGE:
+                break
+        counts = await outbox.counts()
+        return QueueSnapshot(entries, counts, self.offline)
 
 
-_RUNTIMES: weakref.WeakKeyDictionary[Any, AdminRuntime] = weakref.WeakKeyDictionary()
-
-
-ADMIN_ROLES = frozenset({"admin", "moderator"})
-
-
-def register_admin_sources(ctx: Any, settings: AdminSettings | None = None) -> AdminRuntime | None:
-    """For admins and moderators: create (once per session) the admin runtime and start it."""
-    if not ctx.me.may_access(ADMIN_ROLES):
-        return None
-    return admin_runtime_for(ctx, settings)
-
-
-def admin_runtime_for(ctx: Any, settings: AdminSettings | None = None) -> AdminRuntime:
-    """The session's admin runtime, created and started on first use."""
-    runtime = _RUNTIMES.get(ctx.registry)
-    if runtime is None:
-        runtime = _RUNTIMES[ctx.registry] = AdminRuntime(ctx, settings)
-        runtime.start()
-    return runtime
-
-
-def install_admin_runtime(ctx: Any, runtime: AdminRuntime) -> AdminRuntime:
-    """Use a runtime built elsewhere (tests: given replicas) for this session."""
-    _RUNTIMES[ctx.registry] = runtime
-    return runtime
+async def _no_token() -> str:
+    return ""
