@@ -31,10 +31,11 @@ import psycopg
 
 from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType
 from nexus_console.domain.outbox_model import OutboxState
+from nexus_console.services.auth import PasswordLogin
 from nexus_console.services.http import build_http_client
 from nexus_console.services.lookups import Lookups, UserSearch, select_users, select_users_offset, users
 from nexus_console.services.outbox import AsyncOutbox, Outbox
-from nexus_console.services.outbox_sender import OutboxSender, PasswordLogin
+from nexus_console.services.outbox_sender import OutboxSender
 from nexus_console.services.profiles import TlsSettings
 from nexus_console.services.replicas import Replica, ReplicaConfig, ReplicaSet
 from tests.support.postgres import PgCluster

@@ -37,12 +37,12 @@ async def settle(seconds: float) -> None:
         await asyncio.sleep(0.1)
 
 
-async def shoot(console: ConsoleApp, out: Path, settle_s: float) -> None:
+async def shoot(console: ConsoleApp, out: Path, settle_s: float, size: tuple[int, int]) -> None:
     try:
         while console.window is None:
             await asyncio.sleep(0.1)
         window = console.window
-        window.resize(1600, 1000)
+        window.resize(*size)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             statuses = list(window.session.statuses().values())
@@ -137,6 +137,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs"))
     parser.add_argument("--settle", type=float, default=150.0, help="seconds of demo before the shots")
+    parser.add_argument("--size", default="1600x1000", help="window size WIDTHxHEIGHT (e.g. 1366x768)")
     options = parser.parse_args()
     app = QApplication.instance() or QApplication([sys.argv[0]])
     apply_theme(app)
@@ -144,7 +145,8 @@ def main() -> int:
     asyncio.set_event_loop(loop)
     console = ConsoleApp(parse_args(["--demo"]), app)
     with loop:
-        shots = loop.create_task(shoot(console, options.out, options.settle))
+        width, height = (int(part) for part in options.size.lower().split("x"))
+        shots = loop.create_task(shoot(console, options.out, options.settle, (width, height)))
         code = loop.run_until_complete(console.run())
         if shots.done() and shots.exception() is not None:
             raise shots.exception()  # type: ignore[misc]

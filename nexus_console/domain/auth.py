@@ -14,7 +14,6 @@ VIEWER = "viewer"
 ALL_ROLES = frozenset({ADMIN, MODERATOR, FINANCE, ANALYST, VIEWER})
 
 
-
 @dataclass(frozen=True, slots=True)
 class Credentials:
     """What the login dialog collects; the password never shows in a repr."""
@@ -25,6 +24,7 @@ class Credentials:
 
     def __repr__(self) -> str:
         return f"Credentials(email={self.email!r}, password='***', remember={self.remember})"
+
 
 @dataclass(frozen=True, slots=True)
 class Me:

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -24,6 +23,7 @@ from PySide6.QtGui import QBrush
 from nexus_console.domain.admin import EntityType, RowFreshness
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
 from nexus_console.models.row_tints import PROBLEM_TINT, QUEUED_TINT, WAITING_TINT
+from nexus_console.models.table_base import TableModel
 from nexus_console.workers.bridge import Coalescer
 
 Row = dict[str, Any]
@@ -88,7 +88,7 @@ def badge_text(freshness: RowFreshness | None, entry: OutboxEntry | None) -> str
     return ""
 
 
-class EntityTableModel(QAbstractTableModel):
+class EntityTableModel(TableModel):
     rows_wanted = Signal(object)  # list[str]: ids shown but not in the cache
     more_wanted = Signal()  # the view scrolled to the end and the search has more pages
 
@@ -96,7 +96,7 @@ class EntityTableModel(QAbstractTableModel):
         self, entity_type: EntityType = EntityType.USER, *, cache_size: int = 2000, parent: Any = None
     ):
         super().__init__(parent)
-        self.entity_type = entity_type
+        self._set_entity_type(entity_type)
         self.cache_size = max(1, cache_size)
         self._ids: list[str] = []
         self._row_of: dict[str, int] = {}
@@ -116,21 +116,24 @@ class EntityTableModel(QAbstractTableModel):
     def columns(self) -> tuple[tuple[str, str], ...]:
         return COLUMNS[self.entity_type]
 
+    def _set_entity_type(self, entity_type: EntityType) -> None:
+        self.entity_type = entity_type
+        self.headers = (*(title for _key, title in COLUMNS[entity_type]), CONSOLE_COLUMN_TITLE)
+
     def reset(self, entity_type: EntityType, rows: Iterable[Row], *, has_more: bool) -> None:
         """A new search: its first page."""
-        self.beginResetModel()
-        self.entity_type = entity_type
-        self._ids, self._row_of = [], {}
-        self._cache.clear()
-        self._freshness.clear()
-        self._badges.clear()
-        self._marked.clear()
-        self._wanted.clear()
-        self._asked.clear()
-        self._add(rows)
-        self._has_more = has_more
-        self._fetching = False
-        self.endResetModel()
+        with self.resetting():
+            self._set_entity_type(entity_type)
+            self._ids, self._row_of = [], {}
+            self._cache.clear()
+            self._freshness.clear()
+            self._badges.clear()
+            self._marked.clear()
+            self._wanted.clear()
+            self._asked.clear()
+            self._add(rows)
+            self._has_more = has_more
+            self._fetching = False
 
     def append(self, rows: Iterable[Row], *, has_more: bool) -> None:
         """The next page of the current search."""
@@ -139,10 +142,8 @@ class EntityTableModel(QAbstractTableModel):
         self._has_more = has_more
         if not new:
             return
-        first = len(self._ids)
-        self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-        self._add(new)
-        self.endInsertRows()
+        with self.inserting(len(self._ids), len(new)):
+            self._add(new)
 
     def _add(self, rows: Iterable[Row]) -> None:
         for row in rows:
@@ -190,7 +191,7 @@ class EntityTableModel(QAbstractTableModel):
     def _changed(self, entity_id: str) -> None:
         row = self._row_of.get(entity_id)
         if row is not None:
-            self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
+            self.announce_span(row, row)
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -231,22 +232,8 @@ class EntityTableModel(QAbstractTableModel):
 
     # --- Qt ------------------------------------------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns) + 1
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if 0 <= section < len(self.columns):
-            return self.columns[section][1]
-        if section == len(self.columns):
-            return CONSOLE_COLUMN_TITLE
-        return None
+    def row_count(self) -> int:
+        return len(self._ids)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():

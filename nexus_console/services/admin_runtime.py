@@ -98,6 +98,7 @@ class AdminRuntime:
         self._revision = 0
         self._wake = asyncio.Event()
         self._http: httpx.AsyncClient | None = None
+        self._auth = auth
         self._token = auth.token_getter() if auth is not None else _no_token
         self._started = False
 
@@ -188,9 +189,11 @@ class AdminRuntime:
                     await self._wake.wait()
 
     async def _api_reachable(self) -> bool:
+        if self._auth is not None:
+            return await self._auth.server_reachable(self.settings.request_timeout_s)
         assert self._http is not None
-        try:
-            await self._http.get("/auth/me", timeout=self.settings.request_timeout_s)
+        try:  # no session to ask (a sender without sign-in): any answer from the API will do
+            await self._http.get("/", timeout=self.settings.request_timeout_s)
         except httpx.TransportError:
             return False
         return True

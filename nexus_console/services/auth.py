@@ -145,6 +145,14 @@ class AuthSession:
                 log.warning("could not revoke the step-up login's refresh token")
         return True
 
+    async def server_reachable(self, timeout_s: float) -> bool:
+        """Whether the API answers at all (any status): the offline check of the outbox sender."""
+        try:
+            await self.http.get(self.base_url + "/auth/me", timeout=timeout_s)
+        except httpx.TransportError:
+            return False
+        return True
+
     async def logout(self) -> None:
         """Revoke the refresh token on the server (best effort) and delete it from the keychain."""
         token = self._refresh_token or await self.keychain.get(REFRESH_TOKEN)
@@ -247,3 +255,20 @@ class AuthSession:
         if not isinstance(body, dict) or "access_token" not in body or "refresh_token" not in body:
             raise LoginFailed(f"the server's answer to {path} has no tokens")
         return body
+
+
+class PasswordLogin:
+    """A token source without a session (the outbox replay command, the crash tests): each call logs in
+    with the password again. The console itself uses `AuthSession.token_getter`."""
+
+    def __init__(self, client: httpx.AsyncClient, email: str, password: str) -> None:
+        self.client = client
+        self.email = email
+        self.password = password
+
+    async def __call__(self) -> str:
+        response = await self.client.post(
+            "/auth/login", json={"email": self.email, "password": self.password}
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])

@@ -11,7 +11,6 @@ import re
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,49 +26,18 @@ from nexus_console.domain.outbox_model import (
     OutboxState,
     SendOutcome,
     SendResult,
-    entity_ref,
+)
+from nexus_console.services.outbox_schema import (
+    CONNECT_ARGS,
+    IS_OPEN,
+    PRAGMAS,
+    SCHEMA,
+    new_idempotency_key,
+    row_to_entry,
 )
 from nexus_console.services.sqlite_store import connect
 
-# Durable: a committed transaction is on disk (WAL plus a full fsync) before the call returns.
-PRAGMAS = ("synchronous=FULL", "busy_timeout=10000")
-# Autocommit (the outbox opens its own BEGIN IMMEDIATE transactions), usable from any thread under the lock.
-CONNECT_ARGS: dict[str, Any] = {"isolation_level": None, "check_same_thread": False, "timeout": 10}
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS actions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    entity_type TEXT NOT NULL,
-    entity_id TEXT NOT NULL,
-    action TEXT NOT NULL,
-    reason TEXT,
-    params TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    expected_version INTEGER,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    ever_sent INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    next_attempt_at REAL,
-    last_error TEXT,
-    http_status INTEGER,
-    applied_version INTEGER,
-    server_state TEXT
-);
-CREATE INDEX IF NOT EXISTS ix_actions_open_entity ON actions (entity_type, entity_id, id)
-    WHERE state NOT IN ('applied', 'cancelled');
-CREATE INDEX IF NOT EXISTS ix_actions_state ON actions (state, id);
-"""
-
-# Written exactly as the partial index's WHERE clause: SQLite uses ix_actions_open_entity only for a
-# query term it can match to it, and an equivalent `state IN (<open states>)` scans every queued row.
-_IS_OPEN = "state NOT IN ('applied', 'cancelled')"
-assert {OutboxState.APPLIED, OutboxState.CANCELLED} == TERMINAL_STATES
-
-
-def new_idempotency_key() -> str:
-    return uuid.uuid4().hex
+__all__ = ["CONNECT_ARGS", "PRAGMAS", "SCHEMA", "Outbox", "new_idempotency_key"]
 
 
 class Outbox:
@@ -127,33 +95,11 @@ class Outbox:
         with self._lock:
             self._db.set_trace_callback(callback)
 
-    @staticmethod
-    def _entry(row: sqlite3.Row) -> OutboxEntry:
-        return OutboxEntry(
-            id=row["id"],
-            entity=entity_ref(row["entity_type"], row["entity_id"]),
-            action=row["action"],
-            reason=row["reason"],
-            params=json.loads(row["params"]),
-            idempotency_key=row["idempotency_key"],
-            expected_version=row["expected_version"],
-            state=OutboxState(row["state"]),
-            attempts=row["attempts"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            next_attempt_at=row["next_attempt_at"],
-            last_error=row["last_error"],
-            http_status=row["http_status"],
-            applied_version=row["applied_version"],
-            server_state=None if row["server_state"] is None else json.loads(row["server_state"]),
-            ever_sent=bool(row["ever_sent"]),
-        )
-
     def _get(self, db: sqlite3.Connection, entry_id: int) -> OutboxEntry:
         row = db.execute("SELECT * FROM actions WHERE id = ?", (entry_id,)).fetchone()
         if row is None:
             raise OutboxError(f"no outbox entry {entry_id}")
-        return self._entry(row)
+        return row_to_entry(row)
 
     @staticmethod
     def _hand_version_on(db: sqlite3.Connection, entry: OutboxEntry, version: int | None) -> None:
@@ -161,7 +107,7 @@ class Outbox:
         db.execute(
             f"""UPDATE actions SET expected_version = ? WHERE id = (
                     SELECT id FROM actions WHERE entity_type = ? AND entity_id = ? AND id > ?
-                    AND {_IS_OPEN} ORDER BY id LIMIT 1)
+                    AND {IS_OPEN} ORDER BY id LIMIT 1)
                 AND expected_version IS NULL""",
             (version, entry.entity.type.value, entry.entity.id, entry.id),
         )
@@ -183,7 +129,7 @@ class Outbox:
                     # Nothing queued before it on this entity: the caller must say which version it saw.
                     has_predecessor = db.execute(
                         f"""SELECT 1 FROM actions WHERE entity_type = ? AND entity_id = ?
-                            AND {_IS_OPEN} LIMIT 1""",
+                            AND {IS_OPEN} LIMIT 1""",
                         (request.entity.type.value, request.entity.id),
                     ).fetchone()
                     if has_predecessor is None:
@@ -322,7 +268,7 @@ class Outbox:
             f"""SELECT a.* FROM actions AS a
                 WHERE a.state = ? AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
                 AND NOT EXISTS (SELECT 1 FROM actions WHERE entity_type = a.entity_type
-                    AND entity_id = a.entity_id AND id < a.id AND {_IS_OPEN})
+                    AND entity_id = a.entity_id AND id < a.id AND {IS_OPEN})
                 ORDER BY a.id LIMIT ?""",
             (OutboxState.QUEUED.value, now, limit),
         ).fetchall()
@@ -391,14 +337,14 @@ class Outbox:
             sql += f" AND state IN ({', '.join('?' for _ in wanted)})"
             args += wanted
         rows = self._read(sql + " ORDER BY id LIMIT ?", [*args, limit])
-        return [self._entry(row) for row in rows]
+        return [row_to_entry(row) for row in rows]
 
     def entries_for(self, entity_type: str, entity_id: str) -> list[OutboxEntry]:
         rows = self._read(
             "SELECT * FROM actions WHERE entity_type = ? AND entity_id = ? ORDER BY id",
             [entity_type, entity_id],
         )
-        return [self._entry(row) for row in rows]
+        return [row_to_entry(row) for row in rows]
 
     def latest_for(self, entity_type: str, entity_ids: Iterable[str]) -> dict[str, OutboxEntry]:
         """Per entity, its open head entry if any, else its newest entry: what a row's badge shows."""
@@ -413,7 +359,7 @@ class Outbox:
                 [entity_type, *chunk],
             )
             for row in rows:
-                entry = self._entry(row)
+                entry = row_to_entry(row)
                 current = found.get(entry.entity.id)
                 if current is None or current.state in TERMINAL_STATES:
                     found[entry.entity.id] = entry
@@ -426,13 +372,13 @@ class Outbox:
         return counts
 
     def open_count(self) -> int:
-        return int(self._read(f"SELECT COUNT(*) FROM actions WHERE {_IS_OPEN}")[0][0])
+        return int(self._read(f"SELECT COUNT(*) FROM actions WHERE {IS_OPEN}")[0][0])
 
     def next_due_at(self) -> float | None:
         """When the earliest queued head becomes due (None: nothing is waiting for a retry time)."""
         rows = self._read(
             f"""SELECT MIN(COALESCE(a.next_attempt_at, 0)) FROM actions AS a JOIN (
-                    SELECT MIN(id) AS id FROM actions WHERE {_IS_OPEN}
+                    SELECT MIN(id) AS id FROM actions WHERE {IS_OPEN}
                     GROUP BY entity_type, entity_id) AS head ON a.id = head.id
                 WHERE a.state = ?""",
             [OutboxState.QUEUED.value],
@@ -444,9 +390,9 @@ class Outbox:
         blocking = [s.value for s in BLOCKING_STATES if s is not OutboxState.SENDING]
         rows = self._read(
             f"""SELECT a.* FROM actions AS a JOIN (
-                    SELECT MIN(id) AS id FROM actions WHERE {_IS_OPEN}
+                    SELECT MIN(id) AS id FROM actions WHERE {IS_OPEN}
                     GROUP BY entity_type, entity_id) AS head ON a.id = head.id
                 WHERE a.state IN ({", ".join("?" for _ in blocking)}) ORDER BY a.id""",
             blocking,
         )
-        return [self._entry(row) for row in rows]
+        return [row_to_entry(row) for row in rows]

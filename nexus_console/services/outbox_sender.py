@@ -28,6 +28,7 @@ import httpx
 
 from nexus_console.domain.backoff import Backoff
 from nexus_console.domain.outbox_model import OutboxEntry, SendOutcome, SendResult, classify_status
+from nexus_console.services.auth import PasswordLogin
 from nexus_console.services.outbox import AsyncOutbox
 
 TokenProvider = Callable[[], Awaitable[str]]
@@ -259,22 +260,6 @@ def _problem_text(response: httpx.Response, body: Mapping[str, Any] | None) -> s
     if body is not None and (body.get("detail") or body.get("title")):
         return f"HTTP {response.status_code}: {body.get('detail') or body.get('title')}"
     return f"HTTP {response.status_code} from {response.request.url.path}"
-
-
-class PasswordLogin:
-    """A token provider that logs in with a password; each call after the first logs in again."""
-
-    def __init__(self, client: httpx.AsyncClient, email: str, password: str) -> None:
-        self.client = client
-        self.email = email
-        self.password = password
-
-    async def __call__(self) -> str:
-        response = await self.client.post(
-            "/auth/login", json={"email": self.email, "password": self.password}
-        )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
 
 
 # --- command line ------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ class SourceStatusBar(QStatusBar):
         self.notice.setObjectName("statusNotice")
         self.notice.setStyleSheet("QLabel { color: #a15c00; padding: 0 6px; }")
         self.notice.hide()
+        # The notice takes what the source labels leave (its full text is in the tooltip).
+        self.notice.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.addWidget(self.notice, 1)
         self.watchers = Watchers(self)
         for source in session.sources():

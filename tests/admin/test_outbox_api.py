@@ -17,9 +17,10 @@ from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType, Row
 from nexus_console.domain.backoff import Backoff
 from nexus_console.domain.outbox_model import OutboxState
 from nexus_console.services.admin_actions import AdminActions
+from nexus_console.services.auth import PasswordLogin
 from nexus_console.services.lookups import Lookups
 from nexus_console.services.outbox import AsyncOutbox
-from nexus_console.services.outbox_sender import OutboxSender, PasswordLogin
+from nexus_console.services.outbox_sender import OutboxSender
 from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
 from tests.admin.conftest import ADMIN_EMAIL, DEMO_PASSWORD, audit_counts_by_key, login, primary_rows
 from tests.support.postgres import PgCluster

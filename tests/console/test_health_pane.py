@@ -341,30 +341,30 @@ def test_a_restart_shows_the_cached_matrix_at_once_marked_stale(qloop: QLoop, re
     server.stop()
 
     async def second_run() -> None:
-        async with api_stack(base_url) as stack:
-            # Logged out and the server gone: everything on screen comes from the local cache.
-            async with console_session(
+        # Logged out and the server gone: everything on screen comes from the local cache.
+        async with (
+            api_stack(base_url) as stack,
+            console_session(
                 Profile("lab", base_url), stack.api, stack.http, VIEWER, settings=FAST
-            ) as session:
-                pane = HealthPane(session)
-                pane.show()
-                try:
-                    started = time.monotonic()
-                    await wait_until(lambda: pane.model.rowCount() > SERVICE_COUNT, timeout_s=5)
-                    assert time.monotonic() - started < 5
-                    names = pane.model.service_names()
-                    await wait_until(
-                        lambda: pane.model.result(names[0], Probe.HEALTH) is not None, timeout_s=5
-                    )
-                    index = pane.model.index(pane.model.row_of(names[0]), PROBE_COLUMNS[Probe.HEALTH])
-                    assert index.data(STALE_ROLE) is True
-                    await wait_until(lambda: "req/s" in pane.api_view.kpis.text(), timeout_s=5)
-                    pane.refresh_ages()
-                    assert "stale" in pane.api_view.banner.text()
-                finally:
-                    pane.shutdown()
-                    pane.hide()  # not close(): closing the last window would quit the qasync loop
-                    pane.deleteLater()
+            ) as session,
+        ):
+            pane = HealthPane(session)
+            pane.show()
+            try:
+                started = time.monotonic()
+                await wait_until(lambda: pane.model.rowCount() > SERVICE_COUNT, timeout_s=5)
+                assert time.monotonic() - started < 5
+                names = pane.model.service_names()
+                await wait_until(lambda: pane.model.result(names[0], Probe.HEALTH) is not None, timeout_s=5)
+                index = pane.model.index(pane.model.row_of(names[0]), PROBE_COLUMNS[Probe.HEALTH])
+                assert index.data(STALE_ROLE) is True
+                await wait_until(lambda: "req/s" in pane.api_view.kpis.text(), timeout_s=5)
+                pane.refresh_ages()
+                assert "stale" in pane.api_view.banner.text()
+            finally:
+                pane.shutdown()
+                pane.hide()  # not close(): closing the last window would quit the qasync loop
+                pane.deleteLater()
 
     qloop.run(second_run(), timeout_s=60)
 
