@@ -148,8 +148,6 @@ class AlertRuntime:
         return rules
 
     def _register_pollers(self, profile: Profile, http: Any) -> None:
-        registry = self.registry
-        timeout = self.settings.request_timeout_s
         urls = list(profile.alertmanager_urls)
         if urls:
             instances = [
@@ -157,34 +155,20 @@ class AlertRuntime:
                 for index, url in enumerate(urls, start=1)
             ]
             self.alertmanager = AlertmanagerSource(instances)
-            self.queue.add_source(self.alertmanager)
-            source = self.alertmanager
-            poller = registry.get_or_create(
-                ALERTMANAGER_POLLER,
-                lambda: Poller(
-                    ALERTMANAGER_POLLER,
-                    source.fetch,
-                    self.settings.alertmanager_interval_s,
-                    timeout_s=timeout,
-                ),
-            )
-            self._follow(poller, source.name)
+            self._poll_source(ALERTMANAGER_POLLER, self.alertmanager, self.settings.alertmanager_interval_s)
         if profile.prometheus_url:
             self.prometheus = PrometheusAlertSource(
                 PrometheusClient(profile.prometheus_url, http), include_firing=not urls
             )
-            self.queue.add_source(self.prometheus)
-            prometheus = self.prometheus
-            poller = registry.get_or_create(
-                PROMETHEUS_POLLER,
-                lambda: Poller(
-                    PROMETHEUS_POLLER,
-                    prometheus.fetch,
-                    self.settings.prometheus_interval_s,
-                    timeout_s=timeout,
-                ),
-            )
-            self._follow(poller, prometheus.name)
+            self._poll_source(PROMETHEUS_POLLER, self.prometheus, self.settings.prometheus_interval_s)
+
+    def _poll_source(self, poller_name: str, source: Any, interval_s: float) -> None:
+        """Route acks of `source`'s alerts to it, poll its `fetch` and buffer each snapshot into the queue."""
+        self.queue.add_source(source)
+        poller = self.registry.add(
+            Poller(poller_name, source.fetch, interval_s, timeout_s=self.settings.request_timeout_s)
+        )
+        self._follow(poller, source.name)
 
     def source_pollers(self) -> dict[str, Poller[Any]]:
         """The polled alert sources by source name (alertmanager, prometheus), when configured."""

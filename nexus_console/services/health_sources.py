@@ -82,9 +82,8 @@ class HealthSources:
     ) -> None:
         self.settings = settings = settings or HealthSourceSettings()
         self._api = api
-        self.services: Poller[ServiceCatalog] = registry.get_or_create(
-            SERVICES,
-            lambda: Poller(
+        self.services: Poller[ServiceCatalog] = registry.add(
+            Poller(
                 SERVICES,
                 lambda: fetch_service_catalog(api),
                 settings.services_interval_s,
@@ -103,9 +102,8 @@ class HealthSources:
 
         # Worst case every probe hangs: that many rounds of the per-probe timeout.
         rounds = -(-(EXPECTED_SERVICES * len(PROBE_KINDS)) // settings.probe_concurrency)
-        self.probes: Poller[ProbeSweep] = registry.get_or_create(
-            PROBES,
-            lambda: Poller(
+        self.probes: Poller[ProbeSweep] = registry.add(
+            Poller(
                 PROBES,
                 probe_all,
                 settings.probes_interval_s,
@@ -127,9 +125,8 @@ class HealthSources:
             return await collector.scrape(await self.current_catalog())
 
         scrape_rounds = -(-EXPECTED_SERVICES // settings.scrape_concurrency)
-        self.metrics: Poller[MetricsRound] = registry.get_or_create(
-            METRICS,
-            lambda: Poller(
+        self.metrics: Poller[MetricsRound] = registry.add(
+            Poller(
                 METRICS,
                 scrape_all,
                 settings.metrics_interval_s,
@@ -168,9 +165,8 @@ class HealthSources:
 
     def _document(self, registry: PollerRegistry, name: str, fetch: Any) -> Poller[dict[str, Any]]:
         settings, api = self.settings, self._api
-        return registry.get_or_create(
-            name,
-            lambda: Poller(
+        return registry.add(
+            Poller(
                 name,
                 lambda: fetch(api),
                 settings.documents_interval_s,

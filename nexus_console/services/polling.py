@@ -156,7 +156,6 @@ class PollerRegistry:
         self._pollers: dict[str, Poller[Any]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
-        self._created_callbacks: list[Callable[[Poller[Any]], None]] = []
         self._cache = cache
         self._cache_every_s = cache_every_s
         self._last_saved: dict[str, float] = {}
@@ -164,18 +163,13 @@ class PollerRegistry:
         self._started = False
         self._closed = False
 
-    def get_or_create(self, name: str, factory: Callable[[], Poller[Any]]) -> Poller[Any]:
-        poller = self._pollers.get(name)
-        if poller is not None:
-            return poller
+    def add(self, poller: Poller[T]) -> Poller[T]:
+        """Register a source's poller (one per name: a second one is a programming error)."""
         if self._closed:
             raise RuntimeError("the poller registry is closed")
-        poller = factory()
-        if poller.name != name:
-            raise ValueError(f"factory for {name!r} made a poller named {poller.name!r}")
-        self._pollers[name] = poller
-        for callback in list(self._created_callbacks):
-            callback(poller)
+        if poller.name in self._pollers:
+            raise ValueError(f"a poller named {poller.name!r} is already registered")
+        self._pollers[poller.name] = poller
         if self._started:
             self._start_one(poller)
         return poller
@@ -188,10 +182,6 @@ class PollerRegistry:
 
     def pollers(self) -> list[Poller[Any]]:
         return list(self._pollers.values())
-
-    def on_created(self, callback: Callable[[Poller[Any]], None]) -> None:
-        """Call back for every poller created from now on."""
-        self._created_callbacks.append(callback)
 
     def start(self) -> None:
         """Start a task for every poller (and for pollers created later)."""

@@ -75,11 +75,8 @@ class ConsoleSession:
         self.keychain = keychain
         self.tasks = TaskRunner(on_unhandled=on_task_error)
         self.registry = PollerRegistry(cache)
-        self.me_source: Poller[Any] = self.registry.get_or_create(
-            ME_SOURCE,
-            lambda: Poller(
-                ME_SOURCE, self._fetch_me, settings.me_interval_s, timeout_s=10.0, cache_codec=JSON_CODEC
-            ),
+        self.me_source: Poller[Any] = self.registry.add(
+            Poller(ME_SOURCE, self._fetch_me, settings.me_interval_s, timeout_s=10.0, cache_codec=JSON_CODEC)
         )
         self.health = HealthSources(self.registry, api, estate_http, executor, settings.health)
         self.alerts = AlertRuntime(

@@ -51,7 +51,7 @@ def test_restart_shows_the_cached_picture_stale_until_fresh_data(qloop: QLoop) -
     async def first_run() -> None:
         cache = LocalCache(path, namespace="lab")
         registry = PollerRegistry(cache)
-        poller = registry.get_or_create("api_health", make_poller)
+        poller = registry.add(make_poller())
         release.set()
         registry.start()
         await wait_until(lambda: poller.status.state is SourceState.OK)
@@ -63,7 +63,7 @@ def test_restart_shows_the_cached_picture_stale_until_fresh_data(qloop: QLoop) -
         answer["n"] = 2
         cache = LocalCache(path, namespace="lab")
         registry = PollerRegistry(cache)
-        poller = registry.get_or_create("api_health", make_poller)
+        poller = registry.add(make_poller())
         registry.start()
         await wait_until(lambda: poller.status.last_good is not None)
 
@@ -99,9 +99,7 @@ def test_a_fast_source_is_cached_once_per_interval_and_its_newest_value_on_close
     async def run() -> None:
         cache = CountingCache(path, namespace="lab")
         registry = PollerRegistry(cache, cache_every_s=60.0)
-        poller = registry.get_or_create(
-            "metrics", lambda: Poller("metrics", fetch, 0.02, timeout_s=5.0, cache_codec=JSON_CODEC)
-        )
+        poller = registry.add(Poller("metrics", fetch, 0.02, timeout_s=5.0, cache_codec=JSON_CODEC))
         registry.start()
         await wait_until(lambda: counter["n"] >= 10)
         assert CountingCache.saves == 1  # the first good value; the rest are held back

@@ -176,11 +176,10 @@ def test_status_bar_shows_each_source_state_and_age_and_a_stale_banner_reads_the
         return {"n": 1}
 
     with window_session("viewer") as ctx:
-        poller = ctx.registry.get_or_create(
-            "inventory",
-            lambda: Poller(
+        poller = ctx.registry.add(
+            Poller(
                 "inventory", fetch, 60.0, timeout_s=1.0, backoff=Backoff(0.05, 0.1, random_fraction=lambda: 1)
-            ),
+            )
         )
         window = make_window(ctx, qtbot)
         pane = window.panes[0]

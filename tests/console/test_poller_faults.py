@@ -61,7 +61,7 @@ def test_a_fault_turns_the_source_stale_with_its_reason_then_it_recovers(
         async with api_stack(base_url) as stack:
             await stack.auth.login(Credentials("viewer@nexus.test", DEMO_PASSWORD))
             registry = PollerRegistry()
-            poller = registry.get_or_create("api_health", lambda: health_poller(stack))
+            poller = registry.add(health_poller(stack))
             registry.start()
             try:
                 await wait_until(lambda: poller.status.state is SourceState.OK)
@@ -97,7 +97,7 @@ def test_server_killed_and_restarted_goes_stale_then_recovers(qloop: QLoop, refs
         async with api_stack(server.base_url) as stack:
             await stack.auth.login(Credentials("viewer@nexus.test", DEMO_PASSWORD, remember=True))
             registry = PollerRegistry()
-            poller = registry.get_or_create("api_health", lambda: health_poller(stack, timeout_s=2.0))
+            poller = registry.add(health_poller(stack, timeout_s=2.0))
             poller.subscribe(lambda status: status.error and errors.append(status.error))
             registry.start()
             try:

@@ -107,7 +107,7 @@ def test_poke_skips_the_wait(qloop: QLoop) -> None:
     qloop.run(scenario())
 
 
-def test_registry_shares_one_poller_per_source_and_cancels_on_close(qloop: QLoop) -> None:
+def test_registry_runs_one_poller_per_source_and_cancels_on_close(qloop: QLoop) -> None:
     created = 0
     started = asyncio.Event()
 
@@ -122,17 +122,18 @@ def test_registry_shares_one_poller_per_source_and_cancels_on_close(qloop: QLoop
 
     async def scenario() -> None:
         registry = PollerRegistry()
-        first = registry.get_or_create("services", factory)
-        assert registry.get_or_create("services", factory) is first
+        registry.add(factory())
+        with pytest.raises(ValueError, match="already registered"):
+            registry.add(Poller("services", fetch, 0.05, timeout_s=1.0))
         registry.start()
         await asyncio.wait_for(started.wait(), 5)
-        late = registry.get_or_create("late", lambda: Poller("late", fetch, 0.05, timeout_s=1.0))
+        late = registry.add(Poller("late", fetch, 0.05, timeout_s=1.0))
         await wait_until(lambda: late.status.state is SourceState.OK)
         assert registry.running()
         await registry.aclose()
         assert not registry.running()
         with pytest.raises(RuntimeError):
-            registry.get_or_create("after-close", factory)
+            registry.add(Poller("after-close", fetch, 0.05, timeout_s=1.0))
 
     qloop.run(scenario())
     assert created == 1

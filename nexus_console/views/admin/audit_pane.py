@@ -12,19 +12,16 @@ from typing import Any
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +30,7 @@ from nexus_console.domain.admin_flow import AUDIT_ROLES, AuditPage
 from nexus_console.models.audit_table import AuditTableModel
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.pane import Pane
+from nexus_console.views.table_view import row_table
 from nexus_console.workers.session import ConsoleSession
 
 log = logging.getLogger(__name__)
@@ -100,14 +98,7 @@ class AuditPane(Pane):
         self.status_label = QLabel("", self)
         self.status_label.setObjectName("auditStatus")
         self.model = AuditTableModel(self)
-        self.table = QTableView(self)
-        self.table.setObjectName("auditTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table = row_table(self.model, "auditTable", self)
         self.detail = QPlainTextEdit(self)
         self.detail.setReadOnly(True)
         splitter = QSplitter(Qt.Orientation.Vertical, self)

@@ -15,15 +15,12 @@ from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +31,7 @@ from nexus_console.models.outbox_table import OutboxTableModel
 from nexus_console.views.admin.dialogs import ReasonDialog
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.pane import Pane
+from nexus_console.views.table_view import row_table
 from nexus_console.workers.session import ConsoleSession
 
 log = logging.getLogger(__name__)
@@ -74,15 +72,7 @@ class QueuePane(Pane):
         self.error_label.hide()
 
         self.model = OutboxTableModel(clock=clock, parent=self)
-        self.table = QTableView(self)
-        self.table.setObjectName("queueTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table = row_table(self.model, "queueTable", self)
 
         self.edit_button = QPushButton("Edit reason…", self)
         self.cancel_button = QPushButton("Cancel action", self)

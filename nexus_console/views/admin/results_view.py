@@ -12,11 +12,8 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +24,7 @@ from nexus_console.domain.outbox_model import SendOutcome, SendResult
 from nexus_console.models.admin_table import EntityTableModel
 from nexus_console.views.admin.detail import stamp_text
 from nexus_console.views.pane import StaleBanner, apply_stale_look
+from nexus_console.views.table_view import row_table
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +75,7 @@ class ResultsView(QWidget):
         self.lag_label.setObjectName("lagLabel")
         self.stale_banner = StaleBanner(self)
         self.model = EntityTableModel(parent=self)
-        self.table = QTableView(self)
-        self.table.setObjectName("adminTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table = row_table(self.model, "adminTable", self)
         self.table.setAlternatingRowColors(True)
         self.table.installEventFilter(self)
 

@@ -15,8 +15,6 @@ from typing import Any
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QListWidget,
     QListWidgetItem,
     QSplitter,
@@ -32,6 +30,7 @@ from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.models.alert_proxy import AlertFilterProxy
 from nexus_console.models.alert_table import COLUMNS, SEVERITY_COLOURS, AlertTableModel
 from nexus_console.views.alerts.detail import AlertDetail
+from nexus_console.views.table_view import row_table
 from nexus_console.workers.bridge import Watchable
 
 COLUMN_WIDTHS = (72, 190, 60, 220, 420, 110, 140)
@@ -94,18 +93,7 @@ class AlertQueueView(QSplitter):
         self.setChildrenCollapsible(False)
 
     def _build_table(self) -> QTableView:
-        table = QTableView(self)
-        table.setObjectName("alertTable")
-        table.setModel(self.proxy)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setSortingEnabled(False)
-        table.setWordWrap(False)
-        table.setAlternatingRowColors(False)
-        vertical = table.verticalHeader()
-        vertical.setVisible(False)
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(20)
+        table = row_table(self.proxy, "alertTable", self, row_height=20)
         header = table.horizontalHeader()
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(True)

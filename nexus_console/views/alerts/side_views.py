@@ -29,23 +29,11 @@ from nexus_console.domain.alerts import Alert, AlertState, Transition
 from nexus_console.domain.freshness import format_clock
 from nexus_console.models.alert_table import format_age
 from nexus_console.models.health_tables import Column, RecordTableModel
-
-TABLE_STYLE = (
-    "QTableView { background: #1b1e23; color: #e6e6e6; gridline-color: #2c3036; font-size: 9pt; }"
-    "QHeaderView::section { background: #23272e; color: #c8ccd2; border: 0; padding: 1px 4px; }"
-)
+from nexus_console.views.table_view import row_table
 
 
 def _table(model: RecordTableModel, name: str) -> QTableView:
-    table = QTableView()
-    table.setObjectName(name)
-    table.setModel(model)
-    table.setStyleSheet(TABLE_STYLE)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(20)
-    table.horizontalHeader().setStretchLastSection(True)
-    table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-    return table
+    return row_table(model, name, row_height=20, compact=True, font_pt=9)
 
 
 def rule_condition(rule: Rule) -> str:

@@ -27,14 +27,10 @@ from nexus_console.models.health_cells import format_short_age
 from nexus_console.models.health_tables import Column, RecordTableModel
 from nexus_console.views.charts import LiveChart
 from nexus_console.views.pane import StaleBanner
+from nexus_console.views.table_view import row_table
 
 HISTORY_SAMPLES = 720  # one hour at the 5 s poll interval
 KPI_STYLE = "QLabel { color: #e6e6e6; font-size: 10pt; padding: 3px 4px; }"
-TABLE_STYLE = (
-    "QTableView { background: #1b1e23; color: #e6e6e6; gridline-color: #2c3036; font-size: 8pt; }"
-    "QHeaderView::section { background: #23272e; color: #c8ccd2; border: 0; padding: 1px 4px;"
-    " font-size: 8pt; }"
-)
 SERIES_COLOURS = ("#4fa3ff", "#ffb347", "#6fd08c", "#ff6b9e", "#b48cff", "#40d0d0")
 
 
@@ -52,20 +48,14 @@ def _flag(threshold: Threshold, value: float) -> str:
 
 def make_table(model: RecordTableModel, name: str, stretch_column: int | None = None) -> QTableView:
     """A compact dark table; `stretch_column` takes the spare width (default: the last column)."""
-    table = QTableView()
-    table.setObjectName(name)
-    table.setModel(model)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(18)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    if stretch_column is None:
-        header.setStretchLastSection(True)
-    else:
-        header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
-    table.setStyleSheet(TABLE_STYLE)
-    table.setWordWrap(False)
-    return table
+    return row_table(
+        model,
+        name,
+        row_height=18,
+        compact=True,
+        resize_mode=QHeaderView.ResizeMode.ResizeToContents,
+        stretch_column=stretch_column,
+    )
 
 
 class DocumentView(QWidget):

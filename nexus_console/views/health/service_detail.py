@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from nexus_console.domain.freshness import format_clock
 from nexus_console.domain.health import HealthReport, ProbeResult
@@ -15,15 +15,11 @@ from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.models.health_cells import format_short_age
 from nexus_console.models.health_tables import Column, RecordTableModel
 from nexus_console.views.charts import LiveChart
+from nexus_console.views.table_view import row_table
 
 # The charts always hold the last hour (3,600 samples); the window only zooms the x-axis.
 WINDOWS = (("last 5 min", 300.0), ("last 15 min", 900.0), ("last hour", 3600.0))
 HEADER_STYLE = "QLabel { color: #e6e6e6; font-size: 10pt; padding: 2px 4px; }"
-TABLE_STYLE = (
-    "QTableView { background: #1b1e23; color: #e6e6e6; gridline-color: #2c3036; font-size: 8pt; }"
-    "QHeaderView::section { background: #23272e; color: #c8ccd2; border: 0; padding: 1px 4px;"
-    " font-size: 8pt; }"
-)
 
 
 def format_uptime(seconds: float | None) -> str:
@@ -76,13 +72,7 @@ class ServiceDetail(QWidget):
             ],
             self,
         )
-        self.checks_table = QTableView(self)
-        self.checks_table.setObjectName("healthChecks")
-        self.checks_table.setModel(self.checks_model)
-        self.checks_table.verticalHeader().setVisible(False)
-        self.checks_table.verticalHeader().setDefaultSectionSize(18)
-        self.checks_table.horizontalHeader().setStretchLastSection(True)
-        self.checks_table.setStyleSheet(TABLE_STYLE)
+        self.checks_table = row_table(self.checks_model, "healthChecks", self, row_height=18, compact=True)
         self.checks_table.setColumnWidth(0, 160)
 
         charts = QSplitter(Qt.Orientation.Vertical, self)
