@@ -68,7 +68,7 @@ async def shoot(console: ConsoleApp, out: Path, settle_s: float, size: tuple[int
         await settle(2)
         alerts = next(p for p in window.panes if p.title == "Alerts")
         if alerts.proxy.rowCount():
-            alerts.select_row(0)
+            alerts.queue_view.select_row(0)
         await settle(1)
         save(window, out / "alerts.png")
 
@@ -118,6 +118,7 @@ async def admin_shots(window: Any, out: Path) -> None:
         )
     await settle(4)
     window.show_pane("Action queue")
+    await settle(1)  # a pane shown again catches up with what changed while it was hidden
     queue = next(p for p in window.panes if p.title == "Action queue")
     states = [str(queue.model.index(row, 4).data()) for row in range(queue.model.rowCount())]
     conflicts = [row for row, state in enumerate(states) if "conflict" in state]

@@ -33,7 +33,7 @@ from nexus_console.domain.outbox_model import OutboxEntry, SendResult
 from nexus_console.services.admin_actions import AdminActions
 from nexus_console.services.admin_workflow import AdminWorkflow, CatchUpWatcher, RefreshRows
 from nexus_console.services.audit_trail import AuditTrail
-from nexus_console.services.feeds import Feed
+from nexus_console.services.feeds import ChangeFeed, Feed
 from nexus_console.services.http import build_http_client
 from nexus_console.services.keychain import database_password_key
 from nexus_console.services.lookups import Lookups
@@ -88,8 +88,8 @@ class AdminRuntime:
         self.ready = asyncio.Event()
         self.offline = False
         self.changes: Feed[int] = Feed("admin.changes", 0)
-        self.results: Feed[list[SendResult]] = Feed("admin.results")
-        self.caught_up: Feed[CaughtUp] = Feed("admin.caught_up")
+        self.results: Feed[list[SendResult]] = ChangeFeed("admin.results")
+        self.caught_up: Feed[CaughtUp] = ChangeFeed("admin.caught_up")
         self.catch_up = ReplicaCatchUp()
         self.watcher = CatchUpWatcher(self.catch_up, self.caught_up, self._refresh_rows)
         auth = session.api.auth

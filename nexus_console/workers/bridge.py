@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, QTimer
 
-from nexus_console.services.feeds import Watchable
+from nexus_console.services.feeds import ChangeFeed, Watchable
 
 T = TypeVar("T")
 
@@ -70,6 +70,8 @@ class FeedWatcher(QObject, Generic[T]):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        if batch_ms is not None and isinstance(feed, ChangeFeed):
+            raise ValueError(f"{feed.name} is a feed of events: watch it with batch_ms=None")
         self.feed = feed
         self._on_update = on_update
         self._paused = False

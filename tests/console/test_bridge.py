@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from PySide6.QtWidgets import QWidget
 
-from nexus_console.services.feeds import Feed
+from nexus_console.services.feeds import ChangeFeed, Feed
 from nexus_console.views.pane import Pane
 from nexus_console.workers.bridge import Coalescer, FeedWatcher, Watchers
 from tests.console.conftest import QLoop
@@ -153,3 +154,15 @@ def test_a_hidden_pane_stops_its_clock_and_catches_up_when_shown(qtbot: Any, qlo
 
         qloop.run(scenario())
         assert feed.subscriber_count() == 0
+
+
+def test_a_feed_of_events_is_never_replayed_and_cannot_be_coalesced(qapp: Any) -> None:
+    events: ChangeFeed[str] = ChangeFeed("events")
+    events.publish("before anyone watched")
+    seen: list[str] = []
+    watcher = FeedWatcher(events, seen.append, batch_ms=None)
+    events.publish("after")
+    assert seen == ["after"], "a model built later starts from its store, not from an old event"
+    with pytest.raises(ValueError, match="watch it with batch_ms=None"):
+        FeedWatcher(events, seen.append, batch_ms=0)
+    watcher.close()
