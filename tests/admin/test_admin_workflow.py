@@ -29,16 +29,15 @@ from nexus_console.domain.admin import (
 from nexus_console.domain.admin_flow import WRONG_PASSWORD, ActionStatus, CaughtUp
 from nexus_console.domain.lookups import ProductDetail, ProductQueue, UserDetail, VendorDetail
 from nexus_console.domain.outbox_model import OutboxState, SendOutcome, SendResult
-from nexus_console.services.admin_runtime import AdminRuntime, AdminSettings
+from nexus_console.services.admin_runtime import AdminRuntime
 from nexus_console.services.auth import Credentials
 from nexus_console.services.profiles import Profile
 from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
-from nexus_console.workers.session import SessionSettings
 from tests.admin.conftest import ADMIN_EMAIL, DEMO_PASSWORD, primary_rows
 from tests.console.api_support import api_stack
 from tests.support.postgres import PgCluster
 from tests.support.refserver import RefServer
-from tests.support.session import admin_session
+from tests.support.session import admin_session, fast_admin_settings
 
 pytestmark = pytest.mark.asyncio
 
@@ -83,14 +82,6 @@ def user_status(server: RefServer, user_id: int) -> str:
     return str(rows[0]["status"])
 
 
-def settings(outbox: Path) -> SessionSettings:
-    return SessionSettings(
-        admin=AdminSettings(
-            outbox_path=outbox, sender_idle_poll_s=0.5, retry_max_s=1.0, offline_probe_max_s=0.5
-        )
-    )
-
-
 @asynccontextmanager
 async def admin_runtime(
     base_url: str, replicas: ReplicaSet, outbox: Path, email: str = ADMIN_EMAIL
@@ -99,7 +90,7 @@ async def admin_runtime(
     async with api_stack(base_url) as stack:
         me = await stack.auth.login(Credentials(email, DEMO_PASSWORD))
         async with admin_session(
-            Profile("lab", base_url), stack.api, me, settings=settings(outbox), replicas=replicas
+            Profile("lab", base_url), stack.api, me, settings=fast_admin_settings(outbox), replicas=replicas
         ) as session:
             assert session.admin is not None
             yield session.admin

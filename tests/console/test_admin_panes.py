@@ -22,20 +22,20 @@ from PySide6.QtTest import QTest
 from nexus_console.domain.admin import ActionError, EntityType, spec_for
 from nexus_console.domain.outbox_model import OutboxState
 from nexus_console.models.admin_table import LOADING_TEXT, WAITING_TEXT
-from nexus_console.services.admin_runtime import AdminRuntime, AdminSettings
+from nexus_console.services.admin_runtime import AdminRuntime
 from nexus_console.services.auth import Credentials
 from nexus_console.services.profiles import Profile
 from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
 from nexus_console.views.admin import AdminPane, AuditPane, QueuePane
 from nexus_console.views.admin.dialogs import DryRunDialog, ReasonDialog, StepUpDialog
-from nexus_console.workers.session import ConsoleSession, SessionSettings
+from nexus_console.workers.session import ConsoleSession
 from tests.console.api_support import api_stack
 from tests.console.helpers import wait_until
 from tests.support.postgres import PgCluster
 from tests.support.postgres_fixtures import PLATFORM_DATABASES, primary_rows, wait_for_replicas
 from tests.support.qloop import QLoop
 from tests.support.refserver import RefServer
-from tests.support.session import admin_session
+from tests.support.session import admin_session, fast_admin_settings
 
 ADMIN = "admin@nexus.test"
 MODERATOR = "moderator@nexus.test"
@@ -71,14 +71,6 @@ def pg_replicas(cluster: PgCluster) -> ReplicaSet:
     )
 
 
-def fast_settings(outbox: Path) -> SessionSettings:
-    return SessionSettings(
-        admin=AdminSettings(
-            outbox_path=outbox, sender_idle_poll_s=0.5, retry_max_s=1.0, offline_probe_max_s=0.5
-        )
-    )
-
-
 @asynccontextmanager
 async def open_session(
     base_url: str, replicas: ReplicaSet, outbox: Path, email: str = ADMIN
@@ -88,7 +80,7 @@ async def open_session(
     async with api_stack(base_url) as stack:
         me = await stack.auth.login(Credentials(email, PASSWORD))
         async with admin_session(
-            Profile("lab", base_url), stack.api, me, settings=fast_settings(outbox), replicas=replicas
+            Profile("lab", base_url), stack.api, me, settings=fast_admin_settings(outbox), replicas=replicas
         ) as console:
             session = Session(console, [])
             try:

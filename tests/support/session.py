@@ -7,11 +7,13 @@ import asyncio
 import concurrent.futures
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from nexus_console.domain.auth import Me
+from nexus_console.services.admin_runtime import AdminSettings
 from nexus_console.services.api_client import NexusClient
 from nexus_console.services.cache import CACHE_FILE, LocalCache
 from nexus_console.services.profiles import Profile, cache_dir
@@ -19,6 +21,15 @@ from nexus_console.services.replicas import ReplicaSet
 from nexus_console.workers.session import ConsoleSession, SessionSettings
 
 VIEWER = Me("u1", "viewer@nexus.test", "Vera Viewer", frozenset({"viewer"}))
+
+
+def fast_admin_settings(outbox: Path) -> SessionSettings:
+    """An admin runtime on `outbox` that sends and retries within a second (tests wait for it)."""
+    return SessionSettings(
+        admin=AdminSettings(
+            outbox_path=outbox, sender_idle_poll_s=0.5, retry_max_s=1.0, offline_probe_max_s=0.5
+        )
+    )
 
 
 def me_with_roles(*roles: str) -> Me:
