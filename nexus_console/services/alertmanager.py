@@ -3,6 +3,9 @@
 `AlertmanagerSource` queries every instance, deduplicates alerts by fingerprint, and acknowledges by
 creating a silence (comment prefixed with ACK_MARKER, createdBy = the owner) that ends at the ack
 timeout, so Alertmanager itself raises the alert again when the ack expires.
+
+Every answer is read within `ALERTMANAGER_LIMITS` (16 MiB, 20,000 alerts per list) and parsed off the GUI
+thread when large; more is refused ("Alertmanager am1 sent more than 16 MiB for /api/v2/alerts; refused").
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +27,13 @@ from nexus_console.domain.alerts import (
     ack_comment,
     format_rfc3339,
     parse_rfc3339,
+)
+from nexus_console.services.http import (
+    ALERTMANAGER_LIMITS,
+    ResponseLimits,
+    get_json,
+    parse_json,
+    send_limited,
 )
 
 SOURCE = "alertmanager"
@@ -41,15 +52,31 @@ class AlertGroupInfo:
 class AlertmanagerClient:
     """One Alertmanager instance. `name` identifies it in `Alert.origins` and `@alertmanager=`."""
 
-    def __init__(self, name: str, base_url: str, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        client: httpx.AsyncClient,
+        *,
+        limits: ResponseLimits = ALERTMANAGER_LIMITS,
+        executor: Executor | None = None,
+    ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.client = client
+        self.limits = limits
+        self.executor = executor  # large answers are parsed there (None: the HTTP package's small pool)
+        self.sender = f"Alertmanager {name}"
 
     async def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        response = await self.client.get(f"{self.base_url}/api/v2{path}", params=params)
-        response.raise_for_status()
-        return response.json()
+        return await get_json(
+            self.client,
+            f"{self.base_url}/api/v2{path}",
+            params=params,
+            limits=self.limits,
+            sender=self.sender,
+            executor=self.executor,
+        )
 
     async def alerts(
         self, *, active: bool = True, silenced: bool = True, inhibited: bool = True
@@ -87,12 +114,15 @@ class AlertmanagerClient:
             "createdBy": created_by,
             "comment": comment,
         }
-        response = await self.client.post(f"{self.base_url}/api/v2/silences", json=body)
+        request = self.client.build_request("POST", f"{self.base_url}/api/v2/silences", json=body)
+        response = await send_limited(self.client, request, self.limits.max_body_bytes, sender=self.sender)
         response.raise_for_status()
-        return str(response.json()["silenceID"])
+        answer = await parse_json(response.content, url=request.url, sender=self.sender, limits=self.limits)
+        return str(answer["silenceID"])
 
     async def expire_silence(self, silence_id: str) -> None:
-        response = await self.client.delete(f"{self.base_url}/api/v2/silence/{silence_id}")
+        request = self.client.build_request("DELETE", f"{self.base_url}/api/v2/silence/{silence_id}")
+        response = await send_limited(self.client, request, self.limits.max_body_bytes, sender=self.sender)
         response.raise_for_status()
 
     async def status(self) -> dict[str, Any]:

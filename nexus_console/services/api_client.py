@@ -1,16 +1,33 @@
-"""The Nexus API client: JSON over httpx with ETag reuse, problem+json errors, and 401 recovery."""
+"""The Nexus API client: JSON over httpx with ETag reuse, problem+json errors, and 401 recovery.
+
+Every answer is read within `ResponseLimits`: per path (`limits.API_PATH_LIMITS`: 1 MiB for the health
+documents, 256 KiB for /auth/me, 16 MiB for an alert page), else the client's (8 MiB and 10,000 items per
+list), or per call (`get_json(..., limits=...)`). More is refused: "the API sent more than 8 MiB for
+/monitoring/services; refused". Bodies over 256 KiB are parsed on an executor (`executor`, else the HTTP
+package's own)."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
 from typing import Any, Protocol
 
 import httpx
 
 from nexus_console.domain.auth import permission_denied_text
-from nexus_console.services.http import ConditionalGetter, FetchError
+from nexus_console.services.http import (
+    API_DOCUMENT_LIMITS,
+    API_PATH_LIMITS,
+    ConditionalGetter,
+    FetchError,
+    ResponseLimits,
+    parse_json,
+    send_limited,
+)
+
+SENDER = "the API"
 
 
 class ApiError(FetchError):
@@ -47,22 +64,43 @@ class TokenAuth(Protocol):
 
 
 class NexusClient:
-    def __init__(self, base_url: str, http: httpx.AsyncClient, *, auth: TokenAuth | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        http: httpx.AsyncClient,
+        *,
+        auth: TokenAuth | None = None,
+        limits: ResponseLimits = API_DOCUMENT_LIMITS,
+        path_limits: Mapping[str, ResponseLimits] = API_PATH_LIMITS,
+        executor: Executor | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = http
         self.auth = auth
+        self.limits = limits  # any path without limits of its own in `path_limits`
+        self.path_limits = path_limits
+        self.executor = executor  # large bodies are parsed there (None: the HTTP package's small pool)
         self._getter = ConditionalGetter(http)
 
-    async def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> tuple[Any, httpx.Headers]:
-        """GET with If-None-Match; a 304 gives the remembered body."""
+    async def get_json(
+        self, path: str, params: Mapping[str, Any] | None = None, *, limits: ResponseLimits | None = None
+    ) -> tuple[Any, httpx.Headers]:
+        """GET with If-None-Match; a 304 gives the remembered body. The body is bounded by `limits`, else the
+        path's own (`path_limits`), else the client's."""
+        limits = limits or self.path_limits.get(path.split("?", 1)[0]) or self.limits
 
         async def send(headers: dict[str, str]) -> tuple[int, bytes, httpx.Headers]:
             response = await self._getter.get(
-                self._url(path), params=dict(params or {}), headers=headers, check=False
+                self._url(path),
+                params=dict(params or {}),
+                headers=headers,
+                check=False,
+                max_body_bytes=limits.max_body_bytes,
+                sender=SENDER,
             )
             return response.status_code, response.content, response.headers
 
-        return await self._with_auth(path, send)
+        return await self._with_auth(path, send, limits)
 
     async def post_json(
         self,
@@ -101,19 +139,35 @@ class NexusClient:
 
         async def send(auth_headers: dict[str, str]) -> tuple[int, bytes, httpx.Headers]:
             all_headers = {**(headers or {}), **auth_headers, "Idempotency-Key": key}
-            response = await self.http.request(method, self._url(path), json=body, headers=all_headers)
+            request = self.http.build_request(method, self._url(path), json=body, headers=all_headers)
+            response = await send_limited(self.http, request, self.limits.max_body_bytes, sender=SENDER)
             return response.status_code, response.content, response.headers
 
-        return await self._with_auth(path, send)
+        return await self._with_auth(path, send, self.limits)
 
     async def _with_auth(
-        self, path: str, send: Callable[[dict[str, str]], Awaitable[tuple[int, bytes, httpx.Headers]]]
+        self,
+        path: str,
+        send: Callable[[dict[str, str]], Awaitable[tuple[int, bytes, httpx.Headers]]],
+        limits: ResponseLimits,
     ) -> tuple[Any, httpx.Headers]:
         token = self.auth.access_token if self.auth else None
         status, content, headers = await send(_bearer(token))
         if status == 401 and self.auth is not None and await self.auth.recover(token):
             status, content, headers = await send(_bearer(self.auth.access_token))
-        return _decode(status, content, headers, path), headers
+        if status >= 400:
+            raise problem_error(status, content, path)
+        if status == 204 or not content:
+            return None, headers
+        body = await parse_json(
+            content,
+            url=path,
+            sender=SENDER,
+            limits=limits,
+            content_type=headers.get("content-type", "no content type"),
+            executor=self.executor,
+        )
+        return body, headers
 
     def _url(self, path: str) -> str:
         return self.base_url + (path if path.startswith("/") else "/" + path)
@@ -121,18 +175,6 @@ class NexusClient:
 
 def _bearer(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
-
-
-def _decode(status: int, content: bytes, headers: httpx.Headers, path: str) -> Any:
-    if status < 400:
-        if status == 204 or not content:
-            return None
-        try:
-            return json.loads(content)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            content_type = headers.get("content-type", "no content type")
-            raise FetchError(f"invalid JSON from {path} ({content_type})") from None
-    raise problem_error(status, content, path)
 
 
 def problem_error(status: int, content: bytes, path: str) -> ApiError:

@@ -3,6 +3,10 @@
 Sources: `services` (the catalogue), `probes` (176 probe requests), `metrics` (every service's /metrics each
 second into fixed-size ring buffers), `api_health`, `db_health`, `sync_quality`. Each poller has a cache
 codec, so the registry restores the last good value at start (shown stale) and saves every new one.
+
+The pollers of the API (`services` and the three documents) share the API's host, so the registry polls the
+others at once when one of them recovers. The probe sweep (`services.probe_sweep`) reports a hung host within
+one probe timeout instead of waiting out every one of its probes.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ from typing import Any
 
 from nexus_console.domain.backoff import Backoff
 from nexus_console.domain.freshness import SourceState
-from nexus_console.domain.health import PROBES as PROBE_KINDS
 from nexus_console.domain.health import ProbeSweep
 from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.domain.service_catalog import ServiceCatalog
 from nexus_console.services.api_client import NexusClient
 from nexus_console.services.polling import CacheCodec, Poller, PollerRegistry
+from nexus_console.services.probe_sweep import origin, sweep_estate
 from nexus_console.services.telemetry import (
     MetricsCollector,
     MetricsRound,
@@ -27,7 +31,6 @@ from nexus_console.services.telemetry import (
     fetch_service_catalog,
     fetch_sync_quality,
     parse_generated_at,
-    sweep_probes,
 )
 
 SERVICES = "services"
@@ -54,7 +57,9 @@ class HealthSourceSettings:
     scrape_concurrency: int = 8
     documents_interval_s: float = 5.0
     documents_timeout_s: float = 5.0
-    documents_retry_max_s: float = 10.0  # longest wait between attempts while a document source fails
+    # Longest wait between attempts while a document source fails; a poller never waits longer than its
+    # interval, so a document that comes back is fresh within one interval.
+    documents_retry_max_s: float = 10.0
 
 
 CATALOG_CODEC: CacheCodec[ServiceCatalog] = CacheCodec(
@@ -82,6 +87,7 @@ class HealthSources:
     ) -> None:
         self.settings = settings = settings or HealthSourceSettings()
         self._api = api
+        self.api_host = origin(api.base_url)  # shared by the catalogue, the documents and `me`
         self.services: Poller[ServiceCatalog] = registry.add(
             Poller(
                 SERVICES,
@@ -91,17 +97,19 @@ class HealthSources:
                 # The registry is confirmed, not measured: an unchanged list comes back as a 304 with the
                 # first answer's generated_at, so its age counts from the last confirmation (the poll's time).
                 cache_codec=CATALOG_CODEC,
+                host=self.api_host,
             ),
         )
 
         async def probe_all() -> ProbeSweep:
             catalog = await self.current_catalog()
-            return await sweep_probes(
+            return await sweep_estate(
                 estate_http, catalog, limit=settings.probe_concurrency, timeout_s=settings.probe_timeout_s
             )
 
-        # Worst case every probe hangs: that many rounds of the per-probe timeout.
-        rounds = -(-(EXPECTED_SERVICES * len(PROBE_KINDS)) // settings.probe_concurrency)
+        # Worst case every service has a host of its own and every host hangs: the sweep goes breadth first
+        # and skips a hung host's other probes, so that many rounds of the per-probe timeout, plus one.
+        rounds = -(-EXPECTED_SERVICES // settings.probe_concurrency) + 1
         self.probes: Poller[ProbeSweep] = registry.add(
             Poller(
                 PROBES,
@@ -174,5 +182,6 @@ class HealthSources:
                 backoff=Backoff(min(1.0, settings.documents_interval_s), settings.documents_retry_max_s),
                 source_time=parse_generated_at,
                 cache_codec=DOCUMENT_CODEC,
+                host=self.api_host,
             ),
         )

@@ -7,7 +7,6 @@ Qt-free. A poller is a feed (`services.feeds.Watchable`) of its `SourceStatus`: 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -18,6 +17,7 @@ from nexus_console.domain.backoff import Backoff
 from nexus_console.domain.freshness import SourceState, SourceStatus, Stamped
 from nexus_console.services.feeds import Subscribers
 from nexus_console.services.http import describe_error
+from nexus_console.services.source_loop import SourceLoop
 
 __all__ = ["Backoff", "CacheCodec", "Poller", "PollerRegistry", "gather_limited"]
 
@@ -49,19 +49,23 @@ class Poller(Generic[T]):
         clock: Callable[[], float] = time.time,
         source_time: Callable[[T], float | None] | None = None,
         cache_codec: CacheCodec[T] | None = None,
+        host: str | None = None,
     ) -> None:
         if interval_s <= 0 or timeout_s <= 0:
             raise ValueError("interval_s and timeout_s must be positive")
         self.name = name
         self.interval_s = interval_s
         self.timeout_s = timeout_s
-        self.backoff = backoff or Backoff(base_s=min(1.0, interval_s), cap_s=max(10.0, 4 * interval_s))
+        # After a failure a poller waits at most its interval (see _failed), whatever its backoff says.
+        self.backoff = backoff or Backoff(base_s=min(1.0, interval_s), cap_s=interval_s)
         self.cache_codec = cache_codec
+        self.host = host  # the origin it polls; the registry wakes a host's failing pollers when one recovers
         self._fetch = fetch
         self._clock = clock
         self._source_time = source_time
         self._subscribers: Subscribers[SourceStatus[T]] = Subscribers(f"source {name}")
-        self._poke = asyncio.Event()
+        self._loop = SourceLoop(f"source {name}", self.backoff)
+        self._on_recovery: Callable[[Poller[T]], None] | None = None  # the registry's host wake-up
         self.status: SourceStatus[T] = SourceStatus(name, SourceState.CONNECTING)
 
     @property
@@ -77,7 +81,7 @@ class Poller(Generic[T]):
 
     def poke(self) -> None:
         """Skip the wait and poll now."""
-        self._poke.set()
+        self._loop.poke()
 
     def restore(self, stamped: Stamped[T]) -> None:
         """Show a value from the local cache until fresh data arrives (the state stays CONNECTING)."""
@@ -87,50 +91,47 @@ class Poller(Generic[T]):
     async def poll_once(self) -> SourceStatus[T]:
         """One attempt: fetch with the timeout, stamp the value or record the failure."""
         try:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands as the fetch
-            # completes (CPython gh-86296), and the registry's aclose() would then wait forever.
-            async with asyncio.timeout(self.timeout_s):
-                value = await self._fetch()
+            await self._attempt()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            now = self._clock()
-            error = describe_error(exc, timeout_s=self.timeout_s)
-            log.info("source %s failed: %s", self.name, error)
-            delay = self.backoff.next_delay()
-            since = self.status.error_since if self.status.state is SourceState.ERROR else now
-            self._publish(
-                replace(
-                    self.status,
-                    state=SourceState.ERROR,
-                    error=error,
-                    error_since=since,
-                    next_attempt_at=now + delay,
-                )
-            )
-            return self.status
-        now = self._clock()
-        produced = self._source_time(value) if self._source_time is not None else None
-        stamped = Stamped(value, produced if produced is not None else now, now, self.interval_s)
-        self.backoff.reset()
-        if self.status.state is SourceState.ERROR:
-            log.info("source %s recovered", self.name)
-        self._publish(SourceStatus(self.name, SourceState.OK, stamped, None, None, now + self.interval_s))
+            self._failed(exc)
         return self.status
 
     async def run(self) -> None:
-        """Poll forever; cancelled by the registry."""
-        while True:
-            started = time.monotonic()
-            self._poke.clear()
-            status = await self.poll_once()
-            if status.state is SourceState.OK:
-                delay = max(0.0, self.interval_s - (time.monotonic() - started))
-            else:
-                delay = max(0.0, (status.next_attempt_at or 0.0) - self._clock())
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._poke.wait()
+        """Poll forever on the shared `SourceLoop` (only cancellation ends it); cancelled by the registry."""
+        await self._loop.run(self._attempt, self._failed)
+
+    async def _attempt(self) -> float:
+        """Fetch, stamp, publish OK; the wait until the next poll. Raises whatever the fetch raised."""
+        started = time.monotonic()
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands as the fetch
+        # completes (CPython gh-86296), and the registry's aclose() would then wait forever.
+        async with asyncio.timeout(self.timeout_s):
+            value = await self._fetch()
+        now = self._clock()
+        produced = self._source_time(value) if self._source_time is not None else None
+        stamped = Stamped(value, produced if produced is not None else now, now, self.interval_s)
+        self._loop.succeeded()
+        recovered = self.status.state is SourceState.ERROR
+        if recovered:
+            log.info("source %s recovered", self.name)
+        self._publish(SourceStatus(self.name, SourceState.OK, stamped, None, None, now + self.interval_s))
+        if recovered and self._on_recovery is not None:
+            self._on_recovery(self)
+        return max(0.0, self.interval_s - (time.monotonic() - started))
+
+    def _failed(self, exc: Exception) -> float:
+        """Publish the failure in words; the wait before the next attempt (never over the interval, so a
+        source that comes back is fresh within one interval)."""
+        now = self._clock()
+        error = describe_error(exc, timeout_s=self.timeout_s)
+        log.info("source %s failed: %s", self.name, error)
+        delay = self._loop.failure_delay(cap_s=self.interval_s)
+        since = self.status.error_since if self.status.state is SourceState.ERROR else now
+        failing = replace(self.status, state=SourceState.ERROR, error=error, error_since=since)
+        self._publish(replace(failing, next_attempt_at=now + delay))
+        return delay
 
     def _publish(self, status: SourceStatus[T]) -> None:
         self.status = status
@@ -147,6 +148,9 @@ class SourceCache(Protocol):
 
 class PollerRegistry:
     """One poller per source, shared by every pane; one task per poller, cancelled by aclose().
+
+    Pollers of the same `host` recover together: when one of them succeeds after failing, the others of that
+    host that are failing are poked out of their backoff, so they are fresh again within moments.
 
     With a cache, each source's last good value is saved at most once per `cache_every_s` (a 1 s metrics
     source would otherwise rewrite the cache every second), and the newest one is always saved on aclose().
@@ -170,6 +174,7 @@ class PollerRegistry:
         if poller.name in self._pollers:
             raise ValueError(f"a poller named {poller.name!r} is already registered")
         self._pollers[poller.name] = poller
+        poller._on_recovery = self._wake_host
         if self._started:
             self._start_one(poller)
         return poller
@@ -188,6 +193,16 @@ class PollerRegistry:
         self._started = True
         for poller in self._pollers.values():
             self._start_one(poller)
+
+    def _wake_host(self, recovered: Poller[Any]) -> None:
+        """`recovered` succeeded after failing: poll the failing pollers of its host now."""
+        if recovered.host is None:
+            return
+        for other in self._pollers.values():
+            failing = other.status.state is SourceState.ERROR
+            if other is not recovered and other.host == recovered.host and failing:
+                log.info("source %s recovered: polling %s of the same host now", recovered.name, other.name)
+                other.poke()
 
     def poke_all(self) -> None:
         for poller in self._pollers.values():

@@ -4,11 +4,15 @@ and `/api/v1/alerts`.
 Pending alerts never reach Alertmanager, so this source reports them. Firing ones usually arrive
 through Alertmanager too; `include_firing=True` reports them here as well (a Prometheus without an
 Alertmanager). The fingerprint is the one Alertmanager computes, so the same alert keeps its identity.
+
+Every answer is read within `PROMETHEUS_LIMITS` (16 MiB, 20,000 groups or alerts per list) and parsed off the
+GUI thread when large; more is refused ("Prometheus sent more than 16 MiB for /api/v1/rules; refused").
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +20,7 @@ import httpx
 
 from nexus_console.domain.alert_labels import alert_from_labels
 from nexus_console.domain.alerts import Alert, AlertState, parse_rfc3339
+from nexus_console.services.http import PROMETHEUS_LIMITS, ResponseLimits, get_json
 
 SOURCE = "prometheus"
 
@@ -35,14 +40,28 @@ class AlertingRule:
 
 
 class PrometheusClient:
-    def __init__(self, base_url: str, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        client: httpx.AsyncClient,
+        *,
+        limits: ResponseLimits = PROMETHEUS_LIMITS,
+        executor: Executor | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.client = client
+        self.limits = limits
+        self.executor = executor  # large answers are parsed there (None: the HTTP package's small pool)
 
     async def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        response = await self.client.get(f"{self.base_url}/api/v1{path}", params=params)
-        response.raise_for_status()
-        body = response.json()
+        body = await get_json(
+            self.client,
+            f"{self.base_url}/api/v1{path}",
+            params=params,
+            limits=self.limits,
+            sender="Prometheus",
+            executor=self.executor,
+        )
         if body.get("status") != "success":
             raise ValueError(f"Prometheus {path}: {body.get('errorType')}: {body.get('error')}")
         return body["data"]

@@ -38,7 +38,17 @@ from nexus_console.domain.prom_metrics import (
     parse_metrics_text,
 )
 from nexus_console.domain.service_catalog import ServiceCatalog, ServiceInfo
-from nexus_console.services.http import FetchError, describe_error, get_directly, short_url
+from nexus_console.services.http import (
+    METRICS_SCRAPE_LIMITS,
+    PROBE_BODY_LIMITS,
+    FetchError,
+    ResponseLimits,
+    TooManyItems,
+    describe_error,
+    get_directly,
+    short_url,
+)
+from nexus_console.services.http.json_parse import INLINE_PARSE_BYTES, off_loop
 
 SERVICES_PATH = "/monitoring/services"
 API_HEALTH_PATH = "/monitoring/api/health"
@@ -79,7 +89,7 @@ async def fetch_service_catalog(api: JsonApi) -> ServiceCatalog:
 
 
 async def _fetch_document(api: JsonApi, path: str, validate: Callable[[Any], object]) -> dict[str, Any]:
-    body, _ = await api.get_json(path)
+    body, _ = await api.get_json(path)  # NexusClient bounds it (1 MiB: limits.API_PATH_LIMITS)
     try:
         validate(body)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -114,14 +124,16 @@ async def probe_once(
     *,
     timeout_s: float,
     clock: Callable[[], float] = time.time,
+    limits: ResponseLimits = PROBE_BODY_LIMITS,
 ) -> tuple[ProbeResult, bool]:
-    """One probe request. Returns the result and whether it failed at the transport level."""
+    """One probe request. Returns the result and whether it failed at the transport level. A body over
+    `limits` is an ERROR result ("service x sent more than 2 MiB for /x/health; refused")."""
     url = service.url(probe)
     started = time.monotonic()
     try:
         # The deadline covers the whole exchange: a server that trickles its body must not hold a slot.
         async with asyncio.timeout(timeout_s):
-            response = await get_directly(http, url)
+            response = await get_directly(http, url, limits=limits, sender=f"service {service.name}")
     except asyncio.CancelledError:
         raise
     except (TimeoutError, httpx.TimeoutException):
@@ -134,7 +146,7 @@ async def probe_once(
         result = ProbeResult(service.name, probe, ProbeOutcome.ERROR, clock(), elapsed_ms, None, detail)
         return result, _is_transport_failure(exc)
     elapsed_ms = (time.monotonic() - started) * 1000.0
-    result = classify_probe_response(
+    answer = (
         service.name,
         probe,
         response.status_code,
@@ -143,7 +155,9 @@ async def probe_once(
         clock(),
         elapsed_ms,
     )
-    return result, False
+    if len(response.content) <= INLINE_PARSE_BYTES:
+        return classify_probe_response(*answer), False
+    return await off_loop(classify_probe_response, *answer), False  # a large body: off the GUI thread
 
 
 async def sweep_probes(
@@ -218,12 +232,19 @@ def _nan_in(values: Mapping[str, float | None]) -> dict[str, float]:
     return {name: math.nan if v is None else float(v) for name, v in values.items()}
 
 
-def _parse_all(bodies: dict[str, tuple[str, float]]) -> dict[str, MetricsScrape | str]:
+def _parse_all(
+    bodies: dict[str, tuple[bytes, float, str]], limits: ResponseLimits
+) -> dict[str, MetricsScrape | str]:
+    """On the executor: decode, count lines against the limit, parse; a reason in place of a scrape."""
     parsed: dict[str, MetricsScrape | str] = {}
-    for name, (text, at) in bodies.items():
+    for name, (content, at, url) in bodies.items():
         try:
-            parsed[name] = parse_metrics_text(text, at)
-        except MetricsParseError as exc:
+            if limits.max_items is not None and content.count(b"\n") > limits.max_items:
+                raise TooManyItems(f"service {name}", limits.max_items, url, "lines of metrics")
+            parsed[name] = parse_metrics_text(content.decode("utf-8"), at)
+        except UnicodeDecodeError:
+            parsed[name] = "metrics body is not UTF-8"
+        except (MetricsParseError, TooManyItems) as exc:
             parsed[name] = str(exc)
     return parsed
 
@@ -244,8 +265,10 @@ class MetricsCollector:
         timeout_s: float = 1.5,
         rate_window_s: float = 5.0,
         clock: Callable[[], float] = time.time,
+        limits: ResponseLimits = METRICS_SCRAPE_LIMITS,
     ) -> None:
         self.http = http
+        self.limits = limits
         self.executor = executor
         self.history = history or MetricsHistory()
         self.limit = limit
@@ -271,30 +294,30 @@ class MetricsCollector:
         while len(kept) > 2 and scrape.scraped_at - kept[1].scraped_at >= self.rate_window_s:
             kept.popleft()
 
-    async def _get_text(self, service: ServiceInfo) -> tuple[str, float]:
+    async def _get_body(self, service: ServiceInfo) -> tuple[bytes, float, str]:
+        """The raw scrape (bytes, time, URL) within the limit; decoded and parsed on the executor."""
         async with asyncio.timeout(self.timeout_s):
-            response = await get_directly(self.http, service.metrics_url)
+            response = await get_directly(
+                self.http, service.metrics_url, limits=self.limits, sender=f"service {service.name}"
+            )
         if response.status_code != 200:
             raise FetchError(f"HTTP {response.status_code} from {short_url(service.metrics_url)}")
         content_type = response.headers.get("content-type", "")
         if not content_type.startswith(("text/plain", "application/openmetrics-text")):
             raise FetchError(f"unexpected content type {content_type or 'none'!r}")
-        try:
-            return response.content.decode("utf-8"), self.clock()
-        except UnicodeDecodeError:
-            raise FetchError("metrics body is not UTF-8") from None
+        return response.content, self.clock(), service.metrics_url
 
     async def scrape(self, catalog: ServiceCatalog) -> MetricsRound:
         semaphore = asyncio.Semaphore(self.limit)
         services = list(catalog.services)
 
-        async def one(service: ServiceInfo) -> tuple[str, float]:
+        async def one(service: ServiceInfo) -> tuple[bytes, float, str]:
             async with semaphore:
-                return await self._get_text(service)
+                return await self._get_body(service)
 
         fetched = await asyncio.gather(*(one(s) for s in services), return_exceptions=True)
         at = self.clock()
-        bodies: dict[str, tuple[str, float]] = {}
+        bodies: dict[str, tuple[bytes, float, str]] = {}
         errors: dict[str, str] = {}
         transport_failures = 0
         for service, outcome in zip(services, fetched, strict=True):
@@ -306,7 +329,9 @@ class MetricsCollector:
             else:
                 bodies[service.name] = outcome
 
-        parsed = await asyncio.get_running_loop().run_in_executor(self.executor, _parse_all, bodies)
+        parsed = await asyncio.get_running_loop().run_in_executor(
+            self.executor, _parse_all, bodies, self.limits
+        )
 
         samples: dict[str, MetricsSample] = {}
         for service in services:

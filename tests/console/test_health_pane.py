@@ -240,6 +240,12 @@ def test_service_faults_show_in_their_cells_with_the_exact_reason_while_others_s
     qloop.run(scenario(), timeout_s=90)
 
 
+def view_state(view: Any) -> SourceState | None:
+    """The state the pane's view last received: its watcher delivers on a later turn of the loop than the
+    poller publishes, so a test that saw the poller change waits for this before it reads the view."""
+    return view.status.state if view.status is not None else None
+
+
 @pytest.mark.parametrize(
     ("kind", "value", "reason"),
     [("error_rate", 1.0, "HTTP 500 from /monitoring/api/health"), ("garbage_body", None, "invalid JSON")],
@@ -256,6 +262,7 @@ def test_api_health_keeps_its_last_figures_greyed_with_the_reason_then_recovers(
             rows_before = view.slowest_model.rowCount()
             await asyncio.to_thread(add_fault, base_url, "api", kind, value)
             await wait_until(lambda: console.status(API_HEALTH).state is SourceState.ERROR, timeout_s=10)
+            await wait_until(lambda: view_state(view) is SourceState.ERROR, timeout_s=2)  # the pane got it
             console.pane.refresh_ages()
             banner = view.banner.text()
             assert banner.startswith("stale since ") and reason in banner, banner
@@ -267,6 +274,7 @@ def test_api_health_keeps_its_last_figures_greyed_with_the_reason_then_recovers(
 
             await asyncio.to_thread(clear_faults, base_url)
             await wait_until(lambda: console.status(API_HEALTH).state is SourceState.OK, timeout_s=15)
+            await wait_until(lambda: view_state(view) is SourceState.OK, timeout_s=2)
             console.pane.refresh_ages()
             assert view.banner.text() == ""
             assert view.latency_chart.stale_text is None

@@ -7,11 +7,17 @@ accepted and never answered. Each request is counted per path, so a test can bou
 
 It is a ThreadingHTTPServer on its own threads: the console under test talks to it over real sockets from
 its own asyncio loop, and nothing it does can block the test's loop.
+
+`HostileServer(upstream=URL)` is a hostile proxy: a path without an answer is forwarded to the upstream server
+(the reference server, say) and its answer streamed back, so a test or benchmark turns a working API hostile
+one path at a time (`answer(path, ...)`, then `forget(path)`).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -19,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 CHUNK = 64 * 1024
 
@@ -116,16 +123,28 @@ def status(code: int, text: str = "") -> Answer:
 HANG = Answer(chunks=None)
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops the SYNs of a 16-wide fan-out, which then arrive a second
+    # late (a retransmitted SYN): a timeout the console did not cause. A real server's backlog is larger.
+    request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a console refusing a body does) is no error of the server's."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class HostileServer:
     """`with HostileServer() as server:` then `server.url(path)`, `server.answer(path, ...)`,
     `server.count(path)`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, upstream: str | None = None) -> None:
+        self.upstream = urlsplit(upstream) if upstream else None
         self._answers: dict[str, Answer] = {}
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="hostile-server", daemon=True)
 
@@ -140,6 +159,11 @@ class HostileServer:
     def answer(self, path: str, answer: Answer) -> None:
         with self._lock:
             self._answers[path] = answer
+
+    def forget(self, path: str) -> None:
+        """The path answers as before `answer()`: forwarded upstream, else 404."""
+        with self._lock:
+            self._answers.pop(path, None)
 
     def count(self, path: str) -> int:
         with self._lock:
@@ -174,16 +198,23 @@ class HostileServer:
                 self._serve()
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
                 self._serve()
 
+            do_PATCH = do_PUT = do_DELETE = do_POST
+
             def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request_body = self.rfile.read(length) if length else b""
                 path = self.path.split("?", 1)[0]
                 with server._lock:
                     server._counts[path] += 1
                     answer = server._answers.get(path)
+                if answer is None and server.upstream is not None:
+                    try:
+                        self._forward(request_body)
+                    except (BrokenPipeError, ConnectionResetError, OSError):
+                        self.close_connection = True
+                    return
                 if answer is None:
                     answer = status(404)
                 if answer.chunks is None:  # accept, read the request, never answer
@@ -194,6 +225,34 @@ class HostileServer:
                     self._write(answer)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
+
+            def _forward(self, request_body: bytes) -> None:
+                """The request sent upstream as is; the answer streamed back chunked (event streams too)."""
+                upstream = server.upstream
+                assert upstream is not None and upstream.hostname is not None
+                connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=120)
+                try:
+                    skip = {"host", "connection", "keep-alive", "transfer-encoding"}
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+                    connection.request(self.command, self.path, body=request_body or None, headers=headers)
+                    response = connection.getresponse()
+                    self.send_response(response.status)
+                    for name, value in response.getheaders():
+                        if name.lower() not in skip | {"content-length", "date", "server"}:
+                            self.send_header(name, value)
+                    if response.status in (204, 304) or self.command == "HEAD":
+                        self.end_headers()  # no body at all
+                        return
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    while piece := response.read1(CHUNK):
+                        if server._stopping.is_set():
+                            return
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                finally:
+                    connection.close()
 
             def _write(self, answer: Answer) -> None:
                 assert answer.chunks is not None

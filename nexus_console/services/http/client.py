@@ -10,6 +10,13 @@ from typing import Any
 
 import httpx
 
+from nexus_console.services.http.bounded import read_limited, with_body
+from nexus_console.services.http.limits import (
+    BACKSTOP_BODY_BYTES,
+    BODY_LIMIT_EXTENSION,
+    ResponseLimits,
+    sender_of,
+)
 from nexus_console.services.http.pool import LeanGetPool
 from nexus_console.services.http.transport import AsyncioTransport, ShardedTransport
 from nexus_console.services.profiles import TlsSettings
@@ -91,22 +98,32 @@ def _transport(context: ssl.SSLContext, max_connections: int, shards: int) -> ht
 def _options(timeout_s: float) -> dict[str, Any]:
     return {
         "timeout": httpx.Timeout(timeout_s),
+        # Uncompressed answers only: a body's limit then bounds what is held (a compressed one could
+        # inflate a thousandfold between two counts).
+        "headers": {"Accept-Encoding": "identity"},
         "trust_env": False,  # never route loopback traffic through a proxy from the environment
         "follow_redirects": False,
     }
 
 
-async def get_directly(client: httpx.AsyncClient, url: str) -> httpx.Response:
+async def get_directly(
+    client: httpx.AsyncClient, url: str, *, limits: ResponseLimits | None = None, sender: str | None = None
+) -> httpx.Response:
     """GET `url` through the client's transport, body read, without the client's per-request machinery.
 
     For the estate fan-out (176 probes every 5 s, 44 scrapes every second): those endpoints take no
     cookies, auth or redirects. On an `EstateClient` the GET goes through its `LeanGetPool`; any other
     client (a test's MockTransport) sends it as usual. The client's timeout and TLS settings apply
-    either way.
+    either way, and so does the body limit (`limits`, else the backstop): past it, BodyTooLarge naming
+    `sender` (else "the server at host:port").
     """
     request = httpx.Request("GET", _parsed_url(url), extensions={"timeout": client.timeout.as_dict()})
+    max_bytes = limits.max_body_bytes if limits is not None else BACKSTOP_BODY_BYTES
+    who = sender or sender_of(request.url)
+    request.extensions[BODY_LIMIT_EXTENSION] = (max_bytes, who)
     if not isinstance(client, EstateClient):
-        return await client.send(request)
+        response = await client.send(request, stream=True)
+        return with_body(response, await read_limited(response, max_bytes, sender=who))
     response = await client.lean_pool.get(request)
     response.request = request
     try:

@@ -7,9 +7,17 @@ import asyncio
 import contextlib
 import ssl
 import time
+import zlib
 from typing import Any
 
 import httpx
+
+from nexus_console.services.http.limits import (
+    BACKSTOP_BODY_BYTES,
+    BODY_LIMIT_EXTENSION,
+    BodyTooLarge,
+    sender_of,
+)
 
 
 class _Disconnected(Exception):
@@ -42,15 +50,23 @@ class LeanGetPool:
     httpcore, the difference between meeting the 1.3x poll-cycle target and not.
 
     Errors are httpx's (ConnectError, ReadTimeout, RemoteProtocolError...) with httpcore's texts, so
-    callers and `describe_error` cannot tell the two paths apart.
+    callers and `describe_error` cannot tell the two paths apart. A body is bounded by the request's
+    `BODY_LIMIT_EXTENSION` (else `max_body_bytes`): an announced length over it is refused before reading,
+    a chunked or close-delimited body as soon as it passes it (BodyTooLarge; the connection is closed).
     """
 
     def __init__(
-        self, ssl_context: ssl.SSLContext, *, max_connections: int, keepalive_s: float = 4.0
+        self,
+        ssl_context: ssl.SSLContext,
+        *,
+        max_connections: int,
+        keepalive_s: float = 4.0,
+        max_body_bytes: int = BACKSTOP_BODY_BYTES,
     ) -> None:
         # keep-alive below uvicorn's 5 s, so the server rarely closes a connection we are about to reuse
         self.ssl_context = ssl_context
         self.keepalive_s = keepalive_s
+        self.max_body_bytes = max_body_bytes
         self._slots = asyncio.Semaphore(max_connections) if max_connections > 0 else None
         self._idle: dict[tuple[str, str, int], list[_LeanConnection]] = {}
 
@@ -77,7 +93,7 @@ class LeanGetPool:
             try:
                 connection.writer.write(head)
                 status, headers, body, keep_alive = await _read_response(
-                    connection.reader, request, timeouts.get("read")
+                    connection.reader, request, timeouts.get("read"), self._limit(request)
                 )
             except _Disconnected:
                 connection.close()
@@ -94,7 +110,12 @@ class LeanGetPool:
                 self._idle.setdefault(origin, []).append(connection)
             else:
                 connection.close()
+            headers, body = _decoded(headers, body, self._limit(request), request)
             return httpx.Response(status, headers=headers, content=body, request=request)
+
+    def _limit(self, request: httpx.Request) -> tuple[int, str]:
+        limit = request.extensions.get(BODY_LIMIT_EXTENSION)
+        return limit if limit is not None else (self.max_body_bytes, sender_of(request.url))
 
     def _take_idle(self, origin: tuple[str, str, int]) -> _LeanConnection | None:
         idle = self._idle.get(origin)
@@ -144,13 +165,16 @@ def _request_head(request: httpx.Request) -> bytes:
     lines.extend(
         f"{name.decode('latin-1')}: {value.decode('latin-1')}" for name, value in request.headers.raw
     )
+    if "accept-encoding" not in request.headers:
+        lines.append("Accept-Encoding: identity")  # a body's limit then bounds what is held
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
 async def _read_response(
-    reader: asyncio.StreamReader, request: httpx.Request, timeout: float | None
+    reader: asyncio.StreamReader, request: httpx.Request, timeout: float | None, limit: tuple[int, str]
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
-    """(status, headers, body, keep-alive) of one response."""
+    """(status, headers, body, keep-alive) of one response; the body at most `limit[0]` bytes."""
+    max_bytes, sender = limit
     try:
         async with asyncio.timeout(timeout):
             head = await _read_head(reader, request)
@@ -160,15 +184,69 @@ async def _read_response(
             if status in _NO_BODY_STATUSES or 100 <= status < 200:
                 return status, headers, b"", keep_alive
             if fields.get(b"transfer-encoding", b"").lower() == b"chunked":
-                return status, headers, await _read_chunked(reader, request), keep_alive
-            length = fields.get(b"content-length")
-            if length is None:
-                return status, headers, await reader.read(), False
-            return status, headers, await _read_exactly(reader, int(length), request), keep_alive
+                body = await _read_chunked(reader, request, max_bytes)
+            elif (length := _content_length(fields, request)) is None:
+                body, keep_alive = await _read_to_eof(reader, max_bytes), False
+            elif length <= max_bytes:
+                body = await _read_exactly(reader, length, request)
+            else:
+                body = None  # announced over the limit: refused unread
     except TimeoutError:
         raise httpx.ReadTimeout("timed out", request=request) from None
     except (ConnectionError, OSError) as exc:
         raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
+    if body is None:
+        raise BodyTooLarge(sender, max_bytes, request.url)
+    return status, headers, body, keep_alive
+
+
+def _decoded(
+    headers: list[tuple[bytes, bytes]], body: bytes, limit: tuple[int, str], request: httpx.Request
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """A body compressed although we asked for identity, inflated within the limit (a small gzip can
+    inflate a thousandfold); the headers without Content-Encoding. Identity bodies pass through."""
+    encoding = next((v.strip().lower() for k, v in headers if k.lower() == b"content-encoding"), b"identity")
+    if encoding in (b"identity", b""):
+        return headers, body
+    if encoding not in (b"gzip", b"deflate", b"x-gzip"):
+        raise httpx.DecodingError(
+            f"unsupported content encoding {encoding.decode('latin-1')!r}", request=request
+        )
+    max_bytes, sender = limit
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
+    try:
+        inflated = inflater.decompress(body, max_bytes + 1)
+    except zlib.error as exc:
+        raise httpx.DecodingError(f"invalid {encoding.decode()} body: {exc}", request=request) from None
+    if len(inflated) > max_bytes:
+        del inflated
+        raise BodyTooLarge(sender, max_bytes, request.url)
+    return [(k, v) for k, v in headers if k.lower() != b"content-encoding"], inflated
+
+
+def _content_length(fields: dict[bytes, bytes], request: httpx.Request) -> int | None:
+    value = fields.get(b"content-length")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise httpx.RemoteProtocolError(f"malformed Content-Length {value[:40]!r}", request=request)
+    return int(value)
+
+
+async def _read_to_eof(reader: asyncio.StreamReader, max_bytes: int) -> bytes | None:
+    """A close-delimited body, or None past `max_bytes` (the caller refuses it)."""
+    chunks = []
+    size = 0
+    while piece := await reader.read(_READ_SIZE):
+        size += len(piece)
+        if size > max_bytes:
+            chunks.clear()
+            return None
+        chunks.append(piece)
+    return b"".join(chunks)
+
+
+_READ_SIZE = 64 * 1024
 
 
 # The errors below are raised outside their `except` blocks: describe_error reports the innermost
@@ -218,8 +296,11 @@ def _parse_head(head: bytes, request: httpx.Request) -> tuple[int, list[tuple[by
     return int(parts[1]), headers, parts[0]
 
 
-async def _read_chunked(reader: asyncio.StreamReader, request: httpx.Request) -> bytes:
+async def _read_chunked(reader: asyncio.StreamReader, request: httpx.Request, max_bytes: int) -> bytes | None:
+    """A chunked body, or None as soon as the announced chunk sizes pass `max_bytes` (nothing more of it is
+    read: a server that announces a huge chunk never gets it buffered)."""
     chunks = []
+    received = 0
     problem = ""
     try:
         while True:
@@ -229,9 +310,13 @@ async def _read_chunked(reader: asyncio.StreamReader, request: httpx.Request) ->
                 while await reader.readuntil(b"\r\n") != b"\r\n":
                     pass  # trailers
                 return b"".join(chunks)
+            received += size
+            if received > max_bytes:
+                chunks.clear()
+                return None
             chunks.append((await reader.readexactly(size + 2))[:-2])
     except asyncio.IncompleteReadError:
         problem = "peer closed connection without sending complete message body: incomplete chunked read"
-    except ValueError:
+    except (ValueError, asyncio.LimitOverrunError):
         problem = "malformed chunk size"
     raise httpx.RemoteProtocolError(problem, request=request)

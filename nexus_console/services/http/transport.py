@@ -12,6 +12,13 @@ from typing import Any
 import httpcore
 import httpx
 
+from nexus_console.services.http.limits import (
+    BACKSTOP_BODY_BYTES,
+    BODY_LIMIT_EXTENSION,
+    BodyTooLarge,
+    sender_of,
+)
+
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
     """An httpcore network stream on plain asyncio streams.
@@ -42,6 +49,12 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         self._writer.close()
         with contextlib.suppress(OSError, asyncio.CancelledError):
             await self._writer.wait_closed()
+        # Drop what was received and never read (the rest of a refused body: up to a few hundred KiB).
+        # httpx's responses sit in reference cycles that only a full garbage collection frees, and they
+        # keep this stream, so a buffer left here would outlive the connection by minutes.
+        self._reader.feed_eof()
+        with contextlib.suppress(Exception):
+            await self._reader.read()  # returns at once after feed_eof: the buffered bytes, dropped
 
     async def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
@@ -133,23 +146,44 @@ def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
 
 
 class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: Any, request: httpx.Request) -> None:
+    """httpcore's body stream with httpx's errors; refuses a body past `limit` bytes (None: unbounded)."""
+
+    def __init__(self, stream: Any, request: httpx.Request, limit: int | None) -> None:
         self._stream = stream
         self._request = request
+        self._limit = limit
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        received = 0
+        parts = self._stream.__aiter__()  # kept past a refusal, to be closed after the stream (below)
         with _as_httpx_errors(self._request):
-            async for part in self._stream:
+            async for part in parts:
+                received += len(part)
+                if self._limit is not None and received > self._limit:
+                    break
                 yield part
+        if self._limit is not None and received > self._limit:
+            # httpcore's stream first, then its generator (see bounded.read_limited: a generator left to
+            # the garbage collector cannot finish closing the connection)
+            await self._stream.aclose()
+            await parts.aclose()
+            raise BodyTooLarge(sender_of(self._request.url), self._limit, self._request.url)
 
     async def aclose(self) -> None:
         await self._stream.aclose()
 
 
 class AsyncioTransport(httpx.AsyncBaseTransport):
-    """httpx's transport contract over an httpcore pool on `AsyncioBackend` (HTTP/1.1, no proxies)."""
+    """httpx's transport contract over an httpcore pool on `AsyncioBackend` (HTTP/1.1, no proxies).
 
-    def __init__(self, *, ssl_context: ssl.SSLContext, max_connections: int) -> None:
+    Every body is bounded by `max_body_bytes` (a backstop for callers that read whole responses, such as
+    the auth calls), except event streams and requests whose caller bounds the body itself
+    (`BODY_LIMIT_EXTENSION`, see `bounded.send_limited`)."""
+
+    def __init__(
+        self, *, ssl_context: ssl.SSLContext, max_connections: int, max_body_bytes: int = BACKSTOP_BODY_BYTES
+    ) -> None:
+        self.max_body_bytes = max_body_bytes
         self.pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
             max_connections=max_connections,
@@ -173,15 +207,35 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         )
         with _as_httpx_errors(request):
             response = await self.pool.handle_async_request(core_request)
+        limit = self._backstop(request, response)
+        if limit is not None:
+            length = _header(response.headers, b"content-length")
+            if length.isdigit() and int(length) > limit:
+                await response.aclose()
+                raise BodyTooLarge(sender_of(request.url), limit, request.url)
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_ResponseStream(response.stream, request),
+            stream=_ResponseStream(response.stream, request, limit),
             extensions=response.extensions,
         )
 
+    def _backstop(self, request: httpx.Request, response: httpcore.Response) -> int | None:
+        if BODY_LIMIT_EXTENSION in request.extensions:
+            return None  # the caller reads within its own limit
+        if _header(response.headers, b"content-type").lower().startswith(b"text/event-stream"):
+            return None  # a stream never ends by design; its reader bounds its lines
+        return self.max_body_bytes
+
     async def aclose(self) -> None:
         await self.pool.aclose()
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.strip()
+    return b""
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
