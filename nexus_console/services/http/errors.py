@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -66,3 +68,16 @@ def parse_json_body(response: httpx.Response) -> Any:
         detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
         what = content_type or "no content type"
         raise FetchError(f"invalid JSON from {short_url(response.request.url)} ({what}): {detail}") from None
+
+
+async def closed_quietly(wait_closed: Awaitable[None]) -> None:
+    """Await a socket's close, ignoring what a dying connection raises, but never a cancel aimed at the
+    task: swallowing it left pollers running after a quit (the hang in issue 10)."""
+    try:
+        await wait_closed
+    except OSError:
+        pass
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise

@@ -4,7 +4,6 @@ fan-out; it raises httpx's exceptions with httpcore's wording."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import time
 import zlib
@@ -12,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from nexus_console.services.http.errors import closed_quietly
 from nexus_console.services.http.limits import (
     BACKSTOP_BODY_BYTES,
     BODY_LIMIT_EXTENSION,
@@ -151,8 +151,7 @@ class LeanGetPool:
         for connection in idle:
             connection.close()
         for connection in idle:
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                await connection.writer.wait_closed()
+            await closed_quietly(connection.writer.wait_closed())
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -12,6 +12,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from nexus_console.services.http.errors import closed_quietly
 from nexus_console.services.http.limits import (
     BACKSTOP_BODY_BYTES,
     BODY_LIMIT_EXTENSION,
@@ -47,8 +48,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
     async def aclose(self) -> None:
         self._writer.close()
-        with contextlib.suppress(OSError, asyncio.CancelledError):
-            await self._writer.wait_closed()
+        await closed_quietly(self._writer.wait_closed())
         # Drop what was received and never read (the rest of a refused body: up to a few hundred KiB).
         # httpx's responses sit in reference cycles that only a full garbage collection frees, and they
         # keep this stream, so a buffer left here would outlive the connection by minutes.
