@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import re
 import statistics
@@ -33,6 +34,7 @@ LATENCY_MS = 50.0
 FAN_OUT_LIMIT = 64
 CYCLES = 16
 STALL_RUN_S = 60.0
+QUIT_DEADLINE_S = 30.0
 KEYRING_UNLOCK = "bench-keyring-unlock"
 _FIRST_FRAME = re.compile(r"first frame painted at epoch ([0-9.]+)")
 
@@ -272,13 +274,21 @@ def _stall_rows() -> list[dict[str, Any]]:
         await asyncio.sleep(STALL_RUN_S)
         timer.stop()
         console.request_quit()
-        return await run
+        # A quit that never finishes (a task that swallowed its cancellation) fails the run in words
+        # instead of leaving an idle loop running for ever.
+        done, _ = await asyncio.wait([run], timeout=QUIT_DEADLINE_S)
+        if not done:
+            if console.demo_server is not None and console.demo_server.proc is not None:
+                console.demo_server.proc.kill()
+            raise RuntimeError(f"the demo console did not quit within {QUIT_DEADLINE_S:.0f} s")
+        return run.result()
 
     try:
         with loop:
             loop.run_until_complete(measure())
     finally:
         asyncio.set_event_loop(None)
+        gc.collect()  # the closed loop and its timer object go here, on the GUI thread
     ordered = sorted(gaps)
     p99 = ordered[int(len(ordered) * 0.99)] if ordered else float("nan")
     worst = max(range(len(gaps)), key=gaps.__getitem__)
@@ -287,7 +297,8 @@ def _stall_rows() -> list[dict[str, Any]]:
         f"demo scenario polled for {STALL_RUN_S:.0f} s, {len(gaps)} ticks of a {tick_ms} ms QTimer; "
         f"{over_budget} gaps over 50 ms; GUI-thread CPU in the worst gap {busy[worst]:.0f} ms "
         f"(the rest of it the thread was not running), most CPU in one gap {max(busy):.0f} ms; "
-        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; event-loop heartbeat: "
+        f"{console.heartbeat.beats} beats, longest gap {console.heartbeat.max_gap_s:.2f} s"
     )
     return [
         {"name": "max_stall_ms", "value": round(max(gaps), 1), "unit": "ms", "target": "<= 50", "note": note},

@@ -8,6 +8,7 @@ import asyncio
 import concurrent.futures
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -22,12 +23,12 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from nexus_console import __version__
 from nexus_console.domain.auth import Me
-from nexus_console.domain.freshness import SourceState
 from nexus_console.services.api_client import NexusClient, PermissionDenied
 from nexus_console.services.auth import AuthSession, Credentials, LoginFailed, ServerUnreachable
 from nexus_console.services.cache import CACHE_FILE, LocalCache
 from nexus_console.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer, DemoServerError
 from nexus_console.services.error_hooks import ExceptionHooks
+from nexus_console.services.heartbeat import Heartbeat
 from nexus_console.services.http import build_estate_client, build_http_client
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.logging_setup import remove_handlers, setup_logging
@@ -39,12 +40,16 @@ from nexus_console.services.profiles import (
     config_dir,
     log_dir,
 )
+from nexus_console.services.quit_signals import install_quit_signals
+from nexus_console.services.races import Interrupted, first_of, unless_set
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.first_paint import FirstPaintLogger
 from nexus_console.views.login_dialog import LoginDialog
 from nexus_console.views.main_window import MainWindow
 from nexus_console.views.pane import Pane
+from nexus_console.views.screenshot import screenshot_when_fresh
 from nexus_console.views.theme import apply_theme
+from nexus_console.workers.loop_watchdog import LoopWatchdog
 from nexus_console.workers.session import ConsoleSession, SessionSettings
 
 log = logging.getLogger("nexus_console")
@@ -75,6 +80,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="TITLE",
         help="open on this pane (e.g. Health, Alerts; a wall display's starting view)",
     )
+    levels = ("debug", "info", "warning")
+    parser.add_argument("--log-level", choices=levels, default="info", help="log detail (default: info)")
     parser.add_argument("--version", action="version", version=f"nexus-console {__version__}")
     return parser.parse_args(argv)
 
@@ -118,11 +125,24 @@ class ConsoleApp:
         self.auth: AuthSession | None = None
         self.keychain: Keychain | None = None
         self._cache: LocalCache | None = None
+        # The loop's heartbeat from start-up to exit (every session exposes it); Qt's own timer watches it.
+        settings = session_settings or SessionSettings()
+        self.heartbeat = Heartbeat(settings.heartbeat_interval_s)
+        self.watchdog = LoopWatchdog(self.heartbeat)
 
     def request_quit(self, exit_code: int | None = None) -> None:
         if exit_code is not None:
             self.exit_code = exit_code
         self._quit.set()
+
+    def on_quit_signal(self, sig: signal.Signals) -> None:
+        """SIGINT / SIGTERM: the same shutdown as closing the window (exit code 0: a requested, clean stop).
+        A second one while that shutdown runs ends the process at once."""
+        if self._quit.is_set():
+            log.warning("%s again during shutdown: exiting now", sig.name)
+            os._exit(128 + sig.value)
+        log.info("%s received: shutting down", sig.name)
+        self.request_quit(0)
 
     def report_keychain_problem(self, problem: str) -> None:
         if self.window is not None:
@@ -137,19 +157,28 @@ class ConsoleApp:
         # Closing the last window (the login dialog, say) must not stop the loop under running coroutines;
         # the console quits deliberately, after async cleanup.
         self.app.setQuitOnLastWindowClosed(False)
+        beating = asyncio.ensure_future(self.heartbeat.run())
+        self.watchdog.start()
         try:
             await self._run()
         except StartupError as exc:
             log.error("%s", exc)
             print(f"nexus-console: {exc}", file=sys.stderr)
             self.exit_code = 2
+        except Interrupted:
+            log.info("quit before the console had started")
         finally:
             await self._close_all()
+            self.watchdog.stop()
+            beating.cancel()
+            await asyncio.gather(beating, return_exceptions=True)
+            log.info("console stopped (exit code %d; loop: %s)", self.exit_code, self.heartbeat.describe())
         return self.exit_code
 
     async def _run(self) -> None:
         started = time.monotonic()
-        self.profile = await self._choose_profile()
+        # A quit (the window, SIGINT, SIGTERM) during start-up or sign-in cancels that step.
+        self.profile = await unless_set(self._quit, self._choose_profile())
         executor = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-worker")
         self._closers.append(lambda: executor.shutdown(wait=False, cancel_futures=True))
         self.keychain = Keychain(self.profile.keychain_service)
@@ -173,7 +202,7 @@ class ConsoleApp:
 
         after_logout = False
         while not self._quit.is_set():
-            if not await self._sign_in(after_logout):
+            if not await unless_set(self._quit, self._sign_in(after_logout)):
                 return
             self._logout.clear()
             await self._run_session(api, estate_http, cache, executor)
@@ -275,6 +304,7 @@ class ConsoleApp:
             keychain=self.keychain,
             settings=self.session_settings,
             on_task_error=self._on_task_error,
+            heartbeat=self.heartbeat,
         )
         try:
             pane_types = self.pane_types if self.pane_types is not None else default_pane_types()
@@ -299,7 +329,7 @@ class ConsoleApp:
                 session.tasks.run(
                     self._take_screenshot(self.window, session, self.args.screenshot), name="screenshot"
                 )
-            await _first_of(self._quit.wait(), self._logout.wait())
+            await first_of(self._quit.wait(), self._logout.wait())
         finally:
             if self.window is not None:
                 self.window.quit_requested.disconnect(self.request_quit)
@@ -314,23 +344,8 @@ class ConsoleApp:
             self.session = None
 
     async def _take_screenshot(self, window: MainWindow, session: ConsoleSession, path: Path) -> None:
-        deadline = time.monotonic() + SCREENSHOT_DEADLINE_S
-        while time.monotonic() < deadline:
-            statuses = session.statuses().values()
-            if statuses and all(s.state is SourceState.OK for s in statuses):
-                break
-            await asyncio.sleep(0.1)
-        else:
-            waiting = [s.name for s in session.statuses().values() if s.state is not SourceState.OK]
-            log.warning("screenshot taken before every source answered: %s", ", ".join(waiting))
-        await asyncio.sleep(0.2)  # one more round of paints after the last data arrived
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(path), "PNG"):
-            log.error("could not save the screenshot to %s", path)
-            self.request_quit(1)
-            return
-        log.info("screenshot saved to %s", path)
-        self.request_quit(0)
+        saved = await screenshot_when_fresh(window, session, path, SCREENSHOT_DEADLINE_S)
+        self.request_quit(0 if saved else 1)
 
     def _on_task_error(self, error: BaseException) -> None:
         if isinstance(error, PermissionDenied):
@@ -346,22 +361,14 @@ class ConsoleApp:
                     await asyncio.wait_for(result, 10.0)
             except Exception:
                 log.exception("error during shutdown")
+        if self._closers:
+            log.info("closed the HTTP clients, the local cache, the executor and the demo server if any")
         self._closers.clear()
-
-
-async def _first_of(*aws: Any) -> None:
-    tasks = [asyncio.ensure_future(aw) for aw in aws]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    handlers = setup_logging(log_dir())
+    handlers = setup_logging(log_dir(), level=getattr(logging, args.log_level.upper()))
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
     app.setApplicationName("Nexus Console")
@@ -372,10 +379,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = ConsoleApp(args, app)
     hooks = ExceptionHooks(console.report_error, loop)
     hooks.install()
+    uninstall_signals = install_quit_signals(loop, console.on_quit_signal)
     try:
         with loop:
             return loop.run_until_complete(console.run())
     finally:
+        uninstall_signals()
         hooks.uninstall()
         asyncio.set_event_loop(None)
         remove_handlers(handlers)

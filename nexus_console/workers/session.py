@@ -3,17 +3,22 @@ order. app.py builds it after login; the main window and every pane receive it a
 
 The order, written once:
   build   tasks, poller registry, `me`, Health sources, alert runtime (reads the Health documents),
-          admin runtime (admins and moderators only)
-  start   pollers, then the alert runtime's tasks, then the admin runtime's task
-  stop    pollers, then every session task (the runtimes close what they opened as their tasks end),
-          then whatever a runtime holds that was never started
+          admin runtime (admins and moderators only), the freshness watch over every poller
+  start   the heartbeat (unless the app runs it), the freshness watch, pollers, then the alert runtime's
+          tasks, then the admin runtime's task
+  stop    the freshness watch, pollers, then every session task (the heartbeat among them; the runtimes
+          close what they opened as their tasks end), then whatever a runtime holds that was never started
+
+`heartbeat` proves the asyncio loop turns (`last_beat_age_s()`, `max_gap_s`); app.py passes its own, which
+beats from start-up to exit, and a session built without one runs its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +30,9 @@ from nexus_console.services.alert_runtime import AlertRuntime, AlertSourceSettin
 from nexus_console.services.api_client import NexusClient
 from nexus_console.services.auth import AuthSession
 from nexus_console.services.cache import LocalCache
+from nexus_console.services.freshness_watch import FreshnessWatch
 from nexus_console.services.health_sources import HealthSources, HealthSourceSettings
+from nexus_console.services.heartbeat import HEARTBEAT_INTERVAL_S, Heartbeat
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
 from nexus_console.services.profiles import Profile
@@ -36,6 +43,7 @@ log = logging.getLogger(__name__)
 
 ME_SOURCE = "me"
 ME_INTERVAL_S = 60.0
+STOP_STAGE_S = 3.0  # each stage of the shutdown (pollers, tasks, alert runtime) gets at most this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,7 @@ class SessionSettings:
     alerts: AlertSourceSettings = field(default_factory=AlertSourceSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     me_interval_s: float = ME_INTERVAL_S
+    heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S
 
 
 class ConsoleSession:
@@ -64,6 +73,7 @@ class ConsoleSession:
         settings: SessionSettings | None = None,
         replicas: ReplicaSet | None = None,
         on_task_error: Callable[[BaseException], None] | None = None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.settings = settings = settings or SessionSettings()
         self.profile = profile
@@ -79,6 +89,7 @@ class ConsoleSession:
             Poller(ME_SOURCE, self._fetch_me, settings.me_interval_s, timeout_s=10.0, cache_codec=JSON_CODEC)
         )
         self.health = HealthSources(self.registry, api, estate_http, executor, settings.health)
+        self.me_source.host = self.health.api_host  # woken with the API's other sources when it returns
         self.alerts = AlertRuntime(
             profile=profile,
             api=api,
@@ -91,6 +102,9 @@ class ConsoleSession:
         self.admin: AdminRuntime | None = (
             AdminRuntime(self, settings.admin, replicas=replicas) if me.may_access(ADMIN_ROLES) else None
         )
+        self.freshness = FreshnessWatch(self.registry.pollers())
+        self._runs_heartbeat = heartbeat is None
+        self.heartbeat = heartbeat or Heartbeat(settings.heartbeat_interval_s)
         self._started = False
         self._closed = False
 
@@ -113,6 +127,9 @@ class ConsoleSession:
         if self._started:
             return
         self._started = True
+        if self._runs_heartbeat:
+            self.tasks.run(self.heartbeat.run(), name="heartbeat")
+        self.freshness.start()
         self.registry.start()
         self.alerts.start(self.tasks)
         if self.admin is not None:
@@ -123,11 +140,44 @@ class ConsoleSession:
         if self._closed:
             return
         self._closed = True
-        await self.registry.aclose()
-        await self.tasks.aclose()
-        await self.alerts.aclose()
+        self.freshness.close()
+        stopped = [
+            await _stop_within("pollers", self.registry.aclose),
+            await _stop_within("session tasks", self.tasks.aclose),
+            await _stop_within("alert runtime", self.alerts.aclose),
+        ]
+        if not all(stopped):
+            log.error("session closed, but not every runtime stopped in time")
+            return
+        queue = " and the action queue" if self.admin is not None and self.admin.outbox is not None else ""
+        log.info("session closed: pollers and tasks stopped; the alert history%s closed", queue)
 
     async def _fetch_me(self) -> Any:
         """`me` keeps the session alive and notices role changes."""
         body, _headers = await self.api.get_json("/auth/me")
         return body
+
+
+async def _stop_within(what: str, stop: Callable[[], Awaitable[None]]) -> bool:
+    """Await one stage of the shutdown for at most STOP_STAGE_S. A task that swallowed its cancellation keeps
+    running and the stage would wait for it forever; past the limit the stage is cancelled (which cancels
+    what it waits for once more), left behind, and the shutdown goes on: quitting must end the console."""
+    stage = asyncio.ensure_future(stop())
+    try:
+        done, _ = await asyncio.wait({stage}, timeout=STOP_STAGE_S)
+    except asyncio.CancelledError:
+        stage.cancel()
+        raise
+    if done:
+        stage.result()
+        return True
+    stage.cancel()
+    current = asyncio.current_task()
+    running = sorted(t.get_name() for t in asyncio.all_tasks() if t not in (current, stage) and not t.done())
+    log.error(
+        "shutdown: the %s did not stop within %.0f s (a cancellation swallowed?); running: %s",
+        what,
+        STOP_STAGE_S,
+        ", ".join(running[:12]),
+    )
+    return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from nexus_console.services.profiles import Profile, ProfileBook, ProfileStore
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.login_dialog import LoginDialog
 from tests.console.conftest import QLoop
+from tests.console.console_support import visible_login_dialog, write_profile
+from tests.console.helpers import wait_until
 
 
 def console_for(*argv: str) -> ConsoleApp:
@@ -120,3 +123,25 @@ def test_login_dialog_is_awaited_without_exec_and_refuses_empty_fields(qtbot: An
     assert qloop.run(scenario()) == LoginDialog.DialogCode.Accepted
     assert dialog.credentials().password == "pw-typed"
     assert "pw-typed" not in repr(dialog.credentials())
+
+
+def test_a_quit_while_the_login_dialog_waits_ends_the_console_at_once(
+    qloop: QLoop, refserver_session: Any
+) -> None:
+    """SIGINT / SIGTERM at the sign-in prompt (the console's signal handler requests the quit) must not wait
+    for someone to answer the dialog."""
+    write_profile(refserver_session.base_url)
+    console = console_for()
+
+    async def scenario() -> tuple[int, float]:
+        run = asyncio.ensure_future(console.run())
+        await wait_until(lambda: visible_login_dialog() is not None, timeout_s=15)
+        asked = time.monotonic()
+        console.request_quit()
+        code = await asyncio.wait_for(run, 5)
+        return code, time.monotonic() - asked
+
+    code, took = qloop.run(scenario(), timeout_s=30)
+    assert code == 0 and took < 2.0
+    assert visible_login_dialog() is None
+    assert console.window is None and console.session is None
