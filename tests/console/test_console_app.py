@@ -83,6 +83,7 @@ def test_the_app_survives_a_server_crash_and_the_pane_recovers(qloop: QLoop, ref
             await answer_login(ADMIN, DEMO_PASSWORD, remember=True)
             await wait_until(lambda: (api_health(console) or _none).state is SourceState.OK, timeout_s=20)
             pane = pane_of(console)
+            await wait_until(lambda: "req/s" in pane.rps.text())  # the pane hears of it on the next turn
             seen["fresh"] = pane.rps.text()
             assert pane.banner.text() == "" and pane.rps.graphicsEffect() is None
 
