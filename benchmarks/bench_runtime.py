@@ -27,8 +27,8 @@ from nexus_console.domain.service_catalog import ServiceCatalog
 from nexus_console.services.demo_server import DEMO_PASSWORD, DemoServer
 from nexus_console.services.http import build_estate_client, get_directly
 from nexus_console.services.polling import Poller
+from nexus_console.services.probe_sweep import sweep_estate
 from nexus_console.services.profiles import Profile, ProfileBook, ProfileStore, TlsSettings
-from nexus_console.services.telemetry import sweep_probes
 
 LATENCY_MS = 50.0
 FAN_OUT_LIMIT = 64
@@ -81,7 +81,7 @@ async def _poll_cycle_rows(base: Path) -> list[dict[str, Any]]:
 
             async def fan_out() -> ProbeSweep:
                 # the console's own probe path (request, status, JSON classification), /health only
-                return await sweep_probes(
+                return await sweep_estate(
                     client, catalog, limit=FAN_OUT_LIMIT, timeout_s=10.0, probes=(Probe.HEALTH,)
                 )
 

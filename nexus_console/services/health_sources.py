@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from nexus_console.domain.backoff import Backoff
-from nexus_console.domain.freshness import SourceState
 from nexus_console.domain.health import ProbeSweep
 from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.domain.service_catalog import ServiceCatalog
@@ -159,17 +158,13 @@ class HealthSources:
             poller.poke()
 
     async def current_catalog(self) -> ServiceCatalog:
-        """Fresh from the services poller when it has answered; else ask once ourselves (first seconds)."""
-        status = self.services.status
-        last_good = status.last_good
-        if last_good is not None and status.state is SourceState.OK:
+        """The services poller's newest list (cached, stale or fresh: it names the services to probe and
+        scrape, and the poller itself keeps it current); asked for here only before any list is known, so
+        an outage of the registry does not cost a catalogue request per scrape and per sweep."""
+        last_good = self.services.status.last_good
+        if last_good is not None:
             return last_good.value
-        try:
-            return await fetch_service_catalog(self._api)
-        except Exception:
-            if last_good is not None:
-                return last_good.value  # the cached catalogue still names the services to probe
-            raise
+        return await fetch_service_catalog(self._api)
 
     def _document(self, registry: PollerRegistry, name: str, fetch: Any) -> Poller[dict[str, Any]]:
         settings, api = self.settings, self._api

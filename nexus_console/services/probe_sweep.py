@@ -46,7 +46,7 @@ async def sweep_estate(
 ) -> ProbeSweep:
     """Every probe of every service, at most `limit` at a time; a hung host's waiting probes are not sent.
 
-    Results come in service order (each service's probes in `probes` order), like `telemetry.sweep_probes`.
+    Results come in service order (each service's probes in `probes` order).
     """
     started = clock()
     semaphore = asyncio.Semaphore(limit)

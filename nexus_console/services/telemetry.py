@@ -21,11 +21,9 @@ from typing import Any, Protocol
 import httpx
 
 from nexus_console.domain.health import (
-    PROBES,
     Probe,
     ProbeOutcome,
     ProbeResult,
-    ProbeSweep,
     classify_probe_response,
 )
 from nexus_console.domain.health_documents import ApiHealth, DatabaseHealth, SyncQuality
@@ -158,30 +156,6 @@ async def probe_once(
     if len(response.content) <= INLINE_PARSE_BYTES:
         return classify_probe_response(*answer), False
     return await off_loop(classify_probe_response, *answer), False  # a large body: off the GUI thread
-
-
-async def sweep_probes(
-    http: httpx.AsyncClient,
-    catalog: ServiceCatalog,
-    *,
-    limit: int = 32,
-    timeout_s: float = 2.0,
-    clock: Callable[[], float] = time.time,
-    probes: tuple[Probe, ...] = PROBES,
-) -> ProbeSweep:
-    """Every probe (of `probes`) of every service, at most `limit` at a time."""
-    started = clock()
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(service: ServiceInfo, probe: Probe) -> tuple[ProbeResult, bool]:
-        async with semaphore:
-            return await probe_once(http, service, probe, timeout_s=timeout_s, clock=clock)
-
-    outcomes = await asyncio.gather(*(one(s, p) for s in catalog.services for p in probes))
-    results = tuple(result for result, _ in outcomes)
-    if outcomes and all(transport_failed for _, transport_failed in outcomes):
-        raise FetchError(f"all {len(outcomes)} probes failed: {results[0].detail}")
-    return ProbeSweep(started, clock(), results)
 
 
 # ---- metrics ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QVBoxLayout, QWidget
 
 CHART_BACKGROUND = "#16191e"
 AXIS_COLOUR = "#9aa0a6"
@@ -47,6 +47,16 @@ class StaleOverlay(QLabel):
             self.show()
         else:
             self.hide()
+
+
+def lay_out_chart(chart: QWidget, caption: QLabel, plot: QWidget) -> StaleOverlay:
+    """The caption above the plot, edge to edge, and the overlay that greys the chart when stale."""
+    layout = QVBoxLayout(chart)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    layout.addWidget(caption)
+    layout.addWidget(plot, 1)
+    return StaleOverlay(chart)
 
 
 def iso_utc(epoch_s: float) -> str:

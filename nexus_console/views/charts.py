@@ -12,17 +12,17 @@ import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
 
 from nexus_console.views.chart_base import (
     AXIS_COLOUR,
     CAPTION_STYLE,
     CHART_BACKGROUND,
     STALE_CURVE_COLOUR,
-    StaleOverlay,
     ask_save_path,
     csv_number,
     iso_utc,
+    lay_out_chart,
 )
 
 MIN_FIT_SPAN_S = 300.0  # the narrowest time span a chart fits young data into
@@ -84,12 +84,7 @@ class LiveChart(QWidget):
         # Values are already in the unit of the label: no "(x0.001)" rescaling.
         self.plot_item.getAxis("left").enableAutoSIPrefix(False)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.caption)
-        layout.addWidget(self.plot_widget, 1)
-        self.overlay = StaleOverlay(self)
+        self.overlay = lay_out_chart(self, self.caption, self.plot_widget)
 
         self.export_png_action = QAction(f"Export “{title}” as PNG…", self)
         self.export_png_action.triggered.connect(self._choose_png_path)

@@ -12,17 +12,17 @@ import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtGui import QAction, QColor, QFont
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from nexus_console.domain.ringbuffer import decimated_positions, minmax_decimate
 from nexus_console.views.chart_base import (
     CAPTION_STYLE,
     CHART_BACKGROUND,
     STALE_CURVE_COLOUR,
-    StaleOverlay,
     ask_save_path,
     csv_number,
     iso_utc,
+    lay_out_chart,
 )
 
 
@@ -95,12 +95,7 @@ class OverviewChart(QWidget):
             scale += f", guide line at {guide_ms:.0f} ms"
         self.caption = QLabel(f"{key} &nbsp; <span style='color:#9aa0a6'>({scale})</span>", self)
         self.caption.setStyleSheet(CAPTION_STYLE)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.caption)
-        layout.addWidget(self.plot_widget, 1)
-        self.overlay = StaleOverlay(self)
+        self.overlay = lay_out_chart(self, self.caption, self.plot_widget)
         self.export_png_action = QAction("Export overview as PNG…", self)
         self.export_png_action.triggered.connect(self._choose_png_path)
         self.addAction(self.export_png_action)

@@ -17,12 +17,12 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from nexus_console.domain.health import Probe, ProbeOutcome
 from nexus_console.domain.service_catalog import ServiceCatalog
 from nexus_console.services.http import FetchError
+from nexus_console.services.probe_sweep import sweep_estate
 from nexus_console.services.telemetry import (
     MetricsCollector,
     MetricsRound,
     fetch_api_health,
     parse_generated_at,
-    sweep_probes,
 )
 
 
@@ -73,7 +73,7 @@ def test_a_sweep_has_one_result_per_service_and_probe_with_specific_reasons() ->
 
     async def scenario() -> Any:
         async with client(handler) as http:
-            return await sweep_probes(http, make_catalog(["ok", "slow", "broken"]), limit=4, timeout_s=0.3)
+            return await sweep_estate(http, make_catalog(["ok", "slow", "broken"]), limit=4, timeout_s=0.3)
 
     result = run(scenario())
     cells = result.by_cell()
@@ -93,7 +93,7 @@ def test_the_sweep_fails_as_a_whole_only_when_every_probe_failed_to_connect() ->
 
     async def scenario() -> Any:
         async with client(handler) as http:
-            return await sweep_probes(http, make_catalog(["a", "b"]), timeout_s=0.5)
+            return await sweep_estate(http, make_catalog(["a", "b"]), timeout_s=0.5)
 
     with pytest.raises(FetchError, match="all 8 probes failed: cannot connect"):
         run(scenario())
@@ -113,7 +113,7 @@ def test_the_concurrency_limit_is_respected() -> None:
 
     async def scenario() -> None:
         async with client(handler) as http:
-            await sweep_probes(http, make_catalog([f"s{i}" for i in range(20)]), limit=5, timeout_s=1)
+            await sweep_estate(http, make_catalog([f"s{i}" for i in range(20)]), limit=5, timeout_s=1)
 
     run(scenario())
     assert peak == 5

@@ -70,9 +70,11 @@ class ParsePool(Executor):
             del future, function, args  # the job's body is not kept alive while the worker waits
 
 
-# The console's own small pool for large parses (two at a time bounds their transient memory); callers with
-# an executor of their own (the session's) may pass it instead.
-_PARSE_EXECUTOR = ParsePool(2, "json-parse")
+@functools.cache
+def parse_pool() -> ParsePool:
+    """The console's own small pool for large parses (two at a time bounds their transient memory), started
+    on the first large body rather than at import; callers with an executor of their own may pass it."""
+    return ParsePool(2, "json-parse")
 
 _DECODER = json.JSONDecoder()
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
@@ -220,7 +222,7 @@ async def _parse_off_loop(content: bytes, max_items: int | None, executor: Execu
 async def off_loop(function: Callable[..., T], *args: Any, executor: Executor | None = None) -> T:
     """`function(*args)` on `executor` (else the parse pool), awaited for at most PARSE_TIMEOUT_S
     (TimeoutError; the work itself runs to its end)."""
-    job = asyncio.get_running_loop().run_in_executor(executor or _PARSE_EXECUTOR, function, *args)
+    job = asyncio.get_running_loop().run_in_executor(executor or parse_pool(), function, *args)
     async with asyncio.timeout(PARSE_TIMEOUT_S):
         return await job
 
