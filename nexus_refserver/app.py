@@ -15,7 +15,16 @@ from nexus_refserver import __version__
 from nexus_refserver.alert_store import AlertStore
 from nexus_refserver.alerting import AlertEngine
 from nexus_refserver.analytics import Analytics
-from nexus_refserver.api import admin, alerts, analytics, audit_routes, auth_routes, incidents, monitoring
+from nexus_refserver.api import (
+    admin,
+    alerts,
+    analytics,
+    audit_routes,
+    auth_routes,
+    incident_timeline,
+    incidents,
+    monitoring,
+)
 from nexus_refserver.api.http import AppContext
 from nexus_refserver.api.models import Problem
 from nexus_refserver.audit import AuditLog
@@ -26,8 +35,10 @@ from nexus_refserver.entity_writes import EntityWriter
 from nexus_refserver.generator import ensure_generated
 from nexus_refserver.idempotency import IdempotencyStore
 from nexus_refserver.incidents import IncidentStore
+from nexus_refserver.postmortems import PostMortemStore
 from nexus_refserver.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from nexus_refserver.roles import ROLE_PERMISSIONS
+from nexus_refserver.scenario_incidents import ScenarioIncidents
 from nexus_refserver.telemetry import build_estate
 
 log = logging.getLogger(__name__)
@@ -83,6 +94,8 @@ def create_app(
     entity_writer.reconcile()
     idempotency.forget_unfinished()
     alert_store = AlertStore(dbs.nexus)
+    incident_store = IncidentStore(dbs.nexus, audit)
+    scenario_incidents = ScenarioIncidents(estate.scenario, estate.clock, incident_store, dbs.nexus)
     context = AppContext(
         config=config,
         dbs=dbs,
@@ -101,6 +114,7 @@ def create_app(
         engine = AlertEngine(estate, alert_store)
         await engine.start()
         expiry = asyncio.create_task(_expire_acknowledgements(alert_store, config.ack_expiry_check_s))
+        declarer = asyncio.create_task(scenario_incidents.run(), name="scenario-incidents")
         if on_ready is not None:
             on_ready()
         try:
@@ -108,9 +122,10 @@ def create_app(
         finally:
             app.state.shutdown.set()
             alert_store.notifier.notify()
-            expiry.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await expiry
+            for task in (expiry, declarer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await engine.stop()
             await estate.stop()
             entity_writer.close()
@@ -120,7 +135,8 @@ def create_app(
     app.state.context = context
     app.state.entity_writer = entity_writer
     app.state.analytics = Analytics(dbs)
-    app.state.incidents = IncidentStore(dbs.nexus)
+    app.state.incidents = incident_store
+    app.state.postmortems = PostMortemStore(dbs.nexus, audit)
     app.include_router(estate.router(), include_in_schema=False)
     if config.enable_fault_control:
         app.include_router(estate.control_router(), include_in_schema=False)
@@ -138,7 +154,8 @@ def create_api(lifespan=None) -> FastAPI:  # type: ignore[no-untyped-def]
     )
     app.state.shutdown = asyncio.Event()
     install_problem_handlers(app)
-    for module in (auth_routes, monitoring, analytics, admin, alerts, audit_routes, incidents):
+    modules = (auth_routes, monitoring, analytics, admin, alerts, audit_routes, incidents, incident_timeline)
+    for module in modules:
         app.include_router(module.router)
     _register_problem_schema(app)
     return app

@@ -16,6 +16,7 @@ from nexus_refserver.schema import (
     users_metadata,
     workstation_metadata,
 )
+from nexus_refserver.schema_upgrade import upgrade_nexus
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class Databases:
         for name in DATABASE_NAMES:
             engine = self.engine(name)
             _METADATA[name].create_all(engine)
+        upgrade_nexus(self.nexus, nexus_metadata)
         self._create_trigram_indexes()
 
     def drop_platform_data(self) -> None:

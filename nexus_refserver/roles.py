@@ -13,7 +13,7 @@
 | products:write      |   x   |     x     |         |         |        |
 | alerts:read         |   x   |     x     |         |    x    |   x    |
 | alerts:write        |   x   |     x     |         |    x    |        |
-| incidents:read      |   x   |           |         |    x    |        |
+| incidents:read      |   x   |           |         |    x    |   x    |
 | incidents:write     |   x   |           |         |    x    |        |
 | audit:read          |   x   |           |         |         |        |
 
@@ -73,7 +73,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.INCIDENTS_WRITE,
         }
     ),
-    Role.VIEWER: frozenset({Permission.MONITORING_READ, Permission.ALERTS_READ}),
+    # A viewer is a wall display: it shows the open incidents, it changes nothing.
+    Role.VIEWER: frozenset({Permission.MONITORING_READ, Permission.ALERTS_READ, Permission.INCIDENTS_READ}),
 }
 
 # The role named in a 403's `required_role`: the narrowest role that has the permission, admin otherwise.
@@ -89,7 +90,7 @@ REQUIRED_ROLE: dict[Permission, Role] = {
     Permission.PRODUCTS_WRITE: Role.MODERATOR,
     Permission.ALERTS_READ: Role.VIEWER,
     Permission.ALERTS_WRITE: Role.ANALYST,
-    Permission.INCIDENTS_READ: Role.ANALYST,
+    Permission.INCIDENTS_READ: Role.VIEWER,
     Permission.INCIDENTS_WRITE: Role.ANALYST,
     Permission.AUDIT_READ: Role.ADMIN,
 }

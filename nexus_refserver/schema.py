@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -304,7 +305,8 @@ incidents = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("title", String(300), nullable=False),
     Column("severity", String(16), nullable=False),
-    Column("status", String(16), nullable=False),  # open | investigating | mitigated | resolved
+    # triage | investigating | fixing | monitoring | resolved | closed
+    Column("status", String(16), nullable=False),
     Column("commander", String(200), nullable=True),
     Column("summary", Text, nullable=False),
     Column("alert_ids", Text, nullable=False),
@@ -313,6 +315,15 @@ incidents = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True), nullable=True),
     Column("version", Integer, nullable=False),
+    # JSON lists: [{"email", "role"}] and service ids
+    Column("responders", Text, nullable=False, server_default="[]"),
+    Column("services", Text, nullable=False, server_default="[]"),
+    # the milestones besides resolved_at, in the order they must keep
+    Column("impact_started_at", DateTime(timezone=True), nullable=True),
+    Column("detected_at", DateTime(timezone=True), nullable=True),
+    Column("acknowledged_at", DateTime(timezone=True), nullable=True),
+    Column("mitigated_at", DateTime(timezone=True), nullable=True),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
 )
 
 incident_timeline = Table(
@@ -320,10 +331,36 @@ incident_timeline = Table(
     nexus_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    # when it happened (a responder may choose it); created_at is when it was written
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("kind", String(16), nullable=False),  # alert | action | note | status
+    Column(
+        "kind", String(16), nullable=False
+    ),  # status | severity | role | field | alert | action | note | custom
     Column("author", String(200), nullable=False),
     Column("text", Text, nullable=False),
     Column("ref", String(200), nullable=True),
+    Column("hidden", Boolean, nullable=False, server_default=false()),
+    Column("pinned", Boolean, nullable=False, server_default=false()),
+    # NULL only on entries written before the column existed: read as `at`
+    Column("created_at", DateTime(timezone=True), nullable=True),
+    Column("edited_at", DateTime(timezone=True), nullable=True),
     Index("ix_timeline_incident", "incident_id", "id"),
+)
+
+# One post-mortem per incident, written whole (PUT) under its own version.
+incident_postmortems = Table(
+    "incident_postmortems",
+    nexus_metadata,
+    Column("incident_id", Integer, ForeignKey("incidents.id"), primary_key=True, autoincrement=False),
+    Column("owner", String(200), nullable=True),
+    Column("summary", Text, nullable=False),
+    Column("impact", Text, nullable=False),
+    Column("root_cause", Text, nullable=False),
+    Column("went_well", Text, nullable=False),
+    Column("went_badly", Text, nullable=False),
+    Column("action_items", Text, nullable=False),  # JSON [{"text", "owner", "due", "done"}]
+    Column("timeline_entry_ids", Text, nullable=False),  # JSON [int]
+    Column("version", Integer, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -13,8 +13,6 @@ AlertState = Literal["pending", "firing", "acknowledged", "resolved"]
 UserStatus = Literal["active", "suspended", "banned"]
 VendorStatus = Literal["pending", "approved", "rejected", "suspended", "banned"]
 ProductStatus = Literal["pending", "approved", "rejected", "removed"]
-IncidentStatus = Literal["open", "investigating", "mitigated", "resolved"]
-TimelineKind = Literal["alert", "action", "note", "status"]
 
 
 class Strict(BaseModel):
@@ -386,61 +384,6 @@ class AuditEntry(BaseModel):
     idempotency_key: str | None
 
 
-# --- incidents ----------------------------------------------------------------------------------------------
-
-
-class Incident(BaseModel):
-    id: int
-    title: str
-    severity: Severity
-    status: IncidentStatus
-    commander: str | None
-    summary: str
-    alert_ids: list[int]
-    created_by: str
-    created_at: str
-    updated_at: str
-    resolved_at: str | None
-    version: int
-
-
-class IncidentCreate(Strict):
-    title: str = Field(min_length=1, max_length=300)
-    severity: Severity
-    summary: str = Field("", max_length=5000)
-    commander: str | None = Field(None, max_length=200)
-    alert_ids: list[int] = Field(default_factory=list, max_length=100)
-
-
-class IncidentPatch(Strict):
-    """Only the fields sent change; none of them may be null."""
-
-    title: str = Field(None, min_length=1, max_length=300)  # type: ignore[assignment]
-    severity: Severity = Field(None)  # type: ignore[assignment]
-    status: IncidentStatus = Field(None)  # type: ignore[assignment]
-    commander: str = Field(None, max_length=200)  # type: ignore[assignment]
-    summary: str = Field(None, max_length=5000)  # type: ignore[assignment]
-
-
-class TimelineEntry(BaseModel):
-    id: int
-    at: str
-    kind: TimelineKind
-    author: str
-    text: str
-    ref: str | None
-
-
-class TimelineEntryCreate(Strict):
-    kind: TimelineKind
-    text: str = Field(min_length=1, max_length=5000)
-    ref: str | None = Field(None, max_length=200)
-
-
-class TimelineList(BaseModel):
-    items: list[TimelineEntry]
-
-
 # --- list pages, named for the contract ---------------------------------------------------------------------
 
 
@@ -461,8 +404,4 @@ class AlertPage(Page[Alert]):
 
 
 class AuditPage(Page[AuditEntry]):
-    pass
-
-
-class IncidentPage(Page[Incident]):
     pass

@@ -40,4 +40,5 @@ def build_estate(config: ServerConfig, clock: SimClock | None = None) -> Estate:
         host=config.host,
     )
     scenario.schedule(estate.faults)
+    estate.scenario = scenario
     return estate

@@ -22,6 +22,7 @@ from nexus_refserver.telemetry.histogram import BUCKET_LABELS, quantile_from_buc
 from nexus_refserver.telemetry.http_faults import ApiFaultMiddleware
 from nexus_refserver.telemetry.multiport import ServiceListeners
 from nexus_refserver.telemetry.routes import ServiceEndpoints, fault_control_router, service_router
+from nexus_refserver.telemetry.scenario import NO_SCENARIO, Scenario
 from nexus_refserver.telemetry.simulation import WINDOW_S, DatabaseSim, ServiceSim
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ class Estate:
         # their age; simulated time runs ahead of it whenever the clock factor is above 1
         self.wall_clock = wall_clock
         self.faults = FaultBook(clock)
+        # the scenario whose faults are scheduled in the book (build_estate sets it)
+        self.scenario: Scenario = NO_SCENARIO
         self.catalog: list[ServiceSpec] = list(CATALOG)
         self.multi_port = multi_port
         self.port_offset = port_offset

@@ -9,6 +9,14 @@ duration_s = 150     # optional; without it the fault stays
 scope = "puabo-nuki-order-processor"
 kind = "latency_ms"
 value = 650          # when the kind takes one
+[[incident]]         # optional: the server declares an incident itself
+at_s = 45
+title = "Order processor failing"
+severity = "high"    # critical | high | medium | low
+services = ["puabo-nuki-order-processor"]
+note = "why"         # optional: a custom timeline entry
+summary = "..."      # optional
+created_by = "oncall@nexus.test"  # optional; this is the default
 ```
 `default` names the bundled demo, `none` means no faults, anything else is a path.
 """
@@ -20,7 +28,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from nexus_refserver.telemetry.catalog import CATALOG_BY_NAME, DATABASES
 from nexus_refserver.telemetry.faults import (
+    DB_SCOPE_PREFIX,
     FaultBook,
     FaultError,
     parse_kind,
@@ -30,7 +40,10 @@ from nexus_refserver.telemetry.faults import (
 )
 
 FAULT_KEYS = {"at_s", "duration_s", "scope", "kind", "value"}
-TOP_KEYS = {"name", "description", "fault"}
+TOP_KEYS = {"name", "description", "fault", "incident"}
+INCIDENT_KEYS = {"at_s", "title", "severity", "services", "note", "summary", "created_by"}
+SEVERITIES = ("critical", "high", "medium", "low")
+SCENARIO_OPERATOR = "oncall@nexus.test"
 
 
 class ScenarioError(ValueError):
@@ -47,10 +60,36 @@ class ScriptedFault:
 
 
 @dataclass(frozen=True, slots=True)
+class ScriptedIncident:
+    """An incident the server declares itself `at_s` simulated seconds after it starts."""
+
+    at_s: float
+    title: str
+    severity: str
+    services: tuple[str, ...]
+    note: str | None = None
+    summary: str = ""
+    created_by: str = SCENARIO_OPERATOR
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     description: str
     faults: tuple[ScriptedFault, ...]
+    incidents: tuple[ScriptedIncident, ...] = ()
+
+    def alert_services(self) -> set[str]:
+        """The services the scenario's alerts can name: its faulted services, a faulted database's
+        primary and replica, and its incidents' services."""
+        names = {service for incident in self.incidents for service in incident.services}
+        for fault in self.faults:
+            if fault.scope.startswith(DB_SCOPE_PREFIX):
+                database = fault.scope.removeprefix(DB_SCOPE_PREFIX)
+                names |= {f"postgres-{database}", f"postgres-{database}-replica"}
+            elif fault.scope in CATALOG_BY_NAME:
+                names.add(fault.scope)
+        return names
 
     def schedule(self, book: FaultBook) -> None:
         """Add every scripted fault, timed from the book's clock start."""
@@ -106,7 +145,15 @@ def parse_scenario(text: str, *, origin: str = "scenario", default_name: str = "
     entries = document.get("fault", [])
     if not isinstance(entries, list):
         raise ScenarioError(f"{origin}: 'fault' must be an array of tables ([[fault]])")
-    return Scenario(name, description, tuple(_parse_fault(origin, i, e) for i, e in enumerate(entries, 1)))
+    incidents = document.get("incident", [])
+    if not isinstance(incidents, list):
+        raise ScenarioError(f"{origin}: 'incident' must be an array of tables ([[incident]])")
+    return Scenario(
+        name,
+        description,
+        tuple(_parse_fault(origin, i, e) for i, e in enumerate(entries, 1)),
+        tuple(_parse_incident(origin, i, e) for i, e in enumerate(incidents, 1)),
+    )
 
 
 def _parse_fault(origin: str, number: int, entry: object) -> ScriptedFault:
@@ -129,3 +176,54 @@ def _parse_fault(origin: str, number: int, entry: object) -> ScriptedFault:
         raise ScenarioError(f"{where}: {error}") from error
     assert at_s is not None
     return ScriptedFault(at_s, duration_s, scope, str(kind), value)
+
+
+def _known_service(name: str) -> bool:
+    """A catalogue service, or a database as its alerts name it (postgres-<db>, postgres-<db>-replica)."""
+    if name in CATALOG_BY_NAME:
+        return True
+    return any(name in (f"postgres-{db}", f"postgres-{db}-replica") for db in DATABASES)
+
+
+def _text(where: str, entry: dict, key: str, limit: int, *, required: bool) -> str | None:
+    value = entry.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise ScenarioError(f"{where}: {key} must be a non-empty string of at most {limit} characters")
+    return value
+
+
+def _parse_incident(origin: str, number: int, entry: object) -> ScriptedIncident:
+    where = f"{origin}, incident #{number}"
+    if not isinstance(entry, dict):
+        raise ScenarioError(f"{where}: must be a table")
+    unknown = set(entry) - INCIDENT_KEYS
+    if unknown:
+        raise ScenarioError(f"{where}: unknown keys: {', '.join(sorted(unknown))}")
+    missing = {"at_s", "title", "severity"} - set(entry)
+    if missing:
+        raise ScenarioError(f"{where}: missing keys: {', '.join(sorted(missing))}")
+    try:
+        at_s = validate_duration("at_s", entry["at_s"])
+    except FaultError as error:
+        raise ScenarioError(f"{where}: {error}") from error
+    assert at_s is not None
+    severity = entry["severity"]
+    if severity not in SEVERITIES:
+        raise ScenarioError(f"{where}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r}")
+    services = entry.get("services", [])
+    if not isinstance(services, list) or not all(isinstance(item, str) for item in services):
+        raise ScenarioError(f"{where}: services must be a list of service names")
+    unknown_services = [item for item in services if not _known_service(item)]
+    if unknown_services:
+        raise ScenarioError(f"{where}: unknown services: {', '.join(unknown_services)}")
+    return ScriptedIncident(
+        at_s=at_s,
+        title=_text(where, entry, "title", 300, required=True) or "",
+        severity=severity,
+        services=tuple(dict.fromkeys(services)),
+        note=_text(where, entry, "note", 5000, required=False),
+        summary=_text(where, entry, "summary", 5000, required=False) or "",
+        created_by=_text(where, entry, "created_by", 200, required=False) or SCENARIO_OPERATOR,
+    )

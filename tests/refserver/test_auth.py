@@ -68,7 +68,7 @@ ROUTES_AND_ALLOWED_ROLES = [
     ("GET", "/admin/vendors", {"admin", "moderator"}),
     ("GET", "/admin/products?queue=flagged", {"admin", "moderator"}),
     ("GET", "/alerts", {"admin", "moderator", "analyst", "viewer"}),
-    ("GET", "/incidents", {"admin", "analyst"}),
+    ("GET", "/incidents", {"admin", "analyst", "viewer"}),
     ("GET", "/audit", {"admin"}),
     ("GET", "/auth/me", set(ROLES)),
     # writes: a body that would fail later (unknown id) shows the role check passed with 404
@@ -78,6 +78,11 @@ ROUTES_AND_ALLOWED_ROLES = [
     ("POST", "/alerts/999999/acknowledge", {"admin", "moderator", "analyst"}),
     ("POST", "/alerts/999999/resolve", {"admin", "moderator", "analyst"}),
     ("POST", "/incidents/999999/timeline", {"admin", "analyst"}),
+    ("PATCH", "/incidents/999999/timeline/1", {"admin", "analyst"}),
+    ("POST", "/incidents/999999/alerts", {"admin", "analyst"}),
+    ("DELETE", "/incidents/999999/alerts/1", {"admin", "analyst"}),
+    ("GET", "/incidents/999999/postmortem", {"admin", "analyst", "viewer"}),
+    ("PUT", "/incidents/999999/postmortem", {"admin", "analyst"}),
 ]
 WRITE_BODIES = {
     "/admin/users/999999": {"action": "suspend", "reason": "rbac check"},
@@ -86,6 +91,9 @@ WRITE_BODIES = {
     "/alerts/999999/acknowledge": {},
     "/alerts/999999/resolve": {},
     "/incidents/999999/timeline": {"kind": "note", "text": "rbac check"},
+    "/incidents/999999/timeline/1": {"pinned": True},
+    "/incidents/999999/alerts": {"alert_id": 1},
+    "/incidents/999999/postmortem": {"summary": "rbac check"},
 }
 
 

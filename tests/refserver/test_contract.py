@@ -30,7 +30,9 @@ SEED_PATHS = {
 }  # fmt: skip
 EXTENSION_PATHS = {
     "/monitoring/services", "/alerts/stream", "/audit", "/incidents", "/incidents/{incident_id}",
-    "/incidents/{incident_id}/timeline",
+    "/incidents/{incident_id}/timeline", "/incidents/{incident_id}/timeline/{entry_id}",
+    "/incidents/{incident_id}/alerts", "/incidents/{incident_id}/alerts/{alert_id}",
+    "/incidents/{incident_id}/postmortem",
 }  # fmt: skip
 
 
@@ -82,9 +84,9 @@ def test_every_protected_operation_documents_its_problems_and_headers() -> None:
                     assert "403" in responses, name
             if method == "get" and path != "/alerts/stream":
                 assert "If-None-Match" in headers and "304" in responses, name
-            if method in ("post", "patch") and not path.startswith("/auth/"):
+            if method in ("post", "patch", "put", "delete") and not path.startswith("/auth/"):
                 assert "Idempotency-Key" in headers, name
-            if method == "patch":
+            if method in ("patch", "put", "delete"):
                 assert "If-Match" in headers and {"409", "412", "428"} <= set(responses), name
 
 

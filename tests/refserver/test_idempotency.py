@@ -106,14 +106,11 @@ def test_keys_belong_to_one_caller(api_as) -> None:  # type: ignore[no-untyped-d
     incident = admin.post(
         "/incidents", json={"title": "key scope", "severity": "low"}, headers={"Idempotency-Key": new_key()}
     ).json()
-    by_admin = admin.post(
-        f"/incidents/{incident['id']}/timeline", json=body, headers={"Idempotency-Key": key}
-    )
+    headers = {"Idempotency-Key": key, "If-Match": f'"v{incident["version"]}"'}
+    by_admin = admin.post(f"/incidents/{incident['id']}/timeline", json=body, headers=headers)
     assert by_admin.status_code == 201
     # the moderator may not write incidents at all: the key does not leak the admin's stored response
-    by_moderator = moderator.post(
-        f"/incidents/{incident['id']}/timeline", json=body, headers={"Idempotency-Key": key}
-    )
+    by_moderator = moderator.post(f"/incidents/{incident['id']}/timeline", json=body, headers=headers)
     assert by_moderator.status_code == 403
 
 
