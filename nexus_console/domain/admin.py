@@ -15,10 +15,13 @@ class EntityType(StrEnum):
     USER = "user"
     VENDOR = "vendor"
     PRODUCT = "product"
+    # Not an admin lookup: the changes and timeline entries a responder queues for an incident (they wait
+    # in the same kind of durable outbox, sent in order per incident).
+    INCIDENT = "incident"
 
     @property
     def collection(self) -> str:
-        """The path segment of the admin API: /admin/users, /admin/vendors, /admin/products."""
+        """The path segment of the API: /admin/users, /admin/vendors, /admin/products, /incidents."""
         return f"{self.value}s"
 
 
@@ -46,6 +49,9 @@ class ActionSpec:
     requires_reason: bool
     # the field of the entity this action changes when it is not `status`
     changes_field: str = "status"
+    # an addition (a timeline note) that changes nothing anyone else wrote: sent with the entity's version
+    # read just before, so it never conflicts; every other action sends the version the user saw
+    sends_current_version: bool = False
 
     def applies_to(self, row: Mapping[str, Any]) -> bool:
         """Whether the server would apply this to the row as the replica shows it (else it answers 409)."""
@@ -71,6 +77,7 @@ def _spec(
     destructive: bool = False,
     requires_reason: bool | None = None,
     changes_field: str = "status",
+    sends_current_version: bool = False,
 ) -> ActionSpec:
     return ActionSpec(
         entity_type=entity_type,
@@ -82,10 +89,14 @@ def _spec(
         # action needs one; `destructive` marks those that also need a confirmation step.
         requires_reason=True if requires_reason is None else requires_reason,
         changes_field=changes_field,
+        sends_current_version=sends_current_version,
     )
 
 
-_U, _V, _P = EntityType.USER, EntityType.VENDOR, EntityType.PRODUCT
+_U, _V, _P, _I = EntityType.USER, EntityType.VENDOR, EntityType.PRODUCT, EntityType.INCIDENT
+
+INCIDENT_CHANGE = "change"  # PATCH /incidents/{id}: status, severity, commander, responders, ...
+INCIDENT_ENTRY = "entry"  # POST /incidents/{id}/timeline: a note, an action taken or a custom event
 
 # Statuses follow the reference schema: users active|suspended|banned; vendors
 # pending|approved|rejected|suspended|banned; products pending|approved|rejected|removed.
@@ -112,6 +123,11 @@ ACTIONS: dict[tuple[EntityType, str], ActionSpec] = {
         _spec(_P, "approve", "Approve", {"pending", "approved"}),
         _spec(_P, "reject", "Reject", {"pending"}, destructive=True),
         _spec(_P, "remove", "Remove", {"pending", "approved"}, destructive=True),
+        # incidents: `params` is the request body (see domain.outbox_model.http_call)
+        _spec(_I, INCIDENT_CHANGE, "Change", None, requires_reason=False),
+        _spec(
+            _I, INCIDENT_ENTRY, "Add to the timeline", None, requires_reason=False, sends_current_version=True
+        ),
     )
 }
 
@@ -138,7 +154,9 @@ class ActionRequest:
         return spec_for(self.entity.type, self.action)
 
     def body(self) -> dict[str, Any]:
-        """The PATCH body of the admin API."""
+        """The request body: the admin API's PATCH {action, reason, ...}; for an incident, `params`."""
+        if self.entity.type is EntityType.INCIDENT:
+            return dict(self.params)
         body: dict[str, Any] = {"action": self.action, "reason": self.reason or ""}
         body.update(self.params)
         return body
@@ -167,7 +185,10 @@ def validate_action(request: ActionRequest) -> ActionRequest:
     if reason is not None and len(reason) > MAX_REASON_LENGTH:
         raise ActionError(f"the reason is longer than {MAX_REASON_LENGTH} characters")
     params = dict(request.params)
-    if spec.name == "set_commission":
+    if spec.entity_type is EntityType.INCIDENT:
+        if not params:
+            raise ActionError(f"{spec.label} of {request.entity} has nothing to send")
+    elif spec.name == "set_commission":
         value = params.get("commission_pct")
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
             raise ActionError("commission_pct must be a number from 0 to 100")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType
+from nexus_console.domain.admin import INCIDENT_ENTRY, ActionRequest, EntityRef, EntityType
 
 
 class OutboxState(StrEnum):
@@ -109,3 +109,26 @@ def classify_status(status: int) -> SendOutcome:
 
 def entity_ref(entity_type: str, entity_id: str) -> EntityRef:
     return EntityRef(EntityType(entity_type), str(entity_id))
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    """The request that applies an outbox entry, and where the entity's current state is read."""
+
+    method: str
+    path: str
+    body: Mapping[str, Any]
+    state_path: str
+
+
+def http_call(entry: OutboxEntry) -> HttpCall:
+    """An admin action is a PATCH of the entity; an incident change a PATCH of the incident; a timeline
+    entry a POST to the incident's timeline."""
+    request = entry.request
+    if entry.entity.type is EntityType.INCIDENT:
+        incident = f"/incidents/{entry.entity.id}"
+        if entry.action == INCIDENT_ENTRY:
+            return HttpCall("POST", f"{incident}/timeline", request.body(), incident)
+        return HttpCall("PATCH", incident, request.body(), incident)
+    path = f"/admin/{entry.entity.type.collection}/{entry.entity.id}"
+    return HttpCall("PATCH", path, request.body(), path)

@@ -16,9 +16,7 @@ they read. What changed is published on feeds:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from nexus_console.services.http import build_http_client
 from nexus_console.services.keychain import database_password_key
 from nexus_console.services.lookups import Lookups
 from nexus_console.services.outbox import AsyncOutbox
+from nexus_console.services.outbox_pump import OutboxPump
 from nexus_console.services.outbox_sender import OutboxSender
 from nexus_console.services.profiles import data_dir
 from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
@@ -86,7 +85,7 @@ class AdminRuntime:
         self.actions: AdminActions | None = None
         self.problem: str | None = None  # why the runtime (or its lookups) could not start
         self.ready = asyncio.Event()
-        self.offline = False
+        self.pump: OutboxPump | None = None
         self.changes: Feed[int] = Feed("admin.changes", 0)
         self.results: Feed[list[SendResult]] = ChangeFeed("admin.results")
         self.caught_up: Feed[CaughtUp] = ChangeFeed("admin.caught_up")
@@ -96,7 +95,6 @@ class AdminRuntime:
         self.workflow = AdminWorkflow(self, auth, session.me)
         self.audit = AuditTrail(session.api, session.executor)
         self._revision = 0
-        self._wake = asyncio.Event()
         self._http: httpx.AsyncClient | None = None
         self._auth = auth
         self._token = auth.token_getter() if auth is not None else _no_token
@@ -146,47 +144,23 @@ class AdminRuntime:
             self.actions = AdminActions(
                 self.outbox, self.lookups, catch_up=self.catch_up, on_change=self._outbox_changed
             )
+            self.pump = OutboxPump(
+                self.outbox,
+                self.sender,
+                self._api_reachable,
+                idle_poll_s=self.settings.sender_idle_poll_s,
+                offline_probe_max_s=self.settings.offline_probe_max_s,
+                on_change=self._bump,
+                name="admin actions",
+            )
             self._set_ready()
-            await self._send_loop()
+            await self.pump.run()
         finally:
             await self._close()
 
     def _set_ready(self) -> None:
         self.ready.set()
         self._bump()
-
-    async def _send_loop(self) -> None:
-        """Drain when woken, when a retry falls due, or every idle period.
-
-        Nothing is claimed while the API is unreachable: a cheap probe runs before each drain, so actions
-        queued offline stay unsent, and so editable and cancellable, until the API answers again.
-        """
-        assert self.sender is not None and self.outbox is not None
-        await self.outbox.call(self.outbox.outbox.recover)
-        self._bump()
-        probe_backoff = Backoff(0.5, self.settings.offline_probe_max_s)
-        while True:
-            self._wake.clear()
-            due = await self.outbox.next_due_at()
-            if due is not None and due <= time.time():
-                # Probe first: an action claimed while the API is down counts as sent (it may have been)
-                # and can no longer be edited or cancelled.
-                if await self._api_reachable():
-                    self._set_offline(False)
-                    report = await self.sender.drain()
-                    self._set_offline(report.offline)
-                else:
-                    self._set_offline(True)
-            if self.offline:
-                wait_s = probe_backoff.next_delay()
-            else:
-                probe_backoff.reset()
-                due = await self.outbox.next_due_at()
-                idle = self.settings.sender_idle_poll_s
-                wait_s = idle if due is None else min(idle, max(0.0, due - time.time()))
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait_s):  # not wait_for: on 3.11 it can swallow a cancel
-                    await self._wake.wait()
 
     async def _api_reachable(self) -> bool:
         if self._auth is not None:
@@ -198,15 +172,15 @@ class AdminRuntime:
             return False
         return True
 
-    def _set_offline(self, offline: bool) -> None:
-        if offline != self.offline:
-            self.offline = offline
-            log.info("admin API %s", "unreachable: actions wait in the queue" if offline else "reachable")
-            self._bump()
+    @property
+    def offline(self) -> bool:
+        """Whether the API did not answer the last probe: queued actions wait."""
+        return self.pump is not None and self.pump.offline
 
     def wake(self) -> None:
         """Send now (something was queued, or the admin asked to retry)."""
-        self._wake.set()
+        if self.pump is not None:
+            self.pump.wake()
 
     async def _close(self) -> None:
         if self._http is not None:

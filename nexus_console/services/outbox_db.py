@@ -125,7 +125,7 @@ class Outbox:
         with self._tx() as db:
             for request in validated:
                 expected = request.expected_version
-                if expected is None:
+                if expected is None and not request.spec.sends_current_version:
                     # Nothing queued before it on this entity: the caller must say which version it saw.
                     has_predecessor = db.execute(
                         f"""SELECT 1 FROM actions WHERE entity_type = ? AND entity_id = ?

@@ -1,6 +1,7 @@
-"""Drain the outbox through the admin API: in order per entity, independent entities side by side.
+"""Drain the outbox through the API: in order per entity, independent entities side by side.
 
-Each action is a PATCH with its idempotency key and `If-Match: "v<version>"`. A connection error or a 5xx
+Each entry is one request (`outbox_model.http_call`: an admin action's PATCH, an incident's change or
+timeline entry) with its idempotency key and `If-Match: "v<version>"`. A connection error or a 5xx
 leaves the action queued under the same key (the server replays a request it has already applied), a
 409/412 parks only that entity in `conflict` with the server's current state, and every other entity
 keeps going.
@@ -27,7 +28,14 @@ from typing import Any
 import httpx
 
 from nexus_console.domain.backoff import Backoff
-from nexus_console.domain.outbox_model import OutboxEntry, SendOutcome, SendResult, classify_status
+from nexus_console.domain.outbox_model import (
+    HttpCall,
+    OutboxEntry,
+    SendOutcome,
+    SendResult,
+    classify_status,
+    http_call,
+)
 from nexus_console.services.auth import PasswordLogin
 from nexus_console.services.outbox import AsyncOutbox
 
@@ -200,16 +208,26 @@ class OutboxSender:
 
     async def send(self, entry: OutboxEntry) -> SendResult:
         """PATCH one action and classify the answer (never raises for HTTP or network trouble)."""
-        if entry.expected_version is None:
-            return SendResult(entry.id, SendOutcome.FAILED, None, "no entity version to send as If-Match")
-        path = f"/admin/{entry.entity.type.collection}/{entry.entity.id}"
-        headers = {"Idempotency-Key": entry.idempotency_key, "If-Match": f'"v{entry.expected_version}"'}
+        call = http_call(entry)
         try:
+            version = entry.expected_version
+            if entry.request.spec.sends_current_version:
+                state = await self._current_state(call)
+                version = state.get("version") if state is not None else None
+                if not isinstance(version, int):
+                    return SendResult(entry.id, SendOutcome.RETRY, None, "the current version was not read")
+            if version is None:
+                return SendResult(entry.id, SendOutcome.FAILED, None, "no entity version to send as If-Match")
+            headers = {"Idempotency-Key": entry.idempotency_key, "If-Match": f'"v{version}"'}
             response = None
             for refresh in (False, True):
                 headers.update(await self._auth_headers(refresh))
-                response = await self.client.patch(
-                    path, json=entry.request.body(), headers=headers, timeout=self.request_timeout_s
+                response = await self.client.request(
+                    call.method,
+                    call.path,
+                    json=dict(call.body),
+                    headers=headers,
+                    timeout=self.request_timeout_s,
                 )
                 if response.status_code != 401:
                     break
@@ -233,16 +251,15 @@ class OutboxSender:
         error = _problem_text(response, body)
         if outcome is SendOutcome.CONFLICT:
             return SendResult(
-                entry.id, outcome, status, error, None, await self._current_state(entry) or body
+                entry.id, outcome, status, error, None, await self._current_state(http_call(entry)) or body
             )
         return SendResult(entry.id, outcome, status, error)
 
-    async def _current_state(self, entry: OutboxEntry) -> Mapping[str, Any] | None:
-        """The entity as the server has it now, shown to the admin beside the conflict."""
-        path = f"/admin/{entry.entity.type.collection}/{entry.entity.id}"
+    async def _current_state(self, call: HttpCall) -> Mapping[str, Any] | None:
+        """The entity as the server has it now (shown beside a conflict; an addition's If-Match)."""
         try:
             response = await self.client.get(
-                path, headers=await self._auth_headers(False), timeout=self.request_timeout_s
+                call.state_path, headers=await self._auth_headers(False), timeout=self.request_timeout_s
             )
         except httpx.TransportError:
             return None

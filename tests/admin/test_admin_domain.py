@@ -44,8 +44,10 @@ def test_destructive_actions_need_a_reason(entity_type: EntityType, action: str)
     assert ok.reason == "spam account"
 
 
-def test_every_action_needs_a_reason_because_the_api_audits_each_one() -> None:
+def test_every_admin_action_needs_a_reason_because_the_api_audits_each_one() -> None:
     for (entity_type, action), spec in ACTIONS.items():
+        if entity_type is EntityType.INCIDENT:
+            continue  # a responder's change or note is its own record
         assert spec.requires_reason
         with pytest.raises(ActionError, match="needs a reason"):
             validate_action(ActionRequest(EntityRef(entity_type, "1"), action, None, expected_version=3))
