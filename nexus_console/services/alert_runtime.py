@@ -290,6 +290,13 @@ class AlertRuntime:
         states = [AlertState.RESOLVED] if resolved_only else []
         return await self.history.search(text, states=states, limit=limit)
 
+    async def transitions_between(self, since: float, until: float, limit: int) -> list[Transition]:
+        """Every recorded transition in [since, until], oldest first (an incident's timeline reads them)."""
+        await self.queue.flush_history()
+        found = await self.history.search(since=since, until=until, limit=limit)
+        found.reverse()
+        return found
+
     def refresh_after_action(self, alert: Alert) -> None:
         """Alertmanager shows an ack (a silence) at its next poll: poll now."""
         if alert.source == "alertmanager":

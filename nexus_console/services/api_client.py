@@ -126,6 +126,19 @@ class NexusClient:
             extra["If-Match"] = if_match
         return await self._send("PATCH", path, body, idempotency_key, extra)
 
+    async def write_json(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[Any, httpx.Headers]:
+        """Any write (POST, PUT, PATCH, DELETE) with an idempotency key and, when given, an If-Match."""
+        extra = {"If-Match": if_match} if if_match is not None else None
+        return await self._send(method, path, body, idempotency_key, extra)
+
     async def _send(
         self,
         method: str,

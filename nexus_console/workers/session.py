@@ -3,7 +3,8 @@ order. app.py builds it after login; the main window and every pane receive it a
 
 The order, written once:
   build   tasks, poller registry, `me`, Health sources, alert runtime (reads the Health documents),
-          admin runtime (admins and moderators only), the freshness watch over every poller
+          incident runtime (admins and analysts; reads the alert history), admin runtime (admins and
+          moderators only), the freshness watch over every poller
   start   the heartbeat (unless the app runs it), the freshness watch, pollers, then the alert runtime's
           tasks, then the admin runtime's task
   stop    the freshness watch, pollers, then every session task (the heartbeat among them; the runtimes
@@ -25,6 +26,7 @@ from typing import Any
 from nexus_console.domain.admin_flow import ADMIN_ROLES
 from nexus_console.domain.auth import Me
 from nexus_console.domain.freshness import SourceStatus
+from nexus_console.domain.incident_flow import INCIDENT_READERS
 from nexus_console.services.admin_runtime import AdminRuntime, AdminSettings
 from nexus_console.services.alert_runtime import AlertRuntime, AlertSourceSettings
 from nexus_console.services.api_client import NexusClient
@@ -33,6 +35,7 @@ from nexus_console.services.cache import LocalCache
 from nexus_console.services.freshness_watch import FreshnessWatch
 from nexus_console.services.health_sources import HealthSources, HealthSourceSettings
 from nexus_console.services.heartbeat import HEARTBEAT_INTERVAL_S, Heartbeat
+from nexus_console.services.incident_runtime import IncidentRuntime, IncidentSettings
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
 from nexus_console.services.profiles import Profile
@@ -53,6 +56,7 @@ class SessionSettings:
     health: HealthSourceSettings = field(default_factory=HealthSourceSettings)
     alerts: AlertSourceSettings = field(default_factory=AlertSourceSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    incidents: IncidentSettings = field(default_factory=IncidentSettings)
     me_interval_s: float = ME_INTERVAL_S
     heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S
 
@@ -99,6 +103,18 @@ class ConsoleSession:
             rule_inputs=self.health.documents(),
             settings=settings.alerts,
         )
+        self.incidents: IncidentRuntime | None = None
+        if me.may_access(INCIDENT_READERS):
+            self.incidents = IncidentRuntime(
+                api=api,
+                registry=self.registry,
+                me=me,
+                api_host=self.health.api_host,
+                transitions_between=self.alerts.transitions_between,
+                executor=executor,
+                settings=settings.incidents,
+                profile=profile,
+            )
         self.admin: AdminRuntime | None = (
             AdminRuntime(self, settings.admin, replicas=replicas) if me.may_access(ADMIN_ROLES) else None
         )
@@ -132,6 +148,8 @@ class ConsoleSession:
         self.freshness.start()
         self.registry.start()
         self.alerts.start(self.tasks)
+        if self.incidents is not None:
+            self.incidents.start(self.tasks)
         if self.admin is not None:
             self.admin.start(self.tasks)
 

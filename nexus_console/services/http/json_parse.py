@@ -76,6 +76,7 @@ def parse_pool() -> ParsePool:
     on the first large body rather than at import; callers with an executor of their own may pass it."""
     return ParsePool(2, "json-parse")
 
+
 _DECODER = json.JSONDecoder()
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
