@@ -91,8 +91,9 @@ def default_pane_types() -> list[type[Pane]]:
     from nexus_console.views.admin import AdminPane, AuditPane, QueuePane
     from nexus_console.views.alerts import AlertsPane
     from nexus_console.views.health import HealthPane
+    from nexus_console.views.incidents import IncidentsPane
 
-    return [HealthPane, AlertsPane, AdminPane, QueuePane, AuditPane]
+    return [HealthPane, AlertsPane, IncidentsPane, AdminPane, QueuePane, AuditPane]
 
 
 def settings_for_console() -> QSettings:
@@ -372,7 +373,12 @@ class ConsoleApp:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["incident"]:
+        from nexus_console.incident_cli import main as incident_main
+
+        return incident_main(arguments[1:])
+    args = parse_args(arguments)
     handlers = setup_logging(log_dir(), level=getattr(logging, args.log_level.upper()))
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)

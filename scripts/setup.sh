@@ -16,8 +16,9 @@ APT_QT_XCB="libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysym
  libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libxcb-glx0
  libxkbcommon-x11-0 xvfb xauth x11-utils"
 APT_SERVICES="postgresql-15 prometheus prometheus-alertmanager prometheus-node-exporter dbus gnome-keyring"
+APT_TOOLS="poppler-utils"  # pdftotext: the tests read the exported post-mortem PDF
 APT_PYTHON="python3 python3-venv"
-PACKAGES=$(echo $APT_QT_OFFSCREEN $APT_QT_XCB $APT_SERVICES)
+PACKAGES=$(echo $APT_QT_OFFSCREEN $APT_QT_XCB $APT_SERVICES $APT_TOOLS)
 
 missing_packages() {
   local pkg missing=()

@@ -2,8 +2,9 @@
 keyboard.
 
 Keys in the queue: j / k move, Enter opens the details, a acknowledges, r resolves, s silences (with a
-duration picker), m marks for a bulk action (a / r / s then act on every marked alert), / focuses the
-filter, g changes the grouping, Esc in the filter returns to the queue.
+duration picker), m marks for a bulk action (a / r / s then act on every marked alert), i declares an
+incident from the marked (or selected) alerts or adds them to an open one, / focuses the filter, g changes
+the grouping, Esc in the filter returns to the queue.
 
 The pane works on the session's alert runtime (`session.alerts`): the table model and the notifier watch
 the queue's changes (the notifier also while the pane is hidden, so the badge and the tray keep working),
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 from nexus_console.domain.alert_actions import TriageAction, TriageResult, eligible
 from nexus_console.domain.alert_filter import AlertFilter
 from nexus_console.domain.alerts import Alert
+from nexus_console.domain.incident_flow import INCIDENT_WRITERS, draft_from_alerts
 from nexus_console.views.alerts.filter_bar import FilterBar, ask_filter_name
 from nexus_console.views.alerts.queue_view import AlertQueueView
 from nexus_console.views.alerts.side_views import HistoryView, RulesView, SilenceDialog
@@ -174,6 +176,7 @@ class AlertsPane(Pane):
             "silence": self.silence_selected,
             "filter": self.focus_filter,
             "grouping": self.cycle_grouping,
+            "incident": self.declare_incident,
         }
         handlers[command]()
 
@@ -227,6 +230,26 @@ class AlertsPane(Pane):
             )
 
         self._triage(TriageAction.SILENCE, ask_and_silence())
+
+    def declare_incident(self) -> None:
+        """Declare an incident from the marked alerts (or the selected one), or add them to an open one:
+        the Incidents pane opens with the draft."""
+        targets = self.queue_view.targets()
+        if not self.session.me.may_access(INCIDENT_WRITERS):
+            self.flash("Declaring an incident needs the analyst or admin role.")
+            return
+        if not targets:
+            self.flash("Select an alert, or mark several with m, then press i to declare an incident.")
+            return
+        window = self.window()
+        incidents = next((p for p in getattr(window, "panes", []) if p.title == "Incidents"), None)
+        if incidents is None:
+            self.flash("The Incidents pane is not open in this window.")
+            return
+        draft = draft_from_alerts(targets, commander=self.session.me.email)
+        self.queue_view.clear_marks()
+        window.show_pane("Incidents")
+        incidents.run_task(incidents.declare_from(draft), "declare incident")
 
     def _can(self, action: TriageAction, targets: list[Alert]) -> bool:
         """Whether any target can take the action; if none can, the pane says so."""

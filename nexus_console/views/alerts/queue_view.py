@@ -2,8 +2,8 @@
 with the keyboard of the table.
 
 Keys in the table: j / k move, Enter opens the details, m marks for a bulk action. The pane's keys
-(a acknowledges, r resolves, s silences, / focuses the filter, g changes the grouping) are passed on as
-`command`.
+(a acknowledges, r resolves, s silences, i declares an incident, / focuses the filter, g changes the
+grouping) are passed on as `command`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,14 @@ LARGE_QUEUE = 20_000  # above this many shown alerts, group counts refresh every
 LARGE_QUEUE_GROUPS_S = 5.0
 MAX_GROUPS = 500
 # Keys of the table that the pane acts on, and the command each one sends.
-PANE_KEYS = {"a": "acknowledge", "r": "resolve", "s": "silence", "/": "filter", "g": "grouping"}
+PANE_KEYS = {
+    "a": "acknowledge",
+    "r": "resolve",
+    "s": "silence",
+    "/": "filter",
+    "g": "grouping",
+    "i": "incident",
+}
 
 
 class AlertQueueView(QSplitter):
