@@ -122,6 +122,14 @@ class LiveChart(QWidget):
         self._thresholds.append(line)
         return line
 
+    def add_overlay_item(self, item: pg.GraphicsObject) -> None:
+        """Draw `item` (an incident band, a mark) over the time axis without counting it in the ranges:
+        it never moves or rescales the view."""
+        self.plot_item.addItem(item, ignoreBounds=True)
+
+    def remove_overlay_item(self, item: pg.GraphicsObject) -> None:
+        self.plot_item.removeItem(item)
+
     # ---- feeding ---------------------------------------------------------------------------------
 
     def set_series_data(self, key: str, x: npt.NDArray[np.float64], y: npt.NDArray[np.floating]) -> None:
@@ -156,6 +164,13 @@ class LiveChart(QWidget):
 
     def series_keys(self) -> list[str]:
         return list(self._series)
+
+    def time_span(self) -> tuple[float, float] | None:
+        """The oldest and newest time any series holds (epoch s); None while they are all empty."""
+        spans = [(float(s.x[0]), float(s.x[-1])) for s in self._series.values() if len(s.x)]
+        if not spans:
+            return None
+        return min(first for first, _ in spans), max(last for _, last in spans)
 
     def series_data(self, key: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.floating]]:
         series = self._series[key]

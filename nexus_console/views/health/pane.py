@@ -8,6 +8,7 @@ it changed, and a 1 s tick that refreshes every age and stale mark.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from typing import Any
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QTabWid
 
 from nexus_console.domain.freshness import SourceState, SourceStatus, stale_text
 from nexus_console.domain.health import Probe, ProbeSweep, ServiceState, summarize
+from nexus_console.domain.incident_flow import IncidentList
 from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.domain.service_catalog import ServiceCatalog
 from nexus_console.models.health_cells import SERVICE_ROLE, format_short_age
@@ -29,8 +31,10 @@ from nexus_console.views.health.documents import (
     DocumentView,
     SyncQualityView,
 )
+from nexus_console.views.health.incident_marks import open_in_incidents_pane
 from nexus_console.views.health.matrix_view import HealthMatrixView
 from nexus_console.views.health.service_detail import ServiceDetail
+from nexus_console.views.incidents.banner import IncidentBanner
 from nexus_console.views.overview_chart import OverviewChart
 from nexus_console.views.pane import Pane, StaleBanner
 from nexus_console.views.theme import dark_palette
@@ -109,7 +113,8 @@ class HealthPane(Pane):
         )
         self.matrix = HealthMatrixView(self.model)
         self.matrix.selectionModel().selectionChanged.connect(self._on_selection)
-        self.detail = ServiceDetail(self)
+        self.detail = ServiceDetail(self, clock=lambda: self.clock())
+        self.detail.incidents.activated.connect(self.open_incident_event)
         matrix_tab = QSplitter(Qt.Orientation.Horizontal)
         matrix_tab.addWidget(self.matrix)
         matrix_tab.addWidget(self.detail)
@@ -147,6 +152,9 @@ class HealthPane(Pane):
         top.addWidget(self.summary, 1)
         top.addWidget(self.problems_only)
         layout.addLayout(top)
+        self.incident_banner = IncidentBanner(self)
+        self.incident_banner.clicked.connect(self._show_incidents)
+        layout.addWidget(self.incident_banner)
         layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
 
@@ -166,6 +174,9 @@ class HealthPane(Pane):
         self.watch(sources.metrics, self._on_metrics)
         for name, poller in sources.documents().items():
             self.watch(poller, lambda status, name=name: self._on_document(name, status))
+        if session.incidents is not None:
+            self.watch(session.incidents.list, self._on_incident_list)
+            self.watch(session.incidents.timeline, self.detail.incidents.on_timeline)
 
     # ---- Pane ------------------------------------------------------------------------------------
 
@@ -215,6 +226,10 @@ class HealthPane(Pane):
         self.statuses[name] = status
         self.documents[name].ingest(status, self.clock())
 
+    def _on_incident_list(self, status: SourceStatus[IncidentList]) -> None:
+        self.incident_banner.on_status(status)
+        self.detail.incidents.on_list(status)
+
     def _set_catalog(self, catalog: ServiceCatalog) -> None:
         self.catalog = catalog
         selected = self.detail.service
@@ -232,6 +247,23 @@ class HealthPane(Pane):
         row = self.model.row_of(name)
         if row is not None:
             self.matrix.selectRow(row)
+
+    def show_service_at(self, service: str, at: float) -> None:
+        """Show `service`'s detail charts (Services tab, its row selected even if "problems only" hid it)
+        with the epoch time `at` in view when the charts reach back that far (`ServiceDetail.show_time`)."""
+        self.tabs.setCurrentIndex(0)  # Services
+        row = self.model.row_of(service)
+        if row is None:  # no service list yet: _set_catalog selects it when it comes
+            self.detail.show_service(service)
+            return
+        if self.matrix.isRowHidden(row):
+            self.problems_only.setChecked(False)
+        self.select_service(service)  # a new selection redraws the charts with its data
+        self.detail.show_time(at, self.clock())
+
+    def open_incident_event(self, incident_id: int, event_key: str | None) -> None:
+        """A band or mark clicked on a chart: the incident (and that event) in the Incidents pane."""
+        open_in_incidents_pane(self.window(), incident_id, event_key)
 
     def _on_selection(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = selected.indexes()
@@ -258,6 +290,12 @@ class HealthPane(Pane):
         status = self.statuses.get(name)
         return stale_text(status, now) if status is not None else None
 
+    def _show_incidents(self) -> None:
+        window = self.window()
+        if hasattr(window, "show_pane"):
+            with contextlib.suppress(KeyError):  # a wall account without the pane: the banner is all it shows
+                window.show_pane("Incidents")
+
     def refresh_ages(self) -> None:
         now = self.clock()
         probes = self.statuses.get(PROBES)
@@ -271,6 +309,7 @@ class HealthPane(Pane):
         self._show_detail_health(now)
         for view in self.documents.values():
             view.refresh_texts(now)
+        self.incident_banner.refresh(now)
         self._refresh_summary(now)
         self._apply_row_filter()
         self._redraw()  # stale overlays follow the clock too, not only new data

@@ -1,9 +1,12 @@
 """One service in detail: request-rate and latency charts over the last hour from its ring buffer, with the
-seed's SLA lines, and its health JSON (status, version, uptime, checks)."""
+seed's SLA lines and the incidents that affect the service (`views.health.incident_marks`), and its health
+JSON (status, version, uptime, checks)."""
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
@@ -15,6 +18,7 @@ from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.models.health_cells import format_short_age
 from nexus_console.models.health_tables import Column, RecordTableModel
 from nexus_console.views.charts import LiveChart
+from nexus_console.views.health.incident_marks import IncidentMarks
 from nexus_console.views.table_view import row_table
 
 # The charts always hold the last hour (3,600 samples); the window only zooms the x-axis.
@@ -40,7 +44,7 @@ def _value(v: float, unit: str = "", digits: int = 1) -> str:
 
 
 class ServiceDetail(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(parent)
         self.setObjectName("serviceDetail")
         self.service: str | None = None
@@ -61,6 +65,8 @@ class ServiceDetail(QWidget):
         self.latency_chart.add_series("p99_ms", "p99", "#ff6b9e")
         self.latency_chart.add_threshold(SLA_P95_MS.limit, "SLA p95 200 ms", "#d0b040")
         self.latency_chart.add_threshold(SCALE_P95_MS.limit, "p95 500 ms: scale out / SLA p99", "#ff5e5e")
+        # Bands and marks of the incidents that affect the service; `incidents.activated` on a click.
+        self.incidents = IncidentMarks(self.charts(), clock=clock, parent=self)
 
         self.checks_model = RecordTableModel(
             [
@@ -111,6 +117,23 @@ class ServiceDetail(QWidget):
         if service != self.service:
             self.service = service
             self._drawn_revision = -1  # redraw at the next tick
+        self.incidents.show_service(service)
+
+    def show_time(self, at: float, now: float) -> bool:
+        """Widen the charts' window (5 min, 15 min, hour) just enough for `at` to be in view, never narrow
+        it. False, the window unchanged, when the charts hold no data that old, or `at` is in the future."""
+        span = self.rate_chart.time_span()
+        if span is None or not span[0] <= at <= now:
+            return False
+        current = self.window_choice.currentIndex()
+        for index, (_label, seconds) in enumerate(WINDOWS):
+            if now - at <= seconds:
+                if index > current:
+                    self.window_choice.setCurrentIndex(index)
+                    for chart in self.charts():
+                        chart.set_time_window(now)
+                return True
+        return False
 
     def redraw(self, history: MetricsHistory | None, now: float, stale_text: str | None) -> bool:
         """Push the selected service's ring buffer into the charts when it changed. True if redrawn."""
@@ -127,6 +150,7 @@ class ServiceDetail(QWidget):
             for key in chart.series_keys():
                 chart.set_series_data(key, times, ring.column(key))
             chart.set_time_window(now)
+        self.incidents.extend_active(now)
         latest = ring.latest()
         if latest is not None:
             age = format_short_age(now - latest["time"])
