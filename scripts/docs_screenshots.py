@@ -25,6 +25,8 @@ from PySide6.QtWidgets import QApplication
 from nexus_console.app import ConsoleApp, parse_args
 from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType
 from nexus_console.domain.freshness import SourceState
+from nexus_console.domain.incidents import IncidentStatus
+from nexus_console.domain.postmortem import ActionItem
 from nexus_console.views.theme import apply_theme
 
 INCIDENT_SERVICE = "puabo-nuki-order-processor"
@@ -72,9 +74,59 @@ async def shoot(console: ConsoleApp, out: Path, settle_s: float, size: tuple[int
         await settle(1)
         save(window, out / "alerts.png")
 
+        await incident_shots(window, out)
         await admin_shots(window, out)
     finally:
         console.request_quit(0)
+
+
+async def incident_shots(window: Any, out: Path) -> None:
+    """The demo incident as a responder works it: acknowledged, a note backfilled from the keyboard, moved
+    to fixing; the dashboard with its timeline, then the post-mortem being written."""
+    incidents = next(p for p in window.panes if p.title == "Incidents")
+    window.show_pane("Incidents")
+    deadline = time.monotonic() + 60
+    while incidents.detail_data is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    timeline = incidents.detail.timeline
+    if incidents.detail.incident is not None and incidents.detail.incident.status.value == "triage":
+        incidents.move_to(IncidentStatus.INVESTIGATING)
+        await settle(2)
+        earlier = time.strftime("%H:%M", time.localtime(time.time() - 60))
+        for line in (f"{earlier} restarted the order processor: no change", "DB connection pool at 100 %"):
+            timeline.entry.setText(line)
+            timeline.entry.returnPressed.emit()
+            await settle(1.5)
+        incidents.take_command()
+        await settle(1.5)
+        incidents.move_to(IncidentStatus.FIXING)
+    await settle(4)
+    if timeline.model.rowCount():
+        timeline.table.selectRow(timeline.model.rowCount() - 1)
+    await settle(1)
+    save(window, out / "incidents.png")
+
+    editor = incidents.detail.postmortem
+    incidents.detail.tabs.setCurrentWidget(editor)
+    deadline = time.monotonic() + 20
+    while not editor.isEnabled() and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    editor.owner.setText("admin@nexus.test")
+    texts = {
+        "summary": "The order processor ran out of marketplace database connections; 8 % of orders failed.",
+        "impact": "Checkout errors for about 20 minutes; no orders lost (the clients retried).",
+        "root_cause": "A connection leak in the retry path, released only on process restart.",
+    }
+    for name, text in texts.items():
+        editor.texts[name].setPlainText(text)
+    editor.add_item(
+        ActionItem("Alert on connection pool saturation above 80 %", "dba@nexus.test", None, False)
+    )
+    editor.add_item(ActionItem("Close connections in the retry path", "orders@nexus.test", None, False))
+    editor.save_button.click()
+    await settle(2)
+    save(window, out / "incident-postmortem.png")
+    incidents.detail.tabs.setCurrentIndex(0)
 
 
 async def admin_shots(window: Any, out: Path) -> None:

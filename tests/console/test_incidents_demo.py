@@ -107,6 +107,7 @@ def test_the_demo_incident_assembles_itself_from_alerts_acks_admin_actions_and_n
             )
             pane.move_to(IncidentStatus.RESOLVED)
             await wait_until(lambda: console.detail.incident.status is IncidentStatus.RESOLVED, timeout_s=20)
+            await wait_until(lambda: pane.detail.message.text() == "Moved to Resolved.", timeout_s=10)
 
             def assembled() -> bool:
                 kinds = {event.type for event in console.detail.events}

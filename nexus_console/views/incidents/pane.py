@@ -39,6 +39,7 @@ from nexus_console.domain.incident_flow import (
 )
 from nexus_console.domain.incident_timeline import TimelineEvent
 from nexus_console.domain.incidents import IncidentStats, IncidentStatus, format_duration
+from nexus_console.domain.outbox_model import SendOutcome, SendResult
 from nexus_console.domain.quick_entry import QuickEntryError, parse_quick_entry
 from nexus_console.models.incident_tables import INCIDENT_ROLE, IncidentTableModel
 from nexus_console.views.async_dialog import execute_dialog
@@ -111,10 +112,12 @@ class IncidentsPane(Pane):
         self.detail.tabs.currentChanged.connect(lambda _index: self._load_postmortem_if_shown())
         QShortcut(QKeySequence("Ctrl+Shift+I"), self, self.declare)
 
+        self._sent_messages: dict[int, str] = {}  # outbox entry id -> what to say once it is applied
         self.watch(runtime.list, self._on_list)
         self.watch(runtime.timeline, self._on_timeline)
         if runtime.outbox is not None:
             self.watch(runtime.outbox.queue, self._on_queue, while_hidden=True)
+            self.watch(runtime.outbox.results, self._on_results, batch_ms=None, while_hidden=True)
             self.queue_strip.apply_again_requested.connect(
                 lambda entry_id: self.run_task(runtime.outbox.apply_again(entry_id), "apply again")
             )
@@ -253,17 +256,20 @@ class IncidentsPane(Pane):
     def move_to(self, status: IncidentStatus) -> None:
         incident = self.detail.incident
         if incident is not None and status is not incident.status:
-            self.run_task(self._change(f"Moved to {status.label}.", status=status), "incident status")
+            change = self._change(f"Moving to {status.label}…", f"Moved to {status.label}.", status=status)
+            self.run_task(change, "incident status")
 
     def take_command(self) -> None:
         if self.detail.incident is not None:
             me = self.session.me.email
-            self.run_task(self._change(f"{me} is the commander.", commander=me), "incident command")
+            change = self._change("Taking command…", f"{me} is the commander.", commander=me)
+            self.run_task(change, "incident command")
 
-    async def _change(self, done: str, **fields: Any) -> None:
+    async def _change(self, doing: str, done: str, **fields: Any) -> None:
         assert self.detail.incident is not None
-        await self.runtime.change(self.detail.incident, **fields)
-        self.detail.show_message(f"{done} (queued: it is sent as soon as the API answers)")
+        entry = await self.runtime.change(self.detail.incident, **fields)
+        self._sent_messages[entry.id] = done
+        self.detail.show_message(doing)
 
     def add_entry(self, line: str, kind: str) -> None:
         incident = self.detail.incident
@@ -277,10 +283,18 @@ class IncidentsPane(Pane):
         self.run_task(self._add_entry(incident, entry, kind), "incident entry")
 
     async def _add_entry(self, incident: Any, entry: Any, kind: str) -> None:
-        await self.runtime.add_entry(incident, entry, kind=kind)
+        queued = await self.runtime.add_entry(incident, entry, kind=kind)
         self.detail.timeline.entry_done(None)
         when = datetime.fromtimestamp(entry.at).strftime("%d %b %H:%M:%S")
-        self.detail.show_message(f"Added at {when} (queued: it is sent as soon as the API answers).")
+        self._sent_messages[queued.id] = f"Added at {when}."
+        self.detail.show_message("Adding…")
+
+    def _on_results(self, results: list[SendResult] | None) -> None:
+        """A queued change reached the server: say so (a refusal is said by the queue strip)."""
+        for result in results or ():
+            done = self._sent_messages.pop(result.entry_id, None)
+            if done is not None and result.outcome is SendOutcome.APPLIED:
+                self.detail.show_message(done)
 
     def flag(self, event: TimelineEvent, command: str) -> None:
         incident = self.detail.incident
