@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from nexus_console.domain.alerts import AlertState, Transition, parse_rfc3339
+from nexus_console.domain.alerts import Alert, AlertState, Transition, parse_rfc3339
 from nexus_console.domain.incidents import (
     MILESTONES,
     Incident,
@@ -344,8 +344,10 @@ def assemble_timeline(
     limits the alert changes and admin actions, never the incident's own entries and milestones."""
     if window is None:
         window = IncidentWindow.of(incident)
+    transitions = list(transitions)
+    known_alerts = {transition.alert.key: transition.alert for transition in transitions}
     events = milestone_events(incident)
-    events.extend(event_from_entry(entry) for entry in entries)
+    events.extend(_named(event_from_entry(entry), known_alerts) for entry in entries)
     events.extend(
         events_from_transitions(
             transitions,
@@ -356,6 +358,19 @@ def assemble_timeline(
     )
     events.extend(events_from_audit(audit_entries, window=window))
     return sort_events(events)
+
+
+def _named(event: TimelineEvent, known_alerts: Mapping[str, Alert]) -> TimelineEvent:
+    """The server says "linked alert 12"; the alert history knows which alert that is: say its name."""
+    link = event.link
+    if event.type is not EventType.ALERT or link is None or link.kind != "alert":
+        return event
+    alert = known_alerts.get(link.target)
+    if alert is None:
+        return event
+    verb = event.text.rpartition(" ")[0].capitalize() or "Linked alert"
+    where = f" on {alert.service}" if alert.service else ""
+    return replace(event, text=f"{verb}: {alert.name}{where} ({alert.severity})")
 
 
 # --- filtering -----------------------------------------------------------------------------------------

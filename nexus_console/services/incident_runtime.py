@@ -163,7 +163,12 @@ class IncidentRuntime:
             cursor = body.get("next_cursor") if isinstance(body, dict) else None
             if not cursor or not page or _created_before(page[-1], since):
                 break
-        return IncidentList.from_items(items)
+        listing = IncidentList.from_items(items)
+        if self._followed is None and listing.active:
+            # Until a responder picks one, the newest open incident is followed: its events mark the
+            # Health charts on a wall display that never opens the Incidents pane.
+            self.follow(listing.active[0].id)
+        return listing
 
     async def _fetch_detail(self) -> IncidentDetail | None:
         incident_id = self._followed

@@ -158,6 +158,15 @@ def test_an_alert_entry_links_to_the_alert_it_names() -> None:
     assert event.link == EventLink("alert", "nexus:7", at(14, 10))
 
 
+def test_a_linked_alert_is_named_from_the_alert_history_when_it_knows_the_alert() -> None:
+    linked = make_entry(kind="alert", text="linked alert 7", ref="7", pinned=False)
+    unknown = make_entry(id=13, kind="alert", text="linked alert 8", ref="8", pinned=False)
+    transitions = [Transition(at(14, 3), None, AlertState.FIRING, make_alert("7"))]
+    events = {e.key: e for e in assemble_timeline(make_incident(), [linked, unknown], transitions, [])}
+    assert events["entry:12"].text == "Linked alert: HighErrorRate on orders (critical)"
+    assert events["entry:13"].text == "linked alert 8"  # not in this machine's history: as the server says
+
+
 def test_an_entry_from_an_older_server_is_visible_unpinned_and_created_when_it_happened() -> None:
     body = entry_json()
     for name in ("hidden", "pinned", "created_at", "edited_at"):
