@@ -28,15 +28,16 @@ from nexus_refserver.api.incident_models import (
 from nexus_refserver.api.incidents import (
     EXTENSION,
     WRITE_NOTE,
+    WRITE_PROBLEMS,
     IncidentId,
     Reader,
     Writer,
+    changes_in,
     if_match_check,
     incident_problems,
     incident_store,
 )
 from nexus_refserver.postmortems import PostMortemStore
-from nexus_refserver.problems import ProblemError
 from nexus_refserver.roles import Permission, access_note
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -107,7 +108,7 @@ def add_timeline_entry(
     + WRITE_NOTE
     + " Any entry may be hidden or pinned; only note, custom and action entries may change `text` or"
     " `at` (409 otherwise).",
-    responses=problems(400, 401, 403, 404, 409, 412, 422, 428),
+    responses=WRITE_PROBLEMS,
     openapi_extra=EXTENSION,
 )
 def patch_timeline_entry(
@@ -119,9 +120,7 @@ def patch_timeline_entry(
     idempotency_key: IdempotencyKey,
     if_match: IfMatch = None,
 ) -> Response:
-    changes = body.model_dump(exclude_unset=True)
-    if not changes:
-        raise ProblemError(422, "nothing to change", title="Unprocessable Content")
+    changes = changes_in(body)
 
     def work() -> Response:
         with incident_problems():
@@ -161,7 +160,7 @@ def get_postmortem(
     + ' Needs Idempotency-Key and If-Match with the post-mortem\'s ETag (`"v0"` for the first save);'
     " answers with its new ETag. Saving does not change the incident's version. Every string is at most"
     " 20000 characters; at most 200 action items; `timeline_entry_ids` must be entries of this incident.",
-    responses=problems(400, 401, 403, 404, 409, 412, 422, 428),
+    responses=WRITE_PROBLEMS,
     openapi_extra=EXTENSION,
 )
 def put_postmortem(

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from nexus_refserver.api.http import (
     Cursor,
@@ -51,6 +52,7 @@ from nexus_refserver.roles import Permission, access_note
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 EXTENSION = {"x-nexus-extension": True}
 WRITE_NOTE = " Needs Idempotency-Key and If-Match (the incident's ETag); answers with the new ETag."
+WRITE_PROBLEMS = problems(400, 401, 403, 404, 409, 412, 422, 428)
 
 Reader = Annotated[Principal, Depends(require(Permission.INCIDENTS_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.INCIDENTS_WRITE))]
@@ -82,6 +84,14 @@ def incident_problems() -> Iterator[None]:
         raise ProblemError(412, str(exc)) from None
     except IncidentInvalidError as exc:
         raise ProblemError(422, str(exc), title="Unprocessable Content") from None
+
+
+def changes_in(body: BaseModel) -> dict[str, Any]:
+    """The fields a PATCH sets; none at all is a 422."""
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise ProblemError(422, "nothing to change", title="Unprocessable Content")
+    return changes
 
 
 def incident_response(request: Request, incident: dict[str, Any], status_code: int = 200) -> Response:
@@ -162,7 +172,7 @@ def get_incident(
     " (and resolved_at). Closed is final (409). Afterwards the milestones must be in the order"
     " impact_started_at, detected_at, acknowledged_at, mitigated_at, resolved_at, closed_at, and none more"
     " than 5 minutes in the future (422). Each change is written on the timeline.",
-    responses=problems(400, 401, 403, 404, 409, 412, 422, 428),
+    responses=WRITE_PROBLEMS,
     openapi_extra=EXTENSION,
 )
 def patch_incident(
@@ -173,9 +183,7 @@ def patch_incident(
     idempotency_key: IdempotencyKey,
     if_match: IfMatch = None,
 ) -> Response:
-    changes = body.model_dump(exclude_unset=True)
-    if not changes:
-        raise ProblemError(422, "nothing to change", title="Unprocessable Content")
+    changes = changes_in(body)
 
     def work() -> Response:
         with incident_problems():
@@ -196,7 +204,7 @@ def patch_incident(
     description=access_note(Permission.INCIDENTS_WRITE)
     + WRITE_NOTE
     + " An alert already linked is a 409. The timeline records the link.",
-    responses=problems(400, 401, 403, 404, 409, 412, 422, 428),
+    responses=WRITE_PROBLEMS,
     openapi_extra=EXTENSION,
 )
 def link_alert(

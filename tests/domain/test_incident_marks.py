@@ -3,7 +3,6 @@ followed incident's notable events, capped."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from nexus_console.domain.incident_marks import (
 )
 from nexus_console.domain.incident_timeline import EventType, TimelineEvent, milestone_events
 from nexus_console.domain.incidents import Incident, IncidentStatus
+from tests.domain.incident_factories import make_incident as shared_incident
 
 DAY = 86400.0
 
@@ -33,28 +33,17 @@ NOW = at(15, 0)
 
 
 def make_incident(**changes: Any) -> Incident:
-    incident = Incident(
-        id=42,
-        title="Checkout errors",
-        severity=Severity.HIGH,
-        status=IncidentStatus.FIXING,
-        commander=None,
-        responders=(),
-        services=("orders", "payments"),
-        alert_ids=(),
-        summary="",
-        impact_started_at=at(14, 0),
-        detected_at=at(14, 4),
-        acknowledged_at=None,
-        mitigated_at=None,
-        resolved_at=None,
-        closed_at=None,
-        created_by="ana@example.com",
-        created_at=at(14, 5),
-        updated_at=at(14, 5),
-        version=1,
-    )
-    return replace(incident, **changes)
+    """The shared incident, on orders and payments, not yet acknowledged and without a commander."""
+    unacknowledged = {
+        "commander": None,
+        "responders": (),
+        "services": ("orders", "payments"),
+        "alert_ids": (),
+        "acknowledged_at": None,
+        "updated_at": at(14, 5),
+        "version": 1,
+    }
+    return shared_incident(**{**unacknowledged, **changes})
 
 
 def event(key: str, when: float, kind: EventType, text: str = "something", **changes: Any) -> TimelineEvent:

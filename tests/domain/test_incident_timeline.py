@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,40 +27,8 @@ from nexus_console.domain.incident_timeline import (
     filter_events,
     linked_alert_key,
 )
-from nexus_console.domain.incidents import Incident, IncidentFormatError, IncidentStatus, Responder
-
-
-def at(hour: int, minute: int, second: float = 0) -> float:
-    return datetime(2026, 12, 6, hour, minute, tzinfo=UTC).timestamp() + second
-
-
-def rfc(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat().replace("+00:00", "Z")
-
-
-def make_incident(**changes: Any) -> Incident:
-    incident = Incident(
-        id=42,
-        title="Checkout errors",
-        severity=Severity.HIGH,
-        status=IncidentStatus.FIXING,
-        commander="ana@example.com",
-        responders=(Responder("bo@example.com", "ops"),),
-        services=("orders",),
-        alert_ids=(7,),
-        summary="",
-        impact_started_at=at(14, 0),
-        detected_at=at(14, 4),
-        acknowledged_at=at(14, 6),
-        mitigated_at=None,
-        resolved_at=None,
-        closed_at=None,
-        created_by="ana@example.com",
-        created_at=at(14, 5),
-        updated_at=at(14, 6),
-        version=3,
-    )
-    return replace(incident, **changes)
+from nexus_console.domain.incidents import IncidentFormatError
+from tests.domain.incident_factories import at, make_incident, rfc
 
 
 def entry_json(**overrides: Any) -> dict[str, Any]:

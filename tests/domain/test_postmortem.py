@@ -11,16 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nexus_console.domain.alerts import Severity
 from nexus_console.domain.incident_timeline import EventType, TimelineEvent
-from nexus_console.domain.incidents import Incident, IncidentFormatError, IncidentStatus, Responder
+from nexus_console.domain.incidents import Incident, IncidentFormatError, IncidentStatus
 from nexus_console.domain.postmortem import ActionItem, PostMortem, problems, render_html, render_markdown
+from tests.domain.incident_factories import at
+from tests.domain.incident_factories import make_incident as shared_incident
 
 LONDON = ZoneInfo("Europe/London")
-
-
-def at(hour: int, minute: int) -> float:
-    return datetime(2026, 12, 6, hour, minute, tzinfo=UTC).timestamp()
 
 
 def postmortem_json(**overrides: Any) -> dict[str, Any]:
@@ -46,28 +43,16 @@ def postmortem_json(**overrides: Any) -> dict[str, Any]:
 
 
 def make_incident(**changes: Any) -> Incident:
-    incident = Incident(
-        id=42,
-        title="Checkout | errors",
-        severity=Severity.HIGH,
-        status=IncidentStatus.RESOLVED,
-        commander="ana@example.com",
-        responders=(Responder("bo@example.com", "ops"),),
-        services=("orders",),
-        alert_ids=(7,),
-        summary="",
-        impact_started_at=at(14, 0),
-        detected_at=at(14, 4),
-        acknowledged_at=at(14, 6),
-        mitigated_at=at(14, 20),
-        resolved_at=at(14, 50),
-        closed_at=None,
-        created_by="ana@example.com",
-        created_at=at(14, 5),
-        updated_at=at(14, 50),
-        version=5,
-    )
-    return replace(incident, **changes)
+    """The shared incident, resolved: mitigated at 14:20, resolved at 14:50."""
+    resolved = {
+        "title": "Checkout | errors",
+        "status": IncidentStatus.RESOLVED,
+        "mitigated_at": at(14, 20),
+        "resolved_at": at(14, 50),
+        "updated_at": at(14, 50),
+        "version": 5,
+    }
+    return shared_incident(**{**resolved, **changes})
 
 
 EVENTS = [

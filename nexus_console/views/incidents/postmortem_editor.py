@@ -65,6 +65,8 @@ class PostmortemEditor(QWidget):
         self.items.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self.items.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((0, 48), (2, 190), (3, 150)):
+            self.items.setColumnWidth(column, width)
         self.items.setMinimumHeight(110)
         add, remove = QPushButton("Add action item", self), QPushButton("Remove", self)
         add.clicked.connect(lambda: self.add_item(ActionItem("", None, None, False)))
