@@ -71,6 +71,19 @@ def parse_quick_entry(line: str, *, now: datetime) -> QuickEntry:
     return QuickEntry(now.timestamp(), line.strip())
 
 
+def parse_moment(text: str, *, now: datetime) -> float:
+    """A time alone, in any form the quick-entry line takes ("14:32", "yesterday 23:50", "2026-12-05 23:50",
+    "-5m"), as epoch seconds; raises QuickEntryError."""
+    typed = text.strip()
+    if not typed:
+        raise QuickEntryError("Give a time: 14:32, yesterday 23:50 or 2026-12-05 23:50.")
+    marker = "\u0000"
+    entry = parse_quick_entry(f"{typed} {marker}", now=now)
+    if entry.text != marker:
+        raise QuickEntryError(f"{typed} is not a time: write 14:32, yesterday 23:50 or 2026-12-05 23:50.")
+    return entry.at
+
+
 def _split_first(text: str) -> tuple[str, str]:
     words = text.split(maxsplit=1)
     return (words[0] if words else ""), (words[1] if len(words) > 1 else "")

@@ -267,6 +267,11 @@ class IncidentRuntime:
         body = {name: value for name, value in (("pinned", pinned), ("hidden", hidden)) if value is not None}
         await self._write("PATCH", f"/incidents/{incident.id}/timeline/{entry_id}", body, incident.id)
 
+    async def edit_entry(self, incident: Incident, entry_id: int, entry: QuickEntry) -> None:
+        """Correct a note's (or action's, or custom event's) time and text."""
+        body = {"text": entry.text, "at": format_rfc3339(entry.at)}
+        await self._write("PATCH", f"/incidents/{incident.id}/timeline/{entry_id}", body, incident.id)
+
     async def link_alerts(self, incident: Incident, alert_ids: list[int]) -> None:
         for alert_id in alert_ids:
             if alert_id not in incident.alert_ids:

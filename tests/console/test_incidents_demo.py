@@ -14,6 +14,7 @@ import httpx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QDialogButtonBox
 
 from nexus_console import incident_cli
 from nexus_console.domain.incident_timeline import EventType, linked_alert_key
@@ -22,6 +23,7 @@ from nexus_console.domain.outbox_model import OutboxState
 from nexus_console.domain.postmortem import ActionItem
 from nexus_console.services.auth import AuthSession, Credentials
 from nexus_console.services.keychain import Keychain
+from nexus_console.views.incidents.edit_dialog import EditIncidentDialog
 from nexus_console.views.incidents.export import export_postmortem
 from tests.console.api_support import DEMO_PASSWORD
 from tests.console.conftest import QLoop
@@ -105,7 +107,9 @@ def test_the_demo_incident_assembles_itself_from_alerts_acks_admin_actions_and_n
             await wait_until(
                 lambda: any(e.text == "error rate back under 1 %" for e in console.detail.events), 20
             )
-            pane.move_to(IncidentStatus.RESOLVED)
+            detail = pane.detail
+            detail.status_combo.setCurrentIndex(list(IncidentStatus).index(IncidentStatus.RESOLVED))
+            detail.move_button.click()
             await wait_until(lambda: console.detail.incident.status is IncidentStatus.RESOLVED, timeout_s=20)
             await wait_until(lambda: pane.detail.message.text() == "Moved to Resolved.", timeout_s=10)
 
@@ -247,5 +251,34 @@ def test_a_note_written_with_the_server_down_reaches_it_exactly_once_and_a_confl
             await wait_until(lambda: console.detail.incident.status is IncidentStatus.FIXING, timeout_s=20)
             await wait_until(lambda: not strip.isVisible(), timeout_s=10)
             assert console.detail.incident.severity.value == "critical"  # their change kept
+
+            # The responder corrects the note's time and text from the keyboard (e on the event, Enter).
+            timeline = pane.detail.timeline
+            note = next(e for e in console.detail.events if e.text == "paged the database team")
+            assert timeline.select_key(note.key)
+            timeline.table.setFocus()
+            QTest.keyClick(timeline.table, "e")
+            assert timeline.entry.text().endswith(" paged the database team")
+            timeline.entry.setText("-10m paged the database team and the DBA on call")
+            QTest.keyClick(timeline.entry, Qt.Key.Key_Return)
+            corrected = "paged the database team and the DBA on call"
+            await wait_until(lambda: any(e.text == corrected for e in console.detail.events), timeout_s=20)
+            moved = next(e for e in console.detail.events if e.text == corrected)
+            assert moved.key == note.key and abs(moved.at - (time.time() - 600)) < 30
+
+            # Ctrl+E: a responder with a role and an earlier impact start, sent as one queued change.
+            pane.edit()
+            await wait_until(lambda: pane.findChild(EditIncidentDialog) is not None, timeout_s=5)
+            dialog = pane.findChild(EditIncidentDialog)
+            dialog.responders.setPlainText("dba@nexus.test database")
+            dialog.times["impact_started_at"].setText("-30m")
+            dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+            await wait_until(lambda: console.detail.incident.responders != (), timeout_s=20)
+            edited = console.detail.incident
+            assert [(r.email, r.role) for r in edited.responders] == [("dba@nexus.test", "database")]
+            assert (
+                edited.impact_started_at is not None
+                and abs(edited.impact_started_at - (time.time() - 1800)) < 60
+            )
 
     qloop.run(scenario(), timeout_s=180)

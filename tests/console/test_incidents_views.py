@@ -4,10 +4,16 @@ pane, the role a refused change needs, and the alert queue's key that declares a
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QDialogButtonBox
+
+from nexus_console.app import settings_for_console
 from nexus_console.domain.alerts import AlertState, Transition
 from nexus_console.domain.auth import Me
 from nexus_console.domain.freshness import SourceState, SourceStatus, Stamped
@@ -18,9 +24,14 @@ from nexus_console.models.incident_tables import IncidentTableModel, TimelineTab
 from nexus_console.services.auth import Credentials
 from nexus_console.services.incident_runtime import IncidentWriteError
 from nexus_console.services.profiles import Profile
+from nexus_console.views.alerts import AlertsPane
 from nexus_console.views.health import HealthPane
+from nexus_console.views.incidents import IncidentsPane
+from nexus_console.views.incidents.declare_dialog import DeclareDialog
+from nexus_console.views.main_window import MainWindow
 from tests.console.api_support import DEMO_PASSWORD, api_stack
 from tests.console.conftest import QLoop
+from tests.console.helpers import wait_until
 from tests.domain.test_incident_timeline import at, audit_json, make_alert, make_entry, make_incident
 from tests.support.refserver import RefServer
 from tests.support.session import console_session, window_session
@@ -98,3 +109,50 @@ def test_a_viewer_who_tries_to_declare_is_told_which_role_may(
                 return "declared"
 
     assert "You need the 'analyst' role" in qloop.run(scenario(), timeout_s=30)
+
+
+def test_i_on_marked_alerts_declares_an_incident_that_links_the_nexus_ones(qtbot: Any, qloop: QLoop) -> None:
+    declared: list[dict[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "POST" and path == "/incidents":
+            body = json.loads(request.content)
+            declared.append(body)
+            incident = make_incident(
+                id=7, title=body["title"], status=IncidentStatus.TRIAGE, alert_ids=tuple(body["alert_ids"])
+            )
+            return httpx.Response(201, json=incident.to_json(), headers={"ETag": '"v1"'})
+        if path.startswith("/incidents"):
+            return httpx.Response(200, json={"items": [], "next_cursor": None})
+        return httpx.Response(404, json={"title": "not here", "status": 404})
+
+    with window_session("analyst", api_transport=httpx.MockTransport(answer)) as session:
+        window = MainWindow(session, [AlertsPane, IncidentsPane], settings_for_console())
+        qtbot.addWidget(window)
+        window.show()
+        alerts = window.panes[0]
+        assert isinstance(alerts, AlertsPane)
+        orders = make_alert("41", "orders", summary="Checkout 5xx above 5%")
+        node = make_alert("x", "orders", source="alertmanager", name="NodeDown", source_id="fp-9")
+        session.alerts.queue.submit_snapshot("nexus", [orders])
+        session.alerts.queue.submit_snapshot("alertmanager", [node])
+        session.alerts.queue.drain()
+
+        async def scenario() -> None:
+            alerts.queue_view.select_row(0)
+            alerts.table.setFocus()
+            for row in range(alerts.proxy.rowCount()):
+                alerts.queue_view.select_row(row)
+                QTest.keyClick(alerts.table, "m")  # mark both
+            QTest.keyClick(alerts.table, "i")
+            await wait_until(lambda: window.findChild(DeclareDialog) is not None, timeout_s=5)
+            dialog = window.findChild(DeclareDialog)
+            assert window.current_pane() is window.panes[1]  # the Incidents pane, with the draft
+            assert dialog.title_edit.text().endswith("on orders (+1 more alerts)")
+            dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+            await wait_until(lambda: bool(declared), timeout_s=5)
+
+        qloop.run(scenario(), timeout_s=20)
+    (body,) = declared
+    assert body["alert_ids"] == [41] and body["services"] == ["orders"] and body["severity"] == "critical"

@@ -101,7 +101,7 @@ class DeclareDialog(QDialog):
         services = tuple(part.strip() for part in self.services.text().split(",") if part.strip())
         return IncidentDraft(
             title=self.title_edit.text().strip(),
-            severity=self.severity.currentData(),
+            severity=Severity(self.severity.currentData()),
             services=services,
             alert_ids=self._draft.alert_ids,
             summary=self.summary.toPlainText().strip(),

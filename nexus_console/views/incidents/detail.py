@@ -32,6 +32,7 @@ from nexus_console.views.pane import StaleBanner
 class IncidentDetailView(QWidget):
     status_requested = Signal(object)  # IncidentStatus
     command_requested = Signal()  # the signed-in user takes command
+    edit_requested = Signal()  # the edit dialog: title, severity, roles, services, milestone times
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +52,9 @@ class IncidentDetailView(QWidget):
         self.move_button.setObjectName("incidentMove")
         self.command_button = QPushButton("Take command", self)
         self.command_button.setObjectName("incidentTakeCommand")
+        self.edit_button = QPushButton("Edit…", self)
+        self.edit_button.setObjectName("incidentEdit")
+        self.edit_button.setToolTip("Title, severity, roles, services and milestone times (Ctrl+E)")
         self.message = QLabel("", self)
         self.message.setObjectName("incidentMessage")
         self.message.setWordWrap(True)
@@ -60,6 +64,7 @@ class IncidentDetailView(QWidget):
         controls.addWidget(self.status_combo)
         controls.addWidget(self.move_button)
         controls.addWidget(self.command_button)
+        controls.addWidget(self.edit_button)
         controls.addWidget(self.message, 1)
         self.banner = StaleBanner(self)
         self.notices = QLabel("", self)
@@ -81,8 +86,9 @@ class IncidentDetailView(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.notices)
         layout.addWidget(self.tabs, 1)
-        self.move_button.clicked.connect(lambda: self.status_requested.emit(self.status_combo.currentData()))
+        self.move_button.clicked.connect(lambda: self.status_requested.emit(self.chosen_status()))
         self.command_button.clicked.connect(self.command_requested)
+        self.edit_button.clicked.connect(self.edit_requested)
         self._set_controls_enabled(False)
 
     def show_incident(self, incident: Incident | None, now: float) -> None:
@@ -113,15 +119,26 @@ class IncidentDetailView(QWidget):
         )
         problems = (" · " + " ".join(durations.problems)) if durations.problems else ""
         self.milestones.setText(" · ".join(marks) + "<br>" + figures + html.escape(problems))
-        if self.status_combo.currentData() is not incident.status and not self.status_combo.hasFocus():
+        if self.chosen_status() is not incident.status and not self.status_combo.hasFocus():
             self.status_combo.setCurrentIndex(list(IncidentStatus).index(incident.status))
         self.status_combo.setEnabled(incident.status is not IncidentStatus.CLOSED)
         self.move_button.setEnabled(incident.status is not IncidentStatus.CLOSED)
+        self.edit_button.setEnabled(incident.status is not IncidentStatus.CLOSED)
+
+    def chosen_status(self) -> IncidentStatus:
+        # Qt hands an enum stored as item data back as its plain value
+        return IncidentStatus(self.status_combo.currentData())
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         self.message.setStyleSheet("color: #ff6b5e;" if error else "color: #6fd08c;")
         self.message.setText(text)
 
     def _set_controls_enabled(self, enabled: bool) -> None:
-        for widget in (self.status_combo, self.move_button, self.command_button, self.timeline.entry):
+        for widget in (
+            self.status_combo,
+            self.move_button,
+            self.command_button,
+            self.edit_button,
+            self.timeline.entry,
+        ):
             widget.setEnabled(enabled)

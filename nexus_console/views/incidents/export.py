@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
 from pathlib import Path
 
 from nexus_console.domain.incident_flow import IncidentDetail
 from nexus_console.domain.incident_timeline import curated_events
 from nexus_console.domain.postmortem import PostMortem, render_html, render_markdown
+from nexus_console.views.local_time import local_zone
 from nexus_console.views.pdf_export import write_pdf
 
 
 async def export_postmortem(detail: IncidentDetail, document: PostMortem, fmt: str, path: Path) -> int:
     """Write the post-mortem as Markdown (a file write off the GUI thread) or PDF; returns PDF pages (0 for
     Markdown)."""
-    tz = datetime.now().astimezone().tzinfo
-    assert tz is not None
+    tz = local_zone()
     events = curated_events(detail.events)
     now = time.time()
     if fmt == "pdf":

@@ -38,15 +38,17 @@ from nexus_console.domain.incident_flow import (
     IncidentQueue,
 )
 from nexus_console.domain.incident_timeline import TimelineEvent
-from nexus_console.domain.incidents import IncidentStats, IncidentStatus, format_duration
+from nexus_console.domain.incidents import Incident, IncidentStats, IncidentStatus, format_duration
 from nexus_console.domain.outbox_model import SendOutcome, SendResult
-from nexus_console.domain.quick_entry import QuickEntryError, parse_quick_entry
+from nexus_console.domain.quick_entry import QuickEntry, QuickEntryError, parse_quick_entry
 from nexus_console.models.incident_tables import INCIDENT_ROLE, IncidentTableModel
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.incidents.declare_dialog import DeclareDialog
 from nexus_console.views.incidents.detail import IncidentDetailView
+from nexus_console.views.incidents.edit_dialog import EditIncidentDialog
 from nexus_console.views.incidents.export import export_postmortem
 from nexus_console.views.incidents.queue_strip import QueueStrip
+from nexus_console.views.local_time import local_now
 from nexus_console.views.pane import Pane, StaleBanner, apply_stale_look
 from nexus_console.views.table_view import row_table
 from nexus_console.workers.session import ConsoleSession
@@ -103,14 +105,17 @@ class IncidentsPane(Pane):
         self.declare_button.clicked.connect(self.declare)
         self.detail.status_requested.connect(self.move_to)
         self.detail.command_requested.connect(self.take_command)
+        self.detail.edit_requested.connect(self.edit)
         timeline = self.detail.timeline
         timeline.entry_submitted.connect(self.add_entry)
+        timeline.entry_edited.connect(self.edit_entry)
         timeline.flag_requested.connect(self.flag)
         timeline.open_requested.connect(self.open_source)
         self.detail.postmortem.save_requested.connect(self.save_postmortem)
         self.detail.postmortem.export_requested.connect(self.export)
         self.detail.tabs.currentChanged.connect(lambda _index: self._load_postmortem_if_shown())
         QShortcut(QKeySequence("Ctrl+Shift+I"), self, self.declare)
+        QShortcut(QKeySequence("Ctrl+E"), self, self.edit)
 
         self._sent_messages: dict[int, str] = {}  # outbox entry id -> what to say once it is applied
         self.watch(runtime.list, self._on_list)
@@ -136,6 +141,7 @@ class IncidentsPane(Pane):
             ("Incidents: declare an incident", self.declare),
             ("Incidents: write on the timeline", self.detail.timeline.focus_entry),
             ("Incidents: take command", self.take_command),
+            ("Incidents: edit title, severity, roles, services and times", self.edit),
             ("Incidents: export the post-mortem as PDF", lambda: self.export("pdf")),
         ]
         for status in IncidentStatus:
@@ -265,6 +271,20 @@ class IncidentsPane(Pane):
             change = self._change("Taking command…", f"{me} is the commander.", commander=me)
             self.run_task(change, "incident command")
 
+    def edit(self) -> None:
+        if self.detail.incident is not None:
+            self.run_task(self._edit(self.detail.incident), "edit incident")
+
+    async def _edit(self, incident: Incident) -> None:
+        dialog = EditIncidentDialog(incident, now=local_now(), parent=self)
+        try:
+            if await execute_dialog(dialog) != QDialog.DialogCode.Accepted or not dialog.changes:
+                return
+            changes = dialog.changes
+        finally:
+            dialog.deleteLater()
+        await self._change("Saving your edit…", "Edit saved.", **changes)
+
     async def _change(self, doing: str, done: str, **fields: Any) -> None:
         assert self.detail.incident is not None
         entry = await self.runtime.change(self.detail.incident, **fields)
@@ -276,7 +296,7 @@ class IncidentsPane(Pane):
         if incident is None:
             return
         try:
-            entry = parse_quick_entry(line, now=datetime.now().astimezone())
+            entry = parse_quick_entry(line, now=local_now())
         except QuickEntryError as exc:
             self.detail.timeline.entry_done(str(exc))
             return
@@ -288,6 +308,23 @@ class IncidentsPane(Pane):
         when = datetime.fromtimestamp(entry.at).strftime("%d %b %H:%M:%S")
         self._sent_messages[queued.id] = f"Added at {when}."
         self.detail.show_message("Adding…")
+
+    def edit_entry(self, entry_id: int, line: str) -> None:
+        incident = self.detail.incident
+        if incident is None:
+            return
+        try:
+            entry = parse_quick_entry(line, now=local_now())
+        except QuickEntryError as exc:
+            self.detail.timeline.entry_done(str(exc))
+            return
+        self.run_task(self._edit_entry(incident, entry_id, entry), "correct entry")
+
+    async def _edit_entry(self, incident: Incident, entry_id: int, entry: QuickEntry) -> None:
+        await self.runtime.edit_entry(incident, entry_id, entry)
+        self.detail.timeline.end_edit()
+        self.detail.timeline.entry_done(None)
+        self.detail.show_message("Entry corrected.")
 
     def _on_results(self, results: list[SendResult] | None) -> None:
         """A queued change reached the server: say so (a refusal is said by the queue strip)."""

@@ -1,12 +1,14 @@
 """One incident's timeline: the filter bar, the table of events, the selected event's detail and the
 quick-entry line ("14:32 restarted the order processor" puts a note at 14:32 of the right day).
 
-Keys in the table: p pins or unpins the selected event, h hides or shows it, Enter opens its source, / goes to
-the filter text, n (or Ctrl+L) to the quick-entry line; Esc in either returns to the table."""
+Keys in the table: p pins or unpins the selected event, h hides or shows it, e puts a note, action or custom
+event on the quick-entry line to correct its time or text, Enter opens its source, / goes to the filter text,
+n (or Ctrl+L) to the quick-entry line; Esc in either returns to the table."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
@@ -28,21 +30,25 @@ from nexus_console.domain.incident_timeline import (
     filter_events,
 )
 from nexus_console.models.incident_tables import EVENT_ROLE, TimelineTableModel, event_time_text
+from nexus_console.views.local_time import local_zone
 from nexus_console.views.table_view import row_table
 
 ENTRY_KINDS = (("Note", "note"), ("Action taken", "action"), ("Custom event", "custom"))
-TABLE_KEYS = {"p": "pin", "h": "hide", "/": "filter", "n": "entry"}
+TABLE_KEYS = {"p": "pin", "h": "hide", "/": "filter", "n": "entry", "e": "edit"}
+EDITABLE_TYPES = frozenset({EventType.NOTE, EventType.CUSTOM, EventType.ACTION})
 
 
 class TimelineView(QWidget):
     entry_submitted = Signal(str, str)  # (the line as typed, the entry kind)
     flag_requested = Signal(object, str)  # (the TimelineEvent, "pin" | "hide")
     open_requested = Signal(object)  # the TimelineEvent whose source to open
+    entry_edited = Signal(int, str)  # (the server entry id, the line as corrected)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("timelineView")
         self._events: list[TimelineEvent] = []
+        self._editing: int | None = None  # the entry the quick-entry line corrects, if any
         self.type_combo = QComboBox(self)
         self.type_combo.setObjectName("timelineType")
         self.type_combo.addItem("All types", None)
@@ -125,7 +131,8 @@ class TimelineView(QWidget):
         self.apply_filter()
 
     def current_filter(self) -> TimelineFilter:
-        chosen = self.type_combo.currentData()
+        data = self.type_combo.currentData()
+        chosen = EventType(data) if data is not None else None  # Qt hands back the plain value
         return TimelineFilter(
             types=frozenset({chosen}) if chosen is not None else None,
             show_system=not self.hide_system.isChecked(),
@@ -171,9 +178,32 @@ class TimelineView(QWidget):
             self.entry.clear()
             self.entry_error.hide()
 
+    def begin_edit(self, event: TimelineEvent) -> bool:
+        """Put a note, action or custom event on the quick-entry line to correct its time or text; Enter
+        saves it, Esc gives up. False for events that are not the responders' own words."""
+        if event.entry_id is None or event.type not in EDITABLE_TYPES:
+            return False
+        self._editing = event.entry_id
+        when = datetime.fromtimestamp(event.at, local_zone()).strftime("%Y-%m-%d %H:%M:%S")
+        self.entry.setText(f"{when} {event.text}")
+        self.entry_error.setText("Correcting this entry: Enter saves it, Esc leaves it as it was.")
+        self.entry_error.setStyleSheet("color: #e0b050;")
+        self.entry_error.show()
+        self.focus_entry()
+        return True
+
+    def end_edit(self) -> None:
+        self._editing = None
+        self.entry_error.setStyleSheet("color: #ff6b5e;")
+        self.entry_error.hide()
+
     def _submit_entry(self) -> None:
         line = self.entry.text().strip()
-        if line:
+        if not line:
+            return
+        if self._editing is not None:
+            self.entry_edited.emit(self._editing, line)
+        else:
             self.entry_submitted.emit(line, self.kind_combo.currentData())
 
     # ---- keys --------------------------------------------------------------------------------------
@@ -182,6 +212,9 @@ class TimelineView(QWidget):
         if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
             return super().eventFilter(watched, event)
         if watched in (self.entry, self.search) and event.key() == Qt.Key.Key_Escape:
+            if watched is self.entry and self._editing is not None:
+                self.end_edit()
+                self.entry.clear()
             self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
             return True
         if watched is self.table:
@@ -194,6 +227,12 @@ class TimelineView(QWidget):
                 return True
             if command == "entry":
                 self.focus_entry()
+                return True
+            if command == "edit":
+                current = self.current_event()
+                if current is not None and not self.begin_edit(current):
+                    self.entry_error.setText("Only notes, actions and custom events can be corrected.")
+                    self.entry_error.show()
                 return True
             if command in ("pin", "hide"):
                 current = self.current_event()
@@ -222,6 +261,8 @@ class TimelineView(QWidget):
         flags = " · pinned" if event.pinned else ""
         flags += " · hidden" if event.hidden else ""
         hint = "" if event.entry_id is None else "<br>p pins, h hides this event"
+        if event.entry_id is not None and event.type in EDITABLE_TYPES:
+            hint += ", e corrects its time or text"
         self.detail.setText(" ".join(parts) + flags + f"<br>{_escape(event.text)}{where}{hint}")
 
 
