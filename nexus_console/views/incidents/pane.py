@@ -12,14 +12,12 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -46,7 +44,7 @@ from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.incidents.declare_dialog import DeclareDialog
 from nexus_console.views.incidents.detail import IncidentDetailView
 from nexus_console.views.incidents.edit_dialog import EditIncidentDialog
-from nexus_console.views.incidents.export import export_postmortem
+from nexus_console.views.incidents.postmortem_flow import PostmortemFlow
 from nexus_console.views.incidents.queue_strip import QueueStrip
 from nexus_console.views.local_time import local_now
 from nexus_console.views.pane import Pane, StaleBanner, apply_stale_look
@@ -111,9 +109,7 @@ class IncidentsPane(Pane):
         timeline.entry_edited.connect(self.edit_entry)
         timeline.flag_requested.connect(self.flag)
         timeline.open_requested.connect(self.open_source)
-        self.detail.postmortem.save_requested.connect(self.save_postmortem)
-        self.detail.postmortem.export_requested.connect(self.export)
-        self.detail.tabs.currentChanged.connect(lambda _index: self._load_postmortem_if_shown())
+        self.postmortems = PostmortemFlow(self)
         QShortcut(QKeySequence("Ctrl+Shift+I"), self, self.declare)
         QShortcut(QKeySequence("Ctrl+E"), self, self.edit)
 
@@ -130,7 +126,6 @@ class IncidentsPane(Pane):
                 lambda entry_id: self.run_task(runtime.outbox.discard(entry_id), "discard change")
             )
         self.every(TICK_MS, self.tick, name="incidentsTick")
-        self._postmortem_for: int | None = None
         self._event_to_select: str | None = None
 
     # ---- palette -----------------------------------------------------------------------------------
@@ -142,7 +137,7 @@ class IncidentsPane(Pane):
             ("Incidents: write on the timeline", self.detail.timeline.focus_entry),
             ("Incidents: take command", self.take_command),
             ("Incidents: edit title, severity, roles, services and times", self.edit),
-            ("Incidents: export the post-mortem as PDF", lambda: self.export("pdf")),
+            ("Incidents: export the post-mortem as PDF", lambda: self.postmortems.export("pdf")),
         ]
         for status in IncidentStatus:
             commands.append((f"Incidents: move to {status.label}", lambda s=status: self.move_to(s)))
@@ -213,7 +208,7 @@ class IncidentsPane(Pane):
         incident = self.listing.by_id(incident_id) if self.listing is not None else None
         self.detail.show_incident(incident, time.time())
         self._select_row_of(incident_id)
-        self._load_postmortem_if_shown()
+        self.postmortems.load_if_shown()
 
     def open_event(self, incident_id: int, event_key: str | None = None) -> None:
         """Show this incident, and this event of its timeline selected once it is assembled (a mark on a
@@ -365,61 +360,6 @@ class IncidentsPane(Pane):
             self.detail.show_message(
                 f"Your roles do not include the pane that shows this {link.kind}.", error=True
             )
-
-    # ---- post-mortem --------------------------------------------------------------------------------
-
-    def _load_postmortem_if_shown(self) -> None:
-        followed = self.runtime.followed
-        if self.detail.tabs.currentWidget() is self.detail.postmortem and followed != self._postmortem_for:
-            self._postmortem_for = followed
-            if followed is not None:
-                self.run_task(self._load_postmortem(followed), "load post-mortem")
-
-    async def _load_postmortem(self, incident_id: int) -> None:
-        document = await self.runtime.postmortem(incident_id)
-        if incident_id == self.runtime.followed:
-            self.detail.postmortem.set_document(document)
-
-    def save_postmortem(self) -> None:
-        self.run_task(self._save_postmortem(), "save post-mortem")
-
-    async def _save_postmortem(self) -> None:
-        editor = self.detail.postmortem
-        incident_id = self.runtime.followed
-        if incident_id is None:
-            return
-        try:
-            document = editor.document()
-        except ValueError as exc:
-            editor.show_status(str(exc))
-            return
-        saved = await self.runtime.save_postmortem(incident_id, document)
-        editor.set_document(saved)
-        editor.show_status(f"Saved (version {saved.version}).")
-
-    def export(self, fmt: str) -> None:
-        self.run_task(self._export(fmt), "export post-mortem")
-
-    async def _export(self, fmt: str) -> None:
-        detail, editor = self.detail_data, self.detail.postmortem
-        if detail is None or self._postmortem_for != detail.incident.id:
-            self.detail.tabs.setCurrentWidget(editor)
-            editor.show_status("Open the post-mortem first; it is loading.")
-            return
-        suffix = "pdf" if fmt == "pdf" else "md"
-        name = f"incident-{detail.incident.id}-postmortem.{suffix}"
-        dialog = QFileDialog(self, "Export the post-mortem", name, f"{suffix.upper()} files (*.{suffix})")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix(suffix)
-        try:
-            if await execute_dialog(dialog) != QDialog.DialogCode.Accepted or not dialog.selectedFiles():
-                return
-            path = Path(dialog.selectedFiles()[0])
-        finally:
-            dialog.deleteLater()
-        pages = await export_postmortem(detail, editor.document(), fmt, path)
-        what = f"{pages} page(s)" if fmt == "pdf" else "Markdown"
-        editor.show_status(f"Exported {what} to {path}.")
 
     def show_task_error(self, error: BaseException) -> None:
         log.warning("incidents pane: %s", error)
