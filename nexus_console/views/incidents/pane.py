@@ -287,17 +287,12 @@ class IncidentsPane(Pane):
         self.detail.show_message(doing)
 
     def add_entry(self, line: str, kind: str) -> None:
-        incident = self.detail.incident
-        if incident is None:
-            return
-        try:
-            entry = parse_quick_entry(line, now=local_now())
-        except QuickEntryError as exc:
-            self.detail.timeline.entry_done(str(exc))
-            return
-        self.run_task(self._add_entry(incident, entry, kind), "incident entry")
+        read = self._read_line(line)
+        if read is not None:
+            incident, entry = read
+            self.run_task(self._add_entry(incident, entry, kind), "incident entry")
 
-    async def _add_entry(self, incident: Any, entry: Any, kind: str) -> None:
+    async def _add_entry(self, incident: Incident, entry: QuickEntry, kind: str) -> None:
         queued = await self.runtime.add_entry(incident, entry, kind=kind)
         self.detail.timeline.entry_done(None)
         when = datetime.fromtimestamp(entry.at).strftime("%d %b %H:%M:%S")
@@ -305,15 +300,22 @@ class IncidentsPane(Pane):
         self.detail.show_message("Adding…")
 
     def edit_entry(self, entry_id: int, line: str) -> None:
+        read = self._read_line(line)
+        if read is not None:
+            incident, entry = read
+            self.run_task(self._edit_entry(incident, entry_id, entry), "correct entry")
+
+    def _read_line(self, line: str) -> tuple[Incident, QuickEntry] | None:
+        """The shown incident and the quick-entry line read in the user's zone; a line that does not read
+        stays where it is, with the reason under it."""
         incident = self.detail.incident
         if incident is None:
-            return
+            return None
         try:
-            entry = parse_quick_entry(line, now=local_now())
+            return incident, parse_quick_entry(line, now=local_now())
         except QuickEntryError as exc:
             self.detail.timeline.entry_done(str(exc))
-            return
-        self.run_task(self._edit_entry(incident, entry_id, entry), "correct entry")
+            return None
 
     async def _edit_entry(self, incident: Incident, entry_id: int, entry: QuickEntry) -> None:
         await self.runtime.edit_entry(incident, entry_id, entry)
