@@ -12,16 +12,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from nexus_console.domain.admin import (
-    ActionSpec,
-    EntityRef,
-    EntityType,
-    EstimatedCount,
-    Page,
-    ReplicaResult,
-)
+from nexus_console.domain.admin import ActionSpec, EntityRef, EntityType
 from nexus_console.domain.lookups import Row
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
+from nexus_console.domain.replica_reads import EstimatedCount, Page, ReplicaResult
 
 ADMIN_ROLES = frozenset({"admin", "moderator"})  # the lookups and the action queue
 AUDIT_ROLES = frozenset({"admin"})  # the audit trail

@@ -3,13 +3,14 @@ the assembled timeline the runtime publishes, and an incident drafted from alert
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nexus_console.domain.alerts import Alert, Severity
+from nexus_console.domain.incident_stats import format_duration
 from nexus_console.domain.incident_timeline import TimelineEvent
-from nexus_console.domain.incidents import Incident, IncidentFormatError, format_duration
+from nexus_console.domain.incidents import Incident, IncidentFormatError
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
 
 # The API's incidents:read and incidents:write (nexus-api.yaml's role matrix): a viewer is a wall display,
@@ -112,12 +113,18 @@ def draft_from_alerts(alerts: Sequence[Alert], *, commander: str | None = None) 
     )
 
 
+def worst_open(incidents: Sequence[Incident]) -> Incident | None:
+    """The open incident the banner names: the most severe, the oldest among equals."""
+    active = [incident for incident in incidents if incident.is_active]
+    return max(active, key=lambda incident: (incident.severity.rank, -incident.id)) if active else None
+
+
 def incident_banner_text(incidents: Sequence[Incident], now: float) -> str | None:
     """The line the Health pane shows while incidents are open (None when none is)."""
-    active = [incident for incident in incidents if incident.is_active]
-    if not active:
+    worst = worst_open(incidents)
+    if worst is None:
         return None
-    worst = max(active, key=lambda incident: (incident.severity.rank, -incident.id))
+    active = [incident for incident in incidents if incident.is_active]
     commander = f", commander {worst.commander}" if worst.commander else ", no commander yet"
     others = f" · {len(active) - 1} more open" if len(active) > 1 else ""
     return (
@@ -126,14 +133,11 @@ def incident_banner_text(incidents: Sequence[Incident], now: float) -> str | Non
     )
 
 
-def conflict_text(current: Mapping[str, Any] | None) -> str:
-    """What a responder reads when the incident changed under them (HTTP 412)."""
-    version = f" (now at version {current.get('version')})" if current else ""
-    return (
-        f"Someone else changed this incident since you opened it{version}. It has been reloaded: "
-        "check their change, then make yours again."
-    )
-
+# What a responder reads when the incident changed under them (HTTP 412).
+CONFLICT_TEXT = (
+    "Someone else changed this incident since you opened it. It has been reloaded: check their change, then "
+    "make yours again."
+)
 
 OPEN_OUTBOX_STATES = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.CONFLICT, OutboxState.FAILED)
 

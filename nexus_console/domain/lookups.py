@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from nexus_console.domain.admin import (
+from nexus_console.domain.replica_reads import (
     Page,
     ReplicaResult,
     UserSearchKind,

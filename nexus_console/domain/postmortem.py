@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from nexus_console.domain.incident_stats import (
+    MTTA_TARGET_S,
+    MTTR_TARGET_S,
+    IncidentDurations,
+    format_duration,
+)
 from nexus_console.domain.incident_timeline import TimelineEvent
 from nexus_console.domain.incidents import (
     MILESTONE_LABELS,
-    MTTA_TARGET_S,
-    MTTR_TARGET_S,
     Incident,
-    IncidentDurations,
     IncidentFormatError,
-    format_duration,
     read_field,
     read_list,
     read_optional_time,

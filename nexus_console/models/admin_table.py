@@ -20,8 +20,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush
 
-from nexus_console.domain.admin import EntityType, RowFreshness
+from nexus_console.domain.admin import EntityType
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
+from nexus_console.domain.replica_reads import RowFreshness
 from nexus_console.models.row_tints import PROBLEM_TINT, QUEUED_TINT, WAITING_TINT
 from nexus_console.models.table_base import TableModel
 from nexus_console.workers.bridge import Coalescer

@@ -11,8 +11,9 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QFont
 
 from nexus_console.domain.alerts import Severity
+from nexus_console.domain.incident_stats import IncidentDurations, format_duration
 from nexus_console.domain.incident_timeline import EventType, TimelineEvent
-from nexus_console.domain.incidents import Incident, IncidentDurations, format_duration
+from nexus_console.domain.incidents import Incident
 from nexus_console.models.alert_table import SEVERITY_COLOURS
 from nexus_console.models.table_base import Index, ListTableModel
 

@@ -18,12 +18,11 @@ from nexus_console.domain.admin import (
     DryRunSummary,
     EntityRef,
     EntityType,
-    ReplicaCatchUp,
-    RowFreshness,
     dry_run,
     validate_action,
 )
 from nexus_console.domain.outbox_model import OutboxEntry, SendOutcome, SendResult
+from nexus_console.domain.replica_reads import ReplicaCatchUp, RowFreshness
 from nexus_console.services.lookups import Lookups, Row
 from nexus_console.services.outbox import AsyncOutbox
 from nexus_console.services.outbox_sender import OutboxSender

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nexus_console.domain.admin import EntityType, EstimatedCount, Page, ReplicaResult
+from nexus_console.domain.admin import EntityType
 from nexus_console.domain.lookups import (
     ProductQueue,
     ProductSearch,
@@ -15,6 +15,7 @@ from nexus_console.domain.lookups import (
     UserSearch,
     VendorSearch,
 )
+from nexus_console.domain.replica_reads import EstimatedCount, Page, ReplicaResult
 from nexus_console.services.lookups import Lookups
 
 After = tuple[Any, ...] | None

@@ -24,10 +24,10 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import make_url
 
-from nexus_console.domain.admin import ReplicaCatchUp
 from nexus_console.domain.admin_flow import CaughtUp, QueueSnapshot
 from nexus_console.domain.backoff import Backoff
 from nexus_console.domain.outbox_model import OutboxEntry, SendResult
+from nexus_console.domain.replica_reads import ReplicaCatchUp
 from nexus_console.services.admin_actions import AdminActions
 from nexus_console.services.admin_workflow import AdminWorkflow, CatchUpWatcher, RefreshRows
 from nexus_console.services.audit_trail import AuditTrail

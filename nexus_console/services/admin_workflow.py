@@ -23,10 +23,6 @@ from nexus_console.domain.admin import (
     DryRunSummary,
     EntityRef,
     EntityType,
-    Page,
-    ReplicaCatchUp,
-    ReplicaResult,
-    RowFreshness,
 )
 from nexus_console.domain.admin_flow import (
     STEP_UP_FAILED,
@@ -44,6 +40,7 @@ from nexus_console.domain.admin_flow import (
 from nexus_console.domain.auth import Me
 from nexus_console.domain.lookups import ProductQueue, Row
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
+from nexus_console.domain.replica_reads import Page, ReplicaCatchUp, ReplicaResult, RowFreshness
 from nexus_console.services.admin_actions import AdminActions
 from nexus_console.services.admin_entities import ENTITY_LOOKUPS
 from nexus_console.services.auth import AuthSession

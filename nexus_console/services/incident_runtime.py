@@ -26,11 +26,11 @@ from nexus_console.domain.alerts import Transition, format_rfc3339
 from nexus_console.domain.auth import Me
 from nexus_console.domain.incident_flow import (
     AUDIT_READERS,
+    CONFLICT_TEXT,
     INCIDENT_WRITERS,
     IncidentDetail,
     IncidentDraft,
     IncidentList,
-    conflict_text,
 )
 from nexus_console.domain.incident_timeline import (
     IncidentWindow,
@@ -44,6 +44,7 @@ from nexus_console.domain.quick_entry import QuickEntry
 from nexus_console.services.api_client import ApiError, NexusClient
 from nexus_console.services.http import describe_error
 from nexus_console.services.incident_outbox import IncidentOutbox, IncidentOutboxSettings
+from nexus_console.services.outbox_sender import parse_etag_version
 from nexus_console.services.polling import CacheCodec, Poller, PollerRegistry
 from nexus_console.services.profiles import Profile
 from nexus_console.services.tasks import TaskRunner
@@ -229,17 +230,14 @@ class IncidentRuntime:
 
     async def declare(self, draft: IncidentDraft) -> Incident:
         """Open the incident; alerts without a Nexus id are noted on its timeline."""
-        body = await self._write("POST", "/incidents", draft.body(), None)
+        body, version = await self._write("POST", "/incidents", draft.body())
         incident = Incident.from_json(body)
         for alert in draft.unlinked_alerts:
-            await self._write(
-                "POST",
-                f"/incidents/{incident.id}/timeline",
-                {"kind": "custom", "text": f"Declared from the alert {alert}"},
-                incident.id,
+            note = {"kind": "custom", "text": f"Declared from the alert {alert}"}
+            _entry, version = await self._write(
+                "POST", f"/incidents/{incident.id}/timeline", note, incident.id, version=version
             )
         self.follow(incident.id)
-        self.refresh()
         return incident
 
     async def change(self, incident: Incident, **fields: Any) -> OutboxEntry:
@@ -247,9 +245,6 @@ class IncidentRuntime:
         milestones) made on the version of `incident` the responder saw; sent when the API answers."""
         body = {name: _wire(value) for name, value in fields.items()}
         return await self._writer().change(incident.id, incident.version, body)
-
-    async def set_status(self, incident: Incident, status: IncidentStatus) -> OutboxEntry:
-        return await self.change(incident, status=status)
 
     async def add_entry(self, incident: Incident, entry: QuickEntry, *, kind: str = "note") -> OutboxEntry:
         """Queue a note (or custom event or action) at the time the responder gave."""
@@ -273,10 +268,12 @@ class IncidentRuntime:
         await self._write("PATCH", f"/incidents/{incident.id}/timeline/{entry_id}", body, incident.id)
 
     async def link_alerts(self, incident: Incident, alert_ids: list[int]) -> None:
+        version = None  # each link answers with the version the next one sends
         for alert_id in alert_ids:
             if alert_id not in incident.alert_ids:
-                await self._write(
-                    "POST", f"/incidents/{incident.id}/alerts", {"alert_id": alert_id}, incident.id
+                body = {"alert_id": alert_id}
+                _answer, version = await self._write(
+                    "POST", f"/incidents/{incident.id}/alerts", body, incident.id, version=version
                 )
 
     async def save_postmortem(self, incident_id: int, document: PostMortem) -> PostMortem:
@@ -299,28 +296,28 @@ class IncidentRuntime:
         return PostMortem.from_json(body)
 
     async def _write(
-        self, method: str, path: str, body: Any, incident_id: int | None, seen_version: int | None = None
-    ) -> Any:
-        """One write with If-Match: a change of fields sends the version the responder saw, so a change
-        someone made meanwhile is a 412, never overwritten; an addition (a note, a pin, a linked alert)
-        changes nothing anyone else wrote and sends the current version, read just before."""
+        self, method: str, path: str, body: Any, incident_id: int | None = None, *, version: int | None = None
+    ) -> tuple[Any, int | None]:
+        """One write straight to the API; returns the answer and the incident's new version (its ETag).
+
+        A write on an incident sends `version` as If-Match, else the version read just before: these
+        writes (a pin, a corrected note, a linked alert) change nothing anyone else wrote."""
         try:
             if_match = None
             if incident_id is not None:
-                version = seen_version or await self._current_version(incident_id)
-                if_match = f'"v{version}"'
-            answer, _headers = await self.api.write_json(method, path, body, if_match=if_match)
+                if_match = f'"v{version or await self._current_version(incident_id)}"'
+            answer, headers = await self.api.write_json(method, path, body, if_match=if_match)
         except ApiError as exc:
             if exc.status == 412:
                 self.refresh()
-                raise IncidentChanged(conflict_text(None)) from None
+                raise IncidentChanged(CONFLICT_TEXT) from None
             raise IncidentWriteError(_failure_text(exc)) from None
         except (IncidentWriteError, asyncio.CancelledError):
             raise
         except Exception as exc:
             raise IncidentWriteError(_failure_text(exc)) from None
         self.refresh()
-        return answer
+        return answer, parse_etag_version(headers.get("ETag"))
 
     async def _current_version(self, incident_id: int) -> int:
         body, _headers = await self.api.get_json(f"/incidents/{incident_id}")

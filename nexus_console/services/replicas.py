@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import QueuePool
 
-from nexus_console.domain.admin import ReplicaLag, ReplicaResult, parse_lsn
+from nexus_console.domain.replica_reads import ReplicaLag, ReplicaResult, parse_lsn
 from nexus_console.services.blocking import run_blocking
 
 T = TypeVar("T")

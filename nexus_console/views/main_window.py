@@ -101,12 +101,13 @@ class MainWindow(QMainWindow):
         widget = self.stack.currentWidget()
         return widget if isinstance(widget, Pane) else None
 
-    def show_pane(self, title: str) -> None:
+    def show_pane(self, title: str) -> Pane:
+        """Show the pane titled `title` and return it; KeyError when the user's roles have no such pane."""
         for row, pane in enumerate(self.panes):
             if pane.title == title:
                 self.navigation.setCurrentRow(row)
                 self.stack.setCurrentIndex(row)
-                return
+                return pane
         raise KeyError(title)
 
     def show_error(self, text: str) -> None:

@@ -11,14 +11,16 @@ from nexus_console.domain.admin import (
     DryRunOutcome,
     EntityRef,
     EntityType,
+    dry_run,
+    validate_action,
+)
+from nexus_console.domain.replica_reads import (
     ReplicaCatchUp,
     RowFreshness,
     UserSearchKind,
     classify_user_query,
-    dry_run,
     escape_like,
     parse_lsn,
-    validate_action,
 )
 
 USER_7 = EntityRef(EntityType.USER, "7")

@@ -18,17 +18,11 @@ from typing import Any
 
 import pytest
 
-from nexus_console.domain.admin import (
-    ActionError,
-    DryRunSummary,
-    EntityRef,
-    EntityType,
-    RowFreshness,
-    spec_for,
-)
+from nexus_console.domain.admin import ActionError, DryRunSummary, EntityRef, EntityType, spec_for
 from nexus_console.domain.admin_flow import WRONG_PASSWORD, ActionStatus, CaughtUp
 from nexus_console.domain.lookups import ProductDetail, ProductQueue, UserDetail, VendorDetail
 from nexus_console.domain.outbox_model import OutboxState, SendOutcome, SendResult
+from nexus_console.domain.replica_reads import RowFreshness
 from nexus_console.services.admin_runtime import AdminRuntime
 from nexus_console.services.auth import Credentials
 from nexus_console.services.profiles import Profile

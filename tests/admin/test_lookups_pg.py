@@ -9,7 +9,7 @@ import psycopg
 import pytest
 import pytest_asyncio
 
-from nexus_console.domain.admin import Page
+from nexus_console.domain.replica_reads import Page
 from nexus_console.services.lookups import Lookups, ProductQueue, ProductSearch, UserSearch, VendorSearch
 from nexus_console.services.lookups import queries as lookup_queries
 from nexus_console.services.replicas import ReplicaConfig, ReplicaSet

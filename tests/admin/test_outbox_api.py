@@ -13,9 +13,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType, RowFreshness
+from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType
 from nexus_console.domain.backoff import Backoff
 from nexus_console.domain.outbox_model import OutboxState
+from nexus_console.domain.replica_reads import RowFreshness
 from nexus_console.services.admin_actions import AdminActions
 from nexus_console.services.auth import PasswordLogin
 from nexus_console.services.lookups import Lookups

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from nexus_console.domain.admin import ReplicaLag
+from nexus_console.domain.replica_reads import ReplicaLag
 from nexus_console.services.replicas import QueryTimeout, Replica, ReplicaConfig, ReplicaSet
 from tests.admin.conftest import wait_for_replicas
 from tests.support.postgres import PgCluster, free_port

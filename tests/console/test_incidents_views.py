@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox
 
@@ -85,6 +86,10 @@ def test_an_open_incident_shows_as_a_banner_on_a_wall_viewers_health_pane(qtbot:
         banner.on_status(SourceStatus("incidents", SourceState.OK, Stamped(listing, now, now, 5.0)))
         assert banner.isVisible()
         assert banner.text().startswith("Incident #42 open for 15 min") and "Checkout errors" in banner.text()
+        clicked: list[int] = []
+        banner.clicked.connect(clicked.append)
+        QTest.mouseClick(banner, Qt.MouseButton.LeftButton)
+        assert clicked == [42]  # the incident it names, for the Incidents pane to open
         resolved = dataclasses.replace(opened, resolved_at=now, status=IncidentStatus.RESOLVED)
         banner.on_status(
             SourceStatus("incidents", SourceState.OK, Stamped(IncidentList((resolved,)), now, now, 5.0))

@@ -18,16 +18,14 @@ from nexus_console.domain.incident_timeline import (
     IncidentWindow,
     TimelineEntry,
     TimelineEvent,
-    TimelineFilter,
     assemble_timeline,
-    curated_events,
     event_from_entry,
     events_from_audit,
     events_from_transitions,
-    filter_events,
     linked_alert_key,
 )
 from nexus_console.domain.incidents import IncidentFormatError
+from nexus_console.domain.timeline_filter import TimelineFilter, curated_events, filter_events
 from tests.domain.incident_factories import at, make_incident, rfc
 
 

@@ -10,17 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from nexus_console.domain.alerts import Severity
+from nexus_console.domain.incident_stats import IncidentDurations, IncidentStats, format_duration
 from nexus_console.domain.incidents import (
     ACTIVE_STATUSES,
     MILESTONES,
     STATUS_ORDER,
     Incident,
-    IncidentDurations,
     IncidentFormatError,
-    IncidentStats,
     IncidentStatus,
     Responder,
-    format_duration,
     implied_milestones,
     order_problems,
 )

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
 
-from nexus_console.domain.admin import EntityType, EstimatedCount, Page, ReplicaResult
+from nexus_console.domain.admin import EntityType
 from nexus_console.domain.lookups import (
     ProductDetail,
     ProductSearch,
@@ -17,6 +17,7 @@ from nexus_console.domain.lookups import (
     VendorDetail,
     VendorSearch,
 )
+from nexus_console.domain.replica_reads import EstimatedCount, Page, ReplicaResult
 from nexus_console.services.lookups.queries import (
     DEFAULT_PAGE_SIZE,
     clamp_limit,

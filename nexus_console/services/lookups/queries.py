@@ -26,14 +26,14 @@ from sqlalchemy import (
     true,
 )
 
-from nexus_console.domain.admin import (
+from nexus_console.domain.lookups import ProductQueue, ProductSearch, Row, UserSearch, VendorSearch
+from nexus_console.domain.replica_reads import (
     EstimatedCount,
     Page,
     UserSearchKind,
     clean_search_text,
     escape_like,
 )
-from nexus_console.domain.lookups import ProductQueue, ProductSearch, Row, UserSearch, VendorSearch
 from nexus_console.services.lookups.schema import products, users, vendors
 
 # counted exactly up to this many rows; beyond it the planner's estimate (PostgreSQL) or "N+" (SQLite)

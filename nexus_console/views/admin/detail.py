@@ -9,9 +9,10 @@ import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from nexus_console.domain.admin import EntityType, ReplicaResult
+from nexus_console.domain.admin import EntityType
 from nexus_console.domain.admin_flow import LoadedDetail
 from nexus_console.domain.lookups import ProductDetail, UserDetail, VendorDetail
+from nexus_console.domain.replica_reads import ReplicaResult
 from nexus_console.models.admin_table import cell_text
 from nexus_console.models.outbox_table import age_text
 

@@ -30,9 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nexus_console.domain.admin import ActionSpec, EntityType, ReplicaResult
+from nexus_console.domain.admin import ActionSpec, EntityType
 from nexus_console.domain.admin_flow import ADMIN_ROLES, CaughtUp
 from nexus_console.domain.lookups import ProductQueue
+from nexus_console.domain.replica_reads import ReplicaResult
 from nexus_console.views.admin.action_bar import ActionBar
 from nexus_console.views.admin.detail import render_detail
 from nexus_console.views.admin.results_view import PAGE_SIZE, ResultsView

@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nexus_console.domain.admin import EntityType, ReplicaResult, RowFreshness
+from nexus_console.domain.admin import EntityType
 from nexus_console.domain.admin_flow import CaughtUp, SearchResult
 from nexus_console.domain.outbox_model import SendOutcome, SendResult
+from nexus_console.domain.replica_reads import ReplicaResult, RowFreshness
 from nexus_console.models.admin_table import EntityTableModel
 from nexus_console.views.admin.detail import stamp_text
 from nexus_console.views.pane import StaleBanner, apply_stale_look

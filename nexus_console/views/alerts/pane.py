@@ -241,14 +241,13 @@ class AlertsPane(Pane):
         if not targets:
             self.flash("Select an alert, or mark several with m, then press i to declare an incident.")
             return
-        window = self.window()
-        incidents = next((p for p in getattr(window, "panes", []) if p.title == "Incidents"), None)
-        if incidents is None:
+        try:
+            incidents = self.window().show_pane("Incidents")  # type: ignore[attr-defined]
+        except (AttributeError, KeyError):
             self.flash("The Incidents pane is not open in this window.")
             return
         draft = draft_from_alerts(targets, commander=self.session.me.email)
         self.queue_view.clear_marks()
-        window.show_pane("Incidents")
         incidents.run_task(incidents.declare_from(draft), "declare incident")
 
     def _can(self, action: TriageAction, targets: list[Alert]) -> bool:

@@ -209,11 +209,7 @@ class IncidentMarks(QObject):
 
 def open_in_incidents_pane(window: object, incident_id: int, event_key: str | None) -> None:
     """Show the Incidents pane of `window` (the main window) on this incident and event; nothing when the
-    user's roles have no Incidents pane (or the widget is not in a main window)."""
-    if not hasattr(window, "show_pane"):
-        return
-    with contextlib.suppress(KeyError):
-        window.show_pane("Incidents")
-        pane = next((p for p in getattr(window, "panes", ()) if p.title == "Incidents"), None)
-        if pane is not None:
-            pane.open_event(incident_id, event_key)
+    user's roles have no Incidents pane (a wall display: the banner and marks are all it shows), or the
+    widget is not in a main window."""
+    with contextlib.suppress(AttributeError, KeyError):
+        window.show_pane("Incidents").open_event(incident_id, event_key)  # type: ignore[attr-defined]

@@ -8,7 +8,6 @@ it changed, and a 1 s tick that refreshes every age and stale mark.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from typing import Any
@@ -153,7 +152,7 @@ class HealthPane(Pane):
         top.addWidget(self.problems_only)
         layout.addLayout(top)
         self.incident_banner = IncidentBanner(self)
-        self.incident_banner.clicked.connect(self._show_incidents)
+        self.incident_banner.clicked.connect(lambda incident_id: self.open_incident_event(incident_id, None))
         layout.addWidget(self.incident_banner)
         layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
@@ -289,12 +288,6 @@ class HealthPane(Pane):
     def _source_stale_text(self, name: str, now: float) -> str | None:
         status = self.statuses.get(name)
         return stale_text(status, now) if status is not None else None
-
-    def _show_incidents(self) -> None:
-        window = self.window()
-        if hasattr(window, "show_pane"):
-            with contextlib.suppress(KeyError):  # a wall account without the pane: the banner is all it shows
-                window.show_pane("Incidents")
 
     def refresh_ages(self) -> None:
         now = self.clock()

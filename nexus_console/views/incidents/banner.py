@@ -10,7 +10,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QLabel, QWidget
 
 from nexus_console.domain.freshness import SourceStatus
-from nexus_console.domain.incident_flow import IncidentList, incident_banner_text
+from nexus_console.domain.incident_flow import IncidentList, incident_banner_text, worst_open
 from nexus_console.domain.incidents import Incident
 
 BANNER_STYLE = (
@@ -23,7 +23,7 @@ class IncidentBanner(QLabel):
     """One line naming the worst open incident (and how many more are open); hidden when none is.
     Clicking it asks for the Incidents pane."""
 
-    clicked = Signal()
+    clicked = Signal(int)  # the id of the incident it names
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,4 +55,6 @@ class IncidentBanner(QLabel):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         super().mousePressEvent(event)
-        self.clicked.emit()
+        worst = worst_open(self._incidents)
+        if worst is not None:
+            self.clicked.emit(worst.id)

@@ -17,13 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nexus_console.domain.incidents import (
-    MILESTONES,
-    Incident,
-    IncidentDurations,
-    IncidentStatus,
-    format_duration,
-)
+from nexus_console.domain.incident_stats import IncidentDurations, format_duration
+from nexus_console.domain.incidents import MILESTONES, Incident, IncidentStatus
 from nexus_console.views.incidents.postmortem_editor import PostmortemEditor
 from nexus_console.views.incidents.timeline_view import TimelineView
 from nexus_console.views.pane import StaleBanner

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from nexus_console.domain.incident_flow import IncidentDetail
-from nexus_console.domain.incident_timeline import curated_events
 from nexus_console.domain.postmortem import PostMortem, render_html, render_markdown
+from nexus_console.domain.timeline_filter import curated_events
 from nexus_console.views.local_time import local_zone
 from nexus_console.views.pdf_export import write_pdf
 

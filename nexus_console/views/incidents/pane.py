@@ -35,8 +35,9 @@ from nexus_console.domain.incident_flow import (
     IncidentList,
     IncidentQueue,
 )
+from nexus_console.domain.incident_stats import IncidentStats, format_duration
 from nexus_console.domain.incident_timeline import TimelineEvent
-from nexus_console.domain.incidents import Incident, IncidentStats, IncidentStatus, format_duration
+from nexus_console.domain.incidents import Incident, IncidentStatus
 from nexus_console.domain.outbox_model import SendOutcome, SendResult
 from nexus_console.domain.quick_entry import QuickEntry, QuickEntryError, parse_quick_entry
 from nexus_console.models.incident_tables import INCIDENT_ROLE, IncidentTableModel
@@ -347,15 +348,11 @@ class IncidentsPane(Pane):
             return
         try:
             if link.kind == "alert":
-                window.show_pane("Alerts")
-                alerts = next((p for p in window.panes if p.title == "Alerts"), None)
-                if alerts is not None and not alerts.queue_view.select_key(link.target):
+                alerts = window.show_pane("Alerts")
+                if not alerts.queue_view.select_key(link.target):
                     alerts.tabs.setCurrentWidget(alerts.history_view)
             elif link.kind == "service_chart":
-                window.show_pane("Health")
-                health = next((p for p in window.panes if p.title == "Health"), None)
-                if health is not None:
-                    health.show_service_at(link.target, link.at)
+                window.show_pane("Health").show_service_at(link.target, link.at)
             elif link.kind == "audit":
                 window.show_pane("Audit")
         except KeyError:

@@ -26,9 +26,8 @@ from PySide6.QtWidgets import (
 from nexus_console.domain.incident_timeline import (
     EventType,
     TimelineEvent,
-    TimelineFilter,
-    filter_events,
 )
+from nexus_console.domain.timeline_filter import TimelineFilter, filter_events
 from nexus_console.models.incident_tables import EVENT_ROLE, TimelineTableModel, event_time_text
 from nexus_console.views.local_time import local_zone
 from nexus_console.views.table_view import row_table
