@@ -468,7 +468,7 @@ async def test_rows_wait_for_a_lagging_replica_and_are_published_when_it_catches
 
 
 async def test_the_catch_up_watcher_runs_only_while_something_waits() -> None:
-    from nexus_console.domain.admin import ReplicaCatchUp
+    from nexus_console.domain.replica_reads import ReplicaCatchUp
     from nexus_console.services.admin_workflow import CatchUpWatcher
     from nexus_console.services.feeds import Feed
     from nexus_console.services.tasks import TaskRunner
