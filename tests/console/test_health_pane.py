@@ -296,14 +296,14 @@ def test_a_killed_server_turns_the_pane_stale_not_blank_and_it_recovers_after_re
             await wait_until(lambda: console.status(METRICS).last_good is not None, timeout_s=10)
 
             await asyncio.to_thread(server.kill)
-            await wait_until(
-                lambda: (
-                    console.status(PROBES).state is SourceState.ERROR
-                    and console.status(METRICS).state is SourceState.ERROR
-                ),
-                timeout_s=15,
-            )
-            pane.refresh_ages()
+
+            def banner_names_both_failures() -> bool:
+                # The pane hears of a failure one batch after the session does: wait for what it shows.
+                pane.refresh_ages()
+                text = pane.banner.text()
+                return "probes: stale since " in text and "metrics: stale since " in text
+
+            await wait_until(banner_names_both_failures, timeout_s=15)
             banner = pane.banner.text()
             assert "probes: stale since " in banner and "cannot connect to 127.0.0.1:" in banner, banner
             assert "all 44 stale" in pane.summary.text()
