@@ -235,8 +235,9 @@ def _stall_rows() -> list[dict[str, Any]]:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from nexus_console.app import ConsoleApp, parse_args
+    from nexus_console.app import ConsoleApp
     from nexus_console.domain.freshness import SourceState
+    from nexus_console.launch_options import parse_args
 
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)

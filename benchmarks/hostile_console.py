@@ -66,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from nexus_console.app import ConsoleApp, parse_args
+    from nexus_console.app import ConsoleApp
     from nexus_console.domain.freshness import SourceState
+    from nexus_console.launch_options import parse_args
     from nexus_console.services.health_sources import HealthSourceSettings
     from nexus_console.services.keychain import password_key
     from nexus_console.services.profiles import ProfileStore

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import faulthandler
 import gc
 import logging
 import os
@@ -19,11 +20,11 @@ from typing import Any
 os.environ.setdefault("QT_API", "pyside6")
 
 import qasync
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QDialog
 
 from nexus_console import __version__
 from nexus_console.domain.auth import Me
+from nexus_console.launch_options import default_pane_types, parse_args, settings_for_console
 from nexus_console.services.api_client import NexusClient, PermissionDenied
 from nexus_console.services.auth import AuthSession, Credentials, LoginFailed, ServerUnreachable
 from nexus_console.services.cache import CACHE_FILE, LocalCache
@@ -38,11 +39,12 @@ from nexus_console.services.profiles import (
     ProfileError,
     ProfileStore,
     cache_dir,
-    config_dir,
     log_dir,
 )
 from nexus_console.services.quit_signals import install_quit_signals
 from nexus_console.services.races import Interrupted, first_of, unless_set
+from nexus_console.services.systemd_notify import SystemdNotifier, arm_freeze_switch, notify_watchdog
+from nexus_console.services.wall_config import load_wall_config
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.first_paint import FirstPaintLogger
 from nexus_console.views.login_dialog import LoginDialog
@@ -50,55 +52,17 @@ from nexus_console.views.main_window import MainWindow
 from nexus_console.views.pane import Pane
 from nexus_console.views.screenshot import screenshot_when_fresh
 from nexus_console.views.theme import apply_theme
+from nexus_console.views.wall.controller import WallController
 from nexus_console.workers.loop_watchdog import LoopWatchdog
 from nexus_console.workers.session import ConsoleSession, SessionSettings
 
 log = logging.getLogger("nexus_console")
 
-SETTINGS_FILE = "console.ini"
 SCREENSHOT_DEADLINE_S = 45.0
 
 
 class StartupError(Exception):
     """A problem the user must fix before the console can start; str() says what and how."""
-
-
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="nexus-console", description="Nexus operations console")
-    parser.add_argument(
-        "--demo", action="store_true", help="start the reference server with its demo scenario"
-    )
-    parser.add_argument("--profile", metavar="NAME", help="connection profile to use")
-    parser.add_argument("--config", metavar="PATH", type=Path, help="profiles file (default: the config dir)")
-    parser.add_argument(
-        "--screenshot",
-        metavar="PATH",
-        type=Path,
-        help="once data has arrived, save the main window as PNG and exit",
-    )
-    parser.add_argument(
-        "--pane",
-        metavar="TITLE",
-        help="open on this pane (e.g. Health, Alerts; a wall display's starting view)",
-    )
-    levels = ("debug", "info", "warning")
-    parser.add_argument("--log-level", choices=levels, default="info", help="log detail (default: info)")
-    parser.add_argument("--version", action="version", version=f"nexus-console {__version__}")
-    return parser.parse_args(argv)
-
-
-def default_pane_types() -> list[type[Pane]]:
-    from nexus_console.views.admin import AdminPane, AuditPane, QueuePane
-    from nexus_console.views.alerts import AlertsPane
-    from nexus_console.views.health import HealthPane
-    from nexus_console.views.incidents import IncidentsPane
-
-    return [HealthPane, AlertsPane, IncidentsPane, AdminPane, QueuePane, AuditPane]
-
-
-def settings_for_console() -> QSettings:
-    """QSettings in an explicit INI file in the config dir (window geometry and layout only)."""
-    return QSettings(str(config_dir() / SETTINGS_FILE), QSettings.Format.IniFormat)
 
 
 class ConsoleApp:
@@ -118,6 +82,7 @@ class ConsoleApp:
         self.session_settings = session_settings
         self.session: ConsoleSession | None = None
         self.window: MainWindow | None = None
+        self.wall: WallController | None = None
         self.exit_code = 0
         self._quit = asyncio.Event()
         self._logout = asyncio.Event()
@@ -131,6 +96,7 @@ class ConsoleApp:
         settings = session_settings or SessionSettings()
         self.heartbeat = Heartbeat(settings.heartbeat_interval_s)
         self.watchdog = LoopWatchdog(self.heartbeat)
+        self.notifier = SystemdNotifier.from_environment()
 
     def request_quit(self, exit_code: int | None = None) -> None:
         if exit_code is not None:
@@ -161,6 +127,9 @@ class ConsoleApp:
         self.app.setQuitOnLastWindowClosed(False)
         beating = asyncio.ensure_future(self.heartbeat.run())
         self.watchdog.start()
+        # Under systemd (Type=notify): READY=1 now, WATCHDOG=1 while the heartbeat beats, STOPPING=1 at exit.
+        notifying = asyncio.ensure_future(notify_watchdog(self.notifier, self.heartbeat))
+        arm_freeze_switch(asyncio.get_running_loop())  # NEXUS_CONSOLE_TEST_FREEZE_AFTER_S: watchdog tests
         try:
             await self._run()
         except StartupError as exc:
@@ -170,6 +139,10 @@ class ConsoleApp:
         except Interrupted:
             log.info("quit before the console had started")
         finally:
+            # STOPPING=1 first: systemd then allows TimeoutStopSec for the shutdown, not the watchdog's 30 s.
+            notifying.cancel()
+            await asyncio.gather(notifying, return_exceptions=True)
+            self.notifier.close()
             await self._close_all()
             self.watchdog.stop()
             beating.cancel()
@@ -257,8 +230,12 @@ class ConsoleApp:
                 self.auth.me = cached_me
                 return True
             reason = str(exc)
-        if self.args.screenshot is not None:
-            raise StartupError("--screenshot needs a stored session or --demo; no one is signed in")
+        if self.args.screenshot is not None or self.args.wall:
+            what = "--screenshot" if self.args.screenshot is not None else "--wall"
+            raise StartupError(
+                f"{what} needs a remembered sign-in or --demo: start once without it and sign in with "
+                "“Remember me” ticked"
+            )
         return await self.auth.sign_in_interactively(reason)
 
     async def _cached_me(self) -> Me | None:
@@ -274,6 +251,11 @@ class ConsoleApp:
 
     async def _ask_credentials(self, reason: str | None) -> Credentials | None:
         assert self.profile is not None and self.keychain is not None
+        if self.wall is not None:  # a wall never shows a login dialog: it says so in a corner and retries
+            self.wall.set_account_notice(
+                f"Signed out: {reason or 'the server refused the stored sign-in'}. Retrying on every update."
+            )
+            return None
         dialog = LoginDialog(
             self.profile.api_base_url,
             email=self.auth.email if self.auth else self.profile.email,
@@ -322,9 +304,13 @@ class ConsoleApp:
                     raise StartupError(
                         f"no pane {self.args.pane!r} for this account; available: {available}"
                     ) from None
+            self.window.wall_requested.connect(self.open_wall)
             session.start()
             FirstPaintLogger(self.window)
-            self.window.show()
+            if self.args.wall:
+                self.open_wall()
+            else:
+                self.window.show()
             # What exists once the window is up lives as long as the session: moved out of the collector's
             # reach, a full collection under heavy allocation (a huge answer being parsed) no longer walks
             # it on the GUI thread; measured as the difference between 41-54 ms and ~30 ms stalls.
@@ -337,6 +323,7 @@ class ConsoleApp:
                 )
             await first_of(self._quit.wait(), self._logout.wait())
         finally:
+            self.close_wall(show_window=False)
             if self.window is not None:
                 self.window.quit_requested.disconnect(self.request_quit)
                 if self.window.isVisible():
@@ -348,6 +335,34 @@ class ConsoleApp:
                 self.window.deleteLater()
                 self.window = None
             self.session = None
+
+    def open_wall(self) -> None:
+        """Every screen shows its playlist; the main window hides until the wall is left (Ctrl+Shift+W)."""
+        if self.wall is not None or self.window is None or self.session is None:
+            return
+        pane_types = self.pane_types if self.pane_types is not None else default_pane_types()
+        titles = [t.title for t in pane_types if self.session.me.may_access(t.required_roles)]
+        config = load_wall_config(titles, self.args.wall_config)
+        if self.args.playlist and self.args.playlist not in config.playlists:
+            raise StartupError(
+                f"no playlist {self.args.playlist!r}; the wall file defines {', '.join(config.playlists)}"
+            )
+        self.wall = WallController(
+            self.session, pane_types, config, settings_for_console(), forced_playlist=self.args.playlist
+        )
+        self.wall.quit_requested.connect(self.request_quit)
+        self.wall.leave_requested.connect(self.close_wall)
+        self.window.hide()
+        self.wall.start()
+
+    def close_wall(self, show_window: bool = True) -> None:
+        if self.wall is None:
+            return
+        self.wall.close()
+        self.wall.deleteLater()
+        self.wall = None
+        if show_window and self.window is not None:
+            self.window.show()
 
     async def _take_screenshot(self, window: MainWindow, session: ConsoleSession, path: Path) -> None:
         saved = await screenshot_when_fresh(window, session, path, SCREENSHOT_DEADLINE_S)
@@ -379,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return incident_main(arguments[1:])
     args = parse_args(arguments)
+    faulthandler.enable()  # a watchdog's SIGABRT leaves the stack where the loop hung in the journal
     handlers = setup_logging(log_dir(), level=getattr(logging, args.log_level.upper()))
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)

@@ -22,11 +22,12 @@ from typing import Any
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from nexus_console.app import ConsoleApp, parse_args
+from nexus_console.app import ConsoleApp
 from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType
 from nexus_console.domain.freshness import SourceState
 from nexus_console.domain.incidents import IncidentStatus
 from nexus_console.domain.postmortem import ActionItem
+from nexus_console.launch_options import parse_args
 from nexus_console.views.theme import apply_theme
 
 INCIDENT_SERVICE = "puabo-nuki-order-processor"

@@ -26,6 +26,7 @@ CURRENT_PANE_KEY = "main_window/current_pane"
 class MainWindow(QMainWindow):
     quit_requested = Signal()
     logout_requested = Signal()
+    wall_requested = Signal()
 
     def __init__(
         self,
@@ -183,6 +184,7 @@ class MainWindow(QMainWindow):
         refresh = self.session.refresh_all
         add("Refresh all sources now", "F5", refresh, "refreshAction")
         add("Toggle full screen", "F11", self._toggle_full_screen, "fullScreenAction")
+        add("Wall mode (every screen, rotating)", "Ctrl+Shift+W", self.wall_requested.emit, "wallModeAction")
         add("Log out", "Ctrl+Shift+L", self.logout_requested.emit, "logoutAction")
         add("Quit", "Ctrl+Q", self.close, "quitAction")
         return actions

@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QHideEvent, QShowEvent
-from PySide6.QtWidgets import QFrame, QGraphicsOpacityEffect, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFrame, QGraphicsOpacityEffect, QHBoxLayout, QLabel, QTabWidget, QWidget
 
 from nexus_console.domain.freshness import SourceStatus, stale_text
+from nexus_console.domain.wall_playlist import PaneView
 from nexus_console.views.theme import STALE_BANNER_STYLE, STALE_OPACITY
 from nexus_console.workers.bridge import FeedWatcher, Watchable, Watchers
 from nexus_console.workers.session import ConsoleSession
@@ -70,6 +71,16 @@ class Pane(QWidget):
     def actions(self) -> list[QAction]:  # type: ignore[override]
         """Pane-specific actions, listed in the command palette."""
         return []
+
+    def show_view(self, view: PaneView) -> None:
+        """Show what a wall playlist item asks for (docs/wall.md lists the keys each pane reads). The base
+        picks the tab titled `view.tab` when the pane has `tabs`; panes extend it for their other keys."""
+        tabs = getattr(self, "tabs", None)
+        if view.tab and isinstance(tabs, QTabWidget):
+            for index in range(tabs.count()):
+                if tabs.tabText(index).casefold() == view.tab.casefold():
+                    tabs.setCurrentIndex(index)
+                    break
 
     def shutdown(self) -> None:
         """Stop clocks and let go of feeds; called by the main window before it closes. Panes that hold

@@ -58,3 +58,15 @@ def dark_palette(base: QPalette) -> QPalette:
 def apply_theme(app: QApplication) -> None:
     app.setStyle("Fusion")
     app.setPalette(dark_palette(app.palette()))
+
+
+# Status-page colours (the status board's tiles and the uptime bars): by the words a status page uses.
+STATUS_PAGE_COLOURS = {
+    "operational": "#2e9d57",
+    "degraded": "#c88a12",
+    "partial outage": "#e07b39",
+    "major outage": "#d0453b",
+    "down": "#d0453b",
+    "unknown": "#5b616b",
+    "no data": "#3a3f47",
+}

@@ -8,7 +8,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-from nexus_console.app import ConsoleApp, parse_args
+from nexus_console.app import ConsoleApp
+from nexus_console.launch_options import parse_args
 from nexus_console.services.profiles import Profile, ProfileBook, ProfileStore
 from nexus_console.views.login_dialog import LoginDialog
 from tests.console.helpers import wait_until

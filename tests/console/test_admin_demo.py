@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nexus_console.app import default_pane_types
 from nexus_console.domain.admin import EntityType
+from nexus_console.launch_options import default_pane_types
 from nexus_console.services.admin_runtime import AdminRuntime
 from nexus_console.services.auth import Credentials
 from nexus_console.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer

@@ -21,9 +21,9 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from nexus_console.app import settings_for_console
 from nexus_console.domain.freshness import Stamped
 from nexus_console.domain.prom_metrics import MetricsHistory, MetricsSample
+from nexus_console.launch_options import settings_for_console
 from nexus_console.services.telemetry import MetricsRound
 from nexus_console.views.charts import LiveChart
 from nexus_console.views.health import HealthPane

@@ -14,13 +14,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox
 
-from nexus_console.app import settings_for_console
 from nexus_console.domain.alerts import AlertState, Transition
 from nexus_console.domain.auth import Me
 from nexus_console.domain.freshness import SourceState, SourceStatus, Stamped
 from nexus_console.domain.incident_flow import IncidentDraft, IncidentList
 from nexus_console.domain.incident_timeline import assemble_timeline
 from nexus_console.domain.incidents import IncidentStatus
+from nexus_console.launch_options import settings_for_console
 from nexus_console.models.incident_tables import IncidentTableModel, TimelineTableModel
 from nexus_console.services.auth import Credentials
 from nexus_console.services.incident_runtime import IncidentWriteError

@@ -15,8 +15,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QVBoxLayout
 
-from nexus_console.app import settings_for_console
 from nexus_console.domain.freshness import SourceState
+from nexus_console.launch_options import settings_for_console
 from nexus_console.services.polling import Backoff, Poller
 from nexus_console.views.main_window import MainWindow
 from nexus_console.views.pane import Pane, StaleBanner, apply_stale_look

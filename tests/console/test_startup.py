@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from nexus_console.app import ConsoleApp, StartupError, parse_args
+from nexus_console.app import ConsoleApp, StartupError
+from nexus_console.launch_options import parse_args
 from nexus_console.services.error_hooks import ExceptionHooks
 from nexus_console.services.profiles import Profile, ProfileBook, ProfileStore
 from nexus_console.views.async_dialog import execute_dialog

@@ -27,6 +27,7 @@ from nexus_console.domain.alert_actions import TriageAction, TriageResult, eligi
 from nexus_console.domain.alert_filter import AlertFilter
 from nexus_console.domain.alerts import Alert
 from nexus_console.domain.incident_flow import INCIDENT_WRITERS, draft_from_alerts
+from nexus_console.domain.wall_playlist import PaneView
 from nexus_console.views.alerts.filter_bar import FilterBar, ask_filter_name
 from nexus_console.views.alerts.queue_view import AlertQueueView
 from nexus_console.views.alerts.side_views import HistoryView, RulesView, SilenceDialog
@@ -301,6 +302,16 @@ class AlertsPane(Pane):
             log.debug("alerts: %s not run (no loop, or the session is closing)", what)
 
     # ---- filter, saved filters, groups -----------------------------------------------------------
+
+    def show_view(self, view: PaneView) -> None:
+        """Wall items: `filter` (the filter language), `alert` (a key to select: the wall holds on it)."""
+        super().show_view(view)
+        if view.filter and self.filter_bar.edit.text() != view.filter:
+            self.filter_bar.edit.setText(view.filter)
+            self.apply_filter()
+        if view.alert:
+            self.tabs.setCurrentIndex(0)
+            self.queue_view.select_key(view.alert)
 
     def apply_filter(self) -> AlertFilter | None:
         """Apply the filter bar (plus the chosen group); returns the filter applied. An unreadable filter

@@ -22,6 +22,7 @@ from nexus_console.domain.health import Probe, ProbeSweep, ServiceState, summari
 from nexus_console.domain.incident_flow import IncidentList
 from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.domain.service_catalog import ServiceCatalog
+from nexus_console.domain.wall_playlist import PaneView
 from nexus_console.models.health_cells import SERVICE_ROLE, format_short_age
 from nexus_console.models.health_matrix import HealthMatrixModel
 from nexus_console.views.health.documents import (
@@ -246,6 +247,15 @@ class HealthPane(Pane):
         row = self.model.row_of(name)
         if row is not None:
             self.matrix.selectRow(row)
+
+    def show_view(self, view: PaneView) -> None:
+        """Wall items: `tab`, `service` (its detail on the Services tab), `filter = "problems"`."""
+        super().show_view(view)
+        if view.filter:
+            self.problems_only.setChecked(view.filter.casefold() in {"problems", "problems only"})
+        if view.service:
+            self.tabs.setCurrentIndex(0)
+            self.select_service(view.service)
 
     def show_service_at(self, service: str, at: float) -> None:
         """Show `service`'s detail charts (Services tab, its row selected even if "problems only" hid it)

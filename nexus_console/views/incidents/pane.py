@@ -40,6 +40,7 @@ from nexus_console.domain.incident_timeline import TimelineEvent
 from nexus_console.domain.incidents import Incident, IncidentStatus
 from nexus_console.domain.outbox_model import SendOutcome, SendResult
 from nexus_console.domain.quick_entry import QuickEntry, QuickEntryError, parse_quick_entry
+from nexus_console.domain.wall_playlist import PaneView
 from nexus_console.models.incident_tables import INCIDENT_ROLE, IncidentTableModel
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.incidents.declare_dialog import DeclareDialog
@@ -115,6 +116,8 @@ class IncidentsPane(Pane):
         QShortcut(QKeySequence("Ctrl+E"), self, self.edit)
 
         self._sent_messages: dict[int, str] = {}  # outbox entry id -> what to say once it is applied
+        # Before the first watch: a pane built while the feeds already hold values hears of them at once.
+        self._event_to_select: str | None = None
         self.watch(runtime.list, self._on_list)
         self.watch(runtime.timeline, self._on_timeline)
         if runtime.outbox is not None:
@@ -127,7 +130,6 @@ class IncidentsPane(Pane):
                 lambda entry_id: self.run_task(runtime.outbox.discard(entry_id), "discard change")
             )
         self.every(TICK_MS, self.tick, name="incidentsTick")
-        self._event_to_select: str | None = None
 
     # ---- palette -----------------------------------------------------------------------------------
 
@@ -198,6 +200,15 @@ class IncidentsPane(Pane):
             self.detail.show_incident(self.detail.incident, time.time())
 
     # ---- following an incident -----------------------------------------------------------------------
+
+    def show_view(self, view: PaneView) -> None:
+        """Wall items: `incident` (the wall holds on it), else the newest open incident."""
+        super().show_view(view)
+        target = view.incident
+        if target is None and self.listing is not None and self.listing.active:
+            target = self.listing.active[0].id
+        if target is not None:
+            self.follow(target)
 
     def follow(self, incident_id: int) -> None:
         if incident_id == self.runtime.followed:
