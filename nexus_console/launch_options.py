@@ -55,8 +55,9 @@ def default_pane_types() -> list[type[Pane]]:
     from nexus_console.views.health import HealthPane
     from nexus_console.views.incidents import IncidentsPane
     from nexus_console.views.status.pane import StatusPane
+    from nexus_console.views.uptime.pane import UptimePane
 
-    return [HealthPane, StatusPane, AlertsPane, IncidentsPane, AdminPane, QueuePane, AuditPane]
+    return [HealthPane, StatusPane, AlertsPane, IncidentsPane, UptimePane, AdminPane, QueuePane, AuditPane]
 
 
 def settings_for_console() -> QSettings:

@@ -37,6 +37,9 @@ OUTCOME_LABELS = {
 }
 
 
+STALE_AFTER_INTERVALS = 3  # a probe answer older than this many poll intervals is stale
+
+
 class ServiceState(StrEnum):
     """One service's overall state for the summary line."""
 

@@ -12,7 +12,15 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from nexus_console.domain.freshness import format_clock
-from nexus_console.domain.health import PROBES, Probe, ProbeResult, ProbeSweep, ServiceState, service_state
+from nexus_console.domain.health import (
+    PROBES,
+    STALE_AFTER_INTERVALS,
+    Probe,
+    ProbeResult,
+    ProbeSweep,
+    ServiceState,
+    service_state,
+)
 from nexus_console.domain.health_documents import SCALE_P95_MS, SLA_P95_MS
 from nexus_console.domain.prom_metrics import MetricsSample
 from nexus_console.domain.service_catalog import ServiceCatalog, ServiceInfo
@@ -40,7 +48,6 @@ from nexus_console.models.health_cells import (
 from nexus_console.models.table_base import TableModel
 
 # A cell older than this many probe intervals is stale even if the source itself looks fine.
-STALE_AFTER_INTERVALS = 3
 
 
 _DEFAULT_ALIGNMENT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter

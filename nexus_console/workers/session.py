@@ -21,11 +21,13 @@ import concurrent.futures
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from nexus_console.domain.admin_flow import ADMIN_ROLES
 from nexus_console.domain.auth import Me
 from nexus_console.domain.freshness import SourceStatus
+from nexus_console.domain.health import STALE_AFTER_INTERVALS
 from nexus_console.domain.incident_flow import INCIDENT_READERS
 from nexus_console.services.admin_runtime import AdminRuntime, AdminSettings
 from nexus_console.services.alert_runtime import AlertRuntime, AlertSourceSettings
@@ -38,14 +40,16 @@ from nexus_console.services.heartbeat import HEARTBEAT_INTERVAL_S, Heartbeat
 from nexus_console.services.incident_runtime import IncidentRuntime, IncidentSettings
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
-from nexus_console.services.profiles import Profile
+from nexus_console.services.profiles import Profile, data_dir
 from nexus_console.services.replicas import ReplicaSet
 from nexus_console.services.tasks import TaskRunner
+from nexus_console.services.uptime_store import UptimeRecording, UptimeStore
 
 log = logging.getLogger(__name__)
 
 ME_SOURCE = "me"
 ME_INTERVAL_S = 60.0
+UPTIME_FILE = "uptime.sqlite3"
 STOP_STAGE_S = 3.0  # each stage of the shutdown (pollers, tasks, alert runtime) gets at most this long
 
 
@@ -57,6 +61,7 @@ class SessionSettings:
     alerts: AlertSourceSettings = field(default_factory=AlertSourceSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
+    uptime_path: Path | None = None  # default: the data dir
     me_interval_s: float = ME_INTERVAL_S
     heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S
 
@@ -94,6 +99,13 @@ class ConsoleSession:
         )
         self.health = HealthSources(self.registry, api, estate_http, executor, settings.health)
         self.me_source.host = self.health.api_host  # woken with the API's other sources when it returns
+        probe_interval_s = self.health.probes.interval_s
+        self.uptime = UptimeRecording(
+            UptimeStore(settings.uptime_path or data_dir() / UPTIME_FILE),
+            self.health.probes,
+            stale_after_s=STALE_AFTER_INTERVALS * probe_interval_s,
+            max_gap_s=2 * probe_interval_s,
+        )
         self.alerts = AlertRuntime(
             profile=profile,
             api=api,
@@ -147,6 +159,7 @@ class ConsoleSession:
             self.tasks.run(self.heartbeat.run(), name="heartbeat")
         self.freshness.start()
         self.registry.start()
+        self.uptime.start(self.tasks)
         self.alerts.start(self.tasks)
         if self.incidents is not None:
             self.incidents.start(self.tasks)

@@ -11,10 +11,9 @@ from PySide6.QtGui import QFont, QFontInfo
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from nexus_console.domain.freshness import SourceStatus, stale_text
-from nexus_console.domain.health import ProbeSweep
+from nexus_console.domain.health import STALE_AFTER_INTERVALS, ProbeSweep
 from nexus_console.domain.service_catalog import ServiceCatalog
 from nexus_console.domain.status_board import BoardState, status_board
-from nexus_console.models.health_matrix import STALE_AFTER_INTERVALS
 from nexus_console.views.incidents.banner import IncidentBanner
 from nexus_console.views.pane import Pane, StaleBanner
 from nexus_console.views.status.tiles import StatusTiles
