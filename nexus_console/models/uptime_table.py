@@ -19,7 +19,7 @@ UPTIME_COLUMNS = ("Service", "Last 90 days", "24 h", "7 days", "30 days", "This 
 WINDOWS = {"24 h": "last_24h", "7 days": "last_7d", "30 days": "last_30d", "This month": "this_month",
            "Last month": "last_month"}  # fmt: skip
 DISPLAY = Qt.ItemDataRole.DisplayRole
-BARS_ROLE = Qt.ItemDataRole.UserRole + 1  # tuple of (day start, level, tooltip) for the bars delegate
+BARS_ROLE = Qt.ItemDataRole.UserRole + 1  # the daily bars' levels, oldest first, for the bars delegate
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 MET, MISSED, UNKNOWN = QColor("#58c27d"), QColor("#ff6b5e"), QColor("#8a8f98")
 
@@ -39,6 +39,7 @@ class UptimeTableModel(ListTableModel[UptimeRow]):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent, headers=UPTIME_COLUMNS)
         self.stale = False
+        self._levels: dict[str, tuple[UptimeRow, tuple[str, ...]]] = {}
 
     def set_groups(self, groups: Sequence[UptimeGroup], *, stale: bool) -> None:
         rows: list[UptimeRow] = []
@@ -46,6 +47,7 @@ class UptimeTableModel(ListTableModel[UptimeRow]):
             rows.append(UptimeRow(group.total, group.namespace, True))
             rows.extend(UptimeRow(service, group.namespace, False) for service in group.services)
         self.stale = stale
+        self._levels = {key: cached for key, cached in self._levels.items() if key in {r.key for r in rows}}
         self.replace_items(rows, key=lambda row: row.key)
 
     def row_of(self, service: str) -> int | None:
@@ -68,16 +70,7 @@ class UptimeTableModel(ListTableModel[UptimeRow]):
                 return f"{name} ({self.services_in(row.namespace)})" if row.is_namespace else name
             return None
         if column == "Last 90 days":
-            if role == BARS_ROLE:
-                return tuple(
-                    (
-                        row.uptime.first_day + i * DAY_S,
-                        bar_level(day).value,
-                        _day_tooltip(row.uptime.first_day + i * DAY_S, day),
-                    )
-                    for i, day in enumerate(row.uptime.daily)
-                )
-            return None
+            return self._bar_levels(row) if role == BARS_ROLE else None
         tally = getattr(row.uptime, WINDOWS[column])
         if role == DISPLAY:
             return uptime_text(tally)
@@ -89,10 +82,19 @@ class UptimeTableModel(ListTableModel[UptimeRow]):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
+    def _bar_levels(self, row: UptimeRow) -> tuple[str, ...]:
+        """Worked out once a row (when it is first painted), not on every paint."""
+        levels = self._levels.get(row.key)
+        if levels is None or levels[0] is not row:
+            levels = self._levels[row.key] = (row, tuple(bar_level(day).value for day in row.uptime.daily))
+        return levels[1]
+
+    def day_tooltip(self, index: Index, day: int) -> str:
+        """The sentence for one daily bar: its UTC date, its level and its figures."""
+        row = self._items[index.row()]
+        start, tally = row.uptime.first_day + day * DAY_S, row.uptime.daily[day]
+        when = f"{datetime.fromtimestamp(start, UTC):%a %d %b %Y} (UTC)"
+        return f"{when}: {bar_level(tally).value} · {uptime_text(tally)} · {uptime_detail(tally)}"
+
     def services_in(self, namespace: str) -> int:
         return sum(1 for row in self._items if row.namespace == namespace and not row.is_namespace)
-
-
-def _day_tooltip(start: int, day: Any) -> str:
-    when = f"{datetime.fromtimestamp(start, UTC):%a %d %b %Y} (UTC)"
-    return f"{when}: {bar_level(day).value} · {uptime_text(day)} · {uptime_detail(day)}"

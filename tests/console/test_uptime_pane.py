@@ -86,17 +86,20 @@ def test_the_uptime_pane_answers_last_months_uptime_and_exports_the_sla_report(
                     row = pane.model.row_of(SERVICE)
                     bars = pane.model.index(row, UPTIME_COLUMNS.index("Last 90 days")).data(BARS_ROLE)
                     assert len(bars) == 90
-                    by_day = {start: level for start, level, _tip in bars}
-                    outage_day = month_bounds(year, month)[0] + 2 * DAY_S
-                    if outage_day in by_day:  # within the last 90 days
-                        assert by_day[outage_day] == "major outage"
+                    first_day = session.uptime.feed.latest[0].first_day  # type: ignore[index]
+                    outage_day = (month_bounds(year, month)[0] + 2 * DAY_S - first_day) // DAY_S
+                    if 0 <= outage_day < 90:  # within the last 90 days
+                        assert bars[outage_day] == "major outage"
+                        index = pane.model.index(row, UPTIME_COLUMNS.index("Last 90 days"))
+                        assert "major outage" in pane.model.day_tooltip(index, outage_day)
+                        assert "down 2 h 00 min" in pane.model.day_tooltip(index, outage_day)
 
                     # Today's probe sweeps are being recorded: today's bar gets known time.
                     async def today_known() -> bool:
                         await session.uptime.refresh()
                         r = pane.model.row_of(SERVICE)
                         today = pane.model.index(r, UPTIME_COLUMNS.index("Last 90 days")).data(BARS_ROLE)[-1]
-                        return today[1] in ("operational", "degraded", "partial outage", "major outage")
+                        return today in ("operational", "degraded", "partial outage", "major outage")
 
                     deadline = time.monotonic() + 20
                     while not await today_known():
@@ -123,4 +126,3 @@ def test_the_uptime_pane_answers_last_months_uptime_and_exports_the_sla_report(
                     pane.deleteLater()
 
     qloop.run(scenario(), timeout_s=90)
-

@@ -22,12 +22,12 @@ from nexus_console.domain.uptime import (
     Tally,
     UptimeRecorder,
     bar_level,
-    floor_to,
     sum_tallies,
 )
 from nexus_console.services.polling import Poller
 from nexus_console.services.tasks import TaskRunner
 from nexus_console.services.uptime_store import UptimeRecording, UptimeStore
+from tests.support.uptime_history import hourly_year, ninety_six_days
 
 UP, DEGRADED, DOWN = ServiceState.UP, ServiceState.DEGRADED, ServiceState.DOWN
 POLL_S = 5.0
@@ -218,23 +218,6 @@ async def test_a_new_file_uses_4_kib_pages_and_incremental_auto_vacuum(tmp_path:
     connection.close()
 
 
-def hourly_year(services: int, end: int, rng: random.Random) -> Iterable[list[BucketTally]]:
-    """A year of realistic hourly tallies per service (mostly up, some degraded, rare outages, a few
-    seconds of no data), one batch per day, like a console that polled all year."""
-    for day in range(end - 365 * DAY_S, end, DAY_S):
-        batch = []
-        for index in range(services):
-            for hour in range(day, day + DAY_S, HOUR_S):
-                down = rng.choice([0] * 40 + [rng.randint(1, 900)])
-                degraded = rng.choice([0] * 5 + [rng.randint(1, 600)])
-                no_data = rng.randint(0, 15)
-                up = HOUR_S - down - degraded - no_data
-                batch.append(
-                    BucketTally(f"svc-{index:02d}", Grain.HOUR, hour, Tally(up, degraded, down, no_data))
-                )
-        yield batch
-
-
 @pytest.mark.asyncio
 async def test_a_year_of_fifty_services_costs_under_0_05_mb_per_service_year(tmp_path: Path) -> None:
     path = tmp_path / "uptime.sqlite3"
@@ -259,28 +242,6 @@ async def test_a_year_of_fifty_services_costs_under_0_05_mb_per_service_year(tmp
     assert february.total_s == 28 * DAY_S and february.known_s > 0.99 * february.total_s
     assert size < before_prune
     assert per_service_year_mb < 0.05
-
-
-def ninety_six_days(services: int, now: int, rng: random.Random) -> Iterable[list[BucketTally]]:
-    """Rollups as a console leaves them: day rows, and hour rows for the last 8 days. Every service is
-    observed by the same sweeps, so a day's tally is the same for all services (the console ran for part
-    of the day, the rest is no data) except on the 5 % of service-days with an incident of their own."""
-    recent = floor_to(now - 8 * DAY_S, DAY_S)
-    shared = {day: rng.randint(8 * HOUR_S, DAY_S) for day in range(recent - 90 * DAY_S, now, DAY_S)}
-    for index in range(services):
-        name = f"svc-{index:04d}"
-        batch = []
-        for day, observed in shared.items():
-            down, degraded = (rng.randint(1, 3000), rng.randint(0, 900)) if rng.random() < 0.05 else (0, 0)
-            tally = Tally(observed - down - degraded, degraded, down, DAY_S - observed)
-            if day < recent:
-                batch.append(BucketTally(name, Grain.DAY, day, tally))
-            else:
-                batch += [
-                    BucketTally(name, Grain.HOUR, hour, Tally(up_s=min(3600, max(0, now - hour))))
-                    for hour in range(day, min(day + DAY_S, now), HOUR_S)
-                ]
-        yield batch
 
 
 @pytest.mark.asyncio

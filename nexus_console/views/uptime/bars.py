@@ -25,7 +25,7 @@ class DailyBarsDelegate(QStyledItemDelegate):
         rect = QRectF(option.rect).adjusted(2, 4, -2, -4)  # type: ignore[attr-defined]
         width = (rect.width() - BAR_GAP * (len(bars) - 1)) / len(bars)
         painter.save()
-        for i, (_start, level, _tip) in enumerate(bars):
+        for i, level in enumerate(bars):
             painter.fillRect(
                 QRectF(rect.left() + i * (width + BAR_GAP), rect.top(), max(width, 1.0), rect.height()),
                 QColor(STATUS_PAGE_COLOURS[level]),
@@ -40,5 +40,7 @@ class DailyBarsDelegate(QStyledItemDelegate):
             return super().helpEvent(event, view, option, index)
         rect = option.rect  # type: ignore[attr-defined]
         day = int((event.pos().x() - rect.left()) / max(rect.width() / len(bars), 1.0))
-        QToolTip.showText(event.globalPos(), bars[min(max(day, 0), len(bars) - 1)][2], view)
+        model = index.model()
+        text = model.day_tooltip(index, min(max(day, 0), len(bars) - 1))  # type: ignore[attr-defined]
+        QToolTip.showText(event.globalPos(), text, view)
         return True
