@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import sys
 import time
 import uuid
@@ -27,6 +28,7 @@ from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType
 from nexus_console.domain.freshness import SourceState
 from nexus_console.domain.incidents import IncidentStatus
 from nexus_console.domain.postmortem import ActionItem
+from nexus_console.domain.uptime import DAY_S, BucketTally, Grain, Tally
 from nexus_console.launch_options import parse_args
 from nexus_console.views.theme import apply_theme
 
@@ -77,6 +79,8 @@ async def shoot(console: ConsoleApp, out: Path, settle_s: float, size: tuple[int
 
         await incident_shots(window, out)
         await admin_shots(window, out)
+        await uptime_shots(window, out)
+        await wall_shots(console, out)
     finally:
         console.request_quit(0)
 
@@ -179,6 +183,50 @@ async def admin_shots(window: Any, out: Path) -> None:
         queue.table.selectRow(conflicts[0])
     await settle(2)
     save(window, out / "admin-queue.png")
+
+
+async def uptime_shots(window: Any, out: Path) -> None:
+    """The Uptime pane. A demo console has recorded minutes, not months: 89 days of scripted probe history
+    (seeded, with a few outages and degraded days) go into its rollups first, so the picture shows what a
+    console that has watched the estate for a quarter shows. The caption in the README says so."""
+    session = window.session
+    catalog = session.health.services.status.last_good
+    names = [s.name for s in catalog.value.services] if catalog is not None else [INCIDENT_SERVICE]
+    rng = random.Random(11)
+    today = int(time.time()) // DAY_S * DAY_S
+    tallies = []
+    for name in names:
+        for back in range(1, 90):
+            down = rng.choice([0] * 60 + [rng.randint(60, 900), rng.randint(1800, 5400)])
+            degraded = rng.choice([0] * 12 + [rng.randint(300, 3600)])
+            if name == INCIDENT_SERVICE and back == 12:
+                down = 2400
+            no_data = 3600 if back in (30, 31) else 0  # the console was off for an update
+            up = DAY_S - down - degraded - no_data
+            tallies.append(
+                BucketTally(name, Grain.DAY, today - back * DAY_S, Tally(up, degraded, down, no_data))
+            )
+    await session.uptime.store.record(tallies, {})
+    uptime = window.show_pane("Uptime")
+    await session.uptime.refresh()
+    await settle(2)
+    uptime.select(INCIDENT_SERVICE)
+    await settle(1)
+    save(window, out / "uptime.png")
+
+
+async def wall_shots(console: ConsoleApp, out: Path) -> None:
+    """The wall as a control room sees it: the status view, then a rotation item."""
+    console.open_wall()
+    wall = console.wall
+    assert wall is not None
+    name, wall_window = next(iter(wall.windows.items()))
+    await settle(3)
+    save(wall_window, out / "wall-status.png")
+    wall.next_item(name)  # Health
+    await settle(3)
+    save(wall_window, out / "wall-health.png")
+    console.close_wall()
 
 
 def save(window: object, path: Path) -> None:

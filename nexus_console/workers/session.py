@@ -2,11 +2,12 @@
 order. app.py builds it after login; the main window and every pane receive it and register nothing.
 
 The order, written once:
-  build   tasks, poller registry, `me`, Health sources, alert runtime (reads the Health documents),
+  build   tasks, poller registry, `me`, Health sources, the uptime recording (reads the probes), alert
+          runtime (reads the Health documents),
           incident runtime (admins and analysts; reads the alert history), admin runtime (admins and
           moderators only), the freshness watch over every poller
-  start   the heartbeat (unless the app runs it), the freshness watch, pollers, then the alert runtime's
-          tasks, then the admin runtime's task
+  start   the heartbeat (unless the app runs it), the freshness watch, pollers, the uptime recording, then
+          the alert runtime's tasks, then the admin runtime's task
   stop    the freshness watch, pollers, then every session task (the heartbeat among them; the runtimes
           close what they opened as their tasks end), then whatever a runtime holds that was never started
 

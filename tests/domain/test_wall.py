@@ -33,7 +33,7 @@ seconds = 10
 
 [[playlist.day.item]]
 pane = "Alerts"
-filter = "severity:critical"
+filter = "severity=critical"
 seconds = 20
 
 [[playlist.night.item]]
@@ -58,7 +58,7 @@ def test_a_playlist_file_gives_each_item_its_own_view_and_interval() -> None:
     day = config.playlists["day"]
     assert [item.seconds for item in day.items] == [30, 10, 20]
     assert day.items[1].view == PaneView("Health", tab="API")
-    assert day.items[2].view.filter == "severity:critical"
+    assert day.items[2].view.filter == "severity=critical"
 
 
 def test_the_schedule_picks_the_night_playlist_past_midnight_on_the_right_days() -> None:
@@ -82,7 +82,7 @@ def test_a_screen_with_its_own_playlist_ignores_the_schedule_and_the_command_lin
     [
         ("default = ", "is not valid TOML"),
         ("x = 1", "defines no playlist"),
-        ('[[playlist.a.item]]\nseconds = 5', "needs a pane name"),
+        ("[[playlist.a.item]]\nseconds = 5", "needs a pane name"),
         ('[[playlist.a.item]]\npane = "Health"\nseconds = 0.5', "at least 2"),
         ('[[playlist.a.item]]\npane = "Health"\ncolour = "red"', "unknown key 'colour'"),
         ('default = "b"\n[[playlist.a.item]]\npane = "Health"', "names playlist 'b', which is not defined"),

@@ -88,7 +88,10 @@ class UptimePane(Pane):
         bars_column = UPTIME_COLUMNS.index("Last 90 days")
         self.table = row_table(self.model, "uptimeTable", self, stretch_column=bars_column)
         self.table.setItemDelegateForColumn(bars_column, DailyBarsDelegate(self.table))
-        self.table.horizontalHeader().resizeSection(0, 260)
+        header = self.table.horizontalHeader()
+        header.resizeSection(0, 240)
+        for column in range(bars_column + 1, len(UPTIME_COLUMNS)):
+            header.resizeSection(column, 86)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.incident_title = QLabel("Incidents", self)
         self.incident_list = QListWidget(self)
@@ -99,11 +102,13 @@ class UptimePane(Pane):
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(self.incident_title)
         side_layout.addWidget(self.incident_list)
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        # The incidents go under the table, not beside it: the 90 daily bars need the width (3 px a day).
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.table)
         splitter.addWidget(side)
-        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(0, 5)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([600, 120])
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
