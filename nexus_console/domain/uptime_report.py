@@ -13,15 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from nexus_console.domain.uptime import (
-    ACCOUNTING_RULE,
-    SLA_TARGET,
-    ServiceUptime,
-    Tally,
-    bar_level,
-    meets_sla,
-    sum_tallies,
-)
+from nexus_console.domain.uptime import ACCOUNTING_RULE, SLA_TARGET, Tally
+from nexus_console.domain.uptime_windows import ServiceUptime, bar_level, meets_sla, sum_tallies
 
 WINDOW_FIELDS = ("last_24h", "last_7d", "last_30d", "this_month", "last_month")
 

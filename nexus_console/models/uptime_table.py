@@ -11,8 +11,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QFont
 
-from nexus_console.domain.uptime import DAY_S, ServiceUptime, bar_level, meets_sla
+from nexus_console.domain.uptime import DAY_S
 from nexus_console.domain.uptime_report import UptimeGroup, uptime_detail, uptime_text
+from nexus_console.domain.uptime_windows import ServiceUptime, bar_level, meets_sla
 from nexus_console.models.table_base import Index, ListTableModel
 
 UPTIME_COLUMNS = ("Service", "Last 90 days", "24 h", "7 days", "30 days", "This month", "Last month")

@@ -44,7 +44,8 @@ from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
 from nexus_console.services.profiles import Profile, data_dir
 from nexus_console.services.replicas import ReplicaSet
 from nexus_console.services.tasks import TaskRunner
-from nexus_console.services.uptime_store import UptimeRecording, UptimeStore
+from nexus_console.services.uptime_recording import UptimeRecording
+from nexus_console.services.uptime_store import UptimeStore
 
 log = logging.getLogger(__name__)
 

@@ -139,6 +139,13 @@ def test_the_wall_rotates_holds_on_an_unacknowledged_incident_and_re_signs_in_wi
             shown = window.heading.text()
             await asyncio.sleep(4)  # longer than the item's 2 or 3 s
             assert window.heading.text() == shown and "Rotation paused" in window.notice.text()
+
+            # When the stored sign-in is refused too, the wall says so in its corner instead of a dialog,
+            # and the sentence goes once the session answers again.
+            assert not await console.auth.sign_in_interactively("the server refused the stored sign-in")  # type: ignore[union-attr]
+            assert "Signed out: the server refused the stored sign-in" in window.notice.text()
+            assert visible_login_dialog() is None
+            await wait_until(lambda: "Signed out" not in window.notice.text(), timeout_s=10)
             watcher.cancel()
         finally:
             console.request_quit()
@@ -198,6 +205,26 @@ def test_a_restarted_wall_comes_back_on_the_item_it_showed(qtbot: Any) -> None:
             assert only_window(again).heading.text() == "room 2/2 · Health — API"
         finally:
             again.close()
+
+
+def test_the_next_item_is_prepared_before_it_is_shown(qtbot: Any) -> None:
+    with window_session("viewer") as session:
+        clock = FakeClock()
+        wall = wall_on(session, clock)
+        wall.start()
+        try:
+            window = only_window(wall)
+            assert set(window.panes) == {"Status"}
+            clock.now = 1.0  # 1 s before Health is due: it is built, on its API tab, but not shown yet
+            wall.tick()
+            health = window.panes["Health"]
+            assert isinstance(health, HealthPane) and health.tabs.tabText(health.tabs.currentIndex()) == "API"
+            assert window.current_view_pane() is window.panes["Status"]
+            clock.now = 2.0
+            wall.tick()
+            assert window.current_view_pane() is health
+        finally:
+            wall.close()
 
 
 def test_a_day_of_rotation_builds_each_pane_once_and_leaves_no_widgets_or_timers_behind(qtbot: Any) -> None:

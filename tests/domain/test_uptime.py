@@ -14,21 +14,17 @@ from nexus_console.domain.uptime import (
     ACCOUNTING_RULE,
     DAY_S,
     HOUR_S,
-    BarLevel,
     BucketTally,
     Grain,
-    ReportWindows,
     Tally,
     UptimeRecorder,
-    bar_level,
     covering_rows,
     day_start,
-    meets_sla,
     month_bounds,
     split_by_age,
     split_seconds,
-    sum_tallies,
 )
+from nexus_console.domain.uptime_windows import BarLevel, ReportWindows, bar_level, meets_sla, sum_tallies
 
 UP, DEGRADED, DOWN, STALE = ServiceState.UP, ServiceState.DEGRADED, ServiceState.DOWN, ServiceState.STALE
 POLL_S = 5.0

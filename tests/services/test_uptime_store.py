@@ -14,19 +14,12 @@ import pytest
 
 from nexus_console.domain.freshness import Stamped
 from nexus_console.domain.health import Probe, ProbeOutcome, ProbeResult, ProbeSweep, ServiceState
-from nexus_console.domain.uptime import (
-    DAY_S,
-    HOUR_S,
-    BucketTally,
-    Grain,
-    Tally,
-    UptimeRecorder,
-    bar_level,
-    sum_tallies,
-)
+from nexus_console.domain.uptime import DAY_S, HOUR_S, BucketTally, Grain, Tally, UptimeRecorder
+from nexus_console.domain.uptime_windows import bar_level, sum_tallies
 from nexus_console.services.polling import Poller
 from nexus_console.services.tasks import TaskRunner
-from nexus_console.services.uptime_store import UptimeRecording, UptimeStore
+from nexus_console.services.uptime_recording import UptimeRecording
+from nexus_console.services.uptime_store import UptimeStore
 from tests.support.uptime_history import hourly_year, ninety_six_days
 
 UP, DEGRADED, DOWN = ServiceState.UP, ServiceState.DEGRADED, ServiceState.DOWN

@@ -28,13 +28,14 @@ from PySide6.QtWidgets import (
 from nexus_console.domain.freshness import SourceStatus, stale_text
 from nexus_console.domain.incident_flow import IncidentList
 from nexus_console.domain.service_catalog import ServiceCatalog
-from nexus_console.domain.uptime import ACCOUNTING_RULE, ServiceUptime, meets_sla, month_of, previous_month
+from nexus_console.domain.uptime import ACCOUNTING_RULE, month_of, previous_month
 from nexus_console.domain.uptime_report import (
     REPORT_COLUMNS,
     group_by_namespace,
     sla_report_html,
     sla_report_rows,
 )
+from nexus_console.domain.uptime_windows import ServiceUptime, meets_sla
 from nexus_console.domain.wall_playlist import PaneView
 from nexus_console.models.health_cells import format_short_age
 from nexus_console.models.uptime_table import ROW_ROLE, UPTIME_COLUMNS, UptimeTableModel

@@ -66,6 +66,7 @@ class WallController(QObject):
         self.windows: dict[str, WallWindow] = {}
         self.rotations: dict[str, WallRotation] = {}
         self.account_notice = ""
+        self._account_notice_at = 0.0
         self.attention: Attention | None = None
         self.switches = 0
         self._prepared: dict[str, object] = {}
@@ -102,7 +103,14 @@ class WallController(QObject):
         )
         self._show(name)
         window.showFullScreen()
-        log.info("wall: screen %s (%s) shows playlist %s", name, screen.geometry(), playlist.name)
+        log.info(
+            "wall: screen %s (%dx%d) shows playlist %s from item %d",
+            name,
+            screen.geometry().width(),
+            screen.geometry().height(),
+            playlist.name,
+            self.rotations[name].index + 1,
+        )
 
     def remove_screen(self, screen: QScreen) -> None:
         name = screen.name()
@@ -119,6 +127,7 @@ class WallController(QObject):
     def tick(self) -> None:
         """Schedule, attention, rotation and notices for every screen (the timer calls it twice a second)."""
         now = self.clock()
+        self._clear_account_notice_when_signed_in()
         self.attention = self._attention()
         for name, rotation in self.rotations.items():
             window = self.windows[name]
@@ -143,8 +152,20 @@ class WallController(QObject):
         self._show(name)
 
     def set_account_notice(self, text: str) -> None:
-        """A sentence about the sign-in (the wall never shows a login dialog); empty clears it."""
+        """A sentence about the sign-in (the wall never shows a login dialog). It goes once the `me` source
+        answers again after it was said: the session is signed in again."""
         self.account_notice = text
+        self._account_notice_at = time.time()
+        self.tick()
+
+    def _clear_account_notice_when_signed_in(self) -> None:
+        me = self.session.me_source.status
+        if (
+            self.account_notice
+            and me.last_good is not None
+            and me.last_good.received_at > self._account_notice_at
+        ):
+            self.account_notice = ""
 
     def _show(self, name: str) -> None:
         rotation, window = self.rotations[name], self.windows[name]
@@ -164,6 +185,7 @@ class WallController(QObject):
         self.switches += 1
         self.settings.setValue(f"wall/{name}/playlist", rotation.playlist.name)
         self.settings.setValue(f"wall/{name}/index", rotation.index)
+        self.settings.sync()  # now, not when Qt gets round to it: a watchdog kill must find the item saved
 
     def _shown_view(self, name: str) -> object:
         return self._shown.get(name)
