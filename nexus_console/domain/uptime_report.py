@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from nexus_console.domain.incidents import Incident
 from nexus_console.domain.uptime import ACCOUNTING_RULE, SLA_TARGET, Tally
 from nexus_console.domain.uptime_windows import ServiceUptime, bar_level, meets_sla, sum_tallies
 
@@ -54,6 +55,22 @@ def _total(namespace: str, services: Sequence[ServiceUptime]) -> ServiceUptime:
     daily = tuple(Tally(*acc) for acc in sums)
     windows = {name: sum_tallies(getattr(s, name) for s in services) for name in WINDOW_FIELDS}
     return ServiceUptime(service=namespace, first_day=services[0].first_day, daily=daily, **windows)
+
+
+def incidents_on(
+    incidents: Iterable[Incident], services: set[str], start: float, end: float
+) -> list[Incident]:
+    """The incidents affecting any of `services` whose impact overlaps [start, end): an open one lasts to
+    now. What links an outage on a daily bar to its incident."""
+    found = []
+    for incident in incidents:
+        if not services & set(incident.services):
+            continue
+        began = incident.impact_started_at or incident.created_at
+        ended = incident.resolved_at or incident.closed_at or float("inf")
+        if began < end and ended > start:
+            found.append(incident)
+    return found
 
 
 def uptime_text(tally: Tally) -> str:

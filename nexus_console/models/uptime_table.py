@@ -11,8 +11,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QFont
 
+from nexus_console.domain.incidents import Incident
 from nexus_console.domain.uptime import DAY_S
-from nexus_console.domain.uptime_report import UptimeGroup, uptime_detail, uptime_text
+from nexus_console.domain.uptime_report import UptimeGroup, incidents_on, uptime_detail, uptime_text
 from nexus_console.domain.uptime_windows import ServiceUptime, bar_level, meets_sla
 from nexus_console.models.table_base import Index, ListTableModel
 
@@ -41,6 +42,8 @@ class UptimeTableModel(ListTableModel[UptimeRow]):
         super().__init__(parent, headers=UPTIME_COLUMNS)
         self.stale = False
         self._levels: dict[str, tuple[UptimeRow, tuple[str, ...]]] = {}
+        self.incidents: tuple[Incident, ...] = ()
+        self.namespace_of: dict[str, str] = {}
 
     def set_groups(self, groups: Sequence[UptimeGroup], *, stale: bool) -> None:
         rows: list[UptimeRow] = []
@@ -95,7 +98,14 @@ class UptimeTableModel(ListTableModel[UptimeRow]):
         row = self._items[index.row()]
         start, tally = row.uptime.first_day + day * DAY_S, row.uptime.daily[day]
         when = f"{datetime.fromtimestamp(start, UTC):%a %d %b %Y} (UTC)"
-        return f"{when}: {bar_level(tally).value} · {uptime_text(tally)} · {uptime_detail(tally)}"
+        text = f"{when}: {bar_level(tally).value} · {uptime_text(tally)} · {uptime_detail(tally)}"
+        services = (
+            {s for s, ns in self.namespace_of.items() if ns == row.namespace}
+            if row.is_namespace
+            else {row.uptime.service}
+        )
+        overlapping = incidents_on(self.incidents, services, start, start + DAY_S)
+        return text + "".join(f"\nincident #{i.id}: {i.title} ({i.status.value})" for i in overlapping)
 
     def services_in(self, namespace: str) -> int:
         return sum(1 for row in self._items if row.namespace == namespace and not row.is_namespace)

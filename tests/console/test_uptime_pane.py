@@ -65,7 +65,7 @@ def test_the_uptime_pane_answers_last_months_uptime_and_exports_the_sla_report(
 
     async def scenario() -> None:
         async with api_stack(refserver_session.base_url) as stack:
-            me = await stack.auth.login(Credentials("analyst@nexus.test", DEMO_PASSWORD))
+            me = await stack.auth.login(Credentials("admin@nexus.test", DEMO_PASSWORD))
             async with console_session(
                 Profile("lab", refserver_session.base_url), stack.api, stack.http, me, settings=FAST
             ) as session:
@@ -106,6 +106,19 @@ def test_the_uptime_pane_answers_last_months_uptime_and_exports_the_sla_report(
                         assert time.monotonic() < deadline, "today's sweeps never reached the rollups"
                         await asyncio.sleep(0.5)
                     assert cell(pane, SERVICE, "24 h") != "—"
+
+                    # An incident on the service: its day's bar names it, and the list beside the table has it.
+                    body, _ = await session.api.post_json(
+                        "/incidents",
+                        {"title": "Invoices stuck", "severity": "high", "services": [SERVICE]},
+                        idempotency_key="uptime-pane-incident",
+                    )
+                    pane.select(SERVICE)
+                    await wait_until(lambda: pane.incident_list.count() >= 1, timeout_s=10)
+                    assert f"#{body['id']} Invoices stuck" in pane.incident_list.item(0).text()
+                    row = pane.model.row_of(SERVICE)
+                    today = pane.model.index(row, UPTIME_COLUMNS.index("Last 90 days"))
+                    assert f"incident #{body['id']}: Invoices stuck" in pane.model.day_tooltip(today, 89)
 
                     csv_path = tmp_path / "sla.csv"
                     said = await pane.export_sla_report(csv_path, year, month)

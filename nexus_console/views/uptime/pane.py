@@ -159,6 +159,7 @@ class UptimePane(Pane):
     def _on_services(self, status: SourceStatus[ServiceCatalog]) -> None:
         if status.last_good is not None:
             self.namespace_of = {s.name: s.namespace for s in status.last_good.value.services}
+            self.model.namespace_of = self.namespace_of
             self._show()
 
     def _on_report(self, reports: list[ServiceUptime] | None) -> None:
@@ -171,6 +172,7 @@ class UptimePane(Pane):
     def _on_incidents(self, status: SourceStatus[IncidentList]) -> None:
         if status.last_good is not None:
             self.incidents = status.last_good.value
+            self.model.incidents = self.incidents.incidents
             self._show_incidents()
 
     def _show(self) -> None:
