@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import platformdirs
+
 DEMO_ACCOUNTS = ("admin", "moderator", "finance", "analyst", "viewer")
 USERS_PER_SCALE = 50_000  # --scale 1 is the demo size; --scale 20 gives 1M users
 
@@ -13,7 +15,8 @@ USERS_PER_SCALE = 50_000  # --scale 1 is the demo size; --scale 20 gives 1M user
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 0
-    data_dir: Path = field(default_factory=lambda: Path(".refserver-data"))
+    # Never the current directory: the platform's data dir (~/.local/share/nexus-refserver on Linux)
+    data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("nexus-refserver")))
     seed: int = 42
     scale: float = 1.0
     # simulated seconds per real second; "for 5 minutes" takes 5 s at 60

@@ -50,8 +50,9 @@ class MainWindow(QMainWindow):
         ]
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
-        self.navigation.setMinimumWidth(120)
-        self.navigation.setMaximumWidth(200)
+        # Sized to its longest entry, badge included: a wider list leaves a dead strip beside the panes.
+        self.navigation.setMinimumWidth(110)
+        self.navigation.setSizeAdjustPolicy(QListWidget.SizeAdjustPolicy.AdjustToContents)
         self.stack = QStackedWidget()
         self.stack.setObjectName("panes")
         for row, pane in enumerate(self.panes):
@@ -63,7 +64,9 @@ class MainWindow(QMainWindow):
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.navigation)
         self.splitter.addWidget(self.stack)
+        self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([self.navigation.sizeHint().width(), 10_000])
         self.setCentralWidget(self.splitter)
         self.navigation.setVisible(len(self.panes) > 1)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +33,7 @@ def describe_error(exc: BaseException, *, timeout_s: float | None = None) -> str
     if isinstance(exc, httpx.ConnectError):
         request = _request_of(exc)
         where = f" to {request.url.host}:{request.url.port}" if request is not None else ""
-        return f"cannot connect{where} ({_root_cause(exc)})"
+        return f"cannot connect{where} ({_connect_failure(exc)})"
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"connection broken: {_root_cause(exc)}"
     if isinstance(exc, httpx.HTTPStatusError):
@@ -49,6 +50,16 @@ def _request_of(exc: httpx.HTTPError) -> httpx.Request | None:
         return exc.request
     except RuntimeError:
         return None
+
+
+def _connect_failure(exc: BaseException) -> str:
+    """Why a connection failed, in words ("connection refused"), not "[Errno 111] Connect call failed (…)"."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno).lower()
+        cause = cause.__cause__ or cause.__context__
+    return _root_cause(exc)
 
 
 def _root_cause(exc: BaseException) -> str:

@@ -55,7 +55,9 @@ class MatrixCellDelegate(QStyledItemDelegate):
         pen = look.foreground.color() if look.foreground is not None else option.palette.text().color()
         painter.setPen(_SELECTED_TEXT if selected and not probe_cell else pen)
         text_rect = rect.adjusted(_TEXT_MARGIN, 0, -_TEXT_MARGIN, 0)
-        text = painter.fontMetrics().elidedText(look.text, Qt.TextElideMode.ElideRight, text_rect.width())
+        # Service names share long prefixes ("puabo-nuki-…"): their ends tell them apart, so cut the middle.
+        mode = Qt.TextElideMode.ElideMiddle if index.column() == 0 else Qt.TextElideMode.ElideRight
+        text = painter.fontMetrics().elidedText(look.text, mode, text_rect.width())
         painter.drawText(text_rect, int(look.alignment), text)
         if look.stale:
             painter.fillRect(rect, _STALE_VEIL)
@@ -101,9 +103,10 @@ class HealthMatrixView(QTableView):
         horizontal = self.horizontalHeader()
         horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         horizontal.setStretchLastSection(False)
-        widths = {"service": 170, "req/s": 58, "p95": 62, "5xx/s": 52}
+        # The probe cells say "UP 3s" or "TIMEOUT": narrow; the width goes to the service names.
+        widths = {"service": 215, "req/s": 58, "p95": 62, "5xx/s": 52}
         for column, title in enumerate(HEADERS):
-            self.setColumnWidth(column, widths.get(title, 100))
+            self.setColumnWidth(column, widths.get(title, 74))
         model.modelReset.connect(self._span_group_rows)
         self._span_group_rows()
 
