@@ -16,7 +16,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QVBoxLayout
 
 from nexus_console.domain.freshness import SourceState
-from nexus_console.launch_options import settings_for_console
+from nexus_console.launch_options import default_pane_types, settings_for_console
 from nexus_console.services.polling import Backoff, Poller
 from nexus_console.views.main_window import MainWindow
 from nexus_console.views.pane import Pane, StaleBanner, apply_stale_look
@@ -204,6 +204,13 @@ def test_status_bar_shows_each_source_state_and_age_and_a_stale_banner_reads_the
 
         qloop.run(scenario())
         assert window.status_bar.label_text("inventory").startswith("inventory error · ")
+        indicator = window.status_bar.indicator_text()
+        assert indicator.startswith("● 1 of "), indicator
+        assert indicator.endswith(" sources failing: inventory"), indicator
+        window.status_bar.show_sources()  # the list a click away says why
+        assert "inventory error" in window.status_bar.sources_popup.label.text()
+        assert "ConnectionError: connection refused" in window.status_bar.sources_popup.label.text()
+        window.status_bar.sources_popup.hide()
         banner = pane.banner.text()
         assert banner.startswith("stale since ")
         assert banner.endswith(" — ConnectionError: connection refused")
@@ -251,4 +258,18 @@ def test_a_change_of_roles_seen_by_the_me_source_is_announced(qtbot: Any, qloop:
         assert not window.status_bar.notice.isHidden()
         assert window.status_bar.notice.text().startswith("Your roles changed to admin, viewer")
         assert window.panes[0].allows(frozenset()) and not window.panes[0].allows({"admin"})
+        close(window)
+
+
+def test_the_window_with_every_pane_fits_a_1366_by_768_laptop_screen(qtbot: Any) -> None:
+    with window_session("admin") as ctx:
+        window = MainWindow(ctx, default_pane_types(), settings_for_console())
+        qtbot.addWidget(window)
+        hint = window.minimumSizeHint()
+        assert hint.width() <= 1366 and hint.height() <= 768, hint
+        window.resize(1366, 768)
+        window.show()
+        qtbot.waitExposed(window)
+        assert window.width() == 1366, "nothing forces the window wider than the screen"
+        assert window.navigation.width() <= 160, "no dead strip beside the navigation"
         close(window)
