@@ -227,7 +227,7 @@ def test_the_next_item_is_prepared_before_it_is_shown(qtbot: Any) -> None:
             wall.close()
 
 
-def test_a_day_of_rotation_builds_each_pane_once_and_leaves_no_widgets_or_timers_behind(qtbot: Any) -> None:
+def test_hours_of_rotation_build_each_pane_once_and_leave_no_widgets_or_timers_behind(qtbot: Any) -> None:
     with window_session("viewer") as session:
         clock = FakeClock()
         wall = wall_on(session, clock)
@@ -243,12 +243,12 @@ def test_a_day_of_rotation_builds_each_pane_once_and_leaves_no_widgets_or_timers
                 wall.tick()
             before = counts()
             switches = wall.switches
-            for _ in range(int(24 * 3600 / 2.5 / 10)):  # a day at 2-3 s an item, 10 items a step
+            for _ in range(int(6 * 3600 / 30)):  # six hours in steps of 30 s, ticked every 0.5 s within
                 clock.now += 25.0
                 for _ in range(10):
                     wall.tick()
                     clock.now += 0.5
-            assert wall.switches - switches > 3000
+            assert wall.switches - switches > 1000
             assert set(window.panes) == {"Status", "Health"}, "each pane built once"
             assert counts() == before, "no widget and no timer left behind by a rotation"
         finally:

@@ -1,7 +1,8 @@
 """The wall display's systemd watchdog: the sd_notify datagrams on a real unix socket, the pings that stop
 when the heartbeat stalls, and a real systemd user manager restarting a frozen console.
 
-The last test starts `systemd --user` privately, with no systemd as PID 1 (this machine and CI have none):
+The last two tests (a probe script, then the real console with its demo server and wall under the shipped
+unit) start `systemd --user` privately, with no systemd as PID 1 (this machine and CI have none):
 in a private mount namespace a bind mount makes `/run/systemd/system` exist (systemd refuses to start
 otherwise), the manager runs in a cgroup of its own (a user manager takes its cgroup as its root and moves
 every process in it into its `init.scope`; started in the machine's root cgroup, that is every process on the
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,14 +24,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 import pytest
 
+from nexus_console.launch_options import SETTINGS_FILE
 from nexus_console.services.heartbeat import Heartbeat
+from nexus_console.services.logging_setup import LOG_FILE
+from nexus_console.services.profiles import config_dir, log_dir
 from nexus_console.services.systemd_notify import (
     FREEZE_ENV,
     SystemdNotifier,
@@ -244,17 +249,12 @@ def systemd_binary() -> str | None:
     return found
 
 
-def unit_for_the_probe(starts: Path, service_log: Path) -> str:
-    """The shipped unit with the probe as ExecStart and its times shortened ([Install] dropped): the test
-    exercises Type=notify, NotifyAccess=main and Restart=always as shipped."""
-    overrides = {
-        "ExecStart": f'"{sys.executable}" "{starts.parent / "probe.py"}" "{starts}"',
-        "WatchdogSec": "3",
-        "RestartSec": "0.5",
-    }
-    shipped = SHIPPED_UNIT.read_text().splitlines()
+def shipped_unit_with(overrides: dict[str, str], extra: list[str]) -> str:
+    """The shipped unit with some of its settings replaced and `extra` lines added ([Install] dropped): the
+    tests exercise Type=notify, NotifyAccess=main and Restart=always as shipped."""
+    overrides = dict(overrides)
     lines = []
-    for line in shipped:
+    for line in SHIPPED_UNIT.read_text().splitlines():
         if line.strip() == "[Install]":
             break
         key = line.split("=", 1)[0]
@@ -262,14 +262,26 @@ def unit_for_the_probe(starts: Path, service_log: Path) -> str:
     assert overrides == {}, f"the shipped unit lacks {sorted(overrides)}"
     for kept in ("Type=notify", "NotifyAccess=main", "Restart=always"):
         assert kept in lines, kept
-    lines += [
-        f'Environment="PYTHONPATH={ROOT}" "{FREEZE_ENV}=1"',
-        f"StandardOutput=append:{service_log}",
-        f"StandardError=append:{service_log}",
-        "TimeoutStartSec=5",
-        "LimitCORE=0",
-    ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + extra) + "\n"
+
+
+def unit_for_the_probe(starts: Path, service_log: Path) -> str:
+    """The shipped unit with the probe as ExecStart and its times shortened."""
+    overrides = {
+        "ExecStart": f'"{sys.executable}" "{starts.parent / "probe.py"}" "{starts}"',
+        "WatchdogSec": "3",
+        "RestartSec": "0.5",
+    }
+    return shipped_unit_with(
+        overrides,
+        [
+            f'Environment="PYTHONPATH={ROOT}" "{FREEZE_ENV}=1"',
+            f"StandardOutput=append:{service_log}",
+            f"StandardError=append:{service_log}",
+            "TimeoutStartSec=5",
+            "LimitCORE=0",
+        ],
+    )
 
 
 def cgroup_mounts_tracking_processes() -> list[Path]:
@@ -423,3 +435,146 @@ def test_systemd_restarts_the_wall_unit_when_its_event_loop_freezes(user_manager
     assert "nexus-console-wall.service: Failed with result 'watchdog'." in log
     # faulthandler's dump on systemd's SIGABRT: it came while the loop was stuck in the frozen callback
     assert "in _freeze_forever" in service_log.read_text()
+
+
+# ---- the real console under the shipped unit ----
+
+# Two short items, then one that outlasts the run: the wall moves off its first item about two seconds after
+# it appears, and by the freeze it rests on item 2 or 3, so resuming there is not resuming at the start.
+WALL_PLAYLISTS = """\
+default = "watchdog"
+
+[[playlist.watchdog.item]]
+pane = "Status"
+seconds = 2
+
+[[playlist.watchdog.item]]
+pane = "Health"
+seconds = 2
+
+[[playlist.watchdog.item]]
+pane = "Uptime"
+seconds = 120
+"""
+# Measured on a 2-CPU machine: the loop turns (READY=1) ~2 s after exec, the demo server listens 5-6 s later
+# (1.6 s on the restart: its data dir exists) and the wall shows 1-2 s after that, 7-9 s after the loop
+# started. The freeze leaves the wall 5 s or more to leave item 1, and the restart 10 s to show its wall.
+CONSOLE_FREEZE_AFTER_S = 14
+# Pings every 2.5 s; the longest loop stall measured while the console starts is 1.2-2.9 s.
+CONSOLE_WATCHDOG_S = 5
+WALL_STARTED = re.compile(
+    r"wall: screen (?P<screen>.*) \(\d+x\d+\) shows playlist (?P<playlist>\S+) from item (?P<item>\d+)$",
+    re.MULTILINE,
+)
+FROZEN = f"{FREEZE_ENV}: blocking the event loop now, for good"
+
+
+def unit_for_the_console(base: Path, service_log: Path) -> str:
+    """The shipped unit running the real console: the demo server, the wall on Qt's offscreen screen, every
+    XDG directory (settings, log, cache, the demo's data) in `base`, and the freeze switch armed."""
+    wall = base / "wall.toml"
+    overrides = {
+        "ExecStart": (
+            f'"{sys.executable}" -m nexus_console.app --demo --wall --wall-config "{wall}" --log-level info'
+        ),
+        "WatchdogSec": str(CONSOLE_WATCHDOG_S),
+        "RestartSec": "0.5",
+    }
+    environment = {
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONPATH": str(ROOT),
+        **{f"XDG_{kind}_HOME": str(base / kind.lower()) for kind in ("CONFIG", "CACHE", "DATA", "STATE")},
+        FREEZE_ENV: str(CONSOLE_FREEZE_AFTER_S),
+    }
+    return shipped_unit_with(
+        overrides,
+        [
+            "Environment=" + " ".join(f'"{key}={value}"' for key, value in environment.items()),
+            f"StandardOutput=append:{service_log}",
+            f"StandardError=append:{service_log}",
+            "TimeoutStartSec=20",  # READY=1 comes when the loop turns, before the demo server is started
+            "TimeoutStopSec=10",  # a console that froze again before the stop is killed, not waited for
+            "LimitCORE=0",
+        ],
+    )
+
+
+def demo_servers_of(base: Path) -> list[int]:
+    """The reference servers the consoles of this test started (their data dir is in `base`)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            argv = cmdline.read_bytes().split(b"\0")
+            if b"nexus_refserver" in argv and any(str(base).encode() in arg for arg in argv):
+                pids.append(int(cmdline.parent.name))
+    return pids
+
+
+def saved_wall_index(settings_file: Path, screen: str) -> int | None:
+    """The playlist item the wall saved for `screen` (0-based), read as the console reads it."""
+    from PySide6.QtCore import QSettings
+
+    value = QSettings(str(settings_file), QSettings.Format.IniFormat).value(f"wall/{screen}/index")
+    return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+def test_systemd_restarts_the_frozen_wall_console_and_it_comes_back_on_the_same_playlist_item(
+    user_manager: UserManager,
+) -> None:
+    base = user_manager.base
+    service_log = base / "service.log"
+    (base / "wall.toml").write_text(WALL_PLAYLISTS)
+    with pytest.MonkeyPatch.context() as env:  # where the console's own code puts its files
+        env.setenv("XDG_CONFIG_HOME", str(base / "config"))
+        env.setenv("XDG_STATE_HOME", str(base / "state"))
+        settings_file = config_dir() / SETTINGS_FILE
+        console_log = log_dir() / LOG_FILE
+    (user_manager.units / "nexus-console-wall.service").write_text(unit_for_the_console(base, service_log))
+    assert user_manager.systemctl("daemon-reload").returncode == 0
+
+    def logs() -> str:
+        console = console_log.read_text() if console_log.exists() else ""
+        return f"manager:\n{user_manager.log.read_text()}\nconsole:\n{console}"
+
+    def wait_for(what: str, done: Callable[[], bool], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not done():
+            assert time.monotonic() < deadline, f"{what} within {timeout_s:.0f} s\n{logs()}"
+            time.sleep(0.1)
+
+    def wall_starts() -> list[re.Match[str]]:
+        return list(WALL_STARTED.finditer(console_log.read_text())) if console_log.exists() else []
+
+    started = user_manager.systemctl("start", "nexus-console-wall.service")
+    assert started.returncode == 0, started.stderr + logs()
+
+    # Frozen 14 s after the loop started, killed at most WatchdogSec after the last ping.
+    watchdog_failure = "nexus-console-wall.service: Failed with result 'watchdog'."
+    wait_for("no watchdog kill", lambda: watchdog_failure in user_manager.log.read_text(), 40.0)
+    # The first console is dead and the second has not shown its wall (which saves the item again) yet.
+    first_run = console_log.read_text()
+    [first] = wall_starts()
+    saved = saved_wall_index(settings_file, first["screen"])
+    assert first["item"] == "1", first.group(0)
+    assert first_run.index(first.group(0)) < first_run.index(FROZEN), "the loop froze before the wall showed"
+    assert len(wall_starts()) == 1, "the restarted console showed its wall before the saved item was read"
+    assert saved is not None and saved >= 1, f"the wall had not left item 1 before the freeze: {saved}"
+
+    wait_for("the restarted console shows no wall", lambda: len(wall_starts()) == 2, 40.0)
+    second = wall_starts()[1]
+    assert (second["screen"], second["playlist"]) == (first["screen"], first["playlist"])
+    assert int(second["item"]) - 1 == saved, f"saved item {saved}, came back with: {second.group(0)}"
+
+    shown = user_manager.systemctl("show", "nexus-console-wall.service", "-p", "NRestarts,WatchdogUSec")
+    properties = dict(line.split("=", 1) for line in shown.stdout.splitlines())
+    assert properties["WatchdogUSec"] == f"{CONSOLE_WATCHDOG_S}s" and int(properties["NRestarts"]) >= 1
+    manager_log = user_manager.log.read_text()
+    assert f"nexus-console-wall.service: Watchdog timeout (limit {CONSOLE_WATCHDOG_S}s)!" in manager_log
+    assert "in _freeze_forever" in service_log.read_text()  # faulthandler's dump on systemd's SIGABRT
+    assert console_log.read_text().count("console starting with profile demo") == 2
+    # The first console's demo server went with its control group; the second console's is running.
+    assert len(demo_servers_of(base)) == 1, demo_servers_of(base)
+
+    stopped = user_manager.systemctl("stop", "nexus-console-wall.service")
+    assert stopped.returncode == 0, stopped.stderr + logs()
+    assert demo_servers_of(base) == []

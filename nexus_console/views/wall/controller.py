@@ -23,7 +23,7 @@ from nexus_console.domain.freshness import format_clock
 from nexus_console.domain.wall_playlist import Playlist, WallConfig
 from nexus_console.domain.wall_rotation import Attention, WallRotation, attention_needed
 from nexus_console.views.pane import Pane
-from nexus_console.views.wall.window import WallWindow
+from nexus_console.views.wall.window import WallWindow, screen_name
 from nexus_console.workers.session import ConsoleSession
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class WallController(QObject):
         self.timer.start(TICK_MS)
 
     def add_screen(self, screen: QScreen) -> None:
-        name = screen.name()
+        name = screen_name(screen)
         if name in self.windows or self._closed:
             return
         window = WallWindow(self.session, self.pane_types, screen)
@@ -113,7 +113,7 @@ class WallController(QObject):
         )
 
     def remove_screen(self, screen: QScreen) -> None:
-        name = screen.name()
+        name = screen_name(screen)
         window = self.windows.pop(name, None)
         self.rotations.pop(name, None)
         if window is not None:

@@ -20,6 +20,13 @@ NOTICE_STYLE = (
 )
 
 
+def screen_name(screen: QScreen) -> str:
+    """The name a playlist file gives a screen ("HDMI-1"); a screen without one (Qt's offscreen screen) is
+    named by where it is, so its saved place in the playlist has a key of its own."""
+    geometry = screen.geometry()
+    return screen.name() or f"screen at {geometry.x()},{geometry.y()}"
+
+
 def wall_font(base: QFont, screen: QScreen) -> QFont:
     """Large type for a room: about 1/45 of the screen's height in logical pixels (24 px at 1080 p), never
     below 16 px. Logical pixels keep it right on high-DPI screens (Qt scales them by the device ratio)."""
@@ -33,7 +40,7 @@ class WallWindow(QWidget):
         super().__init__(None, Qt.WindowType.Window | Qt.WindowType.FramelessWindowHint)
         self.setObjectName("wallWindow")
         self.session = session
-        self.screen_name = screen.name()
+        self.screen_name = screen_name(screen)
         self.pane_types = {t.title: t for t in pane_types if session.me.may_access(t.required_roles)}
         self.panes: dict[str, Pane] = {}
         self.setScreen(screen)
