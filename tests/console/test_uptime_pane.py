@@ -107,7 +107,7 @@ def test_the_uptime_pane_answers_last_months_uptime_and_exports_the_sla_report(
                         await asyncio.sleep(0.5)
                     assert cell(pane, SERVICE, "24 h") != "—"
 
-                    # An incident on the service: its day's bar names it, and the list beside the table has it.
+                    # An incident on the service: its day's bar names it, and the list below the table has it.
                     body, _ = await session.api.post_json(
                         "/incidents",
                         {"title": "Invoices stuck", "severity": "high", "services": [SERVICE]},
