@@ -73,6 +73,9 @@ def stale_text(status: SourceStatus[object], now: float) -> str | None:
     if not status.is_stale(now):
         return None
     since = status.stale_since()
+    if status.last_good is None and status.error:
+        # Nothing was ever shown: "stale" would suggest old data on screen. Say it never loaded, and why.
+        return f"not loaded — {status.error}"
     if status.error:
         reason = status.error
     elif status.last_good is None:

@@ -34,6 +34,7 @@ import httpx
 from nexus_console.domain.alerts import Alert, AlertDiff, diff_snapshot
 from nexus_console.domain.backoff import Backoff
 from nexus_console.services.http import FetchError, describe_error
+from nexus_console.services.http.errors import is_permission_denied
 from nexus_console.services.nexus_alert_wire import (
     MALFORMED,
     SOURCE,
@@ -42,6 +43,7 @@ from nexus_console.services.nexus_alert_wire import (
     malformed_text,
     parse_alert_page,
 )
+from nexus_console.services.polling import PERMISSION_RETRY_S
 from nexus_console.services.source_loop import SourceLoop
 from nexus_console.services.sse import (
     MAX_EVENT_BYTES,
@@ -248,6 +250,8 @@ class NexusAlertSource:
         # down, hung or answering errors is tried again within a poll interval (current soon once back).
         cap = None if isinstance(exc, StreamFailed) else self.poll_interval_s
         delay = self.loop.failure_delay(cap)
+        if is_permission_denied(exc):
+            return max(delay, PERMISSION_RETRY_S)  # refused for the role: said in words, no retry storm
         if not polling and self.server_retry_s:
             delay = max(delay, min(self.server_retry_s, cap or self.backoff.cap_s))
         return delay

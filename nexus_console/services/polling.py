@@ -17,6 +17,7 @@ from nexus_console.domain.backoff import Backoff
 from nexus_console.domain.freshness import SourceState, SourceStatus, Stamped
 from nexus_console.services.feeds import Subscribers
 from nexus_console.services.http import describe_error
+from nexus_console.services.http.errors import is_permission_denied
 from nexus_console.services.source_loop import SourceLoop
 
 __all__ = ["Backoff", "CacheCodec", "Poller", "PollerRegistry", "gather_limited"]
@@ -128,6 +129,10 @@ class Poller(Generic[T]):
         error = describe_error(exc, timeout_s=self.timeout_s)
         log.info("source %s failed: %s", self.name, error)
         delay = self._loop.failure_delay(cap_s=self.interval_s)
+        if is_permission_denied(exc):
+            # Refused for the user's role: asking again every interval only fills the log. The `me` source
+            # notices a change of roles; a new session asks at once.
+            delay = max(delay, PERMISSION_RETRY_S)
         since = self.status.error_since if self.status.state is SourceState.ERROR else now
         failing = replace(self.status, state=SourceState.ERROR, error=error, error_since=since)
         self._publish(replace(failing, next_attempt_at=now + delay))
@@ -136,6 +141,9 @@ class Poller(Generic[T]):
     def _publish(self, status: SourceStatus[T]) -> None:
         self.status = status
         self._subscribers.notify(status)
+
+
+PERMISSION_RETRY_S = 600.0
 
 
 class SourceCache(Protocol):

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from nexus_console.domain.auth import permission_denied_text
+
 
 class FetchError(Exception):
     """A request failed; str() is the human text shown in the UI ("HTTP 500 from /x")."""
@@ -37,6 +39,10 @@ def describe_error(exc: BaseException, *, timeout_s: float | None = None) -> str
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"connection broken: {_root_cause(exc)}"
     if isinstance(exc, httpx.HTTPStatusError):
+        if exc.response.status_code == 403:
+            what = f"reading {exc.request.url.path}"
+            sentence = permission_denied_text(_required_role(exc.response), what).rstrip(".")
+            return f"{sentence} (HTTP 403)"
         return f"HTTP {exc.response.status_code} from {short_url(exc.request.url)}"
     if isinstance(exc, json.JSONDecodeError):
         return f"invalid JSON: {exc.msg} at position {exc.pos}"
@@ -50,6 +56,23 @@ def _request_of(exc: httpx.HTTPError) -> httpx.Request | None:
         return exc.request
     except RuntimeError:
         return None
+
+
+def is_permission_denied(exc: BaseException) -> bool:
+    """A 403: the account's role may not read this (an API error or a raw HTTP status error)."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code == 403
+    return getattr(exc, "status", None) == 403
+
+
+def _required_role(response: httpx.Response) -> str | None:
+    """The role a 403's problem document names (`required_role`), when its body was read and says one."""
+    try:
+        problem = json.loads(response.content)
+    except (httpx.ResponseNotRead, ValueError):
+        return None
+    role = problem.get("required_role") if isinstance(problem, dict) else None
+    return str(role) if role else None
 
 
 def _connect_failure(exc: BaseException) -> str:
