@@ -48,3 +48,8 @@ class TriageResult:
     done: int = 0  # alerts the action succeeded on
     skipped: int = 0  # targets in a state that cannot take the action
     problems: tuple[str, ...] = ()  # one line per failure (deduplicated for "resolves at its source")
+
+
+def resolved_at_the_server(alert: Alert) -> bool:
+    """Only Nexus alerts are resolved by a person; the other sources resolve when their condition clears."""
+    return alert.source == "nexus"

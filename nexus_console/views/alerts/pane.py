@@ -23,14 +23,14 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from nexus_console.domain.alert_actions import TriageAction, TriageResult, eligible
+from nexus_console.domain.alert_actions import TriageAction, TriageResult, eligible, resolved_at_the_server
 from nexus_console.domain.alert_filter import AlertFilter
-from nexus_console.domain.alerts import Alert
+from nexus_console.domain.alerts import Alert, Severity
 from nexus_console.domain.incident_flow import INCIDENT_WRITERS, draft_from_alerts
 from nexus_console.domain.wall_playlist import PaneView
 from nexus_console.views.alerts.filter_bar import FilterBar, ask_filter_name
 from nexus_console.views.alerts.queue_view import AlertQueueView
-from nexus_console.views.alerts.side_views import HistoryView, RulesView, SilenceDialog
+from nexus_console.views.alerts.side_views import HistoryView, RulesView, SilenceDialog, confirm_resolve
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.notifications import AlertNotifier, CommandSoundPlayer, SoundPlayer
 from nexus_console.views.pane import Pane, StaleBanner
@@ -209,8 +209,17 @@ class AlertsPane(Pane):
 
     def resolve_selected(self) -> None:
         targets = self.queue_view.targets()
-        if self._can(TriageAction.RESOLVE, targets):
-            self._triage(TriageAction.RESOLVE, self.triage.resolve(targets))
+        if not self._can(TriageAction.RESOLVE, targets):
+            return
+        chosen = eligible(TriageAction.RESOLVE, targets)
+        critical = sum(1 for a in chosen if a.severity is Severity.CRITICAL and resolved_at_the_server(a))
+
+        async def confirm_and_resolve() -> TriageResult | str:
+            if critical and not await confirm_resolve(self, len(chosen), critical):
+                return "Resolve cancelled"
+            return await self.triage.resolve(targets)
+
+        self._triage(TriageAction.RESOLVE, confirm_and_resolve())
 
     def silence_selected(self) -> None:
         targets = self.queue_view.targets()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -29,6 +30,7 @@ from nexus_console.domain.alerts import Alert, AlertState, Transition
 from nexus_console.domain.freshness import format_clock
 from nexus_console.models.alert_table import format_age
 from nexus_console.models.health_tables import Column, RecordTableModel
+from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.table_view import row_table
 
 
@@ -192,6 +194,25 @@ class HistoryView(QWidget):
 SILENCE_CHOICES = ("15m", "1h", "4h", "12h", "1d", "1w")
 
 
+async def confirm_resolve(parent: QWidget, count: int, critical: int) -> bool:
+    """`r` on a critical alert asks first: one keystroke must not close what pages the on-call."""
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
+        "Resolve critical alerts?",
+        f"Resolve {count} alert{'s' if count != 1 else ''}, {critical} of them critical? A resolved alert "
+        "leaves the queue; it fires again only if its source still reports it.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        parent,
+    )
+    box.setObjectName("resolveConfirm")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    try:
+        await execute_dialog(box)
+        return box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes
+    finally:
+        box.deleteLater()
+
+
 class SilenceDialog(QDialog):
     """The duration picker for `s`: a preset or any duration the filter language reads (90m, 1h30m)."""
 
@@ -207,6 +228,7 @@ class SilenceDialog(QDialog):
         self.comment = QLineEdit(self)
         self.comment.setObjectName("silenceComment")
         self.comment.setPlaceholderText("why (kept with the silence)")
+        self.comment.setMinimumWidth(360)  # a sentence, not a word
         self.error = QLabel("", self)
         self.error.setStyleSheet("QLabel { color: #d0453b; }")
         self.buttons = QDialogButtonBox(
