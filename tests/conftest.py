@@ -158,6 +158,9 @@ def refserver_factory(tmp_path: Path) -> Iterator[object]:
         server.stop()
 
 
+PENDING_CANCEL_S = 10.0
+
+
 @pytest.fixture
 def qloop(qapp: Any) -> Iterator[QLoop]:
     """A fresh qasync.QEventLoop on the Qt app for one test; fails the test if tasks are left pending."""
@@ -172,7 +175,12 @@ def qloop(qapp: Any) -> Iterator[QLoop]:
         for task in pending:
             task.cancel()
         if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            # Bounded: a task that swallows its cancellation must fail the test, not hang the run.
+            loop.run_until_complete(asyncio.wait(pending, timeout=PENDING_CANCEL_S))
+            stuck = [task for task in pending if not task.done()]
+            if stuck:
+                stacks = "; ".join(f"{t.get_name()} at {t.get_stack(limit=3)}" for t in stuck)
+                pytest.fail(f"tasks ignored their cancellation: {stacks}", pytrace=False)
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QPoint, Qt, QTimer
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtTest import QTest
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent
+from PySide6.QtWidgets import QApplication
 
 from nexus_console.domain.freshness import SourceState
 from nexus_console.services.health_sources import HealthSourceSettings
@@ -134,8 +134,21 @@ def test_the_wall_rotates_holds_on_an_unacknowledged_incident_and_re_signs_in_wi
             )
             assert body["acknowledged_at"] is not None  # investigating implies acknowledged: the hold ends
             await wait_until(lambda: window.heading.text().startswith("room "), timeout_s=10)
-            QTest.mouseMove(window, QPoint(40, 40))
-            QTest.keyClick(window, Qt.Key.Key_Space)
+            # Sent, not QTest.mouseMove/keyClick: those spin a nested event loop inside this task (qasync#59).
+            QApplication.sendEvent(
+                window,
+                QMouseEvent(
+                    QEvent.Type.MouseMove,
+                    QPointF(40, 40),
+                    QPointF(40, 40),
+                    Qt.MouseButton.NoButton,
+                    Qt.MouseButton.NoButton,
+                    Qt.KeyboardModifier.NoModifier,
+                ),
+            )
+            QApplication.sendEvent(
+                window, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier)
+            )
             shown = window.heading.text()
             await asyncio.sleep(4)  # longer than the item's 2 or 3 s
             assert window.heading.text() == shown and "Rotation paused" in window.notice.text()
