@@ -156,6 +156,12 @@ def test_audit_csv_export_writes_every_entry_with_before_and_after(
     assert rows[0]["reason"] == "chargebacks, again"
     assert rows[0]["before"] == '{"status": "active", "version": 3}'
     assert change_text(None, None) == ""
+    # Never "None → …": a field set, cleared or a record created says so.
+    assert change_text({"note": None}, {"note": "vip"}) == "note: set to vip"
+    assert change_text({"note": "vip"}, {"note": None}) == "note: cleared (was vip)"
+    assert change_text(None, {"id": 7}) == 'created: {"id": 7}'
+    when = model.data(model.index(0, 0))
+    assert len(when) == 19 and when[:4] == "2026" and "T" not in when and "." not in when, when
 
 
 def test_queue_pane_lists_every_entry_past_the_first_page(qloop: Any, tmp_path: Path) -> None:
