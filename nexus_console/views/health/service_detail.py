@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
@@ -141,17 +142,20 @@ class ServiceDetail(QWidget):
             chart.set_stale(stale_text)
         if history is None or self.service is None:
             return False
+        ring = history.ring(self.service)
+        self._caption(ring.latest(), now)  # the age moves on even when no new data came (a stale chart)
         if history.revision == self._drawn_revision:
             return False
         self._drawn_revision = history.revision
-        ring = history.ring(self.service)
         times = ring.times()
         for chart in self.charts():
             for key in chart.series_keys():
                 chart.set_series_data(key, times, ring.column(key))
             chart.set_time_window(now)
         self.incidents.extend_active(now)
-        latest = ring.latest()
+        return True
+
+    def _caption(self, latest: Any, now: float) -> None:
         if latest is not None:
             age = format_short_age(now - latest["time"])
             self.rate_chart.set_caption(
@@ -163,7 +167,6 @@ class ServiceDetail(QWidget):
                 f" · p95 {_value(latest['p95_ms'], ' ms', 0)}"
                 f" · p99 {_value(latest['p99_ms'], ' ms', 0)} · {age} ago · SLA p50<50 p95<200 p99<500 ms"
             )
-        return True
 
     def show_health(self, result: ProbeResult | None, now: float, stale: bool) -> None:
         if self.service is None:
