@@ -63,6 +63,7 @@ class LiveChart(QWidget):
         self.caption = QLabel(title, self)
         self.caption.setStyleSheet(CAPTION_STYLE)
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
+        self.caption.setWordWrap(True)  # a narrow chart wraps its figures rather than cutting them
         self.plot_widget = pg.PlotWidget(background=CHART_BACKGROUND, axisItems={"bottom": pg.DateAxisItem()})
         self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot_item.setLabel("left", y_label, units=y_unit or None, color=AXIS_COLOUR)
@@ -73,7 +74,14 @@ class LiveChart(QWidget):
         self.plot_item.setDownsampling(auto=True, mode="peak")
         self.plot_item.enableAutoRange(axis="y", enable=True)
         self.plot_item.disableAutoRange(axis="x")
-        self.legend = self.plot_item.addLegend(offset=(-8, 4), labelTextColor="#d5d8dc", labelTextSize="8pt")
+        # Top left, in one row, on a translucent ground: the newest data is at the right edge, not under it.
+        self.legend = self.plot_item.addLegend(
+            offset=(8, 4),
+            labelTextColor="#d5d8dc",
+            labelTextSize="8pt",
+            colCount=3,
+            brush=pg.mkBrush(20, 23, 27, 170),
+        )
         for axis in ("left", "bottom"):
             self.plot_item.getAxis(axis).setTextPen(AXIS_COLOUR)
             self.plot_item.getAxis(axis).setPen(AXIS_COLOUR)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QItemSelection, QSize, Qt
-from PySide6.QtGui import QAction, QShowEvent
+from PySide6.QtGui import QAction, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from nexus_console.domain.freshness import SourceState, SourceStatus, stale_text
@@ -115,12 +115,14 @@ class HealthPane(Pane):
         self.matrix.selectionModel().selectionChanged.connect(self._on_selection)
         self.detail = ServiceDetail(self, clock=lambda: self.clock())
         self.detail.incidents.activated.connect(self.open_incident_event)
-        matrix_tab = QSplitter(Qt.Orientation.Horizontal)
+        self.matrix_tab = matrix_tab = QSplitter(Qt.Orientation.Horizontal)
         matrix_tab.addWidget(self.matrix)
         matrix_tab.addWidget(self.detail)
+        self.detail.setMinimumWidth(380)  # the charts shrink on a laptop; the matrix's columns do not
         matrix_tab.setStretchFactor(0, 0)
         matrix_tab.setStretchFactor(1, 1)
         matrix_tab.setSizes([self.matrix.preferred_width(), 700])
+        matrix_tab.splitterMoved.connect(lambda *_: setattr(self, "_handle_moved", True))
 
         self.overview = OverviewChart()
         self.api_view = ApiHealthView()
@@ -190,6 +192,17 @@ class HealthPane(Pane):
         super().showEvent(event)
         if not self._shut_down:
             self.refresh_ages()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # The matrix whole, the charts the rest: a splitter would share a narrow window proportionally and
+        # cut the matrix's last columns. Until the user moves the handle.
+        preferred = self.matrix.preferred_width()
+        sizes = self.matrix_tab.sizes()
+        if sum(sizes) > preferred + 200 and sizes[0] != preferred and not self._handle_moved:
+            self.matrix_tab.setSizes([preferred, sum(sizes) - preferred])
+
+    _handle_moved = False
 
     # ---- data in ---------------------------------------------------------------------------------
 
