@@ -24,6 +24,7 @@ DISPLAY = Qt.ItemDataRole.DisplayRole
 BARS_ROLE = Qt.ItemDataRole.UserRole + 1  # the daily bars' levels, oldest first, for the bars delegate
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 MET, MISSED, UNKNOWN = QColor("#58c27d"), QColor("#ff6b5e"), QColor("#8a8f98")
+LOW_COVERAGE = 0.5  # under half of a window seen: its percentage is grey
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,8 @@ class UptimeTableModel(ListTableModel[UptimeRow]):
         if role == Qt.ItemDataRole.ToolTipRole:
             return uptime_detail(tally)
         if role == Qt.ItemDataRole.ForegroundRole:
+            if (tally.coverage_ratio or 0.0) < LOW_COVERAGE:
+                return UNKNOWN  # seen too little of the window to vouch for it either way (the tooltip says)
             return {True: MET, False: MISSED, None: UNKNOWN}[meets_sla(tally)]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
