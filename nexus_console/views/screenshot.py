@@ -1,4 +1,6 @@
-"""`--screenshot`: wait until every source of the session has answered, then save the window as PNG."""
+"""`--screenshot`: wait until every source of the session has answered and the charts have a few seconds of
+data (rates need two scrapes: a picture of "—" and empty charts shows nothing), then save the window as
+PNG."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from nexus_console.workers.session import ConsoleSession
 
 log = logging.getLogger("nexus_console")
 
+CHART_SETTLE_S = 8.0  # after every source answered: rates and percentiles from several one-second scrapes
+
 
 async def screenshot_when_fresh(
     window: QWidget, session: ConsoleSession, path: Path, deadline_s: float
@@ -28,7 +32,7 @@ async def screenshot_when_fresh(
     else:
         waiting = [s.name for s in session.statuses().values() if s.state is not SourceState.OK]
         log.warning("screenshot taken before every source answered: %s", ", ".join(waiting))
-    await asyncio.sleep(0.2)  # one more round of paints after the last data arrived
+    await asyncio.sleep(max(0.2, min(CHART_SETTLE_S, deadline - time.monotonic())))
     path.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(path), "PNG"):
         log.error("could not save the screenshot to %s", path)
