@@ -212,7 +212,9 @@ class AlertDetail(QWidget):
             self.runbook.clear()
             self._runbook_link = None
             self.start_line.hide()
+            self.chart.hide()
             return
+        self.chart.setVisible(bool(alert.service))  # no service, no metrics: no large empty chart
         self._set_header(alert, now)
         scroll = self.info.verticalScrollBar().value()
         self.info.setHtml(alert_html(alert, self.transitions, now))

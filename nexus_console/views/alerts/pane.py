@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
@@ -49,6 +49,7 @@ PANE_STYLE = (
     "QLabel#alertCounts { color: #9aa0a6; }"
 )
 SILENCE_CANCELLED = "Silence cancelled"
+FLASH_MS = 10_000
 
 
 class AlertsPane(Pane):
@@ -88,6 +89,9 @@ class AlertsPane(Pane):
         self.message = QLabel(runtime.settings_problem or "", self)
         self.message.setObjectName("alertMessage")
         self.message.setWordWrap(True)
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setSingleShot(True)
+        self._flash_timer.timeout.connect(self.message.clear)
 
         # ---- the queue, rules and history ----
         self.queue_view = view = AlertQueueView(
@@ -276,7 +280,9 @@ class AlertsPane(Pane):
         )
 
     def flash(self, text: str) -> None:
+        """Say what an action did; the sentence goes after FLASH_MS (a newer one restarts the clock)."""
         self.message.setText(text)
+        self._flash_timer.start(FLASH_MS)
 
     def _run(
         self,
