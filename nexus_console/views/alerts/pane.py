@@ -23,15 +23,13 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from nexus_console.domain.alert_actions import TriageAction, TriageResult, eligible, resolved_at_the_server
 from nexus_console.domain.alert_filter import AlertFilter
-from nexus_console.domain.alerts import Alert, Severity
 from nexus_console.domain.incident_flow import INCIDENT_WRITERS, draft_from_alerts
 from nexus_console.domain.wall_playlist import PaneView
 from nexus_console.views.alerts.filter_bar import FilterBar, ask_filter_name
 from nexus_console.views.alerts.queue_view import AlertQueueView
-from nexus_console.views.alerts.side_views import HistoryView, RulesView, SilenceDialog, confirm_resolve
-from nexus_console.views.async_dialog import execute_dialog
+from nexus_console.views.alerts.side_views import HistoryView, RulesView
+from nexus_console.views.alerts.triage_keys import TriageKeys
 from nexus_console.views.notifications import AlertNotifier, CommandSoundPlayer, SoundPlayer
 from nexus_console.views.pane import Pane, StaleBanner
 from nexus_console.workers.session import ConsoleSession
@@ -48,7 +46,6 @@ PANE_STYLE = (
     "QLabel#filterError { color: #ff6b5e; }"
     "QLabel#alertCounts { color: #9aa0a6; }"
 )
-SILENCE_CANCELLED = "Silence cancelled"
 FLASH_MS = 10_000
 
 
@@ -71,6 +68,7 @@ class AlertsPane(Pane):
         self.runtime = runtime = session.alerts
         self.queue = runtime.queue
         self.triage = runtime.triage
+        self.triage_keys = TriageKeys(self)
         self.settings = settings = runtime.pane_settings
         self.saved_filters: dict[str, str] = {}
 
@@ -207,43 +205,13 @@ class AlertsPane(Pane):
     # ---- triage: the workflow is runtime.triage; the pane picks the targets and shows the outcome ----
 
     def acknowledge_selected(self) -> None:
-        targets = self.queue_view.targets()
-        if self._can(TriageAction.ACKNOWLEDGE, targets):
-            self._triage(TriageAction.ACKNOWLEDGE, self.triage.acknowledge(targets))
+        self.triage_keys.acknowledge(self.queue_view.targets())
 
     def resolve_selected(self) -> None:
-        targets = self.queue_view.targets()
-        if not self._can(TriageAction.RESOLVE, targets):
-            return
-        chosen = eligible(TriageAction.RESOLVE, targets)
-        critical = sum(1 for a in chosen if a.severity is Severity.CRITICAL and resolved_at_the_server(a))
-
-        async def confirm_and_resolve() -> TriageResult | str:
-            if critical and not await confirm_resolve(self, len(chosen), critical):
-                return "Resolve cancelled"
-            return await self.triage.resolve(targets)
-
-        self._triage(TriageAction.RESOLVE, confirm_and_resolve())
+        self.triage_keys.resolve(self.queue_view.targets())
 
     def silence_selected(self) -> None:
-        targets = self.queue_view.targets()
-        if not self._can(TriageAction.SILENCE, targets):
-            return
-
-        async def ask_and_silence() -> TriageResult | str:
-            dialog = SilenceDialog(len(eligible(TriageAction.SILENCE, targets)), self)
-            try:
-                if await execute_dialog(dialog) != SilenceDialog.DialogCode.Accepted:
-                    return SILENCE_CANCELLED
-                duration_s, comment = dialog.duration_s(), dialog.comment.text().strip()
-                duration_text = dialog.duration.currentText().strip()
-            finally:
-                dialog.deleteLater()
-            return await self.triage.silence(
-                targets, duration_s=duration_s, comment=comment, duration_text=duration_text
-            )
-
-        self._triage(TriageAction.SILENCE, ask_and_silence())
+        self.triage_keys.silence(self.queue_view.targets())
 
     def declare_incident(self) -> None:
         """Declare an incident from the marked alerts (or the selected one), or add them to an open one:
@@ -263,21 +231,6 @@ class AlertsPane(Pane):
         draft = draft_from_alerts(targets, commander=self.session.me.email)
         self.queue_view.clear_marks()
         incidents.run_task(incidents.declare_from(draft), "declare incident")
-
-    def _can(self, action: TriageAction, targets: list[Alert]) -> bool:
-        """Whether any target can take the action; if none can, the pane says so."""
-        nothing = self.triage.nothing_to(action, targets)
-        if nothing is not None:
-            self.flash(nothing.text)
-        return nothing is None
-
-    def _triage(self, action: TriageAction, work: Coroutine[Any, Any, TriageResult | str]) -> None:
-        self.queue_view.clear_marks()
-        self._run(
-            work,
-            action.value,
-            on_done=lambda result: self.flash(result if isinstance(result, str) else result.text),
-        )
 
     def flash(self, text: str) -> None:
         """Say what an action did; the sentence goes after FLASH_MS (a newer one restarts the clock)."""
