@@ -13,9 +13,9 @@ import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QItemSelection, QSize, Qt
+from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QAction, QResizeEvent, QShowEvent
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from nexus_console.domain.freshness import SourceState, SourceStatus, stale_text
 from nexus_console.domain.health import Probe, ProbeSweep, ServiceState, summarize
@@ -34,10 +34,10 @@ from nexus_console.views.health.documents import (
 from nexus_console.views.health.incident_marks import open_in_incidents_pane
 from nexus_console.views.health.matrix_view import HealthMatrixView
 from nexus_console.views.health.service_detail import ServiceDetail
+from nexus_console.views.health.widgets import SteadyTabWidget, apply_dark_palette
 from nexus_console.views.incidents.banner import IncidentBanner
 from nexus_console.views.overview_chart import OverviewChart
 from nexus_console.views.pane import Pane, StaleBanner
-from nexus_console.views.theme import dark_palette
 from nexus_console.workers.session import ConsoleSession
 
 SERVICES, PROBES, METRICS = "services", "probes", "metrics"
@@ -54,35 +54,6 @@ OVERVIEW_STATE_COLOURS = {
 }
 OVERVIEW_STALE_COLOUR = "#8a8f98"
 SUMMARY_STYLE = "QLabel { color: #e6e6e6; font-size: 10pt; font-weight: bold; padding: 3px 4px; }"
-
-
-def apply_dark_palette(widget: QWidget) -> None:
-    """The Health pane is a wall display: dark, whatever the application palette is."""
-    widget.setPalette(dark_palette(widget.palette()))
-    widget.setAutoFillBackground(True)
-
-
-class SteadyTabWidget(QTabWidget):
-    """A QTabWidget that does not repaint itself whole on every layout request from inside a page.
-
-    Any label whose text changes (ages every second) sends a layout request up the widget tree; QTabWidget
-    answers each by laying out its tab bar again and repainting everything it holds, the matrix and the
-    charts included. Its own layout only depends on the tab bar's size hint (resizes and tab changes are
-    handled elsewhere), so a request that leaves that hint as it was only passes on up.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._laid_out_for: QSize | None = None
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.LayoutRequest:
-            hint = self.tabBar().sizeHint()
-            if hint == self._laid_out_for:
-                self.updateGeometry()
-                return True
-            self._laid_out_for = hint
-        return super().event(event)
 
 
 class HealthPane(Pane):
