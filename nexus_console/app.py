@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from nexus_console import __version__
 from nexus_console.domain.auth import Me
+from nexus_console.domain.wall_playlist import PlaylistError
 from nexus_console.launch_options import default_pane_types, parse_args, settings_for_console
 from nexus_console.services.api_client import NexusClient, PermissionDenied
 from nexus_console.services.auth import AuthSession, Credentials, LoginFailed, ServerUnreachable
@@ -44,7 +45,6 @@ from nexus_console.services.profiles import (
 from nexus_console.services.quit_signals import install_quit_signals
 from nexus_console.services.races import Interrupted, first_of, unless_set
 from nexus_console.services.systemd_notify import SystemdNotifier, arm_freeze_switch, notify_watchdog
-from nexus_console.services.wall_config import load_wall_config
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.first_paint import FirstPaintLogger
 from nexus_console.views.login_dialog import LoginDialog
@@ -53,6 +53,7 @@ from nexus_console.views.pane import Pane
 from nexus_console.views.screenshot import screenshot_when_fresh
 from nexus_console.views.theme import apply_theme
 from nexus_console.views.wall.controller import WallController
+from nexus_console.wall_launch import build_wall
 from nexus_console.workers.loop_watchdog import LoopWatchdog
 from nexus_console.workers.session import ConsoleSession, SessionSettings
 
@@ -341,15 +342,13 @@ class ConsoleApp:
         if self.wall is not None or self.window is None or self.session is None:
             return
         pane_types = self.pane_types if self.pane_types is not None else default_pane_types()
-        titles = [t.title for t in pane_types if self.session.me.may_access(t.required_roles)]
-        config = load_wall_config(titles, self.args.wall_config)
-        if self.args.playlist and self.args.playlist not in config.playlists:
-            raise StartupError(
-                f"no playlist {self.args.playlist!r}; the wall file defines {', '.join(config.playlists)}"
-            )
-        self.wall = WallController(
-            self.session, pane_types, config, settings_for_console(), forced_playlist=self.args.playlist
-        )
+        try:
+            self.wall = build_wall(self.session, pane_types, self.args.wall_config, self.args.playlist)
+        except PlaylistError as exc:
+            if self.args.wall:
+                raise StartupError(str(exc)) from None
+            self.window.show_error(str(exc))  # from the menu: the console goes on without a wall
+            return
         self.wall.quit_requested.connect(self.request_quit)
         self.wall.leave_requested.connect(self.close_wall)
         self.window.hide()
