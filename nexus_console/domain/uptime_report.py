@@ -7,6 +7,7 @@ one down for an hour is 99.58 % for that hour's day, not the average of ten perc
 
 from __future__ import annotations
 
+import functools
 import html
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -73,6 +74,7 @@ def incidents_on(
     return found
 
 
+@functools.lru_cache(maxsize=4096)  # a table repaints its figures often; equal tallies are shared
 def uptime_text(tally: Tally) -> str:
     """'99.95 %' (two decimals, never rounded up to 100 % while anything was down), or '—' with nothing
     known."""
@@ -86,6 +88,7 @@ def uptime_text(tally: Tally) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def uptime_detail(tally: Tally) -> str:
     """The figures behind a percentage, for its tooltip."""
     if not tally.total_s:

@@ -55,6 +55,11 @@ class Pane(QWidget):
         """A clock that ticks only while the pane is shown."""
         return self.watchers.every(interval_ms, callback, name=name)
 
+    def catch_up(self) -> None:
+        """Take in what the watched feeds hold now while hidden (the wall prepares its next item so)."""
+        if not self._shut_down:
+            self.watchers.catch_up()
+
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self._shut_down:

@@ -185,6 +185,16 @@ class Watchers(QObject):
         for watcher in (*self._pausable, *self._always):
             watcher.flush()
 
+    def catch_up(self) -> None:
+        """While inactive: deliver what the paused feeds hold now, and stay paused. A pane about to be
+        shown takes its data a moment before, so showing it costs only the paint (the wall's next item)."""
+        if self._active:
+            return
+        for watcher in self._pausable:
+            if watcher.paused:
+                watcher.resume()
+                watcher.pause()
+
     def close(self) -> None:
         self._active = False
         for timer in self._timers:

@@ -96,6 +96,7 @@ class WallWindow(QWidget):
             pane.show_view(view)
             pane.resize(self.stack.size())
             pane.ensurePolished()
+            pane.catch_up()
 
     def show_view(self, view: PaneView, heading: str) -> bool:
         """Show `view`; False when this account has no such pane (the item is skipped)."""
