@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from nexus_console.domain.incident_stats import format_duration
 from nexus_console.domain.incidents import Incident
 from nexus_console.domain.uptime import ACCOUNTING_RULE, SLA_TARGET, Tally
 from nexus_console.domain.uptime_windows import ServiceUptime, bar_level, meets_sla, sum_tallies
@@ -95,23 +96,15 @@ def uptime_detail(tally: Tally) -> str:
         return "nothing recorded in this window"
     coverage = tally.coverage_ratio
     parts = [
-        f"down {_duration(tally.down_s)}",
-        f"degraded {_duration(tally.degraded_s)}",
-        f"no data {_duration(tally.no_data_s)}",
+        f"down {format_duration(tally.down_s)}",
+        f"degraded {format_duration(tally.degraded_s)}",
+        f"no data {format_duration(tally.no_data_s)}",
         f"coverage {coverage * 100:.1f} %" if coverage is not None else "coverage —",
     ]
     verdict = meets_sla(tally)
     if verdict is not None:
         parts.append(f"SLA {SLA_TARGET * 100:g} % {'met' if verdict else 'missed'}")
     return " · ".join(parts)
-
-
-def _duration(seconds: int) -> str:
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 REPORT_COLUMNS = ("service", "uptime %", "SLA met", "down (s)", "degraded (s)", "no data (s)", "coverage %")
@@ -150,8 +143,8 @@ def sla_report_html(
             html.escape(service),
             uptime_text(total),
             {None: "—", True: "met", False: "<b>missed</b>"}[meets_sla(total)],
-            _duration(total.down_s),
-            _duration(total.no_data_s),
+            format_duration(total.down_s),
+            format_duration(total.no_data_s),
             str(outage_days),
         ]
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")

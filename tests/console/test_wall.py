@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -184,85 +186,72 @@ def wall_on(session: Any, clock: FakeClock, config_text: str = PLAYLIST) -> Wall
     return WallController(session, PANES, parse_config(config_text), settings_for_console(), clock=clock)
 
 
+@contextmanager
+def running_wall(session: Any) -> Iterator[tuple[WallController, FakeClock]]:
+    """A started wall on a fake clock, closed at the end."""
+    clock = FakeClock()
+    wall = wall_on(session, clock)
+    wall.start()
+    try:
+        yield wall, clock
+    finally:
+        wall.close()
+
+
 def test_an_unplugged_screen_loses_its_window_and_a_plugged_one_gets_one(qtbot: Any) -> None:
-    with window_session("viewer") as session:
-        clock = FakeClock()
-        wall = wall_on(session, clock)
-        wall.start()
-        try:
-            screen = QGuiApplication.primaryScreen()
-            window = only_window(wall)
-            assert window.screen() is screen and window.geometry() == screen.geometry()
-            wall.remove_screen(screen)  # what Qt calls when the screen goes away
-            assert wall.windows == {}
-            wall.tick()  # nothing to turn, nothing breaks
-            wall.add_screen(screen)
-            assert only_window(wall).heading.text() == "room 1/2 · Status"
-        finally:
-            wall.close()
+    with window_session("viewer") as session, running_wall(session) as (wall, _clock):
+        screen = QGuiApplication.primaryScreen()
+        window = only_window(wall)
+        assert window.screen() is screen and window.geometry() == screen.geometry()
+        wall.remove_screen(screen)  # what Qt calls when the screen goes away
+        assert wall.windows == {}
+        wall.tick()  # nothing to turn, nothing breaks
+        wall.add_screen(screen)
+        assert only_window(wall).heading.text() == "room 1/2 · Status"
 
 
 def test_a_restarted_wall_comes_back_on_the_item_it_showed(qtbot: Any) -> None:
     with window_session("viewer") as session:
-        clock = FakeClock()
-        wall = wall_on(session, clock)
-        wall.start()
-        clock.now = 2.0
-        wall.tick()
-        assert only_window(wall).heading.text() == "room 2/2 · Health — API"
-        wall.close()  # the watchdog kills the console here
-
-        again = wall_on(session, FakeClock())
-        again.start()
-        try:
+        with running_wall(session) as (wall, clock):
+            clock.now = 2.0
+            wall.tick()
+            assert only_window(wall).heading.text() == "room 2/2 · Health — API"
+        # the watchdog killed the console here
+        with running_wall(session) as (again, _clock):
             assert only_window(again).heading.text() == "room 2/2 · Health — API"
-        finally:
-            again.close()
 
 
 def test_the_next_item_is_prepared_before_it_is_shown(qtbot: Any) -> None:
-    with window_session("viewer") as session:
-        clock = FakeClock()
-        wall = wall_on(session, clock)
-        wall.start()
-        try:
-            window = only_window(wall)
-            assert set(window.panes) == {"Status"}
-            clock.now = 1.0  # 1 s before Health is due: it is built, on its API tab, but not shown yet
-            wall.tick()
-            health = window.panes["Health"]
-            assert isinstance(health, HealthPane) and health.tabs.tabText(health.tabs.currentIndex()) == "API"
-            assert window.current_view_pane() is window.panes["Status"]
-            clock.now = 2.0
-            wall.tick()
-            assert window.current_view_pane() is health
-        finally:
-            wall.close()
+    with window_session("viewer") as session, running_wall(session) as (wall, clock):
+        window = only_window(wall)
+        assert set(window.panes) == {"Status"}
+        clock.now = 1.0  # 1 s before Health is due: it is built, on its API tab, but not shown yet
+        wall.tick()
+        health = window.panes["Health"]
+        assert isinstance(health, HealthPane) and health.tabs.tabText(health.tabs.currentIndex()) == "API"
+        assert window.current_view_pane() is window.panes["Status"]
+        clock.now = 2.0
+        wall.tick()
+        assert window.current_view_pane() is health
 
 
 def test_hours_of_rotation_build_each_pane_once_and_leave_no_widgets_or_timers_behind(qtbot: Any) -> None:
-    with window_session("viewer") as session:
-        clock = FakeClock()
-        wall = wall_on(session, clock)
-        wall.start()
-        try:
-            window = only_window(wall)
+    with window_session("viewer") as session, running_wall(session) as (wall, clock):
+        window = only_window(wall)
 
-            def counts() -> tuple[int, int]:
-                return len(window.findChildren(QObject)), len(window.findChildren(QTimer))
+        def counts() -> tuple[int, int]:
+            return len(window.findChildren(QObject)), len(window.findChildren(QTimer))
 
-            for _ in range(20):  # a first turn builds what the panes build
-                clock.now += 1.0
+        for _ in range(20):  # a first turn builds what the panes build
+            clock.now += 1.0
+            wall.tick()
+        before = counts()
+        switches = wall.switches
+        for _ in range(int(6 * 3600 / 30)):  # six hours in steps of 30 s, ticked every 0.5 s within
+            clock.now += 25.0
+            for _ in range(10):
                 wall.tick()
-            before = counts()
-            switches = wall.switches
-            for _ in range(int(6 * 3600 / 30)):  # six hours in steps of 30 s, ticked every 0.5 s within
-                clock.now += 25.0
-                for _ in range(10):
-                    wall.tick()
-                    clock.now += 0.5
-            assert wall.switches - switches > 1000
-            assert set(window.panes) == {"Status", "Health"}, "each pane built once"
-            assert counts() == before, "no widget and no timer left behind by a rotation"
-        finally:
-            wall.close()
+                clock.now += 0.5
+        assert wall.switches - switches > 1000
+        assert set(window.panes) == {"Status", "Health"}, "each pane built once"
+        assert counts() == before, "no widget and no timer left behind by a rotation"

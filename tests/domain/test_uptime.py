@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable
@@ -25,27 +24,9 @@ from nexus_console.domain.uptime import (
     split_seconds,
 )
 from nexus_console.domain.uptime_windows import BarLevel, ReportWindows, bar_level, meets_sla, sum_tallies
+from tests.support.uptime_history import MAX_GAP_S, POLL_S, play, utc
 
 UP, DEGRADED, DOWN, STALE = ServiceState.UP, ServiceState.DEGRADED, ServiceState.DOWN, ServiceState.STALE
-POLL_S = 5.0
-MAX_GAP_S = 2 * POLL_S
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
-    return calendar.timegm((year, month, day, hour, minute, second))
-
-
-def play(
-    recorder: UptimeRecorder, service: str, script: Iterable[tuple[float, float, ServiceState]]
-) -> list[BucketTally]:
-    """One observation every POLL_S from each segment's start up to (not including) its end."""
-    tallies = []
-    for start, end, state in script:
-        at = start
-        while at < end:
-            tallies.extend(recorder.observe(service, at, state))
-            at += POLL_S
-    return tallies
 
 
 def by_day(tallies: Iterable[BucketTally]) -> dict[int, Tally]:

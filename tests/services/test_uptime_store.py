@@ -4,7 +4,6 @@ and the recording that follows the probes poller across a console restart."""
 from __future__ import annotations
 
 import asyncio
-import calendar
 import random
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -20,28 +19,9 @@ from nexus_console.services.polling import Poller
 from nexus_console.services.tasks import TaskRunner
 from nexus_console.services.uptime_recording import UptimeRecording
 from nexus_console.services.uptime_store import UptimeStore
-from tests.support.uptime_history import hourly_year, ninety_six_days
+from tests.support.uptime_history import MAX_GAP_S, POLL_S, hourly_year, ninety_six_days, play, utc
 
 UP, DEGRADED, DOWN = ServiceState.UP, ServiceState.DEGRADED, ServiceState.DOWN
-POLL_S = 5.0
-MAX_GAP_S = 2 * POLL_S
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
-    return calendar.timegm((year, month, day, hour, minute, second))
-
-
-def play(
-    recorder: UptimeRecorder, service: str, script: Iterable[tuple[float, float, ServiceState]]
-) -> list[BucketTally]:
-    """One observation every POLL_S from each segment's start up to (not including) its end."""
-    tallies = []
-    for start, end, state in script:
-        at = start
-        while at < end:
-            tallies.extend(recorder.observe(service, at, state))
-            at += POLL_S
-    return tallies
 
 
 async def record_script(

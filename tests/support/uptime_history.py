@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+import calendar
 import random
 from collections.abc import Iterable
 
-from nexus_console.domain.uptime import DAY_S, HOUR_S, BucketTally, Grain, Tally, floor_to
+from nexus_console.domain.health import ServiceState
+from nexus_console.domain.uptime import DAY_S, HOUR_S, BucketTally, Grain, Tally, UptimeRecorder, floor_to
+
+POLL_S = 5.0
+MAX_GAP_S = 2 * POLL_S
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
+    return calendar.timegm((year, month, day, hour, minute, second))
+
+
+def play(
+    recorder: UptimeRecorder, service: str, script: Iterable[tuple[float, float, ServiceState]]
+) -> list[BucketTally]:
+    """One observation every POLL_S from each segment's start up to (not including) its end."""
+    tallies = []
+    for start, end, state in script:
+        at = start
+        while at < end:
+            tallies.extend(recorder.observe(service, at, state))
+            at += POLL_S
+    return tallies
 
 
 def hourly_year(services: int, end: int, rng: random.Random) -> Iterable[list[BucketTally]]:
