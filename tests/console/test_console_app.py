@@ -220,6 +220,8 @@ def test_offline_restart_shows_the_last_picture_stale_then_signs_in_when_the_ser
         try:
             await answer_login(ADMIN, DEMO_PASSWORD, remember=True)
             await wait_until(lambda: (api_health(console) or _none).state is SourceState.OK, timeout_s=20)
+            # The pane hears of the answer one batch after the session: wait for what it shows.
+            await wait_until(lambda: pane_of(console).rps.text() != "—", timeout_s=5)
             seen["online"] = pane_of(console).rps.text()
             await wait_until(lambda: console.session.me_source.status.state is SourceState.OK)  # type: ignore[union-attr]
         finally:
@@ -239,6 +241,7 @@ def test_offline_restart_shows_the_last_picture_stale_then_signs_in_when_the_ser
             seen["offline_banner"] = pane.banner.text()
             await asyncio.to_thread(server.start)
             await wait_until(lambda: (api_health(console) or _none).state is SourceState.OK, timeout_s=30)
+            await wait_until(lambda: pane.banner.text() == "", timeout_s=5)  # the pane hears it a batch later
             seen["recovered_banner"] = pane.banner.text()
             assert console.auth is not None and console.auth.access_token, "signed in again silently"
         finally:
