@@ -113,6 +113,14 @@ class WallRotation:
         self.shown_since = now
         return True
 
+    def skip(self, now: float) -> bool:
+        """The next item now (→ on the wall, or an item this account has no pane for); False while held."""
+        if self.held is not None:
+            return False
+        self.index = (self.index + 1) % len(self.playlist.items)
+        self.shown_since = now
+        return True
+
     def upcoming(self) -> PaneView:
         """The item after this one, to prepare before it is shown."""
         return self.playlist.items[(self.index + 1) % len(self.playlist.items)].view

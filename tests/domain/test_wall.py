@@ -167,3 +167,12 @@ def test_a_schedule_switch_starts_the_new_playlist_from_its_first_item() -> None
     assert rotation.set_playlist(config.playlists["night"], 10.0)
     assert rotation.current().pane == "Status" and rotation.index == 0
     assert not rotation.set_playlist(config.playlists["night"], 11.0)
+
+
+def test_skipping_moves_on_at_once_with_a_full_turn_for_the_next_item_but_never_while_held() -> None:
+    day = parse_config(WALL_TOML).playlists["day"]
+    rotation = WallRotation(day, now=0.0)
+    assert rotation.skip(5.0) and rotation.current().pane == "Health"
+    assert not rotation.advance(14.9) and rotation.advance(15.0)  # Health's own 10 s from the skip
+    rotation.set_attention(attention_needed([make_alert("9")], []), 16.0)
+    assert not rotation.skip(17.0) and rotation.current().pane == "Alerts"

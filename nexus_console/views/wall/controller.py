@@ -20,7 +20,7 @@ from PySide6.QtGui import QGuiApplication, QKeyEvent, QScreen
 from PySide6.QtWidgets import QApplication
 
 from nexus_console.domain.freshness import format_clock
-from nexus_console.domain.wall_playlist import Playlist, WallConfig
+from nexus_console.domain.wall_playlist import PaneView, Playlist, WallConfig
 from nexus_console.domain.wall_rotation import Attention, WallRotation, attention_needed
 from nexus_console.views.pane import Pane
 from nexus_console.views.wall.window import WallWindow, screen_name
@@ -69,8 +69,14 @@ class WallController(QObject):
         self._account_notice_at = 0.0
         self.attention: Attention | None = None
         self.switches = 0
-        self._prepared: dict[str, object] = {}
-        self._shown: dict[str, object] = {}
+        self._prepared: dict[str, PaneView] = {}
+        self._shown: dict[str, PaneView] = {}
+        # What needs the room is worked out again only when the alerts or the incidents change, not by
+        # walking the whole alert store on every tick.
+        self._attention_stale = True
+        self._unsubscribers = [session.alerts.queue.subscribe(self._alerts_or_incidents_changed)]
+        if session.incidents is not None:
+            self._unsubscribers.append(session.incidents.list.subscribe(self._alerts_or_incidents_changed))
         self.timer = QTimer(self)
         self.timer.setObjectName("wallTick")
         self.timer.timeout.connect(self.tick)
@@ -128,13 +134,15 @@ class WallController(QObject):
         """Schedule, attention, rotation and notices for every screen (the timer calls it twice a second)."""
         now = self.clock()
         self._clear_account_notice_when_signed_in()
-        self.attention = self._attention()
+        if self._attention_stale:
+            self._attention_stale = False
+            self.attention = self._attention()
         for name, rotation in self.rotations.items():
             window = self.windows[name]
             rotation.set_attention(self.attention, now)
             changed = rotation.set_playlist(self._playlist_for(name, window), now)
             moved = rotation.advance(now)
-            if changed or moved or rotation.current() != self._shown_view(name):
+            if changed or moved or rotation.current() != self._shown.get(name):
                 self._show(name)
             elif rotation.held is None and rotation.seconds_left(now) <= PREPARE_AHEAD_S:
                 upcoming = rotation.upcoming()
@@ -145,10 +153,7 @@ class WallController(QObject):
             window.set_next(self._next_text(rotation, now))
 
     def next_item(self, name: str) -> None:
-        rotation = self.rotations[name]
-        rotation.shown_since = -float("inf")
-        rotation.paused_until = None
-        rotation.advance(self.clock())
+        self.rotations[name].skip(self.clock())
         self._show(name)
 
     def set_account_notice(self, text: str) -> None:
@@ -175,11 +180,8 @@ class WallController(QObject):
             heading = view.describe()
             if rotation.held is None:
                 heading = f"{rotation.playlist.name} {position} · {heading}"
-            if window.show_view(view, heading):
-                break
-            rotation.shown_since = -float("inf")  # not on this account: skip it
-            if not rotation.advance(self.clock()):
-                break
+            if window.show_view(view, heading) or not rotation.skip(self.clock()):
+                break  # shown, or held on a pane this account lacks
         self._shown[name] = rotation.current()
         self._prepared.pop(name, None)
         self.switches += 1
@@ -187,8 +189,8 @@ class WallController(QObject):
         self.settings.setValue(f"wall/{name}/index", rotation.index)
         self.settings.sync()  # now, not when Qt gets round to it: a watchdog kill must find the item saved
 
-    def _shown_view(self, name: str) -> object:
-        return self._shown.get(name)
+    def _alerts_or_incidents_changed(self, _change: object) -> None:
+        self._attention_stale = True
 
     def _playlist_for(self, name: str, window: WallWindow) -> Playlist:
         playlist = self.config.playlist_for(name, self.local_now(), forced=self.forced_playlist)
@@ -250,6 +252,8 @@ class WallController(QObject):
             return
         self._closed = True
         self.timer.stop()
+        for unsubscribe in self._unsubscribers:
+            unsubscribe()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
