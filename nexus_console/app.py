@@ -23,12 +23,11 @@ import qasync
 from PySide6.QtWidgets import QApplication, QDialog
 
 from nexus_console import __version__
-from nexus_console.domain.auth import Me
 from nexus_console.domain.wall_playlist import PlaylistError
 from nexus_console.launch_options import default_pane_types, parse_args, settings_for_console
 from nexus_console.services.api_client import NexusClient, PermissionDenied
 from nexus_console.services.auth import AuthSession, Credentials, LoginFailed, ServerUnreachable
-from nexus_console.services.cache import CACHE_FILE, LocalCache
+from nexus_console.services.cache import CACHE_FILE, LocalCache, cached_user
 from nexus_console.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer, DemoServerError
 from nexus_console.services.error_hooks import ExceptionHooks
 from nexus_console.services.heartbeat import Heartbeat
@@ -223,7 +222,7 @@ class ConsoleApp:
             if await self.auth.resume() is not None:
                 return True
         except ServerUnreachable as exc:
-            cached_me = await self._cached_me()
+            cached_me = await cached_user(self._cache) if self._cache is not None else None
             if cached_me is not None:
                 # Start offline on the last known picture; the first 401 after the server returns
                 # signs in again with the stored credentials.
@@ -238,17 +237,6 @@ class ConsoleApp:
                 "“Remember me” ticked"
             )
         return await self.auth.sign_in_interactively(reason)
-
-    async def _cached_me(self) -> Me | None:
-        """The signed-in user as last seen (the `me` source in the local cache)."""
-        if self._cache is None:
-            return None
-        try:
-            cached = await self._cache.load("me")
-            return Me.from_json(cached.value) if cached is not None else None
-        except Exception:
-            log.warning("the cached user is unusable", exc_info=True)
-            return None
 
     async def _ask_credentials(self, reason: str | None) -> Credentials | None:
         assert self.profile is not None and self.keychain is not None

@@ -7,12 +7,16 @@ never waits.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+from nexus_console.domain.auth import Me
 from nexus_console.domain.freshness import Stamped
 from nexus_console.services.sqlite_store import SqliteStore
+
+log = logging.getLogger(__name__)
 
 CACHE_FILE = "cache.sqlite3"
 
@@ -80,3 +84,13 @@ def _save(db: sqlite3.Connection, source: str, value_json: str, stamped: Stamped
 
 def _sources(db: sqlite3.Connection) -> list[str]:
     return [row[0] for row in db.execute("SELECT source FROM last_state ORDER BY source")]
+
+
+async def cached_user(cache: LocalCache) -> Me | None:
+    """The signed-in user as last seen (the `me` source in the local cache): an offline start uses it."""
+    try:
+        cached = await cache.load("me")
+        return Me.from_json(cached.value) if cached is not None else None
+    except Exception:
+        log.warning("the cached user is unusable", exc_info=True)
+        return None
