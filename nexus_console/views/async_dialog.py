@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
 
 async def execute_dialog(dialog: QDialog) -> int:
@@ -25,3 +26,17 @@ async def execute_dialog(dialog: QDialog) -> int:
         raise
     finally:
         dialog.finished.disconnect(finished)
+
+
+async def ask_save_path(parent: QWidget, title: str, name: str, suffixes: tuple[str, ...]) -> Path | None:
+    """Ask where to save (`name` suggested; one filter a suffix, the first the default); None if cancelled."""
+    filters = ";;".join(f"{suffix.upper()} files (*.{suffix})" for suffix in suffixes)
+    dialog = QFileDialog(parent, title, name, filters)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dialog.setDefaultSuffix(suffixes[0])
+    try:
+        if await execute_dialog(dialog) != QDialog.DialogCode.Accepted or not dialog.selectedFiles():
+            return None
+        return Path(dialog.selectedFiles()[0])
+    finally:
+        dialog.deleteLater()

@@ -13,8 +13,6 @@ from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -28,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from nexus_console.domain.admin_flow import AUDIT_ROLES, AuditPage
 from nexus_console.models.audit_table import AuditTableModel
-from nexus_console.views.async_dialog import execute_dialog
+from nexus_console.views.async_dialog import ask_save_path
 from nexus_console.views.pane import Pane
 from nexus_console.views.table_view import row_table
 from nexus_console.workers.session import ConsoleSession
@@ -198,13 +196,6 @@ class AuditPane(Pane):
         return count
 
     async def _export_clicked(self) -> None:
-        dialog = QFileDialog(self, "Export audit trail", "audit.csv", "CSV files (*.csv)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("csv")
-        try:
-            if await execute_dialog(dialog) != QDialog.DialogCode.Accepted or not dialog.selectedFiles():
-                return
-            path = Path(dialog.selectedFiles()[0])
-        finally:
-            dialog.deleteLater()
-        await self.export_csv(path)
+        path = await ask_save_path(self, "Export audit trail", "audit.csv", ("csv",))
+        if path is not None:
+            await self.export_csv(path)

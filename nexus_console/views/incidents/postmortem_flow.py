@@ -3,12 +3,9 @@ version (someone else's save meanwhile is said, never overwritten), exported as 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QDialog, QFileDialog
-
-from nexus_console.views.async_dialog import execute_dialog
+from nexus_console.views.async_dialog import ask_save_path
 from nexus_console.views.incidents.export import export_postmortem
 
 if TYPE_CHECKING:
@@ -65,17 +62,9 @@ class PostmortemFlow:
             return
         suffix = "pdf" if fmt == "pdf" else "md"
         name = f"incident-{detail.incident.id}-postmortem.{suffix}"
-        dialog = QFileDialog(
-            self.pane, "Export the post-mortem", name, f"{suffix.upper()} files (*.{suffix})"
-        )
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix(suffix)
-        try:
-            if await execute_dialog(dialog) != QDialog.DialogCode.Accepted or not dialog.selectedFiles():
-                return
-            path = Path(dialog.selectedFiles()[0])
-        finally:
-            dialog.deleteLater()
+        path = await ask_save_path(self.pane, "Export the post-mortem", name, (suffix,))
+        if path is None:
+            return
         pages = await export_postmortem(detail, editor.document(), fmt, path)
         what = f"{pages} page(s)" if fmt == "pdf" else "Markdown"
         editor.show_status(f"Exported {what} to {path}.")

@@ -14,7 +14,6 @@ from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -39,6 +38,7 @@ from nexus_console.domain.uptime_windows import ServiceUptime, meets_sla
 from nexus_console.domain.wall_playlist import PaneView
 from nexus_console.models.health_cells import format_short_age
 from nexus_console.models.uptime_table import ROW_ROLE, UPTIME_COLUMNS, UptimeTableModel
+from nexus_console.views.async_dialog import ask_save_path
 from nexus_console.views.pane import Pane, StaleBanner, apply_stale_look
 from nexus_console.views.pdf_export import write_pdf
 from nexus_console.views.table_view import row_table
@@ -265,12 +265,14 @@ class UptimePane(Pane):
 
     def _export_clicked(self) -> None:
         year, month = self.month.currentData()
-        suggested = f"sla-{year}-{month:02d}.csv"
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export SLA report", suggested, "CSV (*.csv);;PDF (*.pdf)"
-        )
-        if path:
-            self.run_task(self.export_sla_report(Path(path), year, month), "export SLA report")
+
+        async def ask_and_export() -> None:
+            name = f"sla-{year}-{month:02d}.csv"
+            path = await ask_save_path(self, "Export SLA report", name, ("csv", "pdf"))
+            if path is not None:
+                await self.export_sla_report(path, year, month)
+
+        self.run_task(ask_and_export(), "export SLA report")
 
     async def export_sla_report(self, path: Path, year: int, month: int) -> str:
         """Write the month's report a service as CSV or PDF (by the file's suffix); returns what was said."""
