@@ -150,9 +150,7 @@ async def notify_watchdog(
     withheld = False
     try:
         while interval is not None:
-            age = heartbeat.last_beat_age_s()
-            limit = FRESH_BEATS * heartbeat.interval_s
-            if age is None or age < limit:
+            if not heartbeat.is_stalled(FRESH_BEATS * heartbeat.interval_s):
                 if withheld:
                     withheld = False
                     log.warning("the heartbeat is fresh again: resuming systemd watchdog pings")
@@ -160,6 +158,7 @@ async def notify_watchdog(
                 notifier.watchdog()
             elif not withheld:
                 withheld = True
+                age = heartbeat.last_beat_age_s() or 0.0
                 log.error(
                     "no heartbeat for %.1f s: withholding systemd watchdog pings (a restart follows)", age
                 )
