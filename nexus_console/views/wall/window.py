@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QScreen
+from PySide6.QtGui import QFont, QResizeEvent, QScreen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from nexus_console.domain.wall_playlist import PaneView
@@ -119,8 +119,8 @@ class WallWindow(QWidget):
         self.notice.setVisible(bool(text))
         self._place_notice()
 
-    def resizeEvent(self, event: object) -> None:  # type: ignore[override]
-        super().resizeEvent(event)  # type: ignore[arg-type]
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
         self._place_notice()
 
     def _place_notice(self) -> None:
