@@ -121,6 +121,7 @@ class AlertRuntime:
         self._unsubscribers: list[Callable[[], None]] = []
         self._started = False
         self._register_pollers(profile, estate_http)
+        self.rule_inputs = dict(rule_inputs)
         for name, poller in rule_inputs.items():
             self._unsubscribers.append(self.local.follow_poller(poller, name))
         self.triage = AlertTriage(self)
@@ -277,6 +278,11 @@ class AlertRuntime:
             if status.state is SourceState.ERROR:
                 problems.append(f"{poller.name}: {stale_text(status, now) or status.error}")
                 stale.add(source)
+        # Local rules judge the polled documents: while one fails, their alerts are the last known picture.
+        failing_inputs = [n for n, p in self.rule_inputs.items() if p.status.state is SourceState.ERROR]
+        if failing_inputs:
+            problems.append(f"Local rules: their inputs are failing ({', '.join(failing_inputs)})")
+            stale.add(self.local.name)
         return problems, frozenset(stale)
 
     async def transitions_of(self, key: str) -> list[Transition]:

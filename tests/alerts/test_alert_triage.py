@@ -4,7 +4,9 @@ alert's source does, and the sentence the pane shows."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,8 +14,11 @@ import pytest
 import pytest_asyncio
 
 from nexus_console.domain.alert_actions import NOTHING_TO, TriageAction, eligible
+from nexus_console.domain.alert_rules import LOCAL_SOURCE
 from nexus_console.domain.alerts import Alert, AlertDiff, AlertState, Severity
+from nexus_console.domain.freshness import SourceState
 from nexus_console.services.alert_runtime import AlertRuntime
+from nexus_console.services.health_sources import DB_HEALTH
 from nexus_console.workers.session import ConsoleSession
 from tests.alerts.conftest import make_alert
 from tests.support.session import offline_session
@@ -177,3 +182,24 @@ async def test_a_failed_silence_names_the_alert(session: ConsoleSession) -> None
     runtime(session).queue.apply(AlertDiff((refused,)))
     result = await session.alerts.triage.silence([refused], duration_s=60, duration_text="1m")
     assert result.text.startswith("Silenced 0 alerts for 1m; failed: Nexus7: ") and "409" in result.text
+
+
+@pytest.mark.asyncio
+async def test_local_rule_alerts_are_the_last_known_picture_while_a_document_they_judge_fails() -> None:
+    async with offline_session("analyst") as built:  # its API is a closed port: every document fails
+        runtime = built.alerts
+        problems, stale = runtime.failing_sources(time.time())
+        assert LOCAL_SOURCE not in stale
+        poller = runtime.rule_inputs[DB_HEALTH]
+        polling = asyncio.create_task(poller.run())
+        try:
+            for _ in range(200):
+                if poller.status.state is SourceState.ERROR:
+                    break
+                await asyncio.sleep(0.02)
+            problems, stale = runtime.failing_sources(time.time())
+        finally:
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
+    assert LOCAL_SOURCE in stale
+    assert f"Local rules: their inputs are failing ({DB_HEALTH})" in problems
