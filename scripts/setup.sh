@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the console, the reference server and the test suite need, idempotently:
-#   Debian packages (Qt runtime libraries, Xvfb, PostgreSQL 15, Prometheus stack, D-Bus, gnome-keyring),
+#   Debian packages (Qt runtime libraries, Xvfb, PostgreSQL 15, Prometheus stack, D-Bus, gnome-keyring,
+#   a system tray and PulseAudio),
 #   a virtualenv in .venv with the console (nexus-console, ./pyproject.toml) installed in editable mode with
 #   its dev extra, and the reference server (nexus-refserver, ./packaging/refserver) in editable mode.
 # As root it installs missing packages itself; otherwise it prints exactly what is missing and the one
@@ -17,8 +18,11 @@ APT_QT_XCB="libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysym
  libxkbcommon-x11-0 xvfb xauth x11-utils"
 APT_SERVICES="postgresql-15 prometheus prometheus-alertmanager prometheus-node-exporter dbus gnome-keyring"
 APT_TOOLS="poppler-utils"  # pdftotext: the tests read the exported post-mortem PDF
+# the alert notifications on the real things: an XEmbed system tray on Xvfb, and a PulseAudio null sink
+# (paplay plays the console's sounds, parec records them in the tests)
+APT_DESKTOP="trayer pulseaudio pulseaudio-utils"
 APT_PYTHON="python3 python3-venv"
-PACKAGES=$(echo $APT_QT_OFFSCREEN $APT_QT_XCB $APT_SERVICES $APT_TOOLS)
+PACKAGES=$(echo $APT_QT_OFFSCREEN $APT_QT_XCB $APT_SERVICES $APT_TOOLS $APT_DESKTOP)
 
 missing_packages() {
   local pkg missing=()

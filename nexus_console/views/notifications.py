@@ -83,7 +83,7 @@ class CommandSoundPlayer:
         if len(self._children) >= 2:
             return  # never pile up players when the sound device hangs
         args = [self.command, str(self.sound_file(severity))]
-        if self.command.endswith("aplay"):
+        if Path(self.command).name == "aplay":  # not paplay, which has no -q and refuses to play with it
             args.insert(1, "-q")
         try:
             self._children.append(
@@ -151,7 +151,8 @@ class AlertNotifier(QObject):
         """A tray icon when the desktop has a tray, else None (the messages are still recorded)."""
         if not QSystemTrayIcon.isSystemTrayAvailable():
             return None
-        icon_file = resources.files("nexus_console.resources").joinpath("icons", "nexus-console.svg")
+        # one part per joinpath: Python 3.11's MultiplexedPath (a namespace package) takes only one
+        icon_file = resources.files("nexus_console.resources").joinpath("icons").joinpath("nexus-console.svg")
         tray = QSystemTrayIcon(QIcon(str(icon_file)), parent)
         tray.show()
         return tray
