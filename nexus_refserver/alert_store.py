@@ -1,5 +1,10 @@
-"""Alert storage: the AlertSink the alert engine reports to, the state machine staff drive, and the
-event log (`alert_events.seq`) that the SSE stream replays.
+"""Alert storage: the AlertSink the alert engine reports to, the state machine staff drive (acknowledge,
+silence, unsilence, resolve), and the event log (`alert_events.seq`) that the SSE stream replays.
+
+A silence is its own state: `silenced` until `silenced_until`, then the alert returns to the state it had
+(`silenced_from`: pending, firing or acknowledged; what the engine reports meanwhile moves pending to
+firing). The store's clock (`expire_acknowledgements`, which app.py runs every `ack_expiry_check_s`) ends
+silences and expired acknowledgements, each with an event.
 
 Every change that a client should see appends one event holding a snapshot of the alert. Writes are
 serialised by one lock, so event sequence numbers commit in order and a reader that remembers the last
@@ -13,6 +18,7 @@ import contextlib
 import json
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +32,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ACTIVE_STATES = ("pending", "firing", "acknowledged")
+ACTIVE_STATES = ("pending", "firing", "acknowledged", "silenced")
+HELD_STATES = ("acknowledged", "silenced")  # states an alert keeps while its condition holds
+_SILENCE_CLEARED = {
+    "silenced_until": None,
+    "silenced_by": None,
+    "silence_comment": None,
+    "silenced_from": None,
+}
 
 
 class AlertNotFoundError(Exception):
@@ -108,6 +121,9 @@ def alert_json(row: Any) -> dict[str, Any]:
         "ack_at": rfc3339(row.ack_at),
         "ack_expires_at": rfc3339(row.ack_expires_at),
         "resolved_by": row.resolved_by,
+        "silenced_until": rfc3339(row.silenced_until),
+        "silenced_by": row.silenced_by,
+        "silence_comment": row.silence_comment,
     }
 
 
@@ -174,10 +190,13 @@ class AlertStore:
             )
             self._append_event(conn, result.inserted_primary_key[0], at, obs.state)
             return True
-        # an acknowledged alert stays acknowledged while its condition holds
-        new_state = row.state if row.state == "acknowledged" else obs.state
+        # an acknowledged or silenced alert stays so while its condition holds; a silenced one that was
+        # pending returns to firing when the engine says it fires meanwhile
+        new_state = row.state if row.state in HELD_STATES else obs.state
         changed = new_state != row.state or obs.severity != row.severity
         values: dict[str, Any] = {**details, "state": new_state}
+        if row.state == "silenced" and row.silenced_from in ("pending", "firing"):
+            values["silenced_from"] = obs.state
         if changed:
             values.update(updated_at=at, version=row.version + 1)
         self._update(conn, row.id, **values)
@@ -187,58 +206,98 @@ class AlertStore:
 
     # --- staff actions -------------------------------------------------------------------------------------
 
+    def _change(
+        self, alert_id: int, kind: str, values: Callable[[Any, datetime], dict[str, Any]]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """One staff action: `values(row, now)` gives the new column values or raises AlertConflictError.
+        Returns (before, after) and appends the event `kind`."""
+        now = datetime.now(UTC)
+        with self._lock:
+            with self._engine.begin() as conn:
+                row = self._by_id(conn, alert_id)
+                changes = values(row, now)
+                self._update(conn, alert_id, updated_at=now, version=row.version + 1, **changes)
+                self._append_event(conn, alert_id, now, kind)
+                after = self._by_id(conn, alert_id)
+            self.notifier.notify()
+        return alert_json(row), alert_json(after)
+
     def acknowledge(
         self, alert_id: int, actor: str, ack_timeout_s: float | None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Returns (before, after). Only pending or firing alerts can be acknowledged."""
-        now = datetime.now(UTC)
-        with self._lock:
-            with self._engine.begin() as conn:
-                row = self._by_id(conn, alert_id)
-                if row.state not in ("pending", "firing"):
-                    raise AlertConflictError(
-                        f"alert {alert_id} is {row.state}; only pending or firing alerts can be acknowledged"
-                    )
-                expires = None if ack_timeout_s is None else now + timedelta(seconds=ack_timeout_s)
-                self._update(
-                    conn,
-                    alert_id,
-                    state="acknowledged",
-                    ack_by=actor,
-                    ack_at=now,
-                    ack_expires_at=expires,
-                    updated_at=now,
-                    version=row.version + 1,
+
+        def values(row: Any, now: datetime) -> dict[str, Any]:
+            if row.state not in ("pending", "firing"):
+                raise AlertConflictError(
+                    f"alert {alert_id} is {row.state}; only pending or firing alerts can be acknowledged"
                 )
-                self._append_event(conn, alert_id, now, "acknowledged")
-                after = self._by_id(conn, alert_id)
-            self.notifier.notify()
-        return alert_json(row), alert_json(after)
+            expires = None if ack_timeout_s is None else now + timedelta(seconds=ack_timeout_s)
+            return {"state": "acknowledged", "ack_by": actor, "ack_at": now, "ack_expires_at": expires}
+
+        return self._change(alert_id, "acknowledged", values)
+
+    def silence(
+        self, alert_id: int, actor: str, until: datetime, comment: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Returns (before, after). Any alert not resolved can be silenced; silencing a silenced alert
+        replaces its silence (it still returns to the state it had before the first)."""
+
+        def values(row: Any, now: datetime) -> dict[str, Any]:
+            if row.state == "resolved":
+                raise AlertConflictError(f"alert {alert_id} is resolved; only active alerts can be silenced")
+            previous = row.silenced_from if row.state == "silenced" else row.state
+            return {
+                "state": "silenced",
+                "silenced_from": previous,
+                "silenced_until": _utc(until),
+                "silenced_by": actor,
+                "silence_comment": comment,
+            }
+
+        return self._change(alert_id, "silenced", values)
+
+    def unsilence(self, alert_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """End a silence now: the alert returns to the state it had. Only silenced alerts."""
+
+        def values(row: Any, now: datetime) -> dict[str, Any]:
+            if row.state != "silenced":
+                raise AlertConflictError(f"alert {alert_id} is {row.state}, not silenced")
+            return {"state": row.silenced_from or "firing", **_SILENCE_CLEARED}
+
+        return self._change(alert_id, "unsilenced", values)
 
     def resolve(self, alert_id: int, actor: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        now = datetime.now(UTC)
+        def values(row: Any, now: datetime) -> dict[str, Any]:
+            if row.state == "resolved":
+                raise AlertConflictError(f"alert {alert_id} is already resolved")
+            return {"state": "resolved", "resolved_by": actor, "ends_at": now}
+
+        return self._change(alert_id, "resolved", values)
+
+    def expire_silences(self, now: datetime | None = None) -> int:
+        """Silenced alerts whose silence ended return to the state they had. Returns how many."""
+        now = now or datetime.now(UTC)
         with self._lock:
             with self._engine.begin() as conn:
-                row = self._by_id(conn, alert_id)
-                if row.state == "resolved":
-                    raise AlertConflictError(f"alert {alert_id} is already resolved")
-                self._update(
-                    conn,
-                    alert_id,
-                    state="resolved",
-                    resolved_by=actor,
-                    ends_at=now,
-                    updated_at=now,
-                    version=row.version + 1,
-                )
-                self._append_event(conn, alert_id, now, "resolved")
-                after = self._by_id(conn, alert_id)
-            self.notifier.notify()
-        return alert_json(row), alert_json(after)
+                rows = conn.execute(
+                    select(alerts).where(and_(alerts.c.state == "silenced", alerts.c.silenced_until <= now))
+                ).all()
+                for row in rows:
+                    state = row.silenced_from or "firing"
+                    self._update(
+                        conn, row.id, state=state, updated_at=now, version=row.version + 1, **_SILENCE_CLEARED
+                    )
+                    self._append_event(conn, row.id, now, "silence_ended")
+            if rows:
+                self.notifier.notify()
+        return len(rows)
 
     def expire_acknowledgements(self, now: datetime | None = None) -> int:
-        """Acknowledged alerts whose ack_expires_at has passed fire again. Returns how many."""
+        """The store's clock: silences that ended are ended first (`expire_silences`), then acknowledged
+        alerts whose ack_expires_at has passed fire again. Returns how many acknowledgements expired."""
         now = now or datetime.now(UTC)
+        self.expire_silences(now)
         with self._lock:
             with self._engine.begin() as conn:
                 rows = conn.execute(

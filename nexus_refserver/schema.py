@@ -40,10 +40,14 @@ users = Table(
     Column("country", String(2), nullable=False),
     Column("signup_at", DateTime(timezone=True), nullable=False),
     Column("last_active_at", DateTime(timezone=True), nullable=False),
-    Column("status", String(16), nullable=False),  # active | suspended | banned
+    Column("status", String(16), nullable=False),  # active | suspended | banned | merged
     Column("email_verified", Boolean, nullable=False),
     Column("password_reset_at", DateTime(timezone=True), nullable=True),
     Column("version", Integer, nullable=False),
+    # JSON object platform -> role ({"workstation": "editor"}); NULL: the consumer app only
+    Column("platform_access", Text, nullable=True),
+    # a duplicate account merged into another: that account's id (status `merged`)
+    Column("merged_into", Integer, nullable=True),
     # an explicit index rather than a column UNIQUE, so a bulk load can drop it and build it afterwards
     Index("uq_users_email", "email", unique=True),
     Index("ix_users_status_id", "status", "id"),
@@ -86,6 +90,11 @@ contents = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("subjects", Integer, nullable=False),
     Column("verified_subjects", Integer, nullable=False),
+    Column("status", String(16), nullable=False, server_default="published"),  # published | hidden | removed
+    Column("flagged", Boolean, nullable=False, server_default=false()),
+    Column("flag_reason", String(100), nullable=True),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Index("ix_contents_status_id", "status", "id"),
 )
 
 # --- marketplace database ---------------------------------------------------------------------------------
@@ -104,6 +113,8 @@ vendors = Table(
     Column("products_removed", Integer, nullable=False),
     Column("late_shipments", Integer, nullable=False),
     Column("version", Integer, nullable=False),
+    # what the vendor was told when its registration was approved or rejected
+    Column("review_feedback", Text, nullable=True),
     Index("ix_vendors_status_id", "status", "id"),
 )
 
@@ -160,9 +171,11 @@ product_subject_links = Table(
     Column("product_id", Integer, nullable=False),
     Column("content_id", Integer, nullable=False),
     Column("subject", String(100), nullable=False),
-    Column("status", String(16), nullable=False),  # verified | pending | rejected
+    Column("status", String(16), nullable=False),  # verified | pending | rejected | removed
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False, server_default=text("1")),
     Index("ix_product_subject_links_product", "product_id", "created_at"),
+    Index("ix_product_subject_links_status_id", "status", "id"),
     Index("ix_product_subject_links_content", "content_id"),
 )
 
@@ -260,7 +273,7 @@ alerts = Table(
     Column("fingerprint", String(200), nullable=False),
     Column("rule", String(200), nullable=False),
     Column("severity", String(16), nullable=False),
-    Column("state", String(16), nullable=False),  # pending | firing | acknowledged | resolved
+    Column("state", String(16), nullable=False),  # pending | firing | acknowledged | silenced | resolved
     Column("service", String(100), nullable=False),
     Column("namespace", String(100), nullable=False),
     Column("labels", Text, nullable=False),
@@ -276,6 +289,10 @@ alerts = Table(
     Column("ack_at", DateTime(timezone=True), nullable=True),
     Column("ack_expires_at", DateTime(timezone=True), nullable=True),
     Column("resolved_by", String(200), nullable=True),
+    Column("silenced_until", DateTime(timezone=True), nullable=True),
+    Column("silenced_by", String(200), nullable=True),
+    Column("silence_comment", Text, nullable=True),
+    Column("silenced_from", String(16), nullable=True),  # the state to return to when the silence ends
     Column("version", Integer, nullable=False),
     # one active (not resolved) alert per fingerprint
     Index(

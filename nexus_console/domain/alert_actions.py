@@ -6,6 +6,7 @@ shows `TriageResult.text`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -53,3 +54,18 @@ class TriageResult:
 def resolved_at_the_server(alert: Alert) -> bool:
     """Only Nexus alerts are resolved by a person; the other sources resolve when their condition clears."""
     return alert.source == "nexus"
+
+
+def silence_text(alert: Alert, now: float) -> str | None:
+    """What a silence reads as: "Silenced until 14:32 by olive@nexus.test — maintenance" (local time; the
+    day too when the silence ends a day or more from `now`); None for an alert that is not silenced or
+    whose source does not say until when (an Alertmanager inhibition)."""
+    if alert.state is not AlertState.SILENCED or alert.silenced_until is None:
+        return None
+    clock = "%H:%M" if alert.silenced_until - now < 86400 else "%a %d %b %H:%M"
+    text = f"Silenced until {time.strftime(clock, time.localtime(alert.silenced_until))}"
+    if alert.silence_owner:
+        text += f" by {alert.silence_owner}"
+    if alert.silence_comment:
+        text += f" — {alert.silence_comment}"
+    return text

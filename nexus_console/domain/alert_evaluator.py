@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from nexus_console.domain.alert_links import CONDITION_LABEL
 from nexus_console.domain.alert_rules import LOCAL_SOURCE, OPS, Rule
 from nexus_console.domain.alerts import Alert, AlertState, label_fingerprint
 
@@ -191,6 +192,8 @@ def _alert(
     rule: Rule, labels: Mapping[str, str], state: AlertState, series: _SeriesState | None, since: float | None
 ) -> Alert:
     alert_labels = {**labels, "alertname": rule.name, "severity": rule.severity.value, "series": rule.series}
+    if rule.condition:
+        alert_labels[CONDITION_LABEL] = rule.condition
     value = series.last_value if series is not None else None
     summary = rule.summary or _default_summary(rule, value, series)
     return Alert(

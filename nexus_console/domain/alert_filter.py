@@ -299,6 +299,12 @@ def _boolean(value: str, fail: Callable[..., FilterError]) -> bool:
     raise fail(f"expected true or false, got {value!r}")
 
 
+def is_silenced(alert: Alert) -> bool:
+    """Under a silence: an Alertmanager one (an ack is one too), or the Nexus server's silenced state (an
+    alert that is only inhibited is not silenced)."""
+    return bool(alert.silenced_by) or (alert.state is AlertState.SILENCED and not alert.inhibited_by)
+
+
 def _special_predicate(field: str, op: str, value: str, fail: Callable[..., FilterError]) -> Predicate:
     if field in ("@age", "@ack_age"):
         if op not in _ORDERING:
@@ -323,7 +329,7 @@ def _special_predicate(field: str, op: str, value: str, fail: Callable[..., Filt
             raise fail(f"{field} takes = or !=, e.g. {field}=true", whole=True)
         wanted = _boolean(value, fail) == (op == "=")
         if field == "@silenced":
-            return lambda alert, now: bool(alert.silenced_by) == wanted
+            return lambda alert, now: is_silenced(alert) == wanted
         return lambda alert, now: bool(alert.inhibited_by) == wanted
     if field == "@state" and op in ("=", "!="):
         try:

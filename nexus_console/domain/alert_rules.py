@@ -33,6 +33,9 @@ class Rule:
       mean of the last `window` samples (zscore); same `for` / `keep_firing_for` hold.
 
     A series is a name plus labels, e.g. `db_health.databases.cpu_pct{name="orders"}`.
+
+    `condition` names the condition as another source names it (the server rule the local rule mirrors):
+    it becomes the alerts' `condition` label, which `domain.alert_links` links them by.
     """
 
     name: str
@@ -45,6 +48,7 @@ class Rule:
     summary: str = ""
     description: str = ""
     runbook: str = ""
+    condition: str = ""
     # threshold
     op: str = ">"
     threshold: float = 0.0
@@ -80,6 +84,7 @@ _COMMON_KEYS = {
     "summary",
     "description",
     "runbook",
+    "condition",
 }
 _KIND_KEYS = {
     "threshold": {"op", "threshold"},
@@ -196,6 +201,7 @@ def _rule_from_table(index: int, table: Any, problems: list[str]) -> Rule | None
         summary=text("summary", ""),
         description=text("description", ""),
         runbook=text("runbook", ""),
+        condition=text("condition", ""),
         **rule_kwargs,
     )
     if kind == "no_data" and rule.for_s <= 0:

@@ -97,6 +97,9 @@ class Alert:
     value: float | None = None
     threshold: float | None = None
     origins: tuple[str, ...] = ()  # the instances reporting it (several Alertmanagers)
+    silenced_until: float | None = None  # a silence's end (state SILENCED), when the source says it
+    silence_owner: str | None = None  # who silenced it
+    silence_comment: str = ""
 
     @property
     def key(self) -> str:

@@ -6,6 +6,10 @@ alert keys and, per batch of the source (`AlertTableModel.batch_applied`), filte
 alerts, keeps each alert's SORT_ROLE value in a dict and re-sorts with Python's sort, which is close to
 linear on an order that was already sorted. The view hears one layout change per batch (persistent indexes
 follow their alerts), never a reset; a batch that moves nothing is one dataChanged.
+
+Alerts of different sources about one problem (the source model's `links`) are one row: an alert folded
+into its group's primary is hidden while the primary passes the filter (like karma's dedup), so counts and
+groups count the problem once; a filter that hides the primary (`@source=local`) shows the other again.
 """
 
 from __future__ import annotations
@@ -88,6 +92,18 @@ class AlertFilterProxy(QAbstractProxyModel):
 
     def accepts(self, alert: Alert, now: float) -> bool:
         return self.alert_filter is None or self.alert_filter.matches(alert, now)
+
+    def shows(self, alert: Alert, now: float) -> bool:
+        """The filter accepts it, and it is not folded into a linked alert that is shown."""
+        return self.accepts(alert, now) and not self._folded(alert, now)
+
+    def _folded(self, alert: Alert, now: float) -> bool:
+        source = self.source()
+        primary = source.links.primary(alert.key)
+        if primary is None or primary == alert.key:
+            return False
+        shown = source.alert_for_key(primary)
+        return shown is not None and self.accepts(shown, now)
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -181,10 +197,13 @@ class AlertFilterProxy(QAbstractProxyModel):
     def _full_order(self) -> list[str]:
         source, now, column = self.source(), self.clock(), self.sort_column
         predicates = [term.predicate for term in self.alert_filter.terms] if self.alert_filter else []
+        grouped = source.links.grouped
         values: dict[str, Any] = {}
         keys = []
         for alert in source.alerts():
-            if all(p(alert, now) for p in predicates):
+            if all(p(alert, now) for p in predicates) and not (
+                alert.key in grouped and self._folded(alert, now)
+            ):
                 key = alert.key
                 values[key] = sort_value(alert, column)
                 keys.append(key)
@@ -204,7 +223,7 @@ class AlertFilterProxy(QAbstractProxyModel):
             resort = False
             for key in (*batch.changed, *batch.inserted):
                 alert = source.alert_for_key(key)
-                if alert is not None and self.accepts(alert, now):
+                if alert is not None and self.shows(alert, now):
                     value = sort_value(alert, column)
                     if values.get(key) != value:
                         resort = True

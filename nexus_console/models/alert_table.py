@@ -11,6 +11,10 @@ notifications, never a reset:
 
 Changes applied directly (an ack, a local rule evaluation, an expired ack) arrive the same way. After each
 batch `batch_applied` carries the keys involved, which the filter/sort proxy uses to update incrementally.
+
+The model also keeps the links between alerts of different sources about one problem (`links`,
+`domain.alert_links`): a batch that changes a group names its other members as changed too, the source
+cell lists every source of the group ("nexus + local"), and the proxy folds the others into the primary.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from nexus_console.domain.alert_actions import silence_text
+from nexus_console.domain.alert_links import AlertLinks, also_raised_text
 from nexus_console.domain.alerts import Alert, AlertState, AlertStore, Severity, StoreChange
 from nexus_console.models.table_base import TableModel
 from nexus_console.workers.bridge import FeedWatcher, Watchable
@@ -82,7 +88,8 @@ def format_age(seconds: float) -> str:
 
 
 def state_text(alert: Alert, now: float) -> str:
-    """The state cell: a pending countdown, or the ack's age and how long until it times out."""
+    """The state cell: a pending countdown, the ack's age and how long until it times out, or until when,
+    by whom and why it is silenced."""
     if alert.state is AlertState.PENDING:
         return alert.pending_label(now) or "pending"
     if alert.state is AlertState.ACKNOWLEDGED:
@@ -95,7 +102,12 @@ def state_text(alert: Alert, now: float) -> str:
         return text
     if alert.state is AlertState.SILENCED and alert.inhibited_by and not alert.silenced_by:
         return "inhibited"
-    return alert.state.value
+    return silence_text(alert, now) or alert.state.value
+
+
+def owner(alert: Alert) -> str:
+    """Who handles it: the one who acknowledged or silenced it."""
+    return alert.ack_by or alert.silence_owner or ""
 
 
 def sort_value(alert: Alert, column: int) -> Any:
@@ -113,7 +125,7 @@ def sort_value(alert: Alert, column: int) -> Any:
         return ((alert.summary or alert.name).lower(), starts)
     if column == SOURCE_COLUMN:
         return (alert.source, starts)
-    return ((alert.ack_by or "").lower(), starts)
+    return (owner(alert).lower(), starts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +157,7 @@ class AlertTableModel(TableModel):
         self.stale_sources: frozenset[str] = frozenset()
         self._alerts: list[Alert] = list(store)
         self._by_key: dict[str, Alert] = {alert.key: alert for alert in self._alerts}
+        self.links = AlertLinks(self._alerts)
         self._watcher = FeedWatcher(changes, self._on_change, batch_ms=None, parent=self)
         self._bold = QFont()
         self._bold.setBold(True)
@@ -191,7 +204,17 @@ class AlertTableModel(TableModel):
             with self.inserting(change.inserted.start, len(new)):
                 self._alerts.extend(new)
                 self._by_key.update(zip(inserted_keys, new, strict=True))
+        changed_keys += self._relink(removed_keys, changed_keys, inserted_keys)
         self.batch_applied.emit(AlertBatch(tuple(removed_keys), tuple(changed_keys), tuple(inserted_keys)))
+
+    def _relink(self, removed: list[str], changed: list[str], inserted: list[str]) -> list[str]:
+        """Update the links; the rows of other alerts whose group changed are announced, and returned."""
+        by_key = self._by_key
+        affected = self.links.update((by_key[key] for key in (*changed, *inserted)), removed)
+        others = sorted(affected.difference(changed, inserted))
+        for key in others:
+            self._announce_key(key)
+        return others
 
     def set_stale_sources(self, sources: frozenset[str]) -> None:
         """Grey the rows of sources that are failing (their alerts are the last known picture)."""
@@ -284,7 +307,7 @@ class AlertTableModel(TableModel):
                 return self._bold
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(alert)
+            return _tooltip(alert, self.links)
         return None
 
     def _display(self, alert: Alert, column: int) -> str:
@@ -300,16 +323,19 @@ class AlertTableModel(TableModel):
         if column == SUMMARY_COLUMN:
             return alert.summary or alert.name
         if column == SOURCE_COLUMN:
+            text = alert.source
             if alert.source == "alertmanager" and len(alert.origins) > 1:
-                return f"alertmanager ×{len(alert.origins)}"
-            return alert.source
-        return alert.ack_by or ""
+                text = f"alertmanager ×{len(alert.origins)}"
+            linked = dict.fromkeys(other.source for other in self.links.others(alert.key))
+            return " + ".join((text, *linked))
+        return owner(alert)
 
 
-def _tooltip(alert: Alert) -> str:
+def _tooltip(alert: Alert, links: AlertLinks) -> str:
     lines = [f"{alert.name} [{alert.severity.value}]", alert.summary]
     if alert.description:
         lines.append(alert.description)
     if alert.ack_by:
         lines.append(f"acknowledged by {alert.ack_by}")
+    lines.append(also_raised_text(links.others(alert.key)))
     return "\n".join(line for line in lines if line)

@@ -252,16 +252,36 @@ class AlertRuntime:
         await self._with_fresh_token(lambda: self.nexus.resolve(alert, comment=comment))
 
     async def silence(self, alert: Alert, *, duration_s: float, comment: str = "") -> None:
-        """An Alertmanager silence; for sources without silences, an ack that lasts `duration_s`."""
+        """A Nexus alert is silenced at the server (`POST /alerts/{id}/silence`: state silenced, audited as
+        alert.silence); an Alertmanager alert gets a silence; for sources without silences, an ack that
+        lasts `duration_s`."""
+        if alert.source == self.nexus.name:
+            await self._with_fresh_token(
+                lambda: self.nexus.silence(alert, duration_s=duration_s, comment=comment)
+            )
+            return
         if alert.source == "alertmanager" and self.alertmanager is not None:
             await self.alertmanager.silence(
                 alert, owner=self.owner, comment=comment or f"silenced by {self.owner}", duration_s=duration_s
             )
-            poller = self.registry.get(ALERTMANAGER_POLLER)
-            if poller is not None:
-                poller.poke()
+            self._poke_alertmanager()
             return
         await self.acknowledge(alert, comment=comment or "silenced", timeout_s=duration_s)
+
+    async def unsilence(self, alert: Alert) -> None:
+        """End a silence now: at the Nexus server, or by expiring the Alertmanager silences."""
+        if alert.source == self.nexus.name:
+            await self._with_fresh_token(lambda: self.nexus.unsilence(alert))
+        elif alert.source == "alertmanager" and self.alertmanager is not None:
+            await self.alertmanager.expire_silences(alert.silenced_by)
+            self._poke_alertmanager()
+        else:
+            raise ActionNotSupported(f"{alert.source} alerts have no silences")
+
+    def _poke_alertmanager(self) -> None:
+        poller = self.registry.get(ALERTMANAGER_POLLER)
+        if poller is not None:
+            poller.poke()
 
     # ---- what the pane shows ---------------------------------------------------------------------
 
@@ -306,9 +326,7 @@ class AlertRuntime:
     def refresh_after_action(self, alert: Alert) -> None:
         """Alertmanager shows an ack (a silence) at its next poll: poll now."""
         if alert.source == "alertmanager":
-            poller = self.registry.get(ALERTMANAGER_POLLER)
-            if poller is not None:
-                poller.poke()
+            self._poke_alertmanager()
 
 
 async def _no_token() -> str:

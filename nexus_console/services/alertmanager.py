@@ -147,16 +147,20 @@ def silence_from_api(raw: Mapping[str, Any], instance: str) -> Silence:
 
 
 def alert_from_api(raw: Mapping[str, Any], instance: str, silences: Mapping[str, Silence]) -> Alert:
-    """Map an API v2 alert; a suppressing ack silence makes it ACKNOWLEDGED with the silence's owner."""
+    """Map an API v2 alert; a suppressing ack silence makes it ACKNOWLEDGED with the silence's owner, any
+    other silence SILENCED with the owner, end and comment of the one that lasts longest."""
     status = raw.get("status") or {}
     silenced_by = tuple(status.get("silencedBy") or ())
     inhibited_by = tuple(status.get("inhibitedBy") or ())
-    acks = [silences[sid] for sid in silenced_by if sid in silences and silences[sid].is_ack]
+    known = [silences[sid] for sid in silenced_by if sid in silences]
+    acks = [silence for silence in known if silence.is_ack]
     ack = max(acks, key=lambda s: s.ends_at or 0.0) if acks else None
+    plain = max(known, key=lambda s: s.ends_at or 0.0) if known and ack is None else None
     if status.get("state") == "suppressed" and (silenced_by or inhibited_by):
         state = AlertState.ACKNOWLEDGED if ack is not None else AlertState.SILENCED
     else:
         state = AlertState.FIRING
+    silence = plain if state is AlertState.SILENCED else None
     return alert_from_labels(
         raw.get("labels"),
         raw.get("annotations"),
@@ -172,6 +176,9 @@ def alert_from_api(raw: Mapping[str, Any], instance: str, silences: Mapping[str,
         silenced_by=silenced_by,
         inhibited_by=inhibited_by,
         origins=(instance,),
+        silenced_until=silence.ends_at if silence is not None else None,
+        silence_owner=(silence.created_by or None) if silence is not None else None,
+        silence_comment=silence.comment if silence is not None else "",
     )
 
 

@@ -46,6 +46,9 @@ def alert_from_api(raw: Mapping[str, Any]) -> Alert:
         source_id=str(raw.get("id", "")),
         value=number("value"),
         threshold=number("threshold"),
+        silenced_until=parse_rfc3339(raw.get("silenced_until")),
+        silence_owner=str(raw["silenced_by"]) if raw.get("silenced_by") else None,
+        silence_comment=str(raw.get("silence_comment") or ""),
     )
 
 

@@ -1,4 +1,5 @@
-"""The Nexus API alert source: `GET /alerts`, the `GET /alerts/stream` SSE feed, acknowledge, resolve.
+"""The Nexus API alert source: `GET /alerts`, the `GET /alerts/stream` SSE feed, acknowledge, silence,
+unsilence, resolve.
 
 `NexusAlertSource.run()` takes a snapshot, then follows the stream. After a disconnect it reconnects
 with `Last-Event-ID`, so the server replays what was missed; replayed events it already has are skipped
@@ -358,6 +359,14 @@ class NexusAlertSource:
 
     async def resolve(self, alert: Alert, *, comment: str = "") -> Alert:
         return await self._action(alert, "resolve", {"comment": comment})
+
+    async def silence(self, alert: Alert, *, duration_s: float, comment: str = "") -> Alert:
+        """POST /alerts/{id}/silence: the alert is `silenced` until then, by the caller, with the comment."""
+        return await self._action(alert, "silence", {"duration_s": duration_s, "comment": comment or None})
+
+    async def unsilence(self, alert: Alert, *, comment: str = "") -> Alert:
+        """POST /alerts/{id}/unsilence: the alert returns to the state it had before the silence."""
+        return await self._action(alert, "unsilence", {"comment": comment or None})
 
     async def _action(self, alert: Alert, verb: str, body: dict[str, Any]) -> Alert:
         response = await self._request(

@@ -1,9 +1,10 @@
-"""Alerts: list, acknowledge, resolve, and the SSE stream of alert events."""
+"""Alerts: list, acknowledge, silence, unsilence, resolve, and the SSE stream of alert events."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -25,12 +26,15 @@ from nexus_refserver.api.http import (
     run_idempotent,
 )
 from nexus_refserver.api.models import (
+    MAX_SILENCE_S,
     AcknowledgeRequest,
     Alert,
     AlertPage,
     AlertState,
     ResolveRequest,
     Severity,
+    SilenceRequest,
+    UnsilenceRequest,
 )
 from nexus_refserver.auth import Principal
 from nexus_refserver.problems import ProblemError
@@ -76,15 +80,25 @@ def list_alerts(
     )
 
 
-def _act(request: Request, principal: Principal, alert_id: int, action: str, body, key: str) -> Response:  # type: ignore[no-untyped-def]
+Change = tuple[dict[str, Any], dict[str, Any]]
+
+
+def _act(
+    request: Request,
+    principal: Principal,
+    alert_id: int,
+    action: str,
+    body: Any,
+    key: str,
+    change: Callable[[AlertStore], Change],
+) -> Response:
+    """One staff action: `change(store)` returns (before, after); audited as `alert.<action>` with the
+    body's comment as the reason, under the caller's Idempotency-Key."""
     store: AlertStore = context(request).alerts
 
     def work() -> Response:
         try:
-            if action == "acknowledge":
-                before, after = store.acknowledge(alert_id, principal.email, body.ack_timeout_s)
-            else:
-                before, after = store.resolve(alert_id, principal.email)
+            before, after = change(store)
         except AlertNotFoundError as exc:
             raise ProblemError(404, str(exc)) from None
         except AlertConflictError as exc:
@@ -119,7 +133,76 @@ def acknowledge(
     principal: Writer,
     idempotency_key: IdempotencyKey,
 ) -> Response:
-    return _act(request, principal, alert_id, "acknowledge", body, idempotency_key)
+    def change(store: AlertStore) -> Change:
+        return store.acknowledge(alert_id, principal.email, body.ack_timeout_s)
+
+    return _act(request, principal, alert_id, "acknowledge", body, idempotency_key, change)
+
+
+def silence_end(body: SilenceRequest, now: datetime) -> datetime:
+    """When the silence asked for ends: `until`, or now + `duration_s`; a 422 problem otherwise."""
+    if (body.until is None) == (body.duration_s is None):
+        raise ProblemError(422, "give exactly one of until (an RFC 3339 time) and duration_s")
+    if body.duration_s is not None:
+        return now + timedelta(seconds=body.duration_s)
+    try:
+        until = datetime.fromisoformat(str(body.until).strip().replace("z", "Z"))
+    except ValueError:
+        raise ProblemError(422, f"until is not an RFC 3339 time: {body.until!r}") from None
+    if until.tzinfo is None:
+        raise ProblemError(422, "until needs a UTC offset (Z or +hh:mm)")
+    if until <= now:
+        raise ProblemError(422, "until is in the past: a silence must end in the future")
+    if until > now + timedelta(seconds=MAX_SILENCE_S):
+        raise ProblemError(422, "a silence lasts at most 30 days")
+    return until.astimezone(UTC)
+
+
+@router.post(
+    "/{alert_id}/silence",
+    response_model=Alert,
+    summary="Silence an alert until a time or for a duration",
+    description=access_note(Permission.ALERTS_WRITE)
+    + " The alert becomes `silenced` (with `silenced_until`, `silenced_by`, `silence_comment`) and "
+    "returns to its previous state (pending, firing or acknowledged) when the silence ends. Silencing a "
+    "silenced alert replaces its silence. Body: exactly one of `until` and `duration_s`. Needs "
+    "Idempotency-Key.",
+    responses=problems(400, 401, 403, 404, 409, 422),
+    openapi_extra={"x-nexus-extension": True},
+)
+def silence(
+    request: Request,
+    alert_id: AlertId,
+    body: SilenceRequest,
+    principal: Writer,
+    idempotency_key: IdempotencyKey,
+) -> Response:
+    def change(store: AlertStore) -> Change:
+        until = silence_end(body, datetime.now(UTC))
+        return store.silence(alert_id, principal.email, until, body.comment)
+
+    return _act(request, principal, alert_id, "silence", body, idempotency_key, change)
+
+
+@router.post(
+    "/{alert_id}/unsilence",
+    response_model=Alert,
+    summary="End an alert's silence now",
+    description=access_note(Permission.ALERTS_WRITE)
+    + " The alert returns to the state it had before the silence. Needs Idempotency-Key.",
+    responses=problems(400, 401, 403, 404, 409, 422),
+    openapi_extra={"x-nexus-extension": True},
+)
+def unsilence(
+    request: Request,
+    alert_id: AlertId,
+    body: UnsilenceRequest,
+    principal: Writer,
+    idempotency_key: IdempotencyKey,
+) -> Response:
+    return _act(
+        request, principal, alert_id, "unsilence", body, idempotency_key, lambda s: s.unsilence(alert_id)
+    )
 
 
 @router.post(
@@ -136,7 +219,10 @@ def resolve(
     principal: Writer,
     idempotency_key: IdempotencyKey,
 ) -> Response:
-    return _act(request, principal, alert_id, "resolve", body, idempotency_key)
+    def change(store: AlertStore) -> Change:
+        return store.resolve(alert_id, principal.email)
+
+    return _act(request, principal, alert_id, "resolve", body, idempotency_key, change)
 
 
 def _sse(seq: int, data: str) -> bytes:

@@ -9,10 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 T = TypeVar("T")
 
 Severity = Literal["critical", "high", "medium", "low"]
-AlertState = Literal["pending", "firing", "acknowledged", "resolved"]
-UserStatus = Literal["active", "suspended", "banned"]
+AlertState = Literal["pending", "firing", "acknowledged", "silenced", "resolved"]
+UserStatus = Literal["active", "suspended", "banned", "merged"]
 VendorStatus = Literal["pending", "approved", "rejected", "suspended", "banned"]
 ProductStatus = Literal["pending", "approved", "rejected", "removed"]
+ContentStatus = Literal["published", "hidden", "removed"]
+SubjectLinkStatus = Literal["verified", "pending", "rejected", "removed"]
+Platform = Literal["workstation", "marketplace", "nexus"]
 
 
 class Strict(BaseModel):
@@ -282,6 +285,11 @@ class AdminUser(BaseModel):
     email_verified: bool
     password_reset_at: str | None
     version: int
+    platform_access: str | None = Field(
+        None,
+        description='JSON object platform -> role, e.g. {"workstation": "editor"}; null: consumer app only.',
+    )
+    merged_into: int | None = Field(None, description="The account a merged duplicate was merged into.")
 
 
 class AdminVendor(BaseModel):
@@ -296,6 +304,7 @@ class AdminVendor(BaseModel):
     products_removed: int
     late_shipments: int
     version: int
+    review_feedback: str | None = Field(None, description="What the vendor was told at its review.")
 
 
 class AdminProduct(BaseModel):
@@ -314,18 +323,75 @@ class AdminProduct(BaseModel):
 Reason = Field(min_length=1, max_length=1000, description="Why; kept in the audit trail.")
 
 
+class AdminContent(BaseModel):
+    id: int
+    title: str
+    genre: str
+    created_at: str
+    subjects: int
+    verified_subjects: int
+    status: ContentStatus
+    flagged: bool
+    flag_reason: str | None
+    version: int
+
+
+class AdminSubjectLink(BaseModel):
+    id: int
+    product_id: int
+    content_id: int
+    subject: str
+    status: SubjectLinkStatus
+    created_at: str
+    version: int
+
+
 class UserActionRequest(Strict):
-    action: Literal["suspend", "unsuspend", "ban", "reset_password", "verify_email"]
+    action: Literal[
+        "suspend",
+        "unsuspend",
+        "ban",
+        "reset_password",
+        "verify_email",
+        "grant_access",
+        "revoke_access",
+        "merge",
+    ]
     reason: str = Reason
+    platform: Platform | None = Field(None, description="Required for grant_access and revoke_access.")
+    role: str | None = Field(
+        None,
+        max_length=40,
+        description="Required for grant_access: the role on that platform (see PLATFORM_ROLES).",
+    )
+    into_user_id: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="Required for merge: the account this duplicate merges into."
+    )
 
 
 class VendorActionRequest(Strict):
     action: Literal["approve", "reject", "suspend", "unsuspend", "ban", "set_commission"]
     reason: str = Reason
     commission_pct: float | None = Field(None, ge=0, le=100, description="Required for set_commission.")
+    feedback: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2000,
+        description="What the vendor is told at approve or reject (required for reject).",
+    )
 
 
 class ProductActionRequest(Strict):
+    action: Literal["approve", "reject", "remove"]
+    reason: str = Reason
+
+
+class ContentActionRequest(Strict):
+    action: Literal["hide", "unhide", "remove", "clear_flag"]
+    reason: str = Reason
+
+
+class SubjectLinkActionRequest(Strict):
     action: Literal["approve", "reject", "remove"]
     reason: str = Reason
 
@@ -355,6 +421,11 @@ class Alert(BaseModel):
     ack_at: str | None
     ack_expires_at: str | None
     resolved_by: str | None
+    silenced_until: str | None = Field(
+        description="While `silenced`: when the silence ends and the alert returns to its previous state."
+    )
+    silenced_by: str | None = Field(description="Who silenced the alert.")
+    silence_comment: str | None = Field(description="Why, as the one who silenced it wrote it.")
 
 
 class AcknowledgeRequest(Strict):
@@ -365,6 +436,25 @@ class AcknowledgeRequest(Strict):
 
 
 class ResolveRequest(Strict):
+    comment: str | None = Field(None, max_length=2000)
+
+
+MAX_SILENCE_S = 30 * 86400
+
+
+class SilenceRequest(Strict):
+    """Exactly one of `until` and `duration_s`."""
+
+    until: str | None = Field(
+        None,
+        description="When the silence ends: an RFC 3339 time with an offset, in the future, within 30 days.",
+        json_schema_extra={"format": "date-time"},
+    )
+    duration_s: float | None = Field(None, gt=0, le=MAX_SILENCE_S, description="How long the silence lasts.")
+    comment: str | None = Field(None, max_length=2000)
+
+
+class UnsilenceRequest(Strict):
     comment: str | None = Field(None, max_length=2000)
 
 
@@ -396,6 +486,14 @@ class VendorPage(Page[AdminVendor]):
 
 
 class ProductPage(Page[AdminProduct]):
+    pass
+
+
+class ContentPage(Page[AdminContent]):
+    pass
+
+
+class SubjectLinkPage(Page[AdminSubjectLink]):
     pass
 
 

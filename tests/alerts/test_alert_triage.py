@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from nexus_console.domain.alert_actions import NOTHING_TO, TriageAction, eligible
 from nexus_console.domain.alert_rules import LOCAL_SOURCE
-from nexus_console.domain.alerts import Alert, AlertDiff, AlertState, Severity
+from nexus_console.domain.alerts import Alert, AlertDiff, AlertState, Severity, parse_rfc3339
 from nexus_console.domain.freshness import SourceState
 from nexus_console.services.alert_runtime import AlertRuntime
 from nexus_console.services.health_sources import DB_HEALTH
@@ -38,10 +38,14 @@ def nexus_alert(i: int, state: AlertState = AlertState.FIRING) -> Alert:
     )
 
 
+SILENCE_END = "2030-01-01T12:15:00Z"
+
+
 def nexus_api(request: httpx.Request) -> httpx.Response:
-    """POST /alerts/7/acknowledge: 409 (resolved meanwhile); POST /alerts/8/resolve: the resolved alert."""
+    """POST /alerts/7/acknowledge or /silence: 409 (resolved meanwhile); POST /alerts/8/resolve: the resolved
+    alert; POST /alerts/9/silence: the silenced alert."""
     path = request.url.path
-    if request.method == "POST" and path == "/alerts/7/acknowledge":
+    if request.method == "POST" and path in ("/alerts/7/acknowledge", "/alerts/7/silence"):
         return httpx.Response(
             409, json={"type": "about:blank", "title": "Conflict", "status": 409, "detail": ACK_CONFLICT}
         )
@@ -49,6 +53,11 @@ def nexus_api(request: httpx.Request) -> httpx.Response:
         assert json.loads(request.content) == {"comment": ""}
         body = {"id": 8, "fingerprint": "fp8", "rule": "Nexus8", "severity": "high", "state": "resolved"}
         return httpx.Response(200, json={**body, "resolved_by": OWNER})
+    if request.method == "POST" and path == "/alerts/9/silence":
+        assert json.loads(request.content) == {"duration_s": 900, "comment": "deploy"}
+        body = {"id": 9, "fingerprint": "fp9", "rule": "Nexus9", "severity": "high", "state": "silenced"}
+        silence = {"silenced_until": SILENCE_END, "silenced_by": OWNER, "silence_comment": "deploy"}
+        return httpx.Response(200, json={**body, **silence})
     return httpx.Response(404, json={"status": 404, "title": "Not Found"})
 
 
@@ -177,8 +186,28 @@ async def test_silencing_without_alertmanager_is_an_ack_that_lasts_the_duration(
 
 
 @pytest.mark.asyncio
+async def test_silencing_a_nexus_alert_silences_it_at_the_server_not_an_acknowledgement(
+    session: ConsoleSession,
+) -> None:
+    queue = runtime(session).queue
+    alert = nexus_alert(9)
+    queue.apply(AlertDiff((alert,)))
+
+    result = await session.alerts.triage.silence(
+        [alert], duration_s=900, comment="deploy", duration_text="15m"
+    )
+
+    assert result.text == "Silenced 1 alert for 15m"
+    queue.drain()  # the server's answer was buffered for the runtime's drain
+    now = stored(session, alert)
+    assert now.state is AlertState.SILENCED and now.ack_by is None
+    assert (now.silence_owner, now.silence_comment) == (OWNER, "deploy")
+    assert now.silenced_until == parse_rfc3339(SILENCE_END)
+
+
+@pytest.mark.asyncio
 async def test_a_failed_silence_names_the_alert(session: ConsoleSession) -> None:
-    refused = nexus_alert(7)  # a Nexus silence is an ack that lasts the duration: the server refuses it
+    refused = nexus_alert(7)  # POST /alerts/7/silence: the server refuses it (resolved meanwhile)
     runtime(session).queue.apply(AlertDiff((refused,)))
     result = await session.alerts.triage.silence([refused], duration_s=60, duration_text="1m")
     assert result.text.startswith("Silenced 0 alerts for 1m; failed: Nexus7: ") and "409" in result.text

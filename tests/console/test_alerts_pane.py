@@ -20,6 +20,7 @@ from nexus_console.domain.auth import Me
 from nexus_console.models.alert_table import OWNER_COLUMN, STALE_ROLE, STATE_COLUMN
 from nexus_console.services.alert_runtime import AlertSourceSettings
 from nexus_console.services.auth import Credentials
+from nexus_console.services.health_sources import HealthSourceSettings
 from nexus_console.services.profiles import Profile
 from nexus_console.views.alerts import AlertsPane
 from nexus_console.views.alerts.queue_view import AlertQueueView
@@ -75,11 +76,16 @@ class AlertsConsole:
 
 @asynccontextmanager
 async def alerts_console(
-    base_url: str, tmp_path: Path, *, ack_timeout_s: float = 3600.0, **profile: Any
+    base_url: str,
+    tmp_path: Path,
+    *,
+    ack_timeout_s: float = 3600.0,
+    health: HealthSourceSettings | None = None,
+    **profile: Any,
 ) -> AsyncIterator[AlertsConsole]:
     """The real session of a signed-in admin (fast alert polling, the history in tmp_path, an alerts.toml
-    whose critical sound repeats hourly) and a shown AlertsPane, built before the session starts (as the
-    app does)."""
+    whose critical sound repeats hourly; `health` for the Health sources the local rules judge) and a
+    shown AlertsPane, built before the session starts (as the app does)."""
     pane_settings = tmp_path / "alerts.toml"
     pane_settings.write_text("[notifications]\nrepeat_critical_s = 3600\n")
     settings = SessionSettings(
@@ -89,7 +95,8 @@ async def alerts_console(
             history_path=tmp_path / "history.db",
             ack_timeout_s=ack_timeout_s,
             pane_settings_path=pane_settings,
-        )
+        ),
+        health=health or HealthSourceSettings(),
     )
     async with api_stack(base_url) as stack:
         me = await stack.auth.login(Credentials(ADMIN, DEMO_PASSWORD))

@@ -29,7 +29,7 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ALERT_KEYS = {
     "id", "fingerprint", "source", "rule", "severity", "state", "service", "namespace", "labels", "summary",
     "description", "runbook_url", "value", "threshold", "starts_at", "updated_at", "ends_at", "ack_by",
-    "ack_at", "ack_expires_at", "resolved_by",
+    "ack_at", "ack_expires_at", "resolved_by", "silenced_until", "silenced_by", "silence_comment",
 }  # fmt: skip
 
 

@@ -1,5 +1,6 @@
-"""One alert in detail: labels, annotations and its transitions; the runbook rendered in the app; and the
-related service's live chart with the alert's start marked by a vertical line."""
+"""One alert in detail: labels, annotations and its transitions, its silence, the alerts of other sources
+linked to it ("Also raised by local (firing)"); the runbook rendered in the app; and the related service's
+live chart with the alert's start marked by a vertical line."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
+from nexus_console.domain.alert_actions import silence_text
+from nexus_console.domain.alert_links import also_raised_text
 from nexus_console.domain.alerts import Alert, Transition
 from nexus_console.domain.freshness import format_clock
 from nexus_console.domain.prom_metrics import MetricsHistory
@@ -86,8 +89,11 @@ def _when(epoch_s: float | None, now: float) -> str:
     return f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(epoch_s))} ({relative})"
 
 
-def alert_html(alert: Alert, transitions: Sequence[Transition] | None, now: float) -> str:
-    """Labels, annotations, ownership and the history of transitions, as one small HTML document."""
+def alert_html(
+    alert: Alert, transitions: Sequence[Transition] | None, now: float, linked: Sequence[Alert] = ()
+) -> str:
+    """Labels, annotations, ownership, the linked alerts of other sources and the history of transitions,
+    as one small HTML document."""
     e = html.escape
     colour = SEVERITY_COLOURS[alert.severity]
     rows = [
@@ -106,11 +112,17 @@ def alert_html(alert: Alert, transitions: Sequence[Transition] | None, now: floa
             f" (threshold {alert.threshold:g})" if alert.threshold is not None else ""
         )
         rows.append(("value", e(value)))
+    silence = silence_text(alert, now)
+    if silence:
+        rows.append(("silence", e(silence)))
     if alert.silenced_by:
         rows.append(("silenced by", e(", ".join(alert.silenced_by))))
     if alert.inhibited_by:
         rows.append(("inhibited by", e(", ".join(alert.inhibited_by))))
-    parts = [f"<style>{DOCUMENT_CSS}</style>", "<table>"]
+    parts = [f"<style>{DOCUMENT_CSS}</style>"]
+    if linked:
+        parts.append(f'<p class="linked"><b>{e(also_raised_text(linked))}</b></p>')
+    parts.append("<table>")
     parts += [f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in rows]
     parts.append("</table>")
     parts.append("<h3>Annotations</h3><table>")
@@ -146,6 +158,7 @@ class AlertDetail(QWidget):
         self.setStyleSheet(DETAIL_STYLE)
         self.runbook_base = runbook_base
         self.alert: Alert | None = None
+        self.linked: tuple[Alert, ...] = ()  # the alerts of other sources linked to it
         self.transitions: list[Transition] | None = None
         self._runbook_link: str | None = None
         self._drawn: tuple[int, str | None] = (-1, None)
@@ -191,17 +204,19 @@ class AlertDetail(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(splitter, 1)
 
-    def refresh(self, alert: Alert, now: float) -> None:
-        """The once-a-second update: a changed alert is drawn again; an unchanged one only has its header
-        (ages) updated, and its details every RERENDER_S, so a selection in the text survives."""
-        if alert is not self.alert or now - self._rendered_at >= RERENDER_S:
-            self.show_alert(alert, now)
+    def refresh(self, alert: Alert, now: float, linked: Sequence[Alert] = ()) -> None:
+        """The once-a-second update: a changed alert (or a change of its linked alerts) is drawn again; an
+        unchanged one only has its header (ages) updated, and its details every RERENDER_S, so a selection
+        in the text survives."""
+        if alert is not self.alert or tuple(linked) != self.linked or now - self._rendered_at >= RERENDER_S:
+            self.show_alert(alert, now, linked)
         else:
             self._set_header(alert, now)
 
-    def show_alert(self, alert: Alert | None, now: float | None = None) -> None:
+    def show_alert(self, alert: Alert | None, now: float | None = None, linked: Sequence[Alert] = ()) -> None:
         now = time.time() if now is None else now
         self._rendered_at = now
+        self.linked = tuple(linked)
         same_alert = alert is not None and self.alert is not None and alert.key == self.alert.key
         if not same_alert:
             self.transitions = None
@@ -217,7 +232,7 @@ class AlertDetail(QWidget):
         self.chart.setVisible(bool(alert.service))  # no service, no metrics: no large empty chart
         self._set_header(alert, now)
         scroll = self.info.verticalScrollBar().value()
-        self.info.setHtml(alert_html(alert, self.transitions, now))
+        self.info.setHtml(alert_html(alert, self.transitions, now, self.linked))
         self.info.verticalScrollBar().setValue(scroll)
         if alert.runbook != self._runbook_link:
             self._runbook_link = alert.runbook
@@ -241,7 +256,7 @@ class AlertDetail(QWidget):
     def set_transitions(self, key: str, transitions: Sequence[Transition], now: float | None = None) -> None:
         if self.alert is not None and self.alert.key == key:
             self.transitions = list(transitions)
-            self.show_alert(self.alert, now)
+            self.show_alert(self.alert, now, self.linked)
 
     def redraw_chart(self, history: MetricsHistory | None, now: float, stale_text: str | None) -> bool:
         """Push the alert's service ring buffer into the chart when it changed; True when redrawn."""

@@ -7,7 +7,9 @@ incident from the marked (or selected) alerts or adds them to an open one, / foc
 the grouping, Esc in the filter returns to the queue.
 
 The pane works on the session's alert runtime (`session.alerts`): the table model and the notifier watch
-the queue's changes (the notifier also while the pane is hidden, so the badge and the tray keep working),
+the queue's changes (the notifier also while the pane is hidden, so the badge and the tray keep working;
+it hears them after the model, whose links make alerts of several sources about one problem count and
+sound once),
 the triage actions go through `runtime.triage`, and the settings (`alerts.toml`) are the ones the runtime
 read. A one-second clock (ages, countdowns, staleness) runs while the pane is shown, and once at each show.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
@@ -24,6 +27,7 @@ from PySide6.QtGui import QAction, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from nexus_console.domain.alert_filter import AlertFilter
+from nexus_console.domain.alerts import StoreChange
 from nexus_console.domain.incident_flow import INCIDENT_WRITERS, draft_from_alerts
 from nexus_console.domain.wall_playlist import PaneView
 from nexus_console.views.alerts.filter_bar import FilterBar, ask_filter_name
@@ -128,7 +132,7 @@ class AlertsPane(Pane):
         self.notifier = AlertNotifier(
             notes,
             player if player is not None else CommandSoundPlayer(notes.sound_files, runtime.sounds_dir),
-            alerts=lambda: self.queue.store,
+            alerts=lambda: self.model.links.problems(self.queue.store),
             clock=clock,
             tray=AlertNotifier.system_tray(self),
             parent=self,
@@ -137,7 +141,7 @@ class AlertsPane(Pane):
         if self.notifier.tray is not None:
             self.notifier.tray.messageClicked.connect(self.bring_forward)
             self.notifier.tray.activated.connect(lambda _reason: self.bring_forward())
-        self.watch(self.queue.changes, self.notifier.on_change, batch_ms=None, while_hidden=True)
+        self.watch(self.queue.changes, self._notify, batch_ms=None, while_hidden=True)
 
         self.apply_filter()
         self.tick_timer = self.every(TICK_MS, self.tick, name="alertsTick")
@@ -374,6 +378,14 @@ class AlertsPane(Pane):
         if self.proxy.rowCount():
             self.queue_view.select_row(0)
             self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _notify(self, change: StoreChange) -> None:
+        """The notifier hears a change without the firing of alerts whose problem a linked alert of another
+        source already raised (the model, subscribed first, has linked this change's alerts)."""
+        alarms = self.model.links.first_alarms(change.transitions)
+        self.notifier.on_change(
+            change if len(alarms) == len(change.transitions) else replace(change, transitions=alarms)
+        )
 
     def badge_text(self) -> str:
         return str(self.notifier.badge) if self.notifier.badge else ""

@@ -224,7 +224,8 @@ class AlertQueueView(QSplitter):
 
     def show_detail(self, alert: Alert | None, *, load_history: bool = True) -> None:
         previous = self.detail.alert
-        self.detail.show_alert(alert, self.clock())
+        linked = self.model.links.others(alert.key) if alert is not None else ()
+        self.detail.show_alert(alert, self.clock(), linked)
         if alert is not None and (load_history or previous is None or previous.key != alert.key):
             self.history_wanted.emit(alert.key)
 
@@ -253,7 +254,7 @@ class AlertQueueView(QSplitter):
         if self.detail.alert is not None:
             current = self.model.store.get(self.detail.alert.key)
             if current is not None:
-                self.detail.refresh(current, now)
+                self.detail.refresh(current, now, self.model.links.others(current.key))
         history: MetricsHistory | None = None
         metrics_stale = None
         if metrics is not None and metrics.last_good is not None:
