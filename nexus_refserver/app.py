@@ -17,6 +17,7 @@ from nexus_refserver.alerting import AlertEngine
 from nexus_refserver.analytics import Analytics
 from nexus_refserver.api import (
     admin,
+    admin_moderation,
     alerts,
     analytics,
     audit_routes,
@@ -154,7 +155,17 @@ def create_api(lifespan=None) -> FastAPI:  # type: ignore[no-untyped-def]
     )
     app.state.shutdown = asyncio.Event()
     install_problem_handlers(app)
-    modules = (auth_routes, monitoring, analytics, admin, alerts, audit_routes, incidents, incident_timeline)
+    modules = (
+        auth_routes,
+        monitoring,
+        analytics,
+        admin,
+        admin_moderation,
+        alerts,
+        audit_routes,
+        incidents,
+        incident_timeline,
+    )
     for module in modules:
         app.include_router(module.router)
     _register_problem_schema(app)

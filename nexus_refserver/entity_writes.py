@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 # decides the column changes from the current row; raises ProblemError (409) when the action does not apply
 Planner = Callable[[Any], dict[str, Any]]
+# more statements on the entity's database, run in step 2's transaction once the entity's change landed
+FollowUp = Callable[[Any], None]
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class _Pending:
     planner: Planner
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
+    follow_up: FollowUp | None = None
     result: Any = None  # WriteOutcome, RUNNING, _TRY_AGAIN, or an exception to raise
     row: Any = None
     changes: dict[str, Any] = field(default_factory=dict)
@@ -138,12 +141,14 @@ class EntityWriter:
         self._queue.put(None)
         self._thread.join(10)
 
-    async def apply(self, change: ChangeRequest, planner: Planner) -> WriteOutcome:
+    async def apply(
+        self, change: ChangeRequest, planner: Planner, follow_up: FollowUp | None = None
+    ) -> WriteOutcome:
         """Apply the change once, or replay what its key already answered; ProblemError otherwise."""
         loop = asyncio.get_running_loop()
         deadline = time.monotonic() + WAIT_FOR_FIRST_REQUEST_S
         while True:
-            pending = _Pending(change, planner, loop, loop.create_future())
+            pending = _Pending(change, planner, loop, loop.create_future(), follow_up)
             self._queue.put(pending)
             outcome = await pending.future
             if isinstance(outcome, WriteOutcome):
@@ -282,6 +287,8 @@ class EntityWriter:
                             .values(**item.changes, version=item.row.version + 1)
                         )
                         if result.rowcount == 1:
+                            if item.follow_up is not None:
+                                item.follow_up(conn)
                             landed.append(item)
                         else:
                             item.result = ProblemError(

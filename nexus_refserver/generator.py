@@ -38,7 +38,7 @@ from nexus_refserver.schema import (
 log = logging.getLogger(__name__)
 
 # bump when the generated rows or tables change, so existing data dirs are regenerated
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -96,6 +96,7 @@ SEARCH_WORDS = _words(
     "necklace speaker wallet camera vintage organic wireless linen golden nordic cheap gift sale black white"
 )
 FLAG_REASONS = ("counterfeit", "misleading description", "prohibited item", "user reports", "copyright")
+CONTENT_FLAG_REASONS = ("copyright claim", "inappropriate content", "user reports", "wrong age rating")
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,16 @@ _USER_STATUS = _WeightedChoice(("active", "suspended", "banned"), (94, 4, 2))
 _NAIVE_AS_OF = DATA_AS_OF.replace(tzinfo=None)
 
 
+# the few users who work on a platform besides the consumer app (users.platform_access)
+_PLATFORM_ACCESS = (
+    '{"workstation": "editor"}',
+    '{"workstation": "reviewer"}',
+    '{"marketplace": "vendor_staff"}',
+    '{"workstation": "editor", "marketplace": "vendor_staff"}',
+    '{"nexus": "viewer"}',
+)
+
+
 def user_tuples(seed: int, count: int, *, text_times: bool = False) -> Iterator[tuple]:
     """Users in `users` column order; the hot path of a 1M-user generation, so tuples, not dicts.
 
@@ -226,6 +237,8 @@ def user_tuples(seed: int, count: int, *, text_times: bool = False) -> Iterator[
             random_() < 0.85,
             None,
             1,
+            _PLATFORM_ACCESS[int(random_() * len(_PLATFORM_ACCESS))] if random_() < 0.03 else None,
+            None,
         )
 
 
@@ -252,6 +265,7 @@ def vendor_rows(seed: int, count: int) -> Iterator[dict]:
             "products_removed": min(9, int(rng.expovariate(2.0))),
             "late_shipments": min(30, int(rng.expovariate(0.3))),
             "version": 1,
+            "review_feedback": None,
         }
 
 
@@ -327,6 +341,7 @@ def content_rows(seed: int, count: int) -> Iterator[dict]:
     rng = _rng(seed, "contents")
     for content_id in range(1, count + 1):
         subjects = rng.randint(5, 120)
+        flagged = rng.random() < 0.06
         yield {
             "id": content_id,
             "title": f"The {rng.choice(TITLE_WORDS)} {rng.choice(TITLE_WORDS)}",
@@ -334,6 +349,10 @@ def content_rows(seed: int, count: int) -> Iterator[dict]:
             "created_at": _seconds_before_as_of(rng, 3 * 365),
             "subjects": subjects,
             "verified_subjects": rng.randint(0, subjects),
+            "status": "published",
+            "flagged": flagged,
+            "flag_reason": rng.choice(CONTENT_FLAG_REASONS) if flagged else None,
+            "version": 1,
         }
 
 
@@ -381,6 +400,7 @@ def product_subject_link_rows(seed: int, size: DatasetSize) -> Iterator[dict]:
             "subject": SUBJECTS[int(random_() * len(SUBJECTS))],
             "status": _LINK_STATUS.pick(rng),
             "created_at": _seconds_before_as_of(rng, 365),
+            "version": 1,
         }
 
 

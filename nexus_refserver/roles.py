@@ -11,12 +11,15 @@
 | vendors:write       |   x   |           |         |         |        |
 | products:read       |   x   |     x     |         |         |        |
 | products:write      |   x   |     x     |         |         |        |
+| content:read        |   x   |     x     |         |         |        |
+| content:write       |   x   |     x     |         |         |        |
 | alerts:read         |   x   |     x     |         |    x    |   x    |
 | alerts:write        |   x   |     x     |         |    x    |        |
 | incidents:read      |   x   |           |         |    x    |   x    |
 | incidents:write     |   x   |           |         |    x    |        |
 | audit:read          |   x   |           |         |         |        |
 
+Product-subject links are products:read/products:write.
 Every authenticated role may read its own profile (`GET /auth/me`).
 """
 
@@ -43,6 +46,8 @@ class Permission(StrEnum):
     VENDORS_WRITE = "vendors:write"
     PRODUCTS_READ = "products:read"
     PRODUCTS_WRITE = "products:write"
+    CONTENT_READ = "content:read"
+    CONTENT_WRITE = "content:write"
     ALERTS_READ = "alerts:read"
     ALERTS_WRITE = "alerts:write"
     INCIDENTS_READ = "incidents:read"
@@ -58,6 +63,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VENDORS_READ,
             Permission.PRODUCTS_READ,
             Permission.PRODUCTS_WRITE,
+            Permission.CONTENT_READ,
+            Permission.CONTENT_WRITE,
             Permission.ALERTS_READ,
             Permission.ALERTS_WRITE,
         }
@@ -88,6 +95,8 @@ REQUIRED_ROLE: dict[Permission, Role] = {
     Permission.VENDORS_WRITE: Role.ADMIN,
     Permission.PRODUCTS_READ: Role.MODERATOR,
     Permission.PRODUCTS_WRITE: Role.MODERATOR,
+    Permission.CONTENT_READ: Role.MODERATOR,
+    Permission.CONTENT_WRITE: Role.MODERATOR,
     Permission.ALERTS_READ: Role.VIEWER,
     Permission.ALERTS_WRITE: Role.ANALYST,
     Permission.INCIDENTS_READ: Role.VIEWER,

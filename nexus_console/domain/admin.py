@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from nexus_console.domain.admin_params import ParamError, checked_params
+
 T = TypeVar("T")
 
 
@@ -15,14 +17,16 @@ class EntityType(StrEnum):
     USER = "user"
     VENDOR = "vendor"
     PRODUCT = "product"
+    CONTENT = "content"  # workstation content: hide, restore, remove, clear a flag
+    SUBJECT_LINK = "subject_link"  # a product linked to a subject detected in content
     # Not an admin lookup: the changes and timeline entries a responder queues for an incident (they wait
     # in the same kind of durable outbox, sent in order per incident).
     INCIDENT = "incident"
 
     @property
     def collection(self) -> str:
-        """The path segment of the API: /admin/users, /admin/vendors, /admin/products, /incidents."""
-        return f"{self.value}s"
+        """The path segment of the API: /admin/users, /admin/subject-links, /incidents, ..."""
+        return f"{self.value.replace('_', '-')}s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +56,25 @@ class ActionSpec:
     # an addition (a timeline note) that changes nothing anyone else wrote: sent with the entity's version
     # read just before, so it never conflicts; every other action sends the version the user saw
     sends_current_version: bool = False
+    # asks for more than a reason (a platform and role, the account to merge into, a commission): one
+    # entity at a time, never in a bulk action
+    takes_params: bool = False
+
+    @property
+    def bulk(self) -> bool:
+        return not self.takes_params and self.entity_type is not EntityType.INCIDENT
 
     def applies_to(self, row: Mapping[str, Any]) -> bool:
         """Whether the server would apply this to the row as the replica shows it (else it answers 409)."""
         if self.entity_type is EntityType.USER and self.name == "verify_email" and row.get("email_verified"):
+            return False
+        if (
+            self.entity_type is EntityType.USER
+            and self.name == "revoke_access"
+            and not row.get("platform_access")
+        ):
+            return False
+        if self.name == "clear_flag" and not row.get("flagged"):
             return False
         if (
             self.entity_type is EntityType.PRODUCT
@@ -78,6 +97,7 @@ def _spec(
     requires_reason: bool | None = None,
     changes_field: str = "status",
     sends_current_version: bool = False,
+    takes_params: bool = False,
 ) -> ActionSpec:
     return ActionSpec(
         entity_type=entity_type,
@@ -90,16 +110,19 @@ def _spec(
         requires_reason=True if requires_reason is None else requires_reason,
         changes_field=changes_field,
         sends_current_version=sends_current_version,
+        takes_params=takes_params,
     )
 
 
 _U, _V, _P, _I = EntityType.USER, EntityType.VENDOR, EntityType.PRODUCT, EntityType.INCIDENT
+_C, _L = EntityType.CONTENT, EntityType.SUBJECT_LINK
 
 INCIDENT_CHANGE = "change"  # PATCH /incidents/{id}: status, severity, commander, responders, ...
 INCIDENT_ENTRY = "entry"  # POST /incidents/{id}/timeline: a note, an action taken or a custom event
 
-# Statuses follow the reference schema: users active|suspended|banned; vendors
-# pending|approved|rejected|suspended|banned; products pending|approved|rejected|removed.
+# Statuses follow the reference schema: users active|suspended|banned|merged; vendors
+# pending|approved|rejected|suspended|banned; products pending|approved|rejected|removed; content
+# published|hidden|removed; subject links verified|pending|rejected|removed.
 ACTIONS: dict[tuple[EntityType, str], ActionSpec] = {
     (s.entity_type, s.name): s
     for s in (
@@ -108,8 +131,25 @@ ACTIONS: dict[tuple[EntityType, str], ActionSpec] = {
         _spec(_U, "ban", "Ban", {"active", "suspended"}, destructive=True),
         _spec(_U, "reset_password", "Reset password", {"active", "suspended"}, changes_field="password"),
         _spec(_U, "verify_email", "Verify email", {"active", "suspended"}, changes_field="email_verified"),
+        _spec(
+            _U,
+            "grant_access",
+            "Grant access",
+            {"active", "suspended"},
+            changes_field="platform_access",
+            takes_params=True,
+        ),
+        _spec(
+            _U,
+            "revoke_access",
+            "Revoke access",
+            {"active", "suspended", "banned"},
+            changes_field="platform_access",
+            takes_params=True,
+        ),
+        _spec(_U, "merge", "Merge into…", {"active", "suspended"}, destructive=True, takes_params=True),
         _spec(_V, "approve", "Approve", {"pending"}),
-        _spec(_V, "reject", "Reject", {"pending"}, destructive=True),
+        _spec(_V, "reject", "Reject", {"pending"}, destructive=True, takes_params=True),
         _spec(_V, "suspend", "Suspend", {"approved"}, destructive=True),
         _spec(_V, "unsuspend", "Unsuspend", {"suspended"}),
         _spec(_V, "ban", "Ban", {"pending", "approved", "suspended", "rejected"}, destructive=True),
@@ -119,10 +159,18 @@ ACTIONS: dict[tuple[EntityType, str], ActionSpec] = {
             "Adjust commission",
             {"pending", "approved", "suspended"},
             changes_field="commission_pct",
+            takes_params=True,
         ),
         _spec(_P, "approve", "Approve", {"pending", "approved"}),
         _spec(_P, "reject", "Reject", {"pending"}, destructive=True),
         _spec(_P, "remove", "Remove", {"pending", "approved"}, destructive=True),
+        _spec(_C, "hide", "Hide", {"published"}),
+        _spec(_C, "unhide", "Restore", {"hidden"}),
+        _spec(_C, "remove", "Remove", {"published", "hidden"}, destructive=True),
+        _spec(_C, "clear_flag", "Clear flag", {"published", "hidden"}, changes_field="flagged"),
+        _spec(_L, "approve", "Approve link", {"pending"}),
+        _spec(_L, "reject", "Reject link", {"pending"}, destructive=True),
+        _spec(_L, "remove", "Remove link", {"verified", "pending"}, destructive=True),
         # incidents: `params` is the request body (see domain.outbox_model.http_call)
         _spec(_I, INCIDENT_CHANGE, "Change", None, requires_reason=False),
         _spec(
@@ -188,13 +236,11 @@ def validate_action(request: ActionRequest) -> ActionRequest:
     if spec.entity_type is EntityType.INCIDENT:
         if not params:
             raise ActionError(f"{spec.label} of {request.entity} has nothing to send")
-    elif spec.name == "set_commission":
-        value = params.get("commission_pct")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-            raise ActionError("commission_pct must be a number from 0 to 100")
-        params = {"commission_pct": float(value)}
-    elif params:
-        raise ActionError(f"{spec.label} takes no parameters, got {sorted(params)}")
+    else:
+        try:
+            params = checked_params(spec.entity_type.value, spec.name, request.entity.id, params)
+        except ParamError as exc:
+            raise ActionError(str(exc)) from None
     if request.expected_version is not None and request.expected_version < 1:
         raise ActionError("expected_version must be a positive entity version")
     return ActionRequest(request.entity, request.action, reason, params, request.expected_version)

@@ -1,7 +1,8 @@
 """The admin workflow's pure parts: who may change what, when an action needs the password again, and what
 the workflow (services/admin_workflow.py) and the admin runtime hand back to the panes.
 
-RBAC: admins act on everything; moderators read users and vendors and act on products only. Only admins
+RBAC: admins act on everything; moderators read users and vendors and act on products, content and
+product-subject links (the API's products:write and content:write). Only admins
 read the audit trail (the API's audit:read).
 """
 
@@ -24,19 +25,22 @@ WRONG_PASSWORD = "Wrong password."
 STEP_UP_FAILED = "step-up re-authentication failed"
 
 
+MODERATED = frozenset({EntityType.PRODUCT, EntityType.CONTENT, EntityType.SUBJECT_LINK})
+
+
 def may_write(roles: Iterable[str], entity_type: EntityType) -> bool:
-    """Admins act on every entity; moderators only on products."""
+    """Admins act on every entity; moderators on products, content and subject links."""
     roles = frozenset(roles)
-    return "admin" in roles or ("moderator" in roles and entity_type is EntityType.PRODUCT)
+    return "admin" in roles or ("moderator" in roles and entity_type in MODERATED)
 
 
 def write_refusal(entity_type: EntityType) -> str:
-    return f"your role may not change {entity_type.value}s"
+    return f"your role may not change {entity_type.value.replace('_', ' ')}s"
 
 
 def needs_step_up(spec: ActionSpec) -> bool:
-    """A ban asks for the password again (and so does every bulk action)."""
-    return spec.name == "ban"
+    """A ban or a merge asks for the password again (and so does every bulk action)."""
+    return spec.name in ("ban", "merge")
 
 
 def subject_of(entity: EntityRef, row: Mapping[str, Any] | None) -> str:

@@ -58,6 +58,24 @@ COLUMNS: dict[EntityType, tuple[tuple[str, str], ...]] = {
         ("flag_reason", "Flag reason"),
         ("version", "Ver"),
     ),
+    EntityType.CONTENT: (
+        ("id", "ID"),
+        ("title", "Title"),
+        ("genre", "Genre"),
+        ("status", "Status"),
+        ("flagged", "Flagged"),
+        ("flag_reason", "Flag reason"),
+        ("version", "Ver"),
+    ),
+    EntityType.SUBJECT_LINK: (
+        ("id", "ID"),
+        ("subject", "Subject"),
+        ("product_id", "Product"),
+        ("content_id", "Content"),
+        ("status", "Status"),
+        ("created_at", "Linked"),
+        ("version", "Ver"),
+    ),
 }
 CONSOLE_COLUMN_TITLE = "Console"
 LOADING_TEXT = "…"

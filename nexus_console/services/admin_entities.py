@@ -9,9 +9,11 @@ from typing import Any
 
 from nexus_console.domain.admin import EntityType
 from nexus_console.domain.lookups import (
+    ContentSearch,
     ProductQueue,
     ProductSearch,
     Row,
+    SubjectLinkSearch,
     UserSearch,
     VendorSearch,
 )
@@ -24,7 +26,7 @@ After = tuple[Any, ...] | None
 @dataclass(frozen=True, slots=True)
 class EntityLookup:
     entity_type: EntityType
-    # (text, status, product queue) -> the search spec; the queue only matters for products
+    # (text, status, review queue) -> the search spec; the queue only matters for products and content
     build_search: Callable[[str, str | None, ProductQueue | None], Any]
     page: Callable[[Lookups, Any, After, int], Awaitable[ReplicaResult[Page[Row]]]]
     count: Callable[[Lookups, Any], Awaitable[ReplicaResult[EstimatedCount]]]
@@ -57,5 +59,23 @@ ENTITY_LOOKUPS: dict[EntityType, EntityLookup] = {
         count=lambda lookups, search: lookups.count_products(search),
         detail=lambda lookups, entity_id: lookups.product_detail(entity_id),
         main_row=lambda detail: detail.product,
+    ),
+    EntityType.CONTENT: EntityLookup(
+        EntityType.CONTENT,
+        build_search=lambda text, status, queue: ContentSearch(text, queue, status),
+        page=lambda lookups, search, after, limit: lookups.search_contents(search, after=after, limit=limit),
+        count=lambda lookups, search: lookups.count_contents(search),
+        detail=lambda lookups, entity_id: lookups.content_detail(entity_id),
+        main_row=lambda detail: detail.content,
+    ),
+    EntityType.SUBJECT_LINK: EntityLookup(
+        EntityType.SUBJECT_LINK,
+        build_search=lambda text, status, _queue: SubjectLinkSearch(text, status),
+        page=lambda lookups, search, after, limit: lookups.search_subject_links(
+            search, after=after, limit=limit
+        ),
+        count=lambda lookups, search: lookups.count_subject_links(search),
+        detail=lambda lookups, entity_id: lookups.subject_link_detail(entity_id),
+        main_row=lambda detail: detail.link,
     ),
 }

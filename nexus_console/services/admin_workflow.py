@@ -25,6 +25,7 @@ from nexus_console.domain.admin import (
     EntityType,
 )
 from nexus_console.domain.admin_flow import (
+    AUDIT_ROLES,
     STEP_UP_FAILED,
     STEP_UP_TRIES,
     WRONG_PASSWORD,
@@ -37,8 +38,9 @@ from nexus_console.domain.admin_flow import (
     needs_step_up,
     write_refusal,
 )
+from nexus_console.domain.audit_changes import changes_since
 from nexus_console.domain.auth import Me
-from nexus_console.domain.lookups import ProductQueue, Row
+from nexus_console.domain.lookups import MergePreview, ProductQueue, Row
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
 from nexus_console.domain.replica_reads import Page, ReplicaCatchUp, ReplicaResult, RowFreshness
 from nexus_console.services.admin_actions import AdminActions
@@ -122,6 +124,23 @@ class AdminWorkflow:
         kind = ENTITY_LOOKUPS[entity_type]
         detail = await kind.detail(lookups, int(entity_id))
         return LoadedDetail(entity_type, entity_id, detail, kind.main_row(detail))
+
+    async def merge_preview(self, duplicate_id: str, target_id: str) -> MergePreview:
+        """Both accounts of a merge, side by side, and what moves (from the replicas)."""
+        lookups, _actions = await self.ready()
+        return MergePreview(
+            await lookups.account_footprint(int(duplicate_id)),
+            await lookups.account_footprint(int(target_id)),
+        )
+
+    async def conflict_history(self, entry: OutboxEntry) -> list[str] | None:
+        """What the server's audit trail says changed the entity after the version the action expected, one
+        line per change; None when this role may not read the audit trail (or the action expected none)."""
+        if not AUDIT_ROLES & frozenset(self.me.roles) or entry.expected_version is None:
+            return None
+        filters = {"entity_type": entry.entity.type.value, "entity_id": entry.entity.id}
+        page = await self.runtime.audit.page(filters, limit=50)
+        return changes_since(page.items, entry.expected_version)
 
     async def badges(self, entity_type: EntityType, ids: list[str]) -> dict[str, OutboxEntry]:
         """The outbox's latest entry per id (what the console knows beyond the replica)."""

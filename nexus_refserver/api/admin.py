@@ -1,4 +1,6 @@
-"""Cross-platform administration: users, vendors and products; keyset lists, versioned audited PATCHes."""
+"""Cross-platform administration: users, vendors and products; keyset lists, versioned audited PATCHes.
+
+Content and product-subject-link moderation (same machinery, other tables) is in admin_moderation.py."""
 
 from __future__ import annotations
 
@@ -44,11 +46,18 @@ from nexus_refserver.api.models import (
 )
 from nexus_refserver.auth import Principal
 from nexus_refserver.databases import rfc3339
-from nexus_refserver.entity_writes import ChangeRequest, EntityTable
+from nexus_refserver.entity_writes import ChangeRequest, EntityTable, FollowUp
 from nexus_refserver.idempotency import request_fingerprint
 from nexus_refserver.problems import ProblemError
 from nexus_refserver.roles import Permission, access_note
 from nexus_refserver.schema import products, users, vendors
+from nexus_refserver.user_accounts import (
+    PLATFORM_ROLES,
+    check_merge_target,
+    merge_follow_up,
+    platform_access,
+    with_access,
+)
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -61,32 +70,51 @@ class Transition:
     allowed_from: tuple[str, ...]
     # the column changes, computed from the current row and the request
     changes: Callable[[Any, Any], dict[str, Any]]
-    applies: Callable[[Any], bool] | None = None
+    # whether it changes anything for this row and request (beyond the status check)
+    applies: Callable[[Any, Any], bool] | None = None
 
 
-def _to_status(status: str) -> Callable[[Any, Any], dict[str, Any]]:
+def to_status(status: str) -> Callable[[Any, Any], dict[str, Any]]:
     return lambda _row, _body: {"status": status}
 
 
 USER_TRANSITIONS: dict[str, Transition] = {
-    "suspend": Transition(("active",), _to_status("suspended")),
-    "unsuspend": Transition(("suspended",), _to_status("active")),
-    "ban": Transition(("active", "suspended"), _to_status("banned")),
+    "suspend": Transition(("active",), to_status("suspended")),
+    "unsuspend": Transition(("suspended",), to_status("active")),
+    "ban": Transition(("active", "suspended"), to_status("banned")),
     "reset_password": Transition(
         ("active", "suspended"), lambda _row, _body: {"password_reset_at": datetime.now(UTC)}
     ),
     "verify_email": Transition(
         ("active", "suspended"),
         lambda _row, _body: {"email_verified": True},
-        applies=lambda row: not row.email_verified,
+        applies=lambda row, _body: not row.email_verified,
+    ),
+    "grant_access": Transition(
+        ("active", "suspended"),
+        lambda row, body: with_access(row, body.platform, body.role),
+        applies=lambda row, body: platform_access(row).get(body.platform) != body.role,
+    ),
+    "revoke_access": Transition(
+        ("active", "suspended", "banned"),
+        lambda row, body: with_access(row, body.platform, None),
+        applies=lambda row, body: body.platform in platform_access(row),
+    ),
+    # the duplicate's sync sessions and searches move to the target in the same transaction (merge_follow_up)
+    "merge": Transition(
+        ("active", "suspended"), lambda _row, body: {"status": "merged", "merged_into": body.into_user_id}
     ),
 }
 VENDOR_TRANSITIONS: dict[str, Transition] = {
-    "approve": Transition(("pending",), _to_status("approved")),
-    "reject": Transition(("pending",), _to_status("rejected")),
-    "suspend": Transition(("approved",), _to_status("suspended")),
-    "unsuspend": Transition(("suspended",), _to_status("approved")),
-    "ban": Transition(("pending", "approved", "rejected", "suspended"), _to_status("banned")),
+    "approve": Transition(
+        ("pending",), lambda _row, body: {"status": "approved", "review_feedback": body.feedback}
+    ),
+    "reject": Transition(
+        ("pending",), lambda _row, body: {"status": "rejected", "review_feedback": body.feedback}
+    ),
+    "suspend": Transition(("approved",), to_status("suspended")),
+    "unsuspend": Transition(("suspended",), to_status("approved")),
+    "ban": Transition(("pending", "approved", "rejected", "suspended"), to_status("banned")),
     "set_commission": Transition(
         ("pending", "approved", "suspended"), lambda _row, body: {"commission_pct": body.commission_pct}
     ),
@@ -96,10 +124,10 @@ PRODUCT_TRANSITIONS: dict[str, Transition] = {
     "approve": Transition(
         ("pending", "approved"),
         lambda _row, _body: {"status": "approved", "flagged": False, "flag_reason": None},
-        applies=lambda row: row.status == "pending" or row.flagged,
+        applies=lambda row, _body: row.status == "pending" or row.flagged,
     ),
-    "reject": Transition(("pending",), _to_status("rejected")),
-    "remove": Transition(("pending", "approved"), _to_status("removed")),
+    "reject": Transition(("pending",), to_status("rejected")),
+    "remove": Transition(("pending", "approved"), to_status("removed")),
 }
 
 
@@ -117,7 +145,8 @@ class EntityKind:
 USER = EntityKind("user", users, "users", USER_TRANSITIONS)
 VENDOR = EntityKind("vendor", vendors, "marketplace", VENDOR_TRANSITIONS)
 PRODUCT = EntityKind("product", products, "marketplace", PRODUCT_TRANSITIONS)
-ENTITY_KINDS = (USER, VENDOR, PRODUCT)
+# admin_moderation adds content and subject links
+ENTITY_KINDS: list[EntityKind] = [USER, VENDOR, PRODUCT]
 
 
 def entity_tables(dbs: Any) -> dict[str, EntityTable]:
@@ -131,7 +160,7 @@ def _entity_json(row: Any) -> dict[str, Any]:
     }
 
 
-def _list(
+def list_page(
     request: Request,
     kind: EntityKind,
     conditions: list[ColumnElement[bool]],
@@ -156,7 +185,7 @@ def _list(
     )
 
 
-def _get(request: Request, kind: EntityKind, entity_id: int) -> Response:
+def get_entity(request: Request, kind: EntityKind, entity_id: int) -> Response:
     with kind.engine(request).connect() as conn:
         row = conn.execute(select(kind.table).where(kind.table.c.id == entity_id)).first()
     if row is None:
@@ -164,7 +193,7 @@ def _get(request: Request, kind: EntityKind, entity_id: int) -> Response:
     return json_response(request, _entity_json(row), etag=version_etag(row.version))
 
 
-async def _patch(
+async def patch_entity(
     request: Request,
     kind: EntityKind,
     entity_id: int,
@@ -172,12 +201,14 @@ async def _patch(
     principal: Principal,
     if_match: str | None,
     idempotency_key: str,
+    follow_up: FollowUp | None = None,
 ) -> Response:
     transition = kind.transitions[body.action]
 
     def plan(row: Any) -> dict[str, Any]:
         status = row.status
-        if status not in transition.allowed_from or (transition.applies and not transition.applies(row)):
+        applies = transition.applies is None or transition.applies(row, body)
+        if status not in transition.allowed_from or not applies:
             raise ProblemError(
                 409,
                 f"{body.action} does not apply to {kind.name} {entity_id} (status {status})",
@@ -195,13 +226,13 @@ async def _patch(
         reason=body.reason,
         if_match=if_match,
     )
-    outcome = await request.app.state.entity_writer.apply(change, plan)
+    outcome = await request.app.state.entity_writer.apply(change, plan, follow_up)
     stored = outcome.response
     headers = {**stored.headers, **({"Idempotent-Replayed": "true"} if outcome.replayed else {})}
     return Response(stored.body, status_code=stored.status_code, headers=headers)
 
 
-def _write_route(permission: Permission, summary: str) -> dict[str, Any]:
+def write_route(permission: Permission, summary: str) -> dict[str, Any]:
     return {
         "summary": summary,
         "description": access_note(permission)
@@ -241,7 +272,7 @@ def list_users(
         if text.isdigit() and len(text) < 10:
             matches.append(users.c.id == int(text))
         conditions.append(or_(*matches))
-    return _list(request, USER, conditions, cursor, limit)
+    return list_page(request, USER, conditions, cursor, limit)
 
 
 @router.get(
@@ -255,11 +286,11 @@ def get_user(
     _: Annotated[Principal, Depends(require(Permission.USERS_READ))],
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return _get(request, USER, user_id)
+    return get_entity(request, USER, user_id)
 
 
 @router.patch(
-    "/users/{user_id}", response_model=AdminUser, **_write_route(Permission.USERS_WRITE, "Act on a user")
+    "/users/{user_id}", response_model=AdminUser, **write_route(Permission.USERS_WRITE, "Act on a user")
 )
 async def patch_user(
     request: Request,
@@ -269,7 +300,18 @@ async def patch_user(
     idempotency_key: IdempotencyKey,
     if_match: IfMatch = None,
 ) -> Response:
-    return await _patch(request, USER, user_id, body, principal, if_match, idempotency_key)
+    follow_up = None
+    if body.action in ("grant_access", "revoke_access") and body.platform is None:
+        raise ProblemError(422, f"{body.action} needs platform", title="Unprocessable Content")
+    if body.action == "grant_access" and body.role not in PLATFORM_ROLES[str(body.platform)]:
+        roles = ", ".join(PLATFORM_ROLES[str(body.platform)])
+        raise ProblemError(
+            422, f"role on {body.platform} must be one of {roles}", title="Unprocessable Content"
+        )
+    if body.action == "merge":
+        check_merge_target(USER.engine(request), user_id, body.into_user_id)
+        follow_up = merge_follow_up(user_id, int(body.into_user_id))
+    return await patch_entity(request, USER, user_id, body, principal, if_match, idempotency_key, follow_up)
 
 
 # --- vendors ------------------------------------------------------------------------------------------------
@@ -294,7 +336,7 @@ def list_vendors(
         if text.isdigit() and len(text) < 10:
             matches.append(vendors.c.id == int(text))
         conditions.append(or_(*matches))
-    return _list(request, VENDOR, conditions, cursor, limit)
+    return list_page(request, VENDOR, conditions, cursor, limit)
 
 
 @router.get(
@@ -308,13 +350,13 @@ def get_vendor(
     _: Annotated[Principal, Depends(require(Permission.VENDORS_READ))],
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return _get(request, VENDOR, vendor_id)
+    return get_entity(request, VENDOR, vendor_id)
 
 
 @router.patch(
     "/vendors/{vendor_id}",
     response_model=AdminVendor,
-    **_write_route(Permission.VENDORS_WRITE, "Act on a vendor"),
+    **write_route(Permission.VENDORS_WRITE, "Act on a vendor"),
 )
 async def patch_vendor(
     request: Request,
@@ -326,7 +368,9 @@ async def patch_vendor(
 ) -> Response:
     if body.action == "set_commission" and body.commission_pct is None:
         raise ProblemError(422, "set_commission needs commission_pct", title="Unprocessable Content")
-    return await _patch(request, VENDOR, vendor_id, body, principal, if_match, idempotency_key)
+    if body.action == "reject" and not (body.feedback or "").strip():
+        raise ProblemError(422, "reject needs feedback for the vendor", title="Unprocessable Content")
+    return await patch_entity(request, VENDOR, vendor_id, body, principal, if_match, idempotency_key)
 
 
 # --- products -----------------------------------------------------------------------------------------------
@@ -355,7 +399,7 @@ def list_products(
         conditions.append(products.c.status == status)
     if vendor_id is not None:
         conditions.append(products.c.vendor_id == vendor_id)
-    return _list(request, PRODUCT, conditions, cursor, limit)
+    return list_page(request, PRODUCT, conditions, cursor, limit)
 
 
 @router.get(
@@ -369,13 +413,13 @@ def get_product(
     _: Annotated[Principal, Depends(require(Permission.PRODUCTS_READ))],
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return _get(request, PRODUCT, product_id)
+    return get_entity(request, PRODUCT, product_id)
 
 
 @router.patch(
     "/products/{product_id}",
     response_model=AdminProduct,
-    **_write_route(Permission.PRODUCTS_WRITE, "Act on a product"),
+    **write_route(Permission.PRODUCTS_WRITE, "Act on a product"),
 )
 async def patch_product(
     request: Request,
@@ -385,4 +429,4 @@ async def patch_product(
     idempotency_key: IdempotencyKey,
     if_match: IfMatch = None,
 ) -> Response:
-    return await _patch(request, PRODUCT, product_id, body, principal, if_match, idempotency_key)
+    return await patch_entity(request, PRODUCT, product_id, body, principal, if_match, idempotency_key)

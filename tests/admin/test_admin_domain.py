@@ -42,7 +42,8 @@ def test_destructive_actions_need_a_reason(entity_type: EntityType, action: str)
     entity = EntityRef(entity_type, "1")
     with pytest.raises(ActionError, match="needs a reason"):
         validate_action(ActionRequest(entity, action, "   ", expected_version=1))
-    ok = validate_action(ActionRequest(entity, action, "  spam\n account ", expected_version=1))
+    params = {"feedback": "fix your tax id"} if (entity_type, action) == (EntityType.VENDOR, "reject") else {}
+    ok = validate_action(ActionRequest(entity, action, "  spam\n account ", params, expected_version=1))
     assert ok.reason == "spam account"
 
 
@@ -65,6 +66,10 @@ def test_only_actions_that_take_something_away_are_destructive() -> None:
         ("vendor", "ban"),
         ("product", "reject"),
         ("product", "remove"),
+        ("user", "merge"),
+        ("content", "remove"),
+        ("subject_link", "reject"),
+        ("subject_link", "remove"),
     }
 
 

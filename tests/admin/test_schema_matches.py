@@ -38,9 +38,11 @@ def _assert_tables_match(url_for: dict[str, str]) -> None:
 
 @pytest.mark.postgres
 def test_console_tables_match_the_postgresql_replica(pg_cluster: PgCluster, pg_refserver: RefServer) -> None:
-    _assert_tables_match({db: pg_cluster.replica_url(db) for db in ("users", "marketplace")})
+    _assert_tables_match({db: pg_cluster.replica_url(db) for db in ("users", "workstation", "marketplace")})
 
 
 def test_console_tables_match_the_sqlite_demo_files(refserver_session: RefServer) -> None:
     data = Path(refserver_session.data_dir)
-    _assert_tables_match({db: f"sqlite:///{data / (db + '.sqlite3')}" for db in ("users", "marketplace")})
+    _assert_tables_match(
+        {db: f"sqlite:///{data / (db + '.sqlite3')}" for db in ("users", "workstation", "marketplace")}
+    )

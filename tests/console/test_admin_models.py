@@ -11,10 +11,11 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Qt
 
 from nexus_console.domain.admin import EntityRef, EntityType
+from nexus_console.domain.audit_changes import change_text
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
 from nexus_console.domain.replica_reads import RowFreshness
 from nexus_console.models.admin_table import LOADING_TEXT, WAITING_TEXT, EntityTableModel
-from nexus_console.models.audit_table import AuditTableModel, change_text
+from nexus_console.models.audit_table import AuditTableModel
 from nexus_console.models.outbox_table import OutboxTableModel
 from nexus_console.services.audit_trail import write_audit_csv
 

@@ -376,7 +376,13 @@ def test_conflict_from_the_ui_apply_again_on_the_new_version_or_discard(
         entry = next(e for e in queue.model.entries() if e.entity.id == str(first["id"]))
         queue.select_entry(entry.id)
         detail = queue.detail.toPlainText()
-        assert "current state" in detail and f'"version": {first["version"] + 1}' in detail
+        assert "current record" in detail and f"version: {first['version'] + 1}" in detail
+        assert "{" not in detail  # fields in words, not the server's JSON
+        # who changed what since the version the action expected, from the audit trail
+        await wait_until(lambda: "Changed on the server since" in queue.detail.toPlainText(), timeout_s=15)
+        history = queue.detail.toPlainText().split("Changed on the server since")[1]
+        assert f"v{first['version']} → v{first['version'] + 1}" in history
+        assert "admin@nexus.test · user.reset_password (“user asked”): password_reset_at: set to" in history
         assert queue.apply_again_button.isEnabled() and queue.discard_button.isEnabled()
         assert not queue.edit_button.isEnabled()
         queue.apply_again_button.click()

@@ -1,4 +1,5 @@
-"""Admin lookups on the replicas: users, vendors and products, keyset-paged, with estimated counts."""
+"""Admin lookups on the replicas: users, vendors, products, content and subject links, keyset-paged,
+with estimated counts."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ from sqlalchemy import Connection, Table, func, select
 
 from nexus_console.domain.admin import EntityType
 from nexus_console.domain.lookups import (
+    AccountFootprint,
+    ContentDetail,
+    ContentSearch,
     ProductDetail,
     ProductSearch,
     Row,
+    SubjectLinkDetail,
+    SubjectLinkSearch,
     UserDetail,
     UserSearch,
     VendorDetail,
@@ -21,9 +27,11 @@ from nexus_console.domain.replica_reads import EstimatedCount, Page, ReplicaResu
 from nexus_console.services.lookups.queries import (
     DEFAULT_PAGE_SIZE,
     clamp_limit,
+    content_conditions,
     estimate_count,
     keyset_page,
     product_conditions,
+    subject_link_conditions,
     to_row,
     user_conditions,
     user_search_rows,
@@ -34,6 +42,7 @@ from nexus_console.services.lookups.schema import (
     ENTITY_TABLES,
     TABLE_REPLICA,
     cart_events,
+    contents,
     orders,
     product_subject_links,
     products,
@@ -72,10 +81,6 @@ class Lookups:
     async def user_detail(self, user_id: int) -> UserDetail:
         user_id = int(user_id)
 
-        def profile(conn: Connection) -> Row | None:
-            found = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
-            return None if found is None else to_row(found)
-
         def history(conn: Connection) -> list[Row]:
             query = (
                 select(sync_sessions)
@@ -94,7 +99,7 @@ class Lookups:
                 "marketplace", self._latest(cart_events, cart_events.c.user_id, user_id, cart_events.c.at)
             )
         return UserDetail(
-            profile=await self.replicas.run("users", profile),
+            profile=await self.replicas.run("users", self._one(users, user_id)),
             sync_history=await self.replicas.run("users", history),
             orders=order_rows,
             cart=cart_rows,
@@ -135,10 +140,6 @@ class Lookups:
     async def vendor_detail(self, vendor_id: int) -> VendorDetail:
         vendor_id = int(vendor_id)
 
-        def profile(conn: Connection) -> Row | None:
-            found = conn.execute(select(vendors).where(vendors.c.id == vendor_id)).mappings().first()
-            return None if found is None else to_row(found)
-
         def sales(conn: Connection) -> Row:
             query = select(
                 func.count().label("orders"),
@@ -151,7 +152,7 @@ class Lookups:
 
         product_search = ProductSearch(vendor_id=vendor_id)
         return VendorDetail(
-            profile=await self.replicas.run("marketplace", profile),
+            profile=await self.replicas.run("marketplace", self._one(vendors, vendor_id)),
             products=await self.replicas.run(
                 "marketplace",
                 lambda conn: keyset_page(
@@ -177,21 +178,8 @@ class Lookups:
     async def product_detail(self, product_id: int) -> ProductDetail:
         product_id = int(product_id)
 
-        def product(conn: Connection) -> Row | None:
-            found = conn.execute(select(products).where(products.c.id == product_id)).mappings().first()
-            return None if found is None else to_row(found)
-
-        found = await self.replicas.run("marketplace", product)
-
-        def vendor(conn: Connection) -> Row | None:
-            if found.value is None:
-                return None
-            row = (
-                conn.execute(select(vendors).where(vendors.c.id == found.value["vendor_id"]))
-                .mappings()
-                .first()
-            )
-            return None if row is None else to_row(row)
+        found = await self.replicas.run("marketplace", self._one(products, product_id))
+        vendor = self._one(vendors, None if found.value is None else found.value["vendor_id"])
 
         links = self._latest(
             product_subject_links,
@@ -204,6 +192,96 @@ class Lookups:
             vendor=await self.replicas.run("marketplace", vendor),
             subject_links=await self.replicas.run("marketplace", links),
         )
+
+    # content and subject links
+    async def search_contents(
+        self, search: ContentSearch, *, after: tuple[Any, ...] | None = None, limit: int = DEFAULT_PAGE_SIZE
+    ) -> ReplicaResult[Page[Row]]:
+        return await self.replicas.run(
+            "workstation", lambda conn: keyset_page(conn, contents, content_conditions(search), after, limit)
+        )
+
+    async def count_contents(self, search: ContentSearch) -> ReplicaResult[EstimatedCount]:
+        return await self.replicas.run(
+            "workstation", lambda conn: estimate_count(conn, contents, content_conditions(search))
+        )
+
+    async def content_detail(self, content_id: int) -> ContentDetail:
+        content_id = int(content_id)
+        links = None
+        if "marketplace" in self.replicas.replicas:
+            links = await self.replicas.run(
+                "marketplace",
+                self._latest(
+                    product_subject_links,
+                    product_subject_links.c.content_id,
+                    content_id,
+                    product_subject_links.c.created_at,
+                ),
+            )
+        return ContentDetail(
+            content=await self.replicas.run("workstation", self._one(contents, content_id)),
+            subject_links=links,
+        )
+
+    async def search_subject_links(
+        self,
+        search: SubjectLinkSearch,
+        *,
+        after: tuple[Any, ...] | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> ReplicaResult[Page[Row]]:
+        conditions = subject_link_conditions(search)
+        return await self.replicas.run(
+            "marketplace", lambda conn: keyset_page(conn, product_subject_links, conditions, after, limit)
+        )
+
+    async def count_subject_links(self, search: SubjectLinkSearch) -> ReplicaResult[EstimatedCount]:
+        conditions = subject_link_conditions(search)
+        return await self.replicas.run(
+            "marketplace", lambda conn: estimate_count(conn, product_subject_links, conditions)
+        )
+
+    async def subject_link_detail(self, link_id: int) -> SubjectLinkDetail:
+        link = await self.replicas.run("marketplace", self._one(product_subject_links, int(link_id)))
+        found = link.value or {}
+        product = await self.replicas.run("marketplace", self._one(products, found.get("product_id")))
+        content = None
+        if "workstation" in self.replicas.replicas:
+            content = await self.replicas.run("workstation", self._one(contents, found.get("content_id")))
+        return SubjectLinkDetail(link=link, product=product, content=content)
+
+    def _one(self, table: Table, entity_id: int | None) -> Callable[[Connection], Row | None]:
+        def work(conn: Connection) -> Row | None:
+            if entity_id is None:
+                return None
+            found = conn.execute(select(table).where(table.c.id == int(entity_id))).mappings().first()
+            return None if found is None else to_row(found)
+
+        return work
+
+    async def account_footprint(self, user_id: int) -> AccountFootprint:
+        """An account and how many sessions, searches and orders it holds (a merge's preview)."""
+        user_id = int(user_id)
+
+        def users_side(conn: Connection) -> tuple[Row | None, int, int]:
+            counts = [
+                conn.execute(select(func.count()).where(table.c.user_id == user_id)).scalar_one()
+                for table in (sync_sessions, search_queries)
+            ]
+            return self._one(users, user_id)(conn), int(counts[0]), int(counts[1])
+
+        user, sessions, searches = (await self.replicas.run("users", users_side)).value
+        order_count = None
+        if "marketplace" in self.replicas.replicas:
+            counted = await self.replicas.run(
+                "marketplace",
+                lambda conn: conn.execute(
+                    select(func.count()).where(orders.c.user_id == user_id)
+                ).scalar_one(),
+            )
+            order_count = int(counted.value)
+        return AccountFootprint(user, sessions, searches, order_count)
 
     # any entity
     async def rows_by_id(

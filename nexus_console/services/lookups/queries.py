@@ -26,7 +26,15 @@ from sqlalchemy import (
     true,
 )
 
-from nexus_console.domain.lookups import ProductQueue, ProductSearch, Row, UserSearch, VendorSearch
+from nexus_console.domain.lookups import (
+    ContentSearch,
+    ProductQueue,
+    ProductSearch,
+    Row,
+    SubjectLinkSearch,
+    UserSearch,
+    VendorSearch,
+)
 from nexus_console.domain.replica_reads import (
     EstimatedCount,
     Page,
@@ -34,7 +42,7 @@ from nexus_console.domain.replica_reads import (
     clean_search_text,
     escape_like,
 )
-from nexus_console.services.lookups.schema import products, users, vendors
+from nexus_console.services.lookups.schema import contents, product_subject_links, products, users, vendors
 
 # counted exactly up to this many rows; beyond it the planner's estimate (PostgreSQL) or "N+" (SQLite)
 COUNT_CAP = 1000
@@ -132,6 +140,35 @@ def product_conditions(search: ProductSearch) -> list[ColumnElement[bool]]:
         conditions.append(products.c.status == clean_search_text(search.status))
     if search.vendor_id is not None:
         conditions.append(products.c.vendor_id == int(search.vendor_id))
+    return conditions
+
+
+def content_conditions(search: ContentSearch) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    text_ = clean_search_text(search.query)
+    if text_.isdigit():
+        conditions.append(contents.c.id == int(text_))
+    elif text_:
+        conditions.append(_contains(contents.c.title, text_))
+    if search.queue == ProductQueue.FLAGGED:
+        conditions += [contents.c.flagged == true(), contents.c.status != "removed"]
+    if search.status:
+        conditions.append(contents.c.status == clean_search_text(search.status))
+    return conditions
+
+
+def subject_link_conditions(search: SubjectLinkSearch) -> list[ColumnElement[bool]]:
+    links = product_subject_links
+    conditions: list[ColumnElement[bool]] = []
+    text_ = clean_search_text(search.query)
+    if text_.isdigit():
+        conditions.append(links.c.id == int(text_))
+    elif text_:
+        conditions.append(_contains(links.c.subject, text_))
+    if search.status:
+        conditions.append(links.c.status == clean_search_text(search.status))
+    if search.product_id is not None:
+        conditions.append(links.c.product_id == int(search.product_id))
     return conditions
 
 

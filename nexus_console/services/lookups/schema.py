@@ -5,7 +5,7 @@ tests/admin/test_schema_matches.py proves these tables match the reference serve
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Float, Integer, MetaData, String, Table
+from sqlalchemy import Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text
 
 from nexus_console.domain.admin import EntityType
 
@@ -24,6 +24,8 @@ users = Table(
     Column("email_verified", Boolean),
     Column("password_reset_at", DateTime(timezone=True)),
     Column("version", Integer),
+    Column("platform_access", Text),
+    Column("merged_into", Integer),
 )
 
 sync_sessions = Table(
@@ -53,6 +55,7 @@ vendors = Table(
     Column("products_removed", Integer),
     Column("late_shipments", Integer),
     Column("version", Integer),
+    Column("review_feedback", Text),
 )
 
 products = Table(
@@ -113,6 +116,22 @@ product_subject_links = Table(
     Column("subject", String(100)),
     Column("status", String(16)),
     Column("created_at", DateTime(timezone=True)),
+    Column("version", Integer),
+)
+
+contents = Table(
+    "contents",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", String(200)),
+    Column("genre", String(40)),
+    Column("created_at", DateTime(timezone=True)),
+    Column("subjects", Integer),
+    Column("verified_subjects", Integer),
+    Column("status", String(16)),
+    Column("flagged", Boolean),
+    Column("flag_reason", String(100)),
+    Column("version", Integer),
 )
 
 # which replica holds which table
@@ -125,6 +144,7 @@ TABLE_REPLICA = {
     "orders": "marketplace",
     "cart_events": "marketplace",
     "product_subject_links": "marketplace",
+    "contents": "workstation",
 }
 CONSOLE_TABLES = {
     t.name: t
@@ -137,6 +157,13 @@ CONSOLE_TABLES = {
         orders,
         cart_events,
         product_subject_links,
+        contents,
     )
 }
-ENTITY_TABLES = {EntityType.USER: users, EntityType.VENDOR: vendors, EntityType.PRODUCT: products}
+ENTITY_TABLES = {
+    EntityType.USER: users,
+    EntityType.VENDOR: vendors,
+    EntityType.PRODUCT: products,
+    EntityType.CONTENT: contents,
+    EntityType.SUBJECT_LINK: product_subject_links,
+}

@@ -22,6 +22,7 @@ from nexus_console.domain.admin import (
 from nexus_console.domain.admin_flow import ActionOutcome, ActionStatus, subject_of
 from nexus_console.models.admin_table import EntityTableModel
 from nexus_console.views.admin.dialogs import DryRunDialog, StepUpDialog, action_dialog
+from nexus_console.views.admin.merge_dialog import MergeDialog
 from nexus_console.views.admin.results_view import ResultsView, RunTask
 from nexus_console.views.async_dialog import execute_dialog
 
@@ -82,7 +83,7 @@ class ActionBar(QWidget):
             button.clicked.connect(lambda _checked=False, s=spec: self.start_action(s))
             self.button_row.addWidget(button)
             self.buttons[spec.name] = button
-            if spec.name != "set_commission":
+            if spec.bulk:
                 self.bulk_combo.addItem(spec.label, spec.name)
         self.bulk_combo.setEnabled(writable)
         self.bulk_button.setEnabled(writable)
@@ -123,11 +124,13 @@ class ActionBar(QWidget):
             return False
         row = self.model.cached_row(entity_id) or {}
         subject = subject_of(EntityRef(entity_type, entity_id), row)
-        dialog = action_dialog(spec, subject, commission=row.get("commission_pct") or 0.0, parent=self)
+        if spec.name == "merge":
+            dialog = MergeDialog(entity_id, row, self.workflow.merge_preview, self._run_task, parent=self)
+        else:
+            dialog = action_dialog(spec, subject, row=row, parent=self)
         if not await self._dialog(dialog):
             return False
-        reason, commission = dialog.reason_text(), dialog.commission_value()
-        params = {"commission_pct": commission} if spec.name == "set_commission" else {}
+        reason, params = dialog.reason_text(), dialog.params()
         outcome = await self.workflow.act(
             spec,
             entity_id,
@@ -154,7 +157,7 @@ class ActionBar(QWidget):
         self.workflow.check_bulk(entity_type, ids)
         spec = spec_for(entity_type, action)
         subject = f"{len(ids)} marked {entity_type.value}{'s' if len(ids) != 1 else ''}"
-        dialog = action_dialog(spec, subject, parent=self)
+        dialog = action_dialog(spec, subject, bulk=True, parent=self)
         if not await self._dialog(dialog):
             return 0
 

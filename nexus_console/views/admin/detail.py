@@ -1,6 +1,7 @@
-"""Detail panes as HTML: a user (profile, status, sync history, orders), a vendor (products, sales,
-compliance, commission), a product (flags, vendor). Every section says which replica it came from and
-how far behind that replica was. `RENDERERS` is the views' side of the entity descriptors
+"""Detail panes as HTML: a user (profile, platform access, sync history, orders), a vendor (products,
+sales, compliance, commission, review feedback), a product (flags, vendor), a content item (flags, the
+products linked to it), a subject link (its product and content). Every section says which replica it
+came from and how far behind that replica was. `RENDERERS` is the views' side of the entity descriptors
 (services/admin_entities.py): one renderer per entity type."""
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from typing import Any
 
 from nexus_console.domain.admin import EntityType
 from nexus_console.domain.admin_flow import LoadedDetail
-from nexus_console.domain.lookups import ProductDetail, UserDetail, VendorDetail
+from nexus_console.domain.admin_params import describe_access
+from nexus_console.domain.lookups import (
+    ContentDetail,
+    ProductDetail,
+    SubjectLinkDetail,
+    UserDetail,
+    VendorDetail,
+)
 from nexus_console.domain.replica_reads import ReplicaResult
 from nexus_console.models.admin_table import cell_text
 from nexus_console.models.outbox_table import age_text
@@ -59,13 +67,22 @@ def _money(cents: Any) -> str:
     return f"{(cents or 0) / 100:,.2f}"
 
 
+def _gone(what: str, result: ReplicaResult[Any], now: float) -> str:
+    return (
+        DETAIL_CSS
+        + f"<p class='missing'>This {what} no longer exists on the replica.</p>"
+        + _stamp(result, now)
+    )
+
+
 def render_user(detail: UserDetail, now: float) -> str:
     user = detail.profile.value
     if user is None:
-        return (
-            DETAIL_CSS
-            + "<p class='missing'>This user no longer exists on the replica.</p>"
-            + _stamp(detail.profile, now)
+        return _gone("user", detail.profile, now)
+    merged = ""
+    if user.get("merged_into"):
+        merged = (
+            f"<p>Merged into user {_e(user.get('merged_into'))}: look there for its current activity.</p>"
         )
     parts = [
         DETAIL_CSS,
@@ -73,10 +90,12 @@ def render_user(detail: UserDetail, now: float) -> str:
         f"<p>{_e(user.get('email'))} · user {_e(user.get('id'))} · "
         f"<span class='status'>{_e(user.get('status'))}</span></p>",
         _stamp(detail.profile, now),
+        merged,
         "<h3>Profile</h3>",
         _fields(
-            user,
+            dict(user, access=describe_access(user)),
             (
+                ("access", "Platform access"),
                 ("country", "Country"),
                 ("signup_at", "Signed up"),
                 ("last_active_at", "Last active"),
@@ -139,11 +158,7 @@ def render_user(detail: UserDetail, now: float) -> str:
 def render_vendor(detail: VendorDetail, now: float) -> str:
     vendor = detail.profile.value
     if vendor is None:
-        return (
-            DETAIL_CSS
-            + "<p class='missing'>This vendor no longer exists on the replica.</p>"
-            + _stamp(detail.profile, now)
-        )
+        return _gone("vendor", detail.profile, now)
     sales = detail.sales.value
     return "".join(
         [
@@ -162,6 +177,7 @@ def render_vendor(detail: VendorDetail, now: float) -> str:
                     ("late_shipments", "Late shipments"),
                     ("created_at", "Since"),
                     ("version", "Version"),
+                    ("review_feedback", "Review feedback"),
                 ),
             ),
             "<h3>Sales</h3>",
@@ -194,11 +210,7 @@ def render_vendor(detail: VendorDetail, now: float) -> str:
 def render_product(detail: ProductDetail, now: float) -> str:
     product = detail.product.value
     if product is None:
-        return (
-            DETAIL_CSS
-            + "<p class='missing'>This product no longer exists on the replica.</p>"
-            + _stamp(detail.product, now)
-        )
+        return _gone("product", detail.product, now)
     vendor = detail.vendor.value or {}
     return "".join(
         [
@@ -237,10 +249,72 @@ def render_product(detail: ProductDetail, now: float) -> str:
     )
 
 
+def render_content(detail: ContentDetail, now: float) -> str:
+    content = detail.content.value
+    if content is None:
+        return _gone("content item", detail.content, now)
+    parts = [
+        DETAIL_CSS,
+        f"<h2>{_e(content.get('title'))}</h2>",
+        f"<p>content {_e(content.get('id'))} · {_e(content.get('genre'))} · "
+        f"<span class='status'>{_e(content.get('status'))}</span></p>",
+        _stamp(detail.content, now),
+        "<h3>Flags</h3>",
+        _fields(content, (("flagged", "Flagged"), ("flag_reason", "Flag reason"))),
+        "<h3>Content</h3>",
+        _fields(
+            content,
+            (
+                ("created_at", "Created"),
+                ("subjects", "Subjects"),
+                ("verified_subjects", "Verified subjects"),
+                ("version", "Version"),
+            ),
+        ),
+        "<h3>Products linked to its subjects</h3>",
+    ]
+    if detail.subject_links is None:
+        parts.append("<p class='missing'>No marketplace replica configured.</p>")
+    else:
+        parts += [
+            _rows(
+                detail.subject_links.value,
+                (("id", "Link"), ("product_id", "Product"), ("subject", "Subject"), ("status", "Status")),
+                "No products linked.",
+            ),
+            _stamp(detail.subject_links, now),
+        ]
+    return "".join(parts)
+
+
+def render_subject_link(detail: SubjectLinkDetail, now: float) -> str:
+    link = detail.link.value
+    if link is None:
+        return _gone("subject link", detail.link, now)
+    parts = [
+        DETAIL_CSS,
+        f"<h2>{_e(link.get('subject'))}</h2>",
+        f"<p>subject link {_e(link.get('id'))} · <span class='status'>{_e(link.get('status'))}</span></p>",
+        _stamp(detail.link, now),
+        "<h3>Product</h3>",
+        _fields(detail.product.value or {}, (("id", "ID"), ("title", "Title"), ("status", "Status"))),
+        "<h3>Seen in content</h3>",
+    ]
+    if detail.content is None:
+        parts.append("<p class='missing'>No workstation replica configured.</p>")
+    else:
+        parts.append(
+            _fields(detail.content.value or {}, (("id", "ID"), ("title", "Title"), ("status", "Status")))
+        )
+    return "".join(parts)
+
+
 RENDERERS: dict[EntityType, Callable[[Any, float], str]] = {
     EntityType.USER: render_user,
     EntityType.VENDOR: render_vendor,
     EntityType.PRODUCT: render_product,
+    EntityType.CONTENT: render_content,
+    EntityType.SUBJECT_LINK: render_subject_link,
 }
 
 

@@ -45,11 +45,35 @@ log = logging.getLogger(__name__)
 TICK_MS = 1000
 BADGES_BATCH_MS = 100  # the outbox's changes within this window: one badge refresh
 STATUSES = {
-    EntityType.USER: ("active", "suspended", "banned"),
+    EntityType.USER: ("active", "suspended", "banned", "merged"),
     EntityType.VENDOR: ("pending", "approved", "rejected", "suspended", "banned"),
     EntityType.PRODUCT: ("pending", "approved", "rejected", "removed"),
+    EntityType.CONTENT: ("published", "hidden", "removed"),
+    EntityType.SUBJECT_LINK: ("pending", "verified", "rejected", "removed"),
 }
-ENTITY_LABELS = {EntityType.USER: "Users", EntityType.VENDOR: "Vendors", EntityType.PRODUCT: "Products"}
+ENTITY_LABELS = {
+    EntityType.USER: "Users",
+    EntityType.VENDOR: "Vendors",
+    EntityType.PRODUCT: "Products",
+    EntityType.CONTENT: "Content",
+    EntityType.SUBJECT_LINK: "Subject links",
+}
+# the review queues an entity type has (the queue combo), besides "all"
+QUEUES = {
+    EntityType.PRODUCT: (
+        ("All products", None),
+        ("Flagged queue", ProductQueue.FLAGGED),
+        ("Pending queue", ProductQueue.PENDING),
+    ),
+    EntityType.CONTENT: (("All content", None), ("Flagged queue", ProductQueue.FLAGGED)),
+}
+SEARCH_HINTS = {
+    EntityType.USER: "id, email prefix or name",
+    EntityType.VENDOR: "id, name or email",
+    EntityType.PRODUCT: "id or title",
+    EntityType.CONTENT: "id or title",
+    EntityType.SUBJECT_LINK: "id or subject",
+}
 PANE_STYLE = (
     "QLabel#lagLabel { color: #9aa0a6; } QLabel#adminError { color: #ff6b5e; }"
     " QLabel#countLabel { color: #9aa0a6; }"
@@ -86,14 +110,8 @@ class AdminPane(Pane):
             self.entity_combo.addItem(label, entity_type)
         self.search_edit = QLineEdit(self)
         self.search_edit.setObjectName("adminSearch")
-        self.search_edit.setPlaceholderText(
-            "id, email prefix or name (users); id or name (vendors, products)"
-        )
         self.status_combo = QComboBox(self)
         self.queue_combo = QComboBox(self)
-        self.queue_combo.addItem("All products", None)
-        self.queue_combo.addItem("Flagged queue", ProductQueue.FLAGGED)
-        self.queue_combo.addItem("Pending queue", ProductQueue.PENDING)
         self.search_button = QPushButton("Search", self)
         self.search_button.setDefault(True)
         bar = QHBoxLayout()
@@ -211,7 +229,13 @@ class AdminPane(Pane):
         self.status_combo.addItem("Any status", None)
         for status in STATUSES[entity_type]:
             self.status_combo.addItem(status, status)
-        self.queue_combo.setVisible(entity_type is EntityType.PRODUCT)
+        self.queue_combo.clear()
+        for label, queue in QUEUES.get(entity_type, ()):
+            self.queue_combo.addItem(label, queue)
+        self.queue_combo.setVisible(entity_type in QUEUES)
+        self.search_edit.setPlaceholderText(
+            f"Search {ENTITY_LABELS[entity_type].lower()}: {SEARCH_HINTS[entity_type]}"
+        )
         self.action_bar.rebuild(entity_type)
         self.results.clear(entity_type)
         self.detail.clear()

@@ -1,13 +1,13 @@
 """The Action queue pane: every queued admin action with its age and state (queued → sending → applied,
 conflict or failed). Works offline: edit a queued action's reason or cancel it before it is sent. On a
-conflict it shows the server's current state and offers: apply again on that version, or discard.
+conflict it shows the server's current record and, for admins, who changed what since the version the action
+expected (from the audit trail); it offers: apply again on that version, or discard.
 
 The pane re-reads the queue when the admin runtime says it changed (`changes`, coalesced), and its ages
 move on once a second while it is shown."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from nexus_console.domain.admin_flow import ADMIN_ROLES
+from nexus_console.domain.audit_changes import fields_text
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
 from nexus_console.models.outbox_table import OutboxTableModel
 from nexus_console.views.admin.dialogs import ReasonDialog
@@ -178,6 +179,22 @@ class QueuePane(Pane):
         entry = self.selected_entry()
         self._update_buttons()
         self.detail.setPlainText("" if entry is None else describe_entry(entry))
+        if entry is not None and entry.state is OutboxState.CONFLICT:
+            self.run_task(self.show_conflict_history(entry), "queue-conflict-history")
+
+    async def show_conflict_history(self, entry: OutboxEntry) -> None:
+        """Below a conflict: who changed the entity since the version the action expected, and how (from
+        the audit trail, for the roles that may read it)."""
+        history = await self.runtime.workflow.conflict_history(entry)
+        selected = self.selected_entry()
+        if history is None or selected is None or selected.id != entry.id:
+            return
+        lines = history or ["The audit trail shows no change after that version yet."]
+        self.detail.setPlainText(
+            describe_entry(entry)
+            + f"\n\nChanged on the server since v{entry.expected_version}:\n"
+            + "\n".join(lines)
+        )
 
     def _update_buttons(self) -> None:
         entry = self.selected_entry()
@@ -260,7 +277,7 @@ def describe_entry(entry: OutboxEntry) -> str:
             + (f" Now on the server: {summary}." if summary else ""),
             "Apply again on the server's version, or discard the action.",
             "",
-            "The server's current state:",
-            json.dumps(state, indent=2, sort_keys=True, default=str),
+            "The server's current record:",
+            fields_text(state),
         ]
     return "\n".join(lines)
