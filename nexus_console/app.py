@@ -28,7 +28,13 @@ from nexus_console.launch_options import default_pane_types, parse_args, setting
 from nexus_console.services.api_client import NexusClient, PermissionDenied
 from nexus_console.services.auth import AuthSession, Credentials, LoginFailed, ServerUnreachable
 from nexus_console.services.cache import CACHE_FILE, LocalCache, cached_user
-from nexus_console.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer, DemoServerError
+from nexus_console.services.demo_server import (
+    DEMO_EMAIL,
+    DEMO_NOTICE,
+    DEMO_PASSWORD,
+    DemoServer,
+    DemoServerError,
+)
 from nexus_console.services.error_hooks import ExceptionHooks
 from nexus_console.services.heartbeat import Heartbeat
 from nexus_console.services.http import build_estate_client, build_http_client
@@ -306,6 +312,8 @@ class ConsoleApp:
             gc.freeze()
             if self.keychain is not None and self.keychain.problem and self.demo_server is None:
                 self.window.status_bar.set_notice(f"Keychain unavailable: {self.keychain.problem}")
+            if self.demo_server is not None:
+                self.window.status_bar.set_notice(DEMO_NOTICE, warning=False)
             if self.args.screenshot is not None:
                 session.tasks.run(
                     self._take_screenshot(self.window, session, self.args.screenshot), name="screenshot"

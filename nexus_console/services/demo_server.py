@@ -19,6 +19,13 @@ DEMO_EMAIL = "admin@nexus.test"
 DEMO_PASSWORD = "nexus-demo"  # the reference server's published demo password, not a real secret
 # the reference server's SQLite files in its data dir (nexus_refserver/databases.py)
 DEMO_REPLICA_DATABASES = ("users", "workstation", "marketplace")
+# the reference server's `demo` scenario: the default incident told in its first minutes
+DEMO_SCENARIO = "demo"
+DEMO_NOTICE = (
+    "Demo data: the order processor slows at 5 s, its replica lags at 10 s, the incident is declared at "
+    "20 s; its error and latency alerts fire at about 2 and 5 min (the rules' hold times); all clear by "
+    "about 11 min."
+)
 _LISTENING = re.compile(r"^nexus-refserver listening on (http://127\.0\.0\.1:\d+)\s*$")
 log = logging.getLogger(__name__)
 
@@ -29,7 +36,7 @@ class DemoServerError(RuntimeError):
 
 class DemoServer:
     def __init__(
-        self, data_dir: Path, *, scenario: str = "default", extra_args: tuple[str, ...] = ()
+        self, data_dir: Path, *, scenario: str = DEMO_SCENARIO, extra_args: tuple[str, ...] = ()
     ) -> None:
         self.data_dir = data_dir
         self.scenario = scenario

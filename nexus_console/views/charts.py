@@ -25,7 +25,7 @@ from nexus_console.views.chart_base import (
     lay_out_chart,
 )
 
-MIN_FIT_SPAN_S = 300.0  # the narrowest time span a chart fits young data into
+MIN_FIT_SPAN_S = 60.0  # the narrowest time span a chart fits young data into (a minute: ticks stay readable)
 
 
 @dataclass(slots=True)
@@ -35,6 +35,12 @@ class _Series:
     pen: QColor
     x: npt.NDArray[np.float64]
     y: npt.NDArray[np.floating]
+
+
+def first_finite_x(x: npt.NDArray[np.float64], y: npt.NDArray[np.floating]) -> float | None:
+    """The time of the first real value: a series may begin with gaps (NaN) before its source answered."""
+    finite = np.flatnonzero(np.isfinite(y))
+    return float(x[finite[0]]) if len(finite) else None
 
 
 class LiveChart(QWidget):
@@ -149,7 +155,7 @@ class LiveChart(QWidget):
         """Show the window up to `end_s`; while the data is younger than the window, fit the data (at least
         MIN_FIT_SPAN_S) instead of squeezing it against the right edge of an empty hour."""
         start = end_s - self.window_s
-        firsts = [float(s.x[0]) for s in self._series.values() if len(s.x)]
+        firsts = [first for s in self._series.values() if (first := first_finite_x(s.x, s.y)) is not None]
         if firsts:
             start = max(start, min(min(firsts), end_s - MIN_FIT_SPAN_S))
         self.plot_item.setXRange(start, end_s, padding=0.0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QListWidget, QMainWindow, QSplitter, QStackedWidget, QWidget
 
@@ -21,6 +21,15 @@ GEOMETRY_KEY = "main_window/geometry"
 STATE_KEY = "main_window/state"
 SPLITTER_KEY = "main_window/splitter"
 CURRENT_PANE_KEY = "main_window/current_pane"
+
+
+PREFERRED_SIZE = QSize(1280, 800)
+
+
+def default_size(available: QSize) -> QSize:
+    """The first-run size: 1280x800, shrunk to what the screen has left (a 1366x768 laptop keeps its
+    panel and title bar visible)."""
+    return PREFERRED_SIZE.boundedTo(available)
 
 
 class MainWindow(QMainWindow):
@@ -81,7 +90,7 @@ class MainWindow(QMainWindow):
         for pane in self.panes:
             for action in pane.actions():
                 self.addAction(action)
-        self.resize(1280, 800)
+        self.resize(default_size(self.screen().availableGeometry().size()))
         self.restore_layout()
 
     def all_actions(self) -> list[QAction]:

@@ -114,8 +114,11 @@ class SourceStatusBar(QStatusBar):
     def show_error(self, text: str) -> None:
         self.showMessage(text, ERROR_MESSAGE_MS)
 
-    def set_notice(self, text: str | None) -> None:
-        """A lasting notice (e.g. no keychain), shown until cleared."""
+    def set_notice(self, text: str | None, *, warning: bool = True) -> None:
+        """A lasting notice, shown until cleared: a warning (no keychain) or plain information (the demo)."""
+        self.notice.setStyleSheet(
+            f"QLabel {{ color: {'#a15c00' if warning else '#9aa0a6'}; padding: 0 6px; }}"
+        )
         self.notice.setText(text or "")
         self.notice.setToolTip(text or "")
         self.notice.setVisible(bool(text))

@@ -153,3 +153,17 @@ def test_the_detail_charts_show_the_selected_service_and_zoom_to_the_chosen_wind
     assert x_max - x_min == pytest.approx(300, rel=0.02)
     assert "p95 180 ms" in detail.latency_chart.caption.text()
     detail.deleteLater()
+
+
+def test_a_young_series_fills_the_chart_even_when_it_starts_with_an_hour_of_gaps(chart: LiveChart) -> None:
+    """Just after start the ring buffer holds an hour of empty slots before the first answer: the chart
+    fits the real data instead of squeezing it against the right edge."""
+    times = np.arange(1_000_000.0, 1_003_600.0, 10.0)
+    values = np.full(len(times), math.nan)
+    values[-12:] = 50.0  # two minutes of data
+    chart.set_series_data("rps", times, values)
+    chart.set_time_window(times[-1])
+    start, end = chart.plot_item.getViewBox().viewRange()[0]
+    assert end == times[-1]
+    assert end - start < 600  # not the whole hour
+    assert start <= times[-12]

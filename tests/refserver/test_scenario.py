@@ -40,7 +40,7 @@ def test_the_default_scenario_scripts_the_order_processor_incident() -> None:
     assert ("db:marketplace", "replication_lag_s") in by_kind
 
 
-@pytest.mark.parametrize("name", ["default", "cascade", "none"])
+@pytest.mark.parametrize("name", ["default", "demo", "cascade", "none"])
 def test_every_bundled_scenario_is_valid(name: str) -> None:
     scenario = load_scenario(name)
     assert scenario.name == name and scenario.description
@@ -63,6 +63,22 @@ def test_the_cascade_scenario_alerts_on_the_database_sync_and_auth() -> None:
     assert ("SyncDetectionFailureHigh", "streaming-service-v2") in firing
     assert ("ServiceDown", "auth-service") in firing
     assert ("ScaleOutErrorRate", "billing-service") in firing
+
+
+def test_the_demo_scenario_shows_its_incident_within_the_first_minute() -> None:
+    clock = ManualClock()
+    estate = build_estate(ServerConfig(scenario="demo", seed=5), clock=clock)
+    sink = ListSink()
+    engine = AlertEngine(estate, sink)
+    while clock.elapsed() < 60.0:
+        clock.advance(5.0)
+        estate.tick()
+        engine.evaluate()
+    assert estate.faults.value(ORDERS, "latency_ms") == 650.0
+    assert estate.faults.value(ORDERS, "error_rate") == 0.08
+    firing = {(o.rule, o.service) for o in sink.seen if o.state == "firing"}
+    assert ("ReplicationLagHigh", "postgres-marketplace-replica") in firing
+    assert [incident.at_s for incident in load_scenario("demo").incidents] == [20.0]
 
 
 def test_a_scenario_file_schedules_faults_on_simulated_time(tmp_path: Path) -> None:

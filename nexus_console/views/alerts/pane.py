@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from nexus_console.domain.alert_filter import AlertFilter
 from nexus_console.domain.alerts import StoreChange
+from nexus_console.domain.auth import ALERT_READERS
 from nexus_console.domain.incident_flow import INCIDENT_WRITERS, draft_from_alerts
 from nexus_console.domain.wall_playlist import PaneView
 from nexus_console.views.alerts.filter_bar import FilterBar, ask_filter_name
@@ -55,6 +56,7 @@ FLASH_MS = 10_000
 
 class AlertsPane(Pane):
     title = "Alerts"
+    required_roles = ALERT_READERS
     icon_name = "alerts"
 
     def __init__(

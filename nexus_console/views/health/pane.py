@@ -17,6 +17,7 @@ from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QAction, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
+from nexus_console.domain.auth import MONITORING_READERS
 from nexus_console.domain.freshness import SourceState, SourceStatus, stale_text
 from nexus_console.domain.health import Probe, ProbeSweep, ServiceState, summarize
 from nexus_console.domain.incident_flow import IncidentList
@@ -58,6 +59,7 @@ SUMMARY_STYLE = "QLabel { color: #e6e6e6; font-size: 10pt; font-weight: bold; pa
 
 class HealthPane(Pane):
     title = "Health"
+    required_roles = MONITORING_READERS
     icon_name = "health"
 
     def __init__(self, session: ConsoleSession, parent: QWidget | None = None) -> None:

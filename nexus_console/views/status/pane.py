@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtGui import QFont, QFontInfo
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from nexus_console.domain.auth import MONITORING_READERS
 from nexus_console.domain.freshness import SourceStatus, stale_text
 from nexus_console.domain.health import STALE_AFTER_INTERVALS, ProbeSweep
 from nexus_console.domain.service_catalog import ServiceCatalog
@@ -22,6 +23,7 @@ from nexus_console.workers.session import ConsoleSession
 
 class StatusPane(Pane):
     title = "Status"
+    required_roles = MONITORING_READERS
 
     def __init__(self, session: ConsoleSession, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)

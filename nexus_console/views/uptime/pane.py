@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nexus_console.domain.auth import MONITORING_READERS
 from nexus_console.domain.freshness import SourceStatus, stale_text
 from nexus_console.domain.incident_flow import IncidentList
 from nexus_console.domain.service_catalog import ServiceCatalog
@@ -51,6 +52,7 @@ MONTHS_OFFERED = 24
 
 class UptimePane(Pane):
     title = "Uptime"
+    required_roles = MONITORING_READERS
 
     def __init__(self, session: ConsoleSession, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
