@@ -1,10 +1,64 @@
-"""One way to make a table view: rows selected whole, no row numbers, a fixed row height, and the dark
-compact style of the wall panes when asked for."""
+"""One way to make a table view: rows selected whole, no row numbers, a fixed row height, column titles
+never cut, and the dark compact style of the wall panes when asked for."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel
+from PySide6.QtCore import QAbstractItemModel, QEvent, QObject
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+
+# Sections whose width is set by code or by a drag; Stretch and ResizeToContents sections size themselves.
+_SIZED_BY_HAND = (QHeaderView.ResizeMode.Interactive, QHeaderView.ResizeMode.Fixed)
+# What changes the width a title needs: the font, the style (a style sheet's padding) and the first show.
+_RECHECK_ON = (QEvent.Type.Show, QEvent.Type.FontChange, QEvent.Type.StyleChange, QEvent.Type.Polish)
+
+
+class TitleKeeper(QObject):
+    """Keeps every hand-sized section of `header` at least as wide as its title needs: the style's size for
+    the text, its padding and the sort indicator (`sectionSizeFromContents`). A width a pane sets in code,
+    a new column, a new title, a larger font and a user's drag are all widened to it, so a column never
+    shows "sever…" for "severity". The stretching section is left to the space it is given."""
+
+    def __init__(self, header: QHeaderView) -> None:
+        super().__init__(header)
+        self.header = header
+        # Bound methods taking *args: PySide 6.11 cannot hand a Qt.Orientation to a lambda of three
+        # parameters (headerDataChanged), nor is the order of a sort indicator needed here.
+        header.sectionResized.connect(self._section_resized)
+        header.sectionCountChanged.connect(self.widen_all)
+        header.sortIndicatorChanged.connect(self.widen_all)
+        model = header.model()
+        if model is not None:  # new titles; a reset may bring other columns under the same count
+            model.headerDataChanged.connect(self.widen_all)
+            model.modelReset.connect(self.widen_all)
+        header.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.header and event.type() in _RECHECK_ON:
+            self.widen_all()
+        return False
+
+    def _section_resized(self, logical: int, *_sizes: int) -> None:
+        self.widen(logical)
+
+    def widen_all(self, *_signal_args: object) -> None:
+        for logical in range(self.header.count()):
+            self.widen(logical)
+
+    def widen(self, logical: int) -> None:
+        header = self.header
+        if not 0 <= logical < header.count() or header.isSectionHidden(logical):
+            return
+        if header.sectionResizeMode(logical) not in _SIZED_BY_HAND or self._stretches(logical):
+            return
+        needed = header.sectionSizeFromContents(logical).width()
+        if header.sectionSize(logical) < needed:
+            header.resizeSection(logical, needed)
+
+    def _stretches(self, logical: int) -> bool:
+        if not self.header.stretchLastSection():
+            return False
+        visible = [i for i in range(self.header.count()) if not self.header.isSectionHidden(i)]
+        return bool(visible) and logical == max(visible, key=self.header.visualIndex)
 
 
 def compact_table_style(font_pt: int) -> str:
@@ -27,8 +81,8 @@ def row_table(
     resize_mode: QHeaderView.ResizeMode = QHeaderView.ResizeMode.Interactive,
     stretch_column: int | None = None,
 ) -> QTableView:
-    """A table that selects one whole row; the last column (or `stretch_column`) takes the spare width.
-    `compact`: the dark wall style at `font_pt`."""
+    """A table that selects one whole row; the last column (or `stretch_column`) takes the spare width, and
+    no column is narrower than its title (`TitleKeeper`). `compact`: the dark wall style at `font_pt`."""
     table = QTableView(parent)
     table.setObjectName(name)
     table.setModel(model)
@@ -47,4 +101,5 @@ def row_table(
         header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
     if compact:
         table.setStyleSheet(compact_table_style(font_pt))
+    TitleKeeper(header)
     return table
