@@ -12,14 +12,15 @@ AuditEntry = Mapping[str, Any]
 
 
 def change_text(before: Any, after: Any) -> str:
-    """The fields an action changed: `status: active → suspended`, `note: set to …`, `note: cleared`."""
+    """The fields an action changed: `status: active → suspended`, `note: set to …`, `note: cleared`; a new
+    record as `created: title: …; severity: high`."""
     if not isinstance(before, Mapping) or not isinstance(after, Mapping):
         if before is None and after is None:
             return ""
         if before is None:
-            return f"created: {json.dumps(after)}"
+            return _with_fields("created", after)
         if after is None:
-            return f"removed: {json.dumps(before)}"
+            return _with_fields("removed", before)
         return f"{json.dumps(before)} → {json.dumps(after)}"
     parts = []
     for key in sorted(set(before) | set(after)):
@@ -69,4 +70,33 @@ def changes_since(entries: Iterable[AuditEntry], version: int) -> list[str]:
 
 def fields_text(state: Mapping[str, Any]) -> str:
     """A record as `key: value` lines (the server's state of a conflict, when its history cannot be read)."""
-    return "\n".join(f"{key}: {'—' if value is None else value}" for key, value in sorted(state.items()))
+    return "\n".join(f"{key}: {_value_text(value)}" for key, value in sorted(state.items()))
+
+
+def _value_text(value: Any) -> str:
+    """A value as words: `—` for none, a JSON object (platform access) as `workstation: editor, …`."""
+    if value is None:
+        return "—"
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    if isinstance(value, Mapping):
+        return ", ".join(f"{key}: {inner}" for key, inner in value.items()) or "none"
+    return str(value)
+
+
+def _with_fields(what: str, record: Any, limit: int = 6) -> str:
+    """`created: title: DB down; severity: high`: the first few fields that say something (no ids, versions
+    or empty values)."""
+    if not isinstance(record, Mapping):
+        return what
+    shown = [
+        f"{key}: {value}"
+        for key, value in record.items()
+        if key not in ("id", "version") and value not in (None, "", [], {})
+    ]
+    if not shown:
+        return what
+    return f"{what}: " + "; ".join(shown[:limit]) + ("; …" if len(shown) > limit else "")

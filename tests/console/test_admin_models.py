@@ -160,7 +160,9 @@ def test_audit_csv_export_writes_every_entry_with_before_and_after(
     # Never "None → …": a field set, cleared or a record created says so.
     assert change_text({"note": None}, {"note": "vip"}) == "note: set to vip"
     assert change_text({"note": "vip"}, {"note": None}) == "note: cleared (was vip)"
-    assert change_text(None, {"id": 7}) == 'created: {"id": 7}'
+    assert change_text(None, {"id": 7}) == "created"
+    created = change_text(None, {"id": 7, "title": "DB down", "severity": "high", "note": None, "version": 1})
+    assert created == "created: title: DB down; severity: high"
     when = model.data(model.index(0, 0))
     assert len(when) == 19 and when[:4] == "2026" and "T" not in when and "." not in when, when
 

@@ -35,3 +35,10 @@ def test_a_record_reads_as_fields_not_json() -> None:
     assert fields_text({"status": "hidden", "flag_reason": None, "version": 3}) == (
         "flag_reason: —\nstatus: hidden\nversion: 3"
     )
+
+
+def test_a_json_field_of_a_record_reads_as_words_too() -> None:
+    assert (
+        fields_text({"platform_access": '{"workstation": "editor"}'})
+        == "platform_access: workstation: editor"
+    )

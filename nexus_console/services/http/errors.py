@@ -33,11 +33,10 @@ def describe_error(exc: BaseException, *, timeout_s: float | None = None) -> str
             return f"timeout after {timeout_s:.1f} s"
         return "timeout"
     if isinstance(exc, httpx.ConnectError):
-        request = _request_of(exc)
-        where = f" to {request.url.host}:{request.url.port}" if request is not None else ""
-        return f"cannot connect{where} ({_connect_failure(exc)})"
+        return f"cannot connect{_where(exc)} ({_connect_failure(exc)})"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"connection broken: {_root_cause(exc)}"
+        # "peer closed connection without sending complete message body (incomplete chunked read)"
+        return f"the server{_where(exc, 'at')} closed the connection before its answer was complete"
     if isinstance(exc, httpx.HTTPStatusError):
         if exc.response.status_code == 403:
             what = f"reading {exc.request.url.path}"
@@ -49,6 +48,12 @@ def describe_error(exc: BaseException, *, timeout_s: float | None = None) -> str
     if isinstance(exc, httpx.HTTPError):
         return f"{type(exc).__name__}: {_root_cause(exc)}"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _where(exc: httpx.HTTPError, preposition: str = "to") -> str:
+    """` to 127.0.0.1:8080`: the host and port a failed request went to, when the error knows it."""
+    request = _request_of(exc)
+    return f" {preposition} {request.url.host}:{request.url.port}" if request is not None else ""
 
 
 def _request_of(exc: httpx.HTTPError) -> httpx.Request | None:

@@ -8,7 +8,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nexus_console.domain.admin import (
     ActionError,
@@ -27,6 +36,7 @@ from nexus_console.views.admin.results_view import ResultsView, RunTask
 from nexus_console.views.async_dialog import execute_dialog
 
 READ_ONLY = "_read_only"
+BUTTONS_PER_ROW = 4
 
 
 class ActionBar(QWidget):
@@ -50,7 +60,8 @@ class ActionBar(QWidget):
         self._clear_error = clear_error
         self.active_dialog: QDialog | None = None
         self.buttons: dict[str, QPushButton] = {}
-        self.button_row = QHBoxLayout()
+        # in rows of BUTTONS_PER_ROW: a user's eight actions in one row need more than a 1366 px laptop has
+        self.button_row = QGridLayout()
         self.bulk_combo = QComboBox(self)
         self.bulk_button = QPushButton("Bulk on marked…", self)
         self.bulk_button.setObjectName("bulkButton")
@@ -81,7 +92,8 @@ class ActionBar(QWidget):
             button.setObjectName(f"action_{spec.name}")
             button.setEnabled(False)
             button.clicked.connect(lambda _checked=False, s=spec: self.start_action(s))
-            self.button_row.addWidget(button)
+            index = len(self.buttons)
+            self.button_row.addWidget(button, index // BUTTONS_PER_ROW, index % BUTTONS_PER_ROW)
             self.buttons[spec.name] = button
             if spec.bulk:
                 self.bulk_combo.addItem(spec.label, spec.name)
@@ -92,7 +104,7 @@ class ActionBar(QWidget):
             note.setObjectName("readOnlyNote")
             note.setEnabled(False)
             note.setFlat(True)
-            self.button_row.addWidget(note)
+            self.button_row.addWidget(note, 0, 0)
             self.buttons[READ_ONLY] = note
 
     def update_enabled(self) -> None:

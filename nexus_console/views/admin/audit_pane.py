@@ -97,6 +97,9 @@ class AuditPane(Pane):
         self.status_label.setObjectName("auditStatus")
         self.model = AuditTableModel(self)
         self.table = row_table(self.model, "auditTable", self)
+        # when, who, action, entity and reason readable whole; the change takes the rest
+        for column, width in enumerate((150, 190, 170, 130, 240)):
+            self.table.setColumnWidth(column, width)
         self.detail = QPlainTextEdit(self)
         self.detail.setReadOnly(True)
         splitter = QSplitter(Qt.Orientation.Vertical, self)

@@ -74,6 +74,9 @@ class ResultsView(QWidget):
         self.count_label.setObjectName("countLabel")
         self.lag_label = QLabel("", self)
         self.lag_label.setObjectName("lagLabel")
+        self.lag_label.setWordWrap(
+            True
+        )  # the replica's lag and failover, long: it wraps, never widens the pane
         self.stale_banner = StaleBanner(self)
         self.model = EntityTableModel(parent=self)
         self.table = row_table(self.model, "adminTable", self)
@@ -82,8 +85,8 @@ class ResultsView(QWidget):
 
         info = QHBoxLayout()
         info.addWidget(self.count_label)
-        info.addStretch(1)
-        info.addWidget(self.lag_label)
+        info.addWidget(self.lag_label, 1)
+        self.lag_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(info)

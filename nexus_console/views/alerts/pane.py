@@ -169,7 +169,11 @@ class AlertsPane(Pane):
         for text, slot in (
             ("Alerts: focus the filter", self.focus_filter),
             ("Alerts: change grouping", self.cycle_grouping),
-            ("Alerts: acknowledge selected or marked", self.acknowledge_selected),
+            ("Alerts: acknowledge selected or marked (a)", self.acknowledge_selected),
+            ("Alerts: resolve selected or marked (r)", self.resolve_selected),
+            ("Alerts: silence selected or marked (s)", self.silence_selected),
+            ("Alerts: declare an incident from selected or marked (i)", self.declare_incident),
+            ("Alerts: mark or unmark the current alert (m)", self.queue_view.toggle_mark),
             ("Alerts: clear marks", self.queue_view.clear_marks),
         ):
             action = QAction(text, self)

@@ -28,12 +28,13 @@ from nexus_console.domain.alerts import Alert, AlertStore, StoreChange
 from nexus_console.domain.freshness import SourceStatus, stale_text
 from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.models.alert_proxy import AlertFilterProxy
-from nexus_console.models.alert_table import COLUMNS, SEVERITY_COLOURS, AlertTableModel
+from nexus_console.models.alert_table import COLUMNS, SEVERITY_COLOURS, SUMMARY_COLUMN, AlertTableModel
 from nexus_console.views.alerts.detail import AlertDetail
 from nexus_console.views.table_view import row_table
 from nexus_console.workers.bridge import Watchable
 
-COLUMN_WIDTHS = (72, 190, 60, 220, 420, 110, 140)
+# summary (4) takes the spare width; the others what their values need (a silence's state is the longest)
+COLUMN_WIDTHS = (72, 110, 60, 210, 0, 110, 140)
 TIME_FILTER_FIELDS = ("@age", "@ack_age")
 HIDE_RESOLVED = "@state!=resolved"
 LARGE_QUEUE = 20_000  # above this many shown alerts, group counts refresh every few seconds, not every tick
@@ -100,15 +101,15 @@ class AlertQueueView(QSplitter):
         self.setChildrenCollapsible(False)
 
     def _build_table(self) -> QTableView:
-        table = row_table(self.proxy, "alertTable", self, row_height=20)
+        table = row_table(self.proxy, "alertTable", self, row_height=20, stretch_column=SUMMARY_COLUMN)
         header = table.horizontalHeader()
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(True)
         header.setSortIndicator(self.proxy.sort_column, self.proxy.sort_order)
         header.sortIndicatorChanged.connect(self.proxy.sort)
-        header.setStretchLastSection(True)
         for column, width in enumerate(COLUMN_WIDTHS[: len(COLUMNS)]):
-            table.setColumnWidth(column, width)
+            if column != SUMMARY_COLUMN:
+                table.setColumnWidth(column, width)
         table.installEventFilter(self)
         table.selectionModel().currentRowChanged.connect(self._current_changed)
         return table

@@ -84,7 +84,7 @@ class IncidentsPane(Pane):
         self.queue_strip = QueueStrip(self)
         self.model = IncidentTableModel(self)
         self.table = row_table(self.model, "incidentTable", self, stretch_column=3)
-        for column, width in ((0, 44), (1, 66), (2, 96), (4, 150), (5, 80)):
+        for column, width in ((0, 44), (1, 66), (2, 96), (4, 150), (5, 80), (6, 230)):
             self.table.setColumnWidth(column, width)
         self.detail = IncidentDetailView(self)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
