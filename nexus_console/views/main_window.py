@@ -8,10 +8,11 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QListWidget, QMainWindow, QSplitter, QStackedWidget, QWidget
+from PySide6.QtWidgets import QMainWindow, QSplitter, QStackedWidget, QTabWidget, QWidget
 
 from nexus_console.domain.freshness import SourceState, SourceStatus
 from nexus_console.views.command_palette import CommandPalette
+from nexus_console.views.navigation import Navigation
 from nexus_console.views.pane import Pane
 from nexus_console.views.status_bar import SourceStatusBar
 from nexus_console.workers.bridge import FeedWatcher
@@ -21,6 +22,7 @@ GEOMETRY_KEY = "main_window/geometry"
 STATE_KEY = "main_window/state"
 SPLITTER_KEY = "main_window/splitter"
 CURRENT_PANE_KEY = "main_window/current_pane"
+NAVIGATION_KEY = "main_window/navigation_collapsed"
 
 
 PREFERRED_SIZE = QSize(1280, 800)
@@ -57,15 +59,11 @@ class MainWindow(QMainWindow):
         self.panes: list[Pane] = [
             pane_type(session) for pane_type in pane_types if session.me.may_access(pane_type.required_roles)
         ]
-        self.navigation = QListWidget()
-        self.navigation.setObjectName("navigation")
-        # Sized to its longest entry, badge included: a wider list leaves a dead strip beside the panes.
-        self.navigation.setMinimumWidth(110)
-        self.navigation.setSizeAdjustPolicy(QListWidget.SizeAdjustPolicy.AdjustToContents)
+        self.navigation = Navigation()
         self.stack = QStackedWidget()
         self.stack.setObjectName("panes")
         for row, pane in enumerate(self.panes):
-            self.navigation.addItem(pane.title)
+            self.navigation.add_pane(pane.title, pane.icon_name)
             self.stack.addWidget(pane)
             pane.badge_changed.connect(lambda count, row=row: self._show_badge(row, count))
         self.navigation.currentRowChanged.connect(self.stack.setCurrentIndex)
@@ -101,8 +99,7 @@ class MainWindow(QMainWindow):
         return actions
 
     def _show_badge(self, row: int, count: int) -> None:
-        pane = self.panes[row]
-        self.navigation.item(row).setText(f"{pane.title} ({count})" if count else pane.title)
+        self.navigation.set_count(row, count)
         self._badges[row] = count
         total = sum(self._badges.values())
         self.setWindowTitle(f"({total}) {self._base_title}" if total else self._base_title)
@@ -122,6 +119,17 @@ class MainWindow(QMainWindow):
                 self.stack.setCurrentIndex(row)
                 return pane
         raise KeyError(title)
+
+    def show_tab(self, title: str, index: int) -> None:
+        """The pane titled `title` at its tab page `index` (the palette's "Go to Health › Database")."""
+        pane = self.show_pane(title)
+        tabs = getattr(pane, "tabs", None)
+        if isinstance(tabs, QTabWidget):
+            tabs.setCurrentIndex(index)
+
+    def toggle_navigation(self) -> None:
+        self.navigation.set_collapsed(not self.navigation.collapsed)
+        self.settings.setValue(NAVIGATION_KEY, self.navigation.collapsed)
 
     def show_error(self, text: str) -> None:
         self.status_bar.show_error(text)
@@ -145,6 +153,8 @@ class MainWindow(QMainWindow):
         splitter = self.settings.value(SPLITTER_KEY)
         if splitter is not None:
             self.splitter.restoreState(splitter)
+        if str(self.settings.value(NAVIGATION_KEY, False)).lower() == "true":
+            self.navigation.set_collapsed(True)
         titles = self.pane_titles()
         wanted = self.settings.value(CURRENT_PANE_KEY)
         if titles:
@@ -196,6 +206,16 @@ class MainWindow(QMainWindow):
         refresh = self.session.refresh_all
         add("Refresh all sources now", "F5", refresh, "refreshAction")
         add("Toggle full screen", "F11", self._toggle_full_screen, "fullScreenAction")
+        add("Collapse or expand the navigation", "Ctrl+B", self.toggle_navigation, "navigationAction")
+        for pane in self.panes:
+            tabs = getattr(pane, "tabs", None)
+            for index in range(tabs.count() if isinstance(tabs, QTabWidget) else 0):
+                add(
+                    f"Go to {pane.title} › {tabs.tabText(index)}",
+                    "",
+                    lambda _checked=False, t=pane.title, i=index: self.show_tab(t, i),
+                    f"goTo{pane.title.replace(' ', '')}Tab{index}Action",
+                )
         add("Wall mode (every screen, rotating)", "Ctrl+Shift+W", self.wall_requested.emit, "wallModeAction")
         add("Log out", "Ctrl+Shift+L", self.logout_requested.emit, "logoutAction")
         add("Quit", "Ctrl+Q", self.close, "quitAction")

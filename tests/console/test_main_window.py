@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLabel, QVBoxLayout
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout
 
 from nexus_console.domain.freshness import SourceState
 from nexus_console.launch_options import default_pane_types, settings_for_console
@@ -90,6 +90,55 @@ def test_a_pane_badge_shows_on_its_navigation_entry_and_in_the_window_title(qtbo
         admin.badge_changed.emit(0)
         assert [window.navigation.item(r).text() for r in range(2)] == ["Overview", "Admin"]
         assert window.windowTitle() == base_title
+        close(window)
+
+
+class TabbedPane(Pane):
+    title = "Health"
+    icon_name = "health"
+
+    def __init__(self, session: ConsoleSession, parent: Any = None) -> None:
+        super().__init__(session, parent)
+        self.tabs = QTabWidget(self)
+        for name in ("Services", "Database"):
+            self.tabs.addTab(QLabel(name), name)
+
+
+def test_the_navigation_has_icons_and_collapses_to_them_keeping_titles_and_counts_in_tooltips(
+    qtbot: Any,
+) -> None:
+    with window_session("admin") as ctx:
+        window = MainWindow(ctx, [TabbedPane, AdminOnlyPane], settings_for_console())
+        qtbot.addWidget(window)
+        navigation = window.navigation
+        assert not navigation.item(0).icon().isNull(), "Health has its icon"
+        window.panes[0].badge_changed.emit(4)
+        window.toggle_navigation()
+        assert [navigation.item(r).text() for r in range(2)] == ["", ""]
+        assert navigation.item(0).toolTip() == "Health (4)"
+        assert navigation.width() <= 40
+        window.save_layout()
+        close(window)
+        again = MainWindow(ctx, [TabbedPane, AdminOnlyPane], settings_for_console())
+        qtbot.addWidget(again)
+        assert again.navigation.collapsed, "collapsed stays collapsed after a restart"
+        again.toggle_navigation()
+        assert again.navigation.item(0).text() == "Health"
+        close(again)
+
+
+def test_the_palette_goes_to_a_tab_page_of_a_pane(qtbot: Any) -> None:
+    with window_session("admin") as ctx:
+        window = MainWindow(ctx, [TabbedPane, AdminOnlyPane], settings_for_console())
+        qtbot.addWidget(window)
+        window.show_pane("Admin")
+        window.palette_dialog.open_palette()
+        qtbot.keyClicks(window.palette_dialog.filter, "health database")
+        assert window.palette_dialog.visible_labels() == ["Go to Health › Database"]
+        qtbot.keyClick(window.palette_dialog.filter, Qt.Key.Key_Return)
+        pane = window.current_pane()
+        assert pane is not None and pane.title == "Health"
+        assert pane.tabs.tabText(pane.tabs.currentIndex()) == "Database"  # type: ignore[attr-defined]
         close(window)
 
 

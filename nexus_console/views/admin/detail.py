@@ -43,8 +43,9 @@ def _e(value: Any) -> str:
 
 
 def _fields(row: Mapping[str, Any], names: Iterable[tuple[str, str]]) -> str:
+    """Label and value per field; a field with no value says "—" (never a blank that looks like a bug)."""
     cells = "".join(
-        f"<tr><th>{html.escape(label)}</th><td>{_e(row.get(key))}</td></tr>" for key, label in names
+        f"<tr><th>{html.escape(label)}</th><td>{_e(row.get(key)) or '—'}</td></tr>" for key, label in names
     )
     return f"<table>{cells}</table>"
 

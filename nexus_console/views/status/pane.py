@@ -23,6 +23,7 @@ from nexus_console.workers.session import ConsoleSession
 
 class StatusPane(Pane):
     title = "Status"
+    icon_name = "status"
     required_roles = MONITORING_READERS
 
     def __init__(self, session: ConsoleSession, parent: QWidget | None = None) -> None:

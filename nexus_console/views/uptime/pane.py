@@ -52,6 +52,7 @@ MONTHS_OFFERED = 24
 
 class UptimePane(Pane):
     title = "Uptime"
+    icon_name = "uptime"
     required_roles = MONITORING_READERS
 
     def __init__(self, session: ConsoleSession, parent: QWidget | None = None) -> None:
