@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QSplitter,
@@ -90,6 +91,13 @@ class AlertQueueView(QSplitter):
         self.groups.itemActivated.connect(self._group_activated)
         self.groups.itemClicked.connect(self._group_activated)
         self.table = self._build_table()
+        self._typed_filter = ""
+        self.empty_label = QLabel(self.table.viewport())
+        self.empty_label.setObjectName("alertQueueEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("QLabel { color: #8a8f98; padding: 24px; }")
+        self.empty_label.hide()
         self.detail = AlertDetail(runbook_base, self)
 
         self.addWidget(self.groups)
@@ -235,10 +243,31 @@ class AlertQueueView(QSplitter):
 
     def _on_rows_updated(self) -> None:
         self._groups_dirty = True
+        self._follow_current()
+
+    def _follow_current(self) -> None:
+        """The detail shows the current row: a new state of it, or nothing once it left the queue (resolved,
+        or filtered out) — never an alert the queue no longer lists."""
         current, shown = self.current_alert(), self.detail.alert
         if current is not None and current is not shown:
             # A new state is a new transition: read the history again.
             self.show_detail(current, load_history=shown is None or shown.state is not current.state)
+        elif current is None and shown is not None:
+            self.show_detail(None)
+        self._show_empty_state()
+
+    def _show_empty_state(self) -> None:
+        """Over an empty table, why it is empty: nothing matches the filter, or nothing needs anyone."""
+        empty = self.proxy.rowCount() == 0
+        if empty:
+            typed = " ".join([self._typed_filter, self.group_filter]).strip()
+            self.empty_label.setText(
+                f"No alert matches “{typed}”. Change or clear the filter (/) to see the rest of the queue."
+                if typed
+                else "No open alerts: nothing needs anyone right now."
+            )
+            self.empty_label.resize(self.table.viewport().size())
+        self.empty_label.setVisible(empty)
 
     def tick(self, now: float, metrics: SourceStatus[Any] | None) -> None:
         """The clock moved on: ages and countdowns, time-based filters, groups, the detail and its chart
@@ -268,12 +297,14 @@ class AlertQueueView(QSplitter):
     def set_filter(self, alert_filter: AlertFilter) -> AlertFilter:
         """Show the alerts `alert_filter` matches within the chosen group; resolved ones only when the
         filter asks for a state (the queue is for what still needs someone; history keeps the rest)."""
+        self._typed_filter = alert_filter.text.strip()
         extra = [self.group_filter] if self.group_filter else []
         if not any(term.field.lower() == "@state" for term in alert_filter.terms):
             extra.append(HIDE_RESOLVED)
         if extra:
             alert_filter = parse_filter(" ".join([alert_filter.text, *extra]))
         self.proxy.set_filter(alert_filter)
+        self._follow_current()
         return alert_filter
 
     def set_group_by(self, field: str) -> None:
