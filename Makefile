@@ -2,13 +2,17 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo demo-screenshot test bench lint format clean
+.PHONY: setup demo demo-stop demo-screenshot test bench lint format clean
 
 setup:
 	@bash scripts/setup.sh
 
 demo: setup
 	@bash scripts/demo.sh
+
+# stops a demo stack a killed `make demo` left running (make demo stops its own when the console exits)
+demo-stop: setup
+	@$(PY) scripts/demo_stack.py down
 
 demo-screenshot: setup
 	@bash scripts/demo.sh --screenshot docs/demo.png

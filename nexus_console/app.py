@@ -28,13 +28,7 @@ from nexus_console.launch_options import default_pane_types, parse_args, setting
 from nexus_console.services.api_client import NexusClient, PermissionDenied
 from nexus_console.services.auth import AuthSession, Credentials, LoginFailed, ServerUnreachable
 from nexus_console.services.cache import CACHE_FILE, LocalCache, cached_user
-from nexus_console.services.demo_server import (
-    DEMO_EMAIL,
-    DEMO_NOTICE,
-    DEMO_PASSWORD,
-    DemoServer,
-    DemoServerError,
-)
+from nexus_console.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer, DemoServerError
 from nexus_console.services.error_hooks import ExceptionHooks
 from nexus_console.services.heartbeat import Heartbeat
 from nexus_console.services.http import build_estate_client, build_http_client
@@ -194,13 +188,12 @@ class ConsoleApp:
 
     async def _choose_profile(self) -> Profile:
         if self.args.demo:
-            self.demo_server = DemoServer(cache_dir() / "demo-server")
-            self._closers.append(self.demo_server.stop)
-            try:
-                base_url = await self.demo_server.start()
+            try:  # on the real stack `make demo` started (NEXUS_DEMO_STACK), else on the embedded defaults
+                self.demo_server = DemoServer.for_console(cache_dir() / "demo-server")
+                self._closers.append(self.demo_server.stop)
+                return await self.demo_server.start_profile()
             except DemoServerError as exc:
                 raise StartupError(str(exc)) from None
-            return Profile("demo", base_url, email=DEMO_EMAIL, replicas=self.demo_server.replica_urls())
         store = ProfileStore(self.args.config)
         try:
             book = store.load()
@@ -313,7 +306,7 @@ class ConsoleApp:
             if self.keychain is not None and self.keychain.problem and self.demo_server is None:
                 self.window.status_bar.set_notice(f"Keychain unavailable: {self.keychain.problem}")
             if self.demo_server is not None:
-                self.window.status_bar.set_notice(DEMO_NOTICE, warning=False)
+                self.window.status_bar.set_notice(self.demo_server.notice, warning=False)
             if self.args.screenshot is not None:
                 session.tasks.run(
                     self._take_screenshot(self.window, session, self.args.screenshot), name="screenshot"
