@@ -630,6 +630,15 @@ def test_audit_viewer_filters_and_exports_csv(
         assert {e["action"] for e in pane.model.entries()} == {"user.suspend"}
         pane.entity_id_edit.setText(str(user["id"]))
         pane.actor_edit.setText(ADMIN)
+        pane.since_edit.setText("1h")  # typed as a person would; sent as RFC 3339
+        pane.until_edit.setText("now")
+        await pane.start_search()
+        assert pane.model.rowCount() == 1
+        pane.until_edit.setText("2h")  # until two hours ago: before the suspension
+        await pane.start_search()
+        assert pane.model.rowCount() == 0
+        pane.since_edit.clear()
+        pane.until_edit.clear()
         await pane.start_search()
         assert pane.model.rowCount() == 1
         pane.table.selectRow(0)

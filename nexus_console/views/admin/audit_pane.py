@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from nexus_console.domain.admin_flow import AUDIT_ROLES, AuditPage
+from nexus_console.domain.time_input import parse_time_input
 from nexus_console.models.audit_table import AuditTableModel
 from nexus_console.views.async_dialog import ask_save_path
 from nexus_console.views.pane import Pane
@@ -65,10 +66,11 @@ class AuditPane(Pane):
         ):
             self.entity_type_combo.addItem(label, value)
         self.entity_id_edit = QLineEdit(self)
+        self.entity_id_edit.setPlaceholderText("id")
         self.since_edit = QLineEdit(self)
-        self.since_edit.setPlaceholderText("2026-01-01T00:00:00Z")
+        self.since_edit.setPlaceholderText("24h, 7d, yesterday, 2026-12-01, 2026-12-01 14:30")
         self.until_edit = QLineEdit(self)
-        self.until_edit.setPlaceholderText("RFC 3339")
+        self.until_edit.setPlaceholderText("now, today, 2026-12-06 18:00")
         form = QFormLayout()
         row1 = QHBoxLayout()
         row1.addWidget(QLabel("Who", self))
@@ -143,9 +145,11 @@ class AuditPane(Pane):
             "action": self.action_edit.text().strip(),
             "entity_type": str(self.entity_type_combo.currentData() or ""),
             "entity_id": self.entity_id_edit.text().strip(),
-            "since": self.since_edit.text().strip(),
-            "until": self.until_edit.text().strip(),
         }
+        # times as typed ("2h", "2026-12-01 14:30"), sent as RFC 3339; TimeInputError says what is accepted
+        for key, edit in (("since", self.since_edit), ("until", self.until_edit)):
+            if edit.text().strip():
+                values[key] = parse_time_input(edit.text())
         return {key: value for key, value in values.items() if value}
 
     def start_search(self) -> asyncio.Task[Any] | None:
