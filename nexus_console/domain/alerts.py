@@ -90,6 +90,7 @@ class Alert:
     ack_by: str | None = None
     ack_at: float | None = None
     ack_expires_at: float | None = None
+    resolved_by: str | None = None  # who resolved it, when its source says so (the Nexus API)
     source_id: str = ""  # the id actions use at the source (Nexus alert id); empty means the fingerprint
     silenced_by: tuple[str, ...] = ()
     inhibited_by: tuple[str, ...] = ()

@@ -138,7 +138,8 @@ def derive_sample(previous: MetricsScrape | None, current: MetricsScrape) -> Met
     rss_bytes = current.gauges.get("process_resident_memory_bytes", math.nan)
     rss_mb = rss_bytes / 1e6
     elapsed = current.scraped_at - previous.scraped_at if previous is not None else 0.0
-    if previous is None or elapsed <= 0:
+    # no request counters yet (a service that has not been asked anything) is "not known", not 0 req/s
+    if previous is None or elapsed <= 0 or not current.requests_by_status:
         nan = math.nan
         return MetricsSample(current.scraped_at, nan, nan, nan, nan, nan, nan, cpu, rss_mb)
 

@@ -106,8 +106,8 @@ def state_text(alert: Alert, now: float) -> str:
 
 
 def owner(alert: Alert) -> str:
-    """Who handles it: the one who acknowledged or silenced it."""
-    return alert.ack_by or alert.silence_owner or ""
+    """Who handles it: the one who acknowledged or silenced it; on a resolved alert, who resolved it."""
+    return alert.ack_by or alert.silence_owner or alert.resolved_by or ""
 
 
 def sort_value(alert: Alert, column: int) -> Any:

@@ -43,6 +43,7 @@ def alert_from_api(raw: Mapping[str, Any]) -> Alert:
         ack_by=raw.get("ack_by"),
         ack_at=parse_rfc3339(raw.get("ack_at")),
         ack_expires_at=parse_rfc3339(raw.get("ack_expires_at")),
+        resolved_by=str(raw["resolved_by"]) if raw.get("resolved_by") else None,
         source_id=str(raw.get("id", "")),
         value=number("value"),
         threshold=number("threshold"),

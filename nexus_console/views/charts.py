@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,14 +81,10 @@ class LiveChart(QWidget):
         self.plot_item.setDownsampling(auto=True, mode="peak")
         self.plot_item.enableAutoRange(axis="y", enable=True)
         self.plot_item.disableAutoRange(axis="x")
-        # Top left, in one row, on a translucent ground: the newest data is at the right edge, not under it.
-        self.legend = self.plot_item.addLegend(
-            offset=(8, 4),
-            labelTextColor="#d5d8dc",
-            labelTextSize="8pt",
-            colCount=3,
-            brush=pg.mkBrush(20, 23, 27, 170),
-        )
+        # The series key sits above the plot, not in it: inside, it covered the threshold labels and data.
+        self.key = QLabel(self)
+        self.key.setObjectName("chartKey")
+        self.key.setStyleSheet("QLabel { color: #d5d8dc; font-size: 8pt; padding: 0 4px; }")
         for axis in ("left", "bottom"):
             self.plot_item.getAxis(axis).setTextPen(AXIS_COLOUR)
             self.plot_item.getAxis(axis).setPen(AXIS_COLOUR)
@@ -99,6 +96,7 @@ class LiveChart(QWidget):
         self.plot_item.getAxis("left").enableAutoSIPrefix(False)
 
         self.overlay = lay_out_chart(self, self.caption, self.plot_widget)
+        self.layout().insertWidget(1, self.key)  # type: ignore[union-attr]
 
         self.export_png_action = QAction(f"Export “{title}” as PNG…", self)
         self.export_png_action.triggered.connect(self._choose_png_path)
@@ -122,6 +120,12 @@ class LiveChart(QWidget):
         )
         curve.setDownsampling(auto=True, method="peak")
         self._series[key] = _Series(label, curve, QColor(colour), np.empty(0), np.empty(0))
+        self.key.setText(
+            "&nbsp;&nbsp;".join(
+                f"<span style='color:{s.pen.name()}'>━</span> {html.escape(s.label)}"
+                for s in self._series.values()
+            )
+        )
 
     def add_threshold(self, value: float, label: str, colour: str) -> pg.InfiniteLine:
         line = pg.InfiniteLine(

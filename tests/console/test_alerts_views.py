@@ -48,7 +48,11 @@ def test_the_detail_chart_shows_the_service_ring_buffer_and_marks_the_alert_star
         other = Alert("fp2", "nexus", "X", Severity.LOW, AlertState.FIRING, "unknown-service", starts_at=NOW)
         detail.show_alert(other, NOW)
         assert not detail.redraw_chart(history, NOW, None)
-        assert "no metrics for this service" in detail.chart.caption.text()
+        assert "has no request metrics the console scrapes" in detail.chart.caption.text()
+        assert detail.chart.plot_widget.isHidden(), "no empty plot for a service without metrics"
+        detail.show_alert(old, NOW)
+        assert detail.redraw_chart(history, NOW, None)
+        assert not detail.chart.plot_widget.isHidden()
     finally:
         detail.deleteLater()
 

@@ -167,3 +167,11 @@ def test_a_young_series_fills_the_chart_even_when_it_starts_with_an_hour_of_gaps
     assert end == times[-1]
     assert end - start < 600  # not the whole hour
     assert start <= times[-12]
+
+
+def test_the_series_key_is_above_the_plot_where_it_covers_no_threshold_label(chart: LiveChart) -> None:
+    assert chart.plot_item.legend is None, "no legend drawn inside the plot"
+    assert chart.key.isVisible()
+    key = chart.key.text()
+    assert "all" in key and "5xx" in key and "#4fa3ff" in key
+    assert chart.key.geometry().bottom() <= chart.plot_widget.geometry().top()

@@ -87,6 +87,12 @@ def test_no_requests_in_the_interval_gives_nan_latency_and_zero_rate() -> None:
     assert math.isnan(sample.error_ratio)
 
 
+def test_a_service_with_no_request_counters_yet_has_an_unknown_rate_not_zero() -> None:
+    service = FakeService()  # nothing served: the counter family exists but has no series
+    sample = derive_sample(service.scrape(1.0), service.scrape(2.0))
+    assert math.isnan(sample.rps) and math.isnan(sample.rps_5xx)
+
+
 def test_a_counter_reset_after_a_restart_counts_the_new_value_not_a_negative_rate() -> None:
     before = FakeService()
     before.serve("/a", "200", 0.01, times=500)

@@ -270,8 +270,14 @@ class AlertDetail(QWidget):
         if (history.revision, service) == self._drawn:
             return False
         self._drawn = (history.revision, service)
-        if service not in history.services():
-            self.chart.set_caption(f"{service} · no metrics for this service")
+        scraped = service in history.services()
+        # no empty plot for a database or a service the console does not scrape: the caption says why
+        self.chart.plot_widget.setVisible(scraped)
+        if not scraped:
+            self.chart.set_caption(
+                f"{service} has no request metrics the console scrapes (a database, or a service outside "
+                "the catalogue): the alert's value and threshold are in the details above."
+            )
             return False
         ring = history.ring(service)
         times = ring.times()

@@ -28,7 +28,7 @@ from nexus_console.domain.alert_filter import parse_duration
 from nexus_console.domain.alert_rules import LOCAL_SOURCE, Rule
 from nexus_console.domain.alerts import Alert, AlertState, Transition
 from nexus_console.domain.freshness import format_clock
-from nexus_console.models.alert_table import format_age
+from nexus_console.models.alert_table import format_age, owner
 from nexus_console.models.health_tables import Column, RecordTableModel
 from nexus_console.views.async_dialog import execute_dialog
 from nexus_console.views.table_view import row_table
@@ -129,7 +129,7 @@ def transition_record(transition: Transition) -> dict[str, Any]:
         "source": alert.source,
         "service": alert.service,
         "change": f"{transition.before.value if transition.before else 'new'} → {transition.after.value}",
-        "owner": alert.ack_by or "",
+        "owner": owner(alert),
         "summary": alert.summary,
         "transition": transition,
     }
