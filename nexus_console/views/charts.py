@@ -84,6 +84,7 @@ class LiveChart(QWidget):
         # The series key sits above the plot, not in it: inside, it covered the threshold labels and data.
         self.key = QLabel(self)
         self.key.setObjectName("chartKey")
+        self.key.setWordWrap(True)  # many series wrap onto a second line; they never widen the pane
         self.key.setStyleSheet("QLabel { color: #d5d8dc; font-size: 8pt; padding: 0 4px; }")
         for axis in ("left", "bottom"):
             self.plot_item.getAxis(axis).setTextPen(AXIS_COLOUR)
