@@ -4,8 +4,9 @@
   proxy (sorted by severity) and a visible 1600×900 table, events processed; median of 3.
 - alert_batch_1k_into_100k_ms: one drain of 1k new alerts into the 100k (one insert range, the proxy
   re-sorts, the view repaints); median of 5. modelReset counted: must stay 0.
-- alert_filter_100k_ms: a new filter (`severity>=high service=~svc-1 @age>10m`) over the 100k, to the
-  repainted view; median of 5.
+- alert_filter_new_100k_ms: five whole filters (`severity>=high service=~svc-1 @age>10m`, none,
+  `@state=firing owner`, none, `svc-07`) over the 100k, each to the repainted view; median of 5. One
+  keystroke is bench_alert_filter.py's row.
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ class _Table:
         self.model = AlertTableModel(self.queue.store, self.queue.changes, clock=lambda: NOW)
         self.proxy = AlertFilterProxy(clock=lambda: NOW)
         self.proxy.setSourceModel(self.model)
+        from nexus_console.views.alerts.cells import AlertCellDelegate
+
         self.view = QTableView()
+        self.view.setItemDelegate(AlertCellDelegate(self.view))  # as the console's alert table
         self.view.verticalHeader().setDefaultSectionSize(20)
         self.view.setModel(self.proxy)
         self.view.resize(1600, 900)
@@ -150,11 +154,12 @@ def run() -> list[dict]:
             f"modelReset after the initial load: {figures['resets']}",
         },
         {
-            "name": "alert_filter_100k_ms",
+            "name": "alert_filter_new_100k_ms",
             "value": round(figures["filter_ms"], 1),
             "unit": "ms",
             "target": "informational",
-            "note": "a new filter over 100k alerts to the repainted view; median of 5 filters",
+            "note": "five whole filters (not keystrokes: that is alert_filter_ms_100k) over 100k alerts to "
+            "the repainted view; median of 5",
         },
     ]
 

@@ -3,9 +3,12 @@
 QSortFilterProxyModel compares rows by calling the source's data() from C++ for every comparison: with a
 Python model that is 16 s to sort 100k rows on this machine. This proxy keeps the visible rows as a list of
 alert keys and, per batch of the source (`AlertTableModel.batch_applied`), filters only the touched
-alerts, keeps each alert's SORT_ROLE value in a dict and re-sorts with Python's sort, which is close to
+alerts, keeps every alert's SORT_ROLE value in a dict and re-sorts with Python's sort, which is close to
 linear on an order that was already sorted. The view hears one layout change per batch (persistent indexes
 follow their alerts), never a reset; a batch that moves nothing is one dataChanged.
+
+A new filter (a keystroke in the filter bar) asks the `AlertIndex` which alerts match and takes them from
+the whole queue kept in sort order, so it neither judges every alert on every term nor sorts again.
 
 Alerts of different sources about one problem (the source model's `links`) are one row: an alert folded
 into its group's primary is hidden while the primary passes the filter (like karma's dedup), so counts and
@@ -14,8 +17,10 @@ groups count the problem once; a filter that hides the primary (`@source=local`)
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import filterfalse
 from typing import Any
 
 from PySide6.QtCore import (
@@ -28,6 +33,7 @@ from PySide6.QtCore import (
 )
 
 from nexus_console.domain.alert_filter import AlertFilter
+from nexus_console.domain.alert_index import AlertIndex, OrderedAlerts
 from nexus_console.domain.alerts import Alert
 from nexus_console.models.alert_table import (
     AGE_COLUMN,
@@ -50,8 +56,13 @@ class AlertFilterProxy(QAbstractProxyModel):
         self.sort_column = SEVERITY_COLUMN
         self.sort_order = Qt.SortOrder.DescendingOrder
         self._order: list[str] = []
-        self._row_of: dict[str, int] = {}
-        self._sort_values: dict[str, Any] = {}
+        self._row_of_cache: dict[str, int] | None = {}  # built when first asked after an order change
+        self._sort_values: dict[str, Any] = {}  # every alert's value in the sort column
+        self._all_sorted: list[str] = []  # every alert in sort order (when not `_all_dirty`)
+        self._all_dirty = True
+        self._added: list[str] = []  # alerts that arrived since `_all_sorted` was last put in order
+        self._index = AlertIndex()
+        self._all_view: OrderedAlerts = self._index.ordered([])  # the same, with what filters read
         self._source: AlertTableModel | None = None
 
     # ---- wiring ----------------------------------------------------------------------------------
@@ -87,7 +98,10 @@ class AlertFilterProxy(QAbstractProxyModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS):
             return
+        if column != self.sort_column and self._source is not None:
+            self._sort_values = {a.key: sort_value(a, column) for a in self._source.alerts()}
         self.sort_column, self.sort_order = column, order
+        self._all_dirty = True
         self._relayout(self._full_order)
 
     def accepts(self, alert: Alert, now: float) -> bool:
@@ -172,8 +186,12 @@ class AlertFilterProxy(QAbstractProxyModel):
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        source_index = self.mapToSource(index)
-        return self._source.data(source_index, role) if source_index.isValid() and self._source else None
+        # by key, not through mapToSource: a repaint asks this thousands of times
+        row = index.row()
+        if self._source is None or not 0 <= row < len(self._order):
+            return None
+        alert = self._source.alert_for_key(self._order[row])
+        return None if alert is None else self._source.cell(alert, index.column(), role)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -195,51 +213,99 @@ class AlertFilterProxy(QAbstractProxyModel):
         return keys
 
     def _full_order(self) -> list[str]:
-        source, now, column = self.source(), self.clock(), self.sort_column
-        predicates = [term.predicate for term in self.alert_filter.terms] if self.alert_filter else []
+        """The visible rows from scratch: the index's matches, taken from the whole queue in sort order."""
+        source, now = self.source(), self.clock()
+        if self._all_dirty:
+            # from the last order, which is nearly sorted: Python's sort is then close to linear
+            values = self._sort_values
+            keys = [key for key in self._all_sorted if key in values]
+            keys.extend(self._added)
+            self._all_sorted = self._sorted(list(dict.fromkeys(keys)))
+            self._all_view = self._index.ordered(self._all_sorted)
+            self._added = []
+            self._all_dirty = False
+        order = self._index.select(self.alert_filter, now, self._all_view)
         grouped = source.links.grouped
-        values: dict[str, Any] = {}
-        keys = []
-        for alert in source.alerts():
-            if all(p(alert, now) for p in predicates) and not (
-                alert.key in grouped and self._folded(alert, now)
-            ):
-                key = alert.key
-                values[key] = sort_value(alert, column)
-                keys.append(key)
-        self._sort_values = values
-        return self._sorted(keys)
+        folded = {key for key in grouped if key in self._sort_values and self._folded_key(key, now)}
+        return list(filterfalse(folded.__contains__, order)) if folded else order
+
+    def _folded_key(self, key: str, now: float) -> bool:
+        alert = self.source().alert_for_key(key)
+        return alert is not None and self._folded(alert, now)
+
+    @property
+    def _row_of(self) -> dict[str, int]:
+        """Row per visible key; built on demand: a keystroke that changes 100k rows should not pay for it."""
+        if self._row_of_cache is None:
+            self._row_of_cache = {key: row for row, key in enumerate(self._order)}
+        return self._row_of_cache
+
+    def _rows_of(self, keys: Iterable[str | None]) -> dict[str, int]:
+        """The rows of a few keys (the selection's), without building the whole map."""
+        wanted = {key for key in keys if key is not None}
+        if self._row_of_cache is not None or len(wanted) > 16:
+            return {key: row for key in wanted if (row := self._row_of.get(key)) is not None}
+        rows = {}
+        for key in wanted:
+            with contextlib.suppress(ValueError):  # no longer shown
+                rows[key] = self._order.index(key)
+        return rows
 
     def _rebuild(self) -> None:
-        self._order = self._full_order() if self._source is not None else []
-        self._row_of = {key: row for row, key in enumerate(self._order)}
+        if self._source is None:
+            self._order = []
+        else:
+            alerts = self._source.alerts()
+            self._index = AlertIndex()
+            self._index.put_many(alerts)
+            self._sort_values = {a.key: sort_value(a, self.sort_column) for a in alerts}
+            self._all_sorted, self._added, self._all_dirty = [], list(self._sort_values), True
+            self._order = self._full_order()
+        self._row_of_cache = None
 
     def _on_batch(self, batch: AlertBatch) -> None:
         def incremental() -> list[str]:
             source, now, column, values = self.source(), self.clock(), self.sort_column, self._sort_values
+            index, row_of = self._index, self._row_of
             gone = set(batch.removed)
             for key in batch.removed:
                 values.pop(key, None)
+                index.remove(key)
             resort = False
+            new: list[str] = []
             for key in (*batch.changed, *batch.inserted):
                 alert = source.alert_for_key(key)
-                if alert is not None and self.shows(alert, now):
-                    value = sort_value(alert, column)
-                    if values.get(key) != value:
-                        resort = True
-                    values[key] = value
-                else:
+                if alert is None:
                     gone.add(key)
                     values.pop(key, None)
+                    index.remove(key)
+                    continue
+                if key not in values:
+                    self._added.append(key)
+                index.put(alert)
+                value = sort_value(alert, column)
+                if values.get(key) != value:
+                    self._all_dirty = True
+                    resort = resort or key in row_of
+                values[key] = value
+                if not self.shows(alert, now):
+                    gone.add(key)
+                elif key not in row_of:
+                    new.append(key)
+            if batch.removed or batch.inserted:
+                self._all_dirty = True
             order = [key for key in self._order if key not in gone] if gone else list(self._order)
-            row_of = self._row_of
-            new = [key for key in (*batch.changed, *batch.inserted) if key in values and key not in row_of]
             if new:
                 order.extend(dict.fromkeys(new))
                 resort = True
             return self._sorted(order) if resort else order
 
-        if self._order == (new_order := incremental()):
+        new_order = incremental()
+        if self.alert_filter is None and not self.source().links.grouped:
+            # nothing filtered or folded: the visible order is the whole queue's, already sorted
+            self._all_sorted, self._added, self._all_dirty = list(new_order), [], False
+            self._all_view = self._index.ordered(self._all_sorted)
+        if self._order == new_order:
             rows = sorted(row for key in batch.changed if (row := self._row_of.get(key)) is not None)
             if rows:
                 self.dataChanged.emit(self.index(rows[0], 0), self.index(rows[-1], len(COLUMNS) - 1))
@@ -257,10 +323,11 @@ class AlertFilterProxy(QAbstractProxyModel):
             for index in persistent
         ]
         self._order = compute()
-        self._row_of = {key: row for row, key in enumerate(self._order)}
+        self._row_of_cache = None
+        rows = self._rows_of(key for key, _column in remembered)
         moved = []
         for key, column in remembered:
-            row = self._row_of.get(key) if key is not None else None
+            row = rows.get(key) if key is not None else None
             moved.append(self.createIndex(row, column) if row is not None else QModelIndex())
         self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()

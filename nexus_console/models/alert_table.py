@@ -49,6 +49,8 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # a value that orders the column
 KEY_ROLE = Qt.ItemDataRole.UserRole + 3  # Alert.key
 MARKED_ROLE = Qt.ItemDataRole.UserRole + 4  # marked for a bulk action
 STALE_ROLE = Qt.ItemDataRole.UserRole + 5  # its source is failing: the row is the last known picture
+# (text, foreground, background, font) in one call: what the table's delegate paints (views/alerts/cells.py)
+CELL_ROLE = Qt.ItemDataRole.UserRole + 6
 
 SEVERITY_COLOURS = {
     Severity.CRITICAL: "#ff4d4f",
@@ -279,9 +281,30 @@ class AlertTableModel(TableModel):
         row, column = index.row(), index.column()
         if row >= len(self._alerts) or column >= len(COLUMNS):
             return None
-        alert = self._alerts[row]
+        return self.cell(self._alerts[row], column, role)
+
+    def cell(self, alert: Alert, column: int, role: int) -> Any:
+        """What a cell of `alert` shows for `role` (the filter proxy asks this by key, without indexes)."""
+        if role not in _ROLES:
+            return None  # most of what a view asks per cell (size hint, check state, decoration, ...)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(alert, column)
+        if role == CELL_ROLE:  # the roles below, in one call (a repaint asks it for every cell)
+            if alert.source in self.stale_sources:
+                foreground = self._stale_brush
+            elif column == SEVERITY_COLUMN:
+                foreground = self._severity_brushes[alert.severity]
+            elif column == STATE_COLUMN:
+                foreground = self._state_brushes[alert.state]
+            else:
+                foreground = None
+            critical = column == SEVERITY_COLUMN and alert.severity is Severity.CRITICAL
+            return (
+                self._display(alert, column),
+                foreground,
+                self._marked_brush if alert.key in self.marked else None,
+                self._bold if critical else None,
+            )
         if role == ALERT_ROLE:
             return alert
         if role == KEY_ROLE:
@@ -329,6 +352,23 @@ class AlertTableModel(TableModel):
             linked = dict.fromkeys(other.source for other in self.links.others(alert.key))
             return " + ".join((text, *linked))
         return owner(alert)
+
+
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.ToolTipRole,
+        CELL_ROLE,
+        ALERT_ROLE,
+        KEY_ROLE,
+        SORT_ROLE,
+        MARKED_ROLE,
+        STALE_ROLE,
+    }
+)
 
 
 def _tooltip(alert: Alert, links: AlertLinks) -> str:

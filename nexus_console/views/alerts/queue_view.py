@@ -30,6 +30,7 @@ from nexus_console.domain.freshness import SourceStatus, stale_text
 from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.models.alert_proxy import AlertFilterProxy
 from nexus_console.models.alert_table import COLUMNS, SEVERITY_COLOURS, SUMMARY_COLUMN, AlertTableModel
+from nexus_console.views.alerts.cells import AlertCellDelegate
 from nexus_console.views.alerts.detail import AlertDetail
 from nexus_console.views.table_view import row_table
 from nexus_console.workers.bridge import Watchable
@@ -110,6 +111,7 @@ class AlertQueueView(QSplitter):
 
     def _build_table(self) -> QTableView:
         table = row_table(self.proxy, "alertTable", self, row_height=20, stretch_column=SUMMARY_COLUMN)
+        table.setItemDelegate(AlertCellDelegate(table))
         header = table.horizontalHeader()
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(True)
