@@ -350,6 +350,19 @@ def run() -> list[dict]:
             f"side alone (in-process transport){replay['retry_note']}",
         },
         {
+            "name": "outbox_replay_vs_server_ceiling",
+            "value": round(replay["rate"] / (1000 / replay["server_cpu_ms"]), 3),
+            "unit": "x",
+            "target": ">= 0.9",
+            "baseline": {
+                "name": "refserver_ceiling_per_s",
+                "value": round(1000 / replay["server_cpu_ms"], 1),
+            },
+            "note": f"the replay's {replay['rate']:.0f} actions/s over what the reference server can apply "
+            f"at all, 1000 / its own CPU per action ({replay['server_cpu_ms']:.2f} ms, same run): the share of "
+            "the server's ceiling the console reaches (the server is one process on the same 2 cores)",
+        },
+        {
             "name": "console_cpu_ms_per_patch",
             "value": round(replay["console_cpu_ms"], 2),
             "unit": "ms",
