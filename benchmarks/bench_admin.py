@@ -359,8 +359,8 @@ def run() -> list[dict]:
                 "value": round(1000 / replay["server_cpu_ms"], 1),
             },
             "note": f"the replay's {replay['rate']:.0f} actions/s over what the reference server can apply "
-            f"at all, 1000 / its own CPU per action ({replay['server_cpu_ms']:.2f} ms, same run): the share of "
-            "the server's ceiling the console reaches (the server is one process on the same 2 cores)",
+            f"at all, 1000 / its own CPU per action ({replay['server_cpu_ms']:.2f} ms, same run): the share "
+            "of the server's ceiling the console reaches (the server is one process on the same 2 cores)",
         },
         {
             "name": "console_cpu_ms_per_patch",
