@@ -13,7 +13,7 @@ echo "== ruff"
 "$VENV/bin/ruff" check .
 echo "== pytest"
 set +e
-"$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
+"$VENV/bin/python" -m pytest -p no:cacheprovider --durations=20 "$@"  # the slowest: the run must stay short
 status=$?
 set -e
 # Nothing a test session started may outlive it.
