@@ -10,61 +10,28 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import time
 from typing import Any
 
+from benchmarks.demo_console import with_demo_console
+
 IDLE_RUN_S = 60.0
-QUIT_DEADLINE_S = 30.0
 
 
 def _measure(pane: str) -> float:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("QT_API", "pyside6")
-    import qasync
-    from PySide6.QtWidgets import QApplication
-
-    from nexus_console.app import ConsoleApp
-    from nexus_console.domain.freshness import SourceState
-    from nexus_console.launch_options import parse_args
-
-    app = QApplication.instance() or QApplication([])
-    assert isinstance(app, QApplication)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    console = ConsoleApp(parse_args(["--demo"]), app)
+    """Percent of one core the console process used over IDLE_RUN_S showing `pane`."""
     used: list[float] = []
 
-    async def measure() -> None:
-        run = asyncio.ensure_future(console.run())
-        deadline = time.monotonic() + 90
-        while not (
-            console.window is not None
-            and (statuses := console.session.statuses())
-            and all(s.state is SourceState.OK for s in statuses.values())
-        ):
-            if time.monotonic() > deadline or run.done():
-                raise RuntimeError("the demo console did not get data")
-            await asyncio.sleep(0.1)
-        assert console.window is not None
+    async def measure(console: Any) -> None:
         console.window.resize(1600, 1000)
         console.window.show_pane(pane)
         await asyncio.sleep(5)  # the pane's first full draw is not idle
         started, cpu = time.monotonic(), time.process_time()
         await asyncio.sleep(IDLE_RUN_S)
         used.append((time.process_time() - cpu) / (time.monotonic() - started) * 100)
-        console.request_quit()
-        done, _ = await asyncio.wait([run], timeout=QUIT_DEADLINE_S)
-        if not done:
-            raise RuntimeError(f"the demo console did not quit within {QUIT_DEADLINE_S:.0f} s")
 
-    try:
-        with loop:
-            loop.run_until_complete(measure())
-    finally:
-        asyncio.set_event_loop(None)
-        gc.collect()
+    with_demo_console(measure)
     return used[0]
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import os
 import re
 import statistics
@@ -22,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks.demo_console import with_demo_console
 from nexus_console.domain.health import Probe, ProbeOutcome, ProbeSweep
 from nexus_console.domain.service_catalog import ServiceCatalog
 from nexus_console.services.demo_server import DEMO_PASSWORD, DemoServer
@@ -34,7 +34,6 @@ LATENCY_MS = 50.0
 FAN_OUT_LIMIT = 64
 CYCLES = 16
 STALL_RUN_S = 60.0
-QUIT_DEADLINE_S = 30.0
 KEYRING_UNLOCK = "bench-keyring-unlock"
 _FIRST_FRAME = re.compile(r"first frame painted at epoch ([0-9.]+)")
 
@@ -229,21 +228,8 @@ def _first_frame_row(base: Path) -> dict[str, Any]:
 
 
 def _stall_rows() -> list[dict[str, Any]]:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("QT_API", "pyside6")
-    import qasync
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from nexus_console.app import ConsoleApp
-    from nexus_console.domain.freshness import SourceState
-    from nexus_console.launch_options import parse_args
-
-    app = QApplication.instance() or QApplication([])
-    assert isinstance(app, QApplication)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    console = ConsoleApp(parse_args(["--demo"]), app)
     gaps: list[float] = []
     busy: list[float] = []  # GUI-thread CPU time inside each gap: tells our own work from descheduling
     tick_ms = 5
@@ -256,40 +242,15 @@ def _stall_rows() -> list[dict[str, Any]]:
             busy.append((cpu - last[1]) * 1000)
         last[0], last[1] = now, cpu
 
-    timer = QTimer()
-    timer.setInterval(tick_ms)
-    timer.timeout.connect(tick)
-
-    async def measure() -> int:
-        run = asyncio.ensure_future(console.run())
-        deadline = time.monotonic() + 90
-        while not (
-            console.window is not None
-            and (statuses := console.session.statuses())
-            and all(s.state is SourceState.OK for s in statuses.values())
-        ):
-            if time.monotonic() > deadline or run.done():
-                raise RuntimeError("the demo console did not get data")
-            await asyncio.sleep(0.1)
+    async def measure(_console: Any) -> None:
+        timer = QTimer()  # made here: the application exists once the console runs
+        timer.setInterval(tick_ms)
+        timer.timeout.connect(tick)
         timer.start()
         await asyncio.sleep(STALL_RUN_S)
         timer.stop()
-        console.request_quit()
-        # A quit that never finishes (a task that swallowed its cancellation) fails the run in words
-        # instead of leaving an idle loop running for ever.
-        done, _ = await asyncio.wait([run], timeout=QUIT_DEADLINE_S)
-        if not done:
-            if console.demo_server is not None and console.demo_server.proc is not None:
-                console.demo_server.proc.kill()
-            raise RuntimeError(f"the demo console did not quit within {QUIT_DEADLINE_S:.0f} s")
-        return run.result()
 
-    try:
-        with loop:
-            loop.run_until_complete(measure())
-    finally:
-        asyncio.set_event_loop(None)
-        gc.collect()  # the closed loop and its timer object go here, on the GUI thread
+    console = with_demo_console(measure)
     ordered = sorted(gaps)
     p99 = ordered[int(len(ordered) * 0.99)] if ordered else float("nan")
     worst = max(range(len(gaps)), key=gaps.__getitem__)
