@@ -15,6 +15,7 @@ import uvicorn
 import yaml
 
 from nexus_refserver.config import ServerConfig
+from nexus_refserver.telemetry.catalog import MAX_SERVICES, SEED_SERVICE_COUNT
 
 log = logging.getLogger("nexus_refserver")
 
@@ -30,6 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     add("--scale", type=float, default=defaults.scale, help="1.0 = 50k users, 20 = 1M")
     add("--clock-factor", type=float, default=defaults.clock_factor, help="simulated seconds per real second")
     add("--scenario", default=defaults.scenario, help="default | none | PATH to a scenario TOML")
+    add(
+        "--services",
+        type=_service_count,
+        default=defaults.services,
+        metavar="N",
+        help=f"simulate N services: the seed's {SEED_SERVICE_COUNT} and N-{SEED_SERVICE_COUNT} generated in "
+        f"their style (at most {MAX_SERVICES}); default: the seed's {SEED_SERVICE_COUNT}",
+    )
     add("--enable-fault-control", action="store_true", help="mount POST /_control/faults")
     add("--multi-port", action="store_true", help="also bind each service on its own port")
     add("--port-offset", type=int, default=defaults.port_offset, help="added to each service's seed port")
@@ -55,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _service_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not SEED_SERVICE_COUNT <= count <= MAX_SERVICES:
+        raise argparse.ArgumentTypeError(
+            f"between {SEED_SERVICE_COUNT} (the seed's services) and {MAX_SERVICES}, got {count}"
+        )
+    return count
+
+
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     return ServerConfig(
         host=args.host,
@@ -64,6 +85,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         scale=args.scale,
         clock_factor=args.clock_factor,
         scenario=args.scenario,
+        services=args.services,
         enable_fault_control=args.enable_fault_control,
         multi_port=args.multi_port,
         port_offset=args.port_offset,

@@ -24,6 +24,8 @@ class ServerConfig:
     # "default" (the demo incident), "none", or a path to a scenario TOML file
     scenario: str = "default"
     enable_fault_control: bool = False
+    # services in the simulated estate: None is the seed's 44; more adds generated ones in their style
+    services: int | None = None
     multi_port: bool = False
     port_offset: int = 20000
     demo_password: str = "nexus-demo"

@@ -51,6 +51,13 @@ from nexus_console.models.table_base import TableModel
 
 
 _DEFAULT_ALIGNMENT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_RIGHT_ALIGNMENT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_CENTRE_ALIGNMENT = Qt.AlignmentFlag.AlignCenter
+# Built once: Python enum operators cost microseconds, and Qt asks for flags and looks once per painted cell.
+_GROUP_FLAGS = Qt.ItemFlag.ItemIsEnabled
+_SERVICE_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
+_PROBE_OF_COLUMN = {column: probe for probe, column in PROBE_COLUMNS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,8 @@ class HealthMatrixModel(TableModel):
         self._group_brush = QBrush(QColor("#2a2e35"))
         self._white = QBrush(QColor("#f2f2f2"))
         self._grey = QBrush(QColor("#9aa0a6"))
+        self._bad_text = QBrush(QColor(BAD_TEXT))
+        self._warn_text = QBrush(QColor(WARN_TEXT))
 
     # ---- feeding ---------------------------------------------------------------------------------
 
@@ -195,11 +204,10 @@ class HealthMatrixModel(TableModel):
         return len(self._rows)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        if self._rows[index.row()].service is None:
-            return Qt.ItemFlag.ItemIsEnabled
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        row = index.row()  # -1 for an invalid index
+        if not 0 <= row < len(self._rows):
+            return _NO_FLAGS
+        return _GROUP_FLAGS if self._rows[row].service is None else _SERVICE_FLAGS
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
@@ -207,7 +215,7 @@ class HealthMatrixModel(TableModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         if role == LOOK_ROLE:
-            return self._look(index.row(), index.column())
+            return self.look(index.row(), index.column())
         row = self._rows[index.row()]
         if row.service is None:
             return self._group_data(row.namespace, index.column(), role)
@@ -223,38 +231,58 @@ class HealthMatrixModel(TableModel):
                 return self._probe_data(row.service, probe, role)
         return self._metric_data(row.service, column, role)
 
-    def _look(self, row_number: int, column: int) -> CellLook:
+    def look(self, row_number: int, column: int) -> CellLook:
+        """Everything the matrix delegate paints for one cell (what data(LOOK_ROLE) answers), in one call
+        that the delegate makes directly: it is asked for every painted cell."""
         row = self._rows[row_number]
-        roles = Qt.ItemDataRole
-        if row.service is None:
-            text = self._group_data(row.namespace, column, roles.DisplayRole)
+        service = row.service
+        if service is None:
+            text = self._group_data(row.namespace, column, Qt.ItemDataRole.DisplayRole)
             return CellLook(text or "", self._group_brush, self._white, _DEFAULT_ALIGNMENT, True, False)
         if column == SERVICE_COLUMN:
-            return CellLook(row.service.name, None, None, _DEFAULT_ALIGNMENT, False, False)
-        for probe, probe_column in PROBE_COLUMNS.items():
-            if column == probe_column:
-                return self._probe_look(row.service, probe)
-        sample_text = self._metric_data(row.service, column, roles.DisplayRole)
-        return CellLook(
-            sample_text,
-            None,
-            self._metric_data(row.service, column, roles.ForegroundRole),
-            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-            False,
-            self._metric_data(row.service, column, STALE_ROLE),
-        )
+            return CellLook(service.name, None, None, _DEFAULT_ALIGNMENT, False, False)
+        probe = _PROBE_OF_COLUMN.get(column)
+        if probe is not None:
+            return self._probe_look(service, probe)
+        return self._metric_look(service, column)
+
+    def _metric_look(self, service: ServiceInfo, column: int) -> CellLook:
+        """The DisplayRole, ForegroundRole and STALE_ROLE of `_metric_data`, worked out once."""
+        sample = self._samples.get(service.name)
+        error = self._metrics_errors.get(service.name)
+        stale = self._metrics_stale or error is not None
+        if sample is None:
+            text = "ERR" if error is not None else "—"
+            return CellLook(text, None, self._grey if stale else None, _RIGHT_ALIGNMENT, False, stale)
+        if column == RPS_COLUMN:
+            value = sample.rps
+        elif column == P95_COLUMN:
+            value = sample.p95_ms
+        else:
+            value = sample.rps_5xx
+        text = "—" if math.isnan(value) else f"{value:.0f} ms" if column == P95_COLUMN else f"{value:.1f}"
+        foreground: QBrush | None = None
+        if stale:
+            foreground = self._grey
+        elif column == P95_COLUMN and SCALE_P95_MS.breached(value):
+            foreground = self._bad_text
+        elif column == P95_COLUMN and SLA_P95_MS.breached(value):
+            foreground = self._warn_text
+        elif column == ERRORS_COLUMN and value > 0:
+            foreground = self._bad_text
+        return CellLook(text, None, foreground, _RIGHT_ALIGNMENT, False, stale)
 
     def _probe_look(self, service: ServiceInfo, probe: Probe) -> CellLook:
         result = self._cells.get((service.name, probe))
         now = self.clock()
         stale = self._cell_stale(result, now)
         if result is None:
-            return CellLook("—", self._unknown_brush, self._grey, Qt.AlignmentFlag.AlignCenter, False, stale)
+            return CellLook("—", self._unknown_brush, self._grey, _CENTRE_ALIGNMENT, False, stale)
         return CellLook(
             f"{result.label} {format_short_age(now - result.checked_at)}",
             self._brushes[result.outcome],
             self._grey if stale else self._white,
-            Qt.AlignmentFlag.AlignCenter,
+            _CENTRE_ALIGNMENT,
             False,
             stale,
         )

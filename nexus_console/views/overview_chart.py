@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtGui import QAction, QColor, QFont
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem, QLabel, QWidget
 
 from nexus_console.domain.ringbuffer import decimated_positions, minmax_decimate
 from nexus_console.views.chart_base import (
@@ -42,11 +42,22 @@ DEFAULT_OVERVIEW_KINDS = (
 )
 
 
+LABEL_COLOUR = "#c8ccd2"
+LABEL_MARGIN = 4.0  # pixels around a cell's title (the margin the pg.TextItem titles had)
+
+
 class OverviewChart(QWidget):
     """All services in one PlotItem: a grid of small cells, one curve per series kind for every cell.
 
     Services are laid out in a grid by coordinates with NaN separators, each series min/max-decimated to
-    display resolution. Few graphics items and few points are what make it fast (see the chart benchmark)."""
+    display resolution. Few graphics items and few points are what make it fast (see the chart benchmark).
+
+    `columns` and `bins` hold up to CELL_ASPECT × columns² services (51 for 4 columns); a bigger estate gets
+    more, narrower columns, so its cells keep a readable height (200 services in 4 columns were 13 px tall
+    at 1000 px), and proportionally fewer bins per cell, so a row of cells draws as many points as before
+    (`scale_overview_fps_200`)."""
+
+    CELL_ASPECT = 3.2  # services per column squared before another column opens
 
     CELL_GAP_X = 0.06
     CELL_GAP_Y = 0.45  # room for the service name above each cell
@@ -62,11 +73,15 @@ class OverviewChart(QWidget):
     ) -> None:
         super().__init__(parent)
         self.kinds = tuple(kinds)
-        self.columns = columns
-        self.bins = bins
+        self.columns = columns  # at least this many columns
+        self.bins = bins  # bins per cell at `columns` columns
+        self._columns = columns  # for the services shown
+        self._bins = bins
         self.guide_ms = guide_ms
         self._names: list[str] = []
-        self._labels: list[pg.TextItem] = []
+        # Plain Qt text items, not pg.TextItem: with 200 services the Python side of 200 TextItems (bounds,
+        # paint, transform per item per frame) cost ~4 ms of every frame.
+        self._labels: list[QGraphicsSimpleTextItem] = []
         self._x_cache: dict[tuple[int, int], npt.NDArray[np.float64]] = {}
         self._stale_text: str | None = None
         self._last_series: Mapping[str, npt.NDArray[np.floating]] = {}
@@ -105,10 +120,15 @@ class OverviewChart(QWidget):
 
     @property
     def rows(self) -> int:
-        return max(1, math.ceil(len(self._names) / self.columns))
+        return max(1, math.ceil(len(self._names) / self._columns))
+
+    @property
+    def grid_columns(self) -> int:
+        """The columns of the grid for the services shown (`columns`, or more for a big estate)."""
+        return self._columns
 
     def _cell_origin(self, index: int) -> tuple[float, float]:
-        row, column = divmod(index, self.columns)
+        row, column = divmod(index, self._columns)
         x0 = column * (1.0 + self.CELL_GAP_X)
         y0 = (self.rows - 1 - row) * (1.0 + self.CELL_GAP_Y)
         return x0, y0
@@ -118,21 +138,30 @@ class OverviewChart(QWidget):
         if list(names) == self._names:
             return
         self._names = list(names)
+        self._columns = max(self.columns, math.ceil(math.sqrt(len(self._names) / self.CELL_ASPECT)))
+        self._bins = max(32, round(self.bins * self.columns / self._columns))
         self._x_cache.clear()
         for label in self._labels:
             self.plot_item.removeItem(label)
         self._labels = []
         font = QFont()
         font.setPointSize(8)
+        brush = QBrush(QColor(LABEL_COLOUR))
         frame_x: list[float] = []
         frame_y: list[float] = []
         guide_x: list[float] = []
         guide_y: list[float] = []
         for i, name in enumerate(self._names):
             x0, y0 = self._cell_origin(i)
-            label = pg.TextItem(name, color="#c8ccd2", anchor=(0, 1))
+            label = QGraphicsSimpleTextItem(name)
             label.setFont(font)
-            label.setPos(x0, y0 + 1.0 + self.CELL_GAP_Y * 0.05)  # just above the cell, growing upwards
+            label.setBrush(brush)
+            # in pixels whatever the zoom, its bottom-left corner just above the cell (growing upwards)
+            label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            label.setTransform(
+                QTransform.fromTranslate(LABEL_MARGIN, -label.boundingRect().height() - LABEL_MARGIN)
+            )
+            label.setPos(x0, y0 + 1.0 + self.CELL_GAP_Y * 0.05)
             self.plot_item.addItem(label, ignoreBounds=True)
             self._labels.append(label)
             frame_x += [x0, x0 + 1, x0 + 1, x0, x0, math.nan]
@@ -143,20 +172,20 @@ class OverviewChart(QWidget):
                 guide_y += [level, level, math.nan]
         self._frames.setData(np.array(frame_x), np.array(frame_y), connect="finite")
         self._guide.setData(np.array(guide_x), np.array(guide_y), connect="finite")
-        width = self.columns * (1 + self.CELL_GAP_X) - self.CELL_GAP_X
+        width = self._columns * (1 + self.CELL_GAP_X) - self.CELL_GAP_X
         height = self.rows * (1 + self.CELL_GAP_Y)
         self.plot_item.setRange(xRange=(-0.02, width + 0.02), yRange=(-0.05, height), padding=0.0)
 
     def set_labels(self, texts: Sequence[str], colours: Sequence[str]) -> None:
         """Per-cell titles (name and newest figures), in the order of set_services."""
         for label, text, colour in zip(self._labels, texts, colours, strict=False):
-            if label.toPlainText() != text:
-                label.setText(text, color=colour)
-            elif label.color.name() != QColor(colour).name():
-                label.setColor(colour)
+            if label.text() != text:
+                label.setText(text)
+            if label.brush().color().name() != QColor(colour).name():
+                label.setBrush(QBrush(QColor(colour)))
 
     def label_texts(self) -> list[str]:
-        return [label.toPlainText() for label in self._labels]
+        return [label.text() for label in self._labels]
 
     def _x_for(self, length: int) -> npt.NDArray[np.float64]:
         """x coordinates of every point of every cell, with a NaN separator after each cell."""
@@ -164,7 +193,7 @@ class OverviewChart(QWidget):
         cached = self._x_cache.get(key)
         if cached is not None:
             return cached
-        positions = decimated_positions(length, self.bins)
+        positions = decimated_positions(length, self._bins)
         local = positions / max(1, length - 1)
         points = local.shape[0]
         x = np.full((len(self._names), points + 1), np.nan)
@@ -186,7 +215,7 @@ class OverviewChart(QWidget):
         decimated: dict[str, npt.NDArray[np.floating]] = {}
         for kind in self.kinds:
             values = series[kind.key]
-            decimated[kind.key] = minmax_decimate(values, self.bins)
+            decimated[kind.key] = minmax_decimate(values, self._bins)
             if kind.fixed_max is None and kind.scale_with is None:
                 peak = np.fmax.reduce(decimated[kind.key], axis=1)
                 peak = np.where(np.isfinite(peak) & (peak > 0), peak, 1.0)

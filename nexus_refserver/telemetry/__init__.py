@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from nexus_refserver.clock import SimClock
 from nexus_refserver.config import ServerConfig
-from nexus_refserver.telemetry.catalog import CATALOG, ServiceSpec
+from nexus_refserver.telemetry.catalog import CATALOG, ServiceSpec, build_catalog
 from nexus_refserver.telemetry.estate import Estate
 from nexus_refserver.telemetry.faults import Fault, FaultBook, FaultError, FaultKind
 from nexus_refserver.telemetry.scenario import Scenario, ScenarioError, load_scenario
@@ -24,6 +24,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ServiceSpec",
+    "build_catalog",
     "build_estate",
     "load_scenario",
 ]
@@ -38,6 +39,7 @@ def build_estate(config: ServerConfig, clock: SimClock | None = None) -> Estate:
         multi_port=config.multi_port,
         port_offset=config.port_offset,
         host=config.host,
+        catalog=build_catalog(config.services, config.seed),
     )
     scenario.schedule(estate.faults)
     estate.scenario = scenario

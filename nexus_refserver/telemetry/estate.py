@@ -1,4 +1,5 @@
-"""The simulated estate: 44 services and 4 databases moving together in simulated time, with faults."""
+"""The simulated estate: 44 services (or `--services N`) and 4 databases moving together in simulated time,
+with faults."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,15 +54,16 @@ class Estate:
         host: str = "127.0.0.1",
         tick_interval_s: float = TICK_INTERVAL_S,
         wall_clock: Callable[[], float] = time.time,
+        catalog: Sequence[ServiceSpec] = CATALOG,
     ) -> None:
         self.clock = clock
         # `generated_at` is when the figures were produced, on the wall clock, so that clients can judge
         # their age; simulated time runs ahead of it whenever the clock factor is above 1
         self.wall_clock = wall_clock
-        self.faults = FaultBook(clock)
+        self.catalog: list[ServiceSpec] = list(catalog)
+        self.faults = FaultBook(clock, frozenset(spec.name for spec in self.catalog))
         # the scenario whose faults are scheduled in the book (build_estate sets it)
         self.scenario: Scenario = NO_SCENARIO
-        self.catalog: list[ServiceSpec] = list(CATALOG)
         self.multi_port = multi_port
         self.port_offset = port_offset
         self.host = host
@@ -69,13 +71,18 @@ class Estate:
         root = np.random.default_rng(seed)
         # history starts one window before "now", so every figure has data from the first request on
         origin = clock.now() - WINDOW_S
+        # the seed's services and the databases draw their generators first, so services added by
+        # `--services` leave them as they are without it
+        seeded = len(CATALOG)
         self.sims: dict[str, ServiceSim] = {
             spec.name: ServiceSim(spec, np.random.default_rng(root.integers(2**63)), origin)
-            for spec in self.catalog
+            for spec in self.catalog[:seeded]
         }
         self.databases: dict[str, DatabaseSim] = {
             name: DatabaseSim(name, np.random.default_rng(root.integers(2**63))) for name in DATABASES
         }
+        for spec in self.catalog[seeded:]:
+            self.sims[spec.name] = ServiceSim(spec, np.random.default_rng(root.integers(2**63)), origin)
         self._db_services = {
             name: [s for s in self.sims.values() if s.spec.database == name] for name in DATABASES
         }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -81,7 +82,8 @@ class Fault:
     def applies_to(self, scope: str) -> bool:
         if self.scope == scope:
             return True
-        return self.scope == ALL_SERVICES and scope in CATALOG_BY_NAME
+        # `*` is every service of the estate (generated ones too), never the API or a database
+        return self.scope == ALL_SERVICES and scope != API_SCOPE and not scope.startswith(DB_SCOPE_PREFIX)
 
     def to_dict(self, now: float) -> dict[str, object]:
         return {
@@ -108,7 +110,8 @@ def parse_kind(kind: object) -> FaultKind:
     raise FaultError(f"unknown fault kind {kind!r}; known kinds: {known}")
 
 
-def validate_scope(scope: object, kind: FaultKind) -> str:
+def validate_scope(scope: object, kind: FaultKind, services: Collection[str] = CATALOG_BY_NAME) -> str:
+    """The scope, checked against the estate's `services` (the seed's 44 unless `--services` says more)."""
     if not isinstance(scope, str) or not scope:
         raise FaultError(f"fault scope must be a non-empty string, got {scope!r}")
     if scope.startswith(DB_SCOPE_PREFIX):
@@ -122,7 +125,7 @@ def validate_scope(scope: object, kind: FaultKind) -> str:
         return scope
     if kind == FaultKind.REPLICATION_LAG_S:
         raise FaultError(f"replication_lag_s needs a database scope like 'db:marketplace', got {scope!r}")
-    if scope in (ALL_SERVICES, API_SCOPE) or scope in CATALOG_BY_NAME:
+    if scope in (ALL_SERVICES, API_SCOPE) or scope in services:
         return scope
     raise FaultError(f"unknown fault scope {scope!r}: use a service name, '*', 'api' or 'db:<database>'")
 
@@ -156,8 +159,9 @@ class FaultBook:
     Times are simulated: `delay_s` and `duration_s` are simulated seconds from now.
     """
 
-    def __init__(self, clock: SimClock) -> None:
+    def __init__(self, clock: SimClock, services: Collection[str] = CATALOG_BY_NAME) -> None:
         self.clock = clock
+        self.services = services  # the names a fault may be scoped to
         self._faults: dict[str, Fault] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -175,7 +179,7 @@ class FaultBook:
         source: str = "control",
     ) -> Fault:
         fault_kind = parse_kind(kind)
-        valid_scope = validate_scope(scope, fault_kind)
+        valid_scope = validate_scope(scope, fault_kind, self.services)
         valid_value = validate_value(fault_kind, value)
         duration = validate_duration("duration_s", duration_s)
         delay = validate_duration("delay_s", delay_s) or 0.0

@@ -33,7 +33,7 @@ from nexus_console.views.health.documents import (
     SyncQualityView,
 )
 from nexus_console.views.health.incident_marks import open_in_incidents_pane
-from nexus_console.views.health.matrix_view import HealthMatrixView
+from nexus_console.views.health.matrix_view import HealthMatrixView, MatrixFilterBox
 from nexus_console.views.health.service_detail import ServiceDetail
 from nexus_console.views.health.widgets import SteadyTabWidget, apply_dark_palette
 from nexus_console.views.incidents.banner import IncidentBanner
@@ -122,9 +122,11 @@ class HealthPane(Pane):
         self.problems_only.setObjectName("problemsOnly")
         self.problems_only.setToolTip("Show only services that are not fully up (down, degraded or stale)")
         self.problems_only.toggled.connect(lambda _checked: self._apply_row_filter())
+        self.filter_box = MatrixFilterBox(self.matrix, self)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.summary, 1)
+        top.addWidget(self.filter_box)
         top.addWidget(self.problems_only)
         layout.addLayout(top)
         self.incident_banner = IncidentBanner(self)
@@ -244,7 +246,7 @@ class HealthPane(Pane):
             self.select_service(view.service)
 
     def show_service_at(self, service: str, at: float) -> None:
-        """Show `service`'s detail charts (Services tab, its row selected even if "problems only" hid it)
+        """Show `service`'s detail charts (Services tab, its row selected even if a filter hid it)
         with the epoch time `at` in view when the charts reach back that far (`ServiceDetail.show_time`)."""
         self.tabs.setCurrentIndex(0)  # Services
         row = self.model.row_of(service)
@@ -252,6 +254,7 @@ class HealthPane(Pane):
             self.detail.show_service(service)
             return
         if self.matrix.isRowHidden(row):
+            self.filter_box.clear()
             self.problems_only.setChecked(False)
         self.select_service(service)  # a new selection redraws the charts with its data
         self.detail.show_time(at, self.clock())
