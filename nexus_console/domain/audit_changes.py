@@ -4,11 +4,13 @@ after the version a queued action expected (what a conflict is about)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 AuditEntry = Mapping[str, Any]
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 def change_text(before: Any, after: Any) -> str:
@@ -77,6 +79,10 @@ def _value_text(value: Any) -> str:
     """A value as words: `—` for none, a JSON object (platform access) as `workstation: editor, …`."""
     if value is None:
         return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str) and _RFC3339.match(value):
+        return when_text(value)
     if isinstance(value, str) and value.startswith("{"):
         try:
             value = json.loads(value)

@@ -214,3 +214,37 @@ def test_queue_pane_lists_every_entry_past_the_first_page(qloop: Any, tmp_path: 
                 pane.deleteLater()
 
     qloop.run(scenario())
+
+
+def test_a_conflict_the_action_cannot_apply_to_says_so_and_offers_only_discard() -> None:
+    from nexus_console.domain.admin import EntityRef, EntityType
+    from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
+    from nexus_console.views.admin.queue_pane import describe_entry, no_longer_applies
+
+    def conflict(server: dict) -> OutboxEntry:
+        return OutboxEntry(
+            id=1,
+            entity=EntityRef(EntityType.USER, "31"),
+            action="suspend",
+            reason="chargebacks",
+            params={},
+            idempotency_key="k",
+            expected_version=1,
+            state=OutboxState.CONFLICT,
+            attempts=1,
+            created_at=0.0,
+            updated_at=0.0,
+            last_error="HTTP 409: suspend does not apply",
+            server_state=server,
+        )
+
+    banned = conflict(
+        {"status": "banned", "version": 2, "email_verified": True, "signup_at": "2026-03-06T14:01:00Z"}
+    )
+    assert no_longer_applies(banned)
+    text = describe_entry(banned)
+    assert "Suspend no longer applies: user 31 is banned on the server now. Discard the action." in text
+    assert "email_verified: yes" in text and "T14:01:00Z" not in text
+    changed = conflict({"status": "active", "version": 2})
+    assert not no_longer_applies(changed)
+    assert "Apply again on the server's version" in describe_entry(changed)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nexus_console.domain.admin import ActionError, EntityType, spec_for
 from nexus_console.domain.admin_flow import ADMIN_ROLES
 from nexus_console.domain.audit_changes import fields_text
 from nexus_console.domain.outbox_model import OutboxEntry, OutboxState
@@ -201,7 +202,7 @@ class QueuePane(Pane):
         self.edit_button.setEnabled(entry is not None and entry.is_editable)
         self.cancel_button.setEnabled(entry is not None and entry.is_editable)
         conflict = entry is not None and entry.state is OutboxState.CONFLICT
-        self.apply_again_button.setEnabled(conflict)
+        self.apply_again_button.setEnabled(conflict and not no_longer_applies(entry))  # type: ignore[arg-type]
         self.discard_button.setEnabled(
             entry is not None and entry.state in (OutboxState.CONFLICT, OutboxState.FAILED)
         )
@@ -257,11 +258,25 @@ class QueuePane(Pane):
         await actions.retry(entry.id)
 
 
+def no_longer_applies(entry: OutboxEntry) -> bool:
+    """A conflict whose action cannot apply to the server's record as it is now (a suspend of a user
+    someone banned meanwhile): applying it again would only be refused again."""
+    if entry.state is not OutboxState.CONFLICT or entry.server_state is None:
+        return False
+    if entry.entity.type is EntityType.INCIDENT:
+        return False
+    try:
+        spec = spec_for(entry.entity.type, entry.action)
+    except ActionError:
+        return False
+    return not spec.applies_to(entry.server_state)
+
+
 def describe_entry(entry: OutboxEntry) -> str:
     lines = [
         entry.describe(),
         f"reason: {entry.reason or '—'}",
-        f"sent as If-Match v{entry.expected_version}"
+        f"sent for version {entry.expected_version}"
         if entry.expected_version
         else "version: from the previous action",
         f"attempts: {entry.attempts}",
@@ -270,14 +285,20 @@ def describe_entry(entry: OutboxEntry) -> str:
         lines.append(f"last answer: {entry.last_error}")
     if entry.state is OutboxState.CONFLICT:
         state = dict(entry.server_state or {})
-        summary = ", ".join(f"{key} {state[key]}" for key in ("status", "version") if key in state)
-        lines += [
-            "",
-            "The server has changed since this action was queued."
-            + (f" Now on the server: {summary}." if summary else ""),
-            "Apply again on the server's version, or discard the action.",
-            "",
-            "The server's current record:",
-            fields_text(state),
-        ]
+        what = f"{entry.entity.type.value.replace('_', ' ')} {entry.entity.id}"
+        if no_longer_applies(entry):
+            lines += [
+                "",
+                f"{entry.action.replace('_', ' ').capitalize()} no longer applies: {what} is "
+                f"{state.get('status', 'changed')} on the server now. Discard the action.",
+            ]
+        else:
+            summary = ", ".join(f"{key} {state[key]}" for key in ("status", "version") if key in state)
+            lines += [
+                "",
+                f"Someone changed {what} since this action was queued."
+                + (f" Now on the server: {summary}." if summary else ""),
+                "Apply again on the server's version, or discard the action.",
+            ]
+        lines += ["", "The server's current record:", fields_text(state)]
     return "\n".join(lines)
