@@ -263,7 +263,13 @@ def test_pressing_a_acknowledges_a_real_nexus_alert_and_the_server_records_the_o
             await wait_until(lambda: "Nexus alerts:" in pane.banner.text(), timeout_s=20)
             assert pane.proxy.rowCount() == shown
             assert shown > 0
-            assert all(pane.proxy.index(row, STATE_COLUMN).data(STALE_ROLE) is True for row in range(shown))
+            # every row greyed: the Nexus rows at once, the local rules' rows once their inputs fail too
+            await wait_until(
+                lambda: all(
+                    pane.proxy.index(row, STATE_COLUMN).data(STALE_ROLE) is True for row in range(shown)
+                ),
+                timeout_s=20,
+            )
 
     qloop.run(scenario(), timeout_s=110)
 

@@ -21,7 +21,7 @@ def audit_actions(admin: httpx.Client, entity_type: str, entity_id: int) -> list
 
 
 def test_granting_and_revoking_platform_access_changes_the_users_roles(admin: httpx.Client) -> None:
-    user = first_user(admin, "active", 600)
+    user = first_user(admin, "active", 940)
     granted = patch(
         admin,
         f"/admin/users/{user['id']}",
@@ -54,7 +54,7 @@ def test_granting_and_revoking_platform_access_changes_the_users_roles(admin: ht
 
 
 def test_a_role_the_platform_does_not_have_is_refused_with_the_roles_it_has(admin: httpx.Client) -> None:
-    user = first_user(admin, "active", 610)
+    user = first_user(admin, "active", 950)
     response = patch(
         admin,
         f"/admin/users/{user['id']}",
@@ -66,7 +66,7 @@ def test_a_role_the_platform_does_not_have_is_refused_with_the_roles_it_has(admi
 
 
 def test_merging_a_duplicate_moves_its_sessions_and_marks_it_merged(admin: httpx.Client) -> None:
-    duplicate = first_user(admin, "active", 700)
+    duplicate = first_user(admin, "active", 960)
     target = first_user(admin, "active", duplicate["id"])
     merged = patch(
         admin,
@@ -83,7 +83,7 @@ def test_merging_a_duplicate_moves_its_sessions_and_marks_it_merged(admin: httpx
 
 
 def test_a_merge_into_itself_or_a_missing_account_is_refused(admin: httpx.Client) -> None:
-    user = first_user(admin, "active", 720)
+    user = first_user(admin, "active", 980)
     itself = patch(
         admin,
         f"/admin/users/{user['id']}",
