@@ -74,7 +74,11 @@ class QueuePane(Pane):
         self.error_label.hide()
 
         self.model = OutboxTableModel(clock=clock, parent=self)
-        self.table = row_table(self.model, "queueTable", self)
+        # the reason takes the spare width (it is what the admin wrote); the server's last answer is in the
+        # detail below in full
+        self.table = row_table(self.model, "queueTable", self, stretch_column=3)
+        for column, width in ((0, 40), (1, 150), (2, 130), (4, 90), (5, 70), (6, 70), (7, 320)):
+            self.table.setColumnWidth(column, width)
 
         self.edit_button = QPushButton("Edit reason…", self)
         self.cancel_button = QPushButton("Cancel action", self)

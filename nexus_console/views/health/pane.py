@@ -45,6 +45,9 @@ SERVICES, PROBES, METRICS = "services", "probes", "metrics"
 API_HEALTH, DB_HEALTH, SYNC_QUALITY = "api_health", "db_health", "sync_quality"
 
 REDRAW_INTERVAL_MS = 40  # 25 Hz
+# the overview's time span follows the data in these steps (samples; bounded: each span is one cached layout)
+OVERVIEW_MIN_SPAN = 60
+OVERVIEW_SPAN_STEP = 300
 AGE_INTERVAL_MS = 1000
 OVERVIEW_KINDS = ("rps", "p95_ms", "rps_5xx")
 OVERVIEW_STATE_COLOURS = {
@@ -379,7 +382,13 @@ class HealthPane(Pane):
             for kind in OVERVIEW_KINDS:
                 series[kind][row, capacity - n :] = ring.column(kind)
             times[capacity - n :] = ring.times()
-        self.overview.set_data(series, times)
+        # Fit the time axis to the data there is (in steps of 5 minutes, at least one): right after start an
+        # hour-wide cell would squeeze two minutes of data against its right edge.
+        filled = np.flatnonzero(np.isfinite(times))
+        span = capacity - int(filled[0]) if len(filled) else capacity
+        shown = min(capacity, max(OVERVIEW_MIN_SPAN, -(-span // OVERVIEW_SPAN_STEP) * OVERVIEW_SPAN_STEP))
+        series = {kind: values[:, capacity - shown :] for kind, values in series.items()}
+        self.overview.set_data(series, times[capacity - shown :])
         self.overview.set_labels(*self._overview_labels(names, now, stale is not None))
 
     def _overview_labels(self, names: list[str], now: float, stale: bool) -> tuple[list[str], list[str]]:
