@@ -192,9 +192,9 @@ class QueuePane(Pane):
         the audit trail, for the roles that may read it)."""
         history = await self.runtime.workflow.conflict_history(entry)
         selected = self.selected_entry()
-        if history is None or selected is None or selected.id != entry.id:
-            return
-        lines = history or ["The audit trail shows no change after that version yet."]
+        if not history or selected is None or selected.id != entry.id:
+            return  # nothing audited after that version (yet): the record above says it all
+        lines = history
         self.detail.setPlainText(
             describe_entry(entry)
             + f"\n\nChanged on the server since v{entry.expected_version}:\n"
