@@ -15,7 +15,7 @@ COLLAPSED_WIDTH = 40
 
 
 def pane_icon(name: str) -> QIcon:
-    """The pane's icon from the package's resources (`icons/<name>.svg`), or no icon."""
+    """An icon from the package's resources (`icons/<name>.svg`: a pane's, the app's), or no icon."""
     if not name:
         return QIcon()
     # one part per joinpath: on Python 3.11 the resources namespace package takes only one

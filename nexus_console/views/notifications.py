@@ -18,16 +18,15 @@ import wave
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from nexus_console.domain.alert_settings import NotificationSettings
 from nexus_console.domain.alerts import Alert, AlertState, Severity, StoreChange
+from nexus_console.views.navigation import pane_icon
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +150,7 @@ class AlertNotifier(QObject):
         """A tray icon when the desktop has a tray, else None (the messages are still recorded)."""
         if not QSystemTrayIcon.isSystemTrayAvailable():
             return None
-        # one part per joinpath: Python 3.11's MultiplexedPath (a namespace package) takes only one
-        icon_file = resources.files("nexus_console.resources").joinpath("icons").joinpath("nexus-console.svg")
-        tray = QSystemTrayIcon(QIcon(str(icon_file)), parent)
+        tray = QSystemTrayIcon(pane_icon("nexus-console"), parent)
         tray.show()
         return tray
 

@@ -12,7 +12,6 @@ import math
 import time
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QAction, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
@@ -21,6 +20,7 @@ from nexus_console.domain.auth import MONITORING_READERS
 from nexus_console.domain.freshness import SourceState, SourceStatus, stale_text
 from nexus_console.domain.health import Probe, ProbeSweep, ServiceState, summarize
 from nexus_console.domain.incident_flow import IncidentList
+from nexus_console.domain.overview_series import overview_series
 from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.domain.service_catalog import ServiceCatalog
 from nexus_console.domain.wall_playlist import PaneView
@@ -45,9 +45,6 @@ SERVICES, PROBES, METRICS = "services", "probes", "metrics"
 API_HEALTH, DB_HEALTH, SYNC_QUALITY = "api_health", "db_health", "sync_quality"
 
 REDRAW_INTERVAL_MS = 40  # 25 Hz
-# the overview's time span follows the data in these steps (samples; bounded: each span is one cached layout)
-OVERVIEW_MIN_SPAN = 60
-OVERVIEW_SPAN_STEP = 300
 AGE_INTERVAL_MS = 1000
 OVERVIEW_KINDS = ("rps", "p95_ms", "rps_5xx")
 OVERVIEW_STATE_COLOURS = {
@@ -371,24 +368,7 @@ class HealthPane(Pane):
             return
         self._overview_revision = self.history.revision
         names = [s.name for s in self.catalog.services]
-        capacity = self.history.capacity
-        series = {kind: np.full((len(names), capacity), np.nan, dtype=np.float32) for kind in OVERVIEW_KINDS}
-        times = np.full(capacity, np.nan)
-        for row, name in enumerate(names):
-            ring = self.history.ring(name)
-            n = len(ring)
-            if n == 0:
-                continue
-            for kind in OVERVIEW_KINDS:
-                series[kind][row, capacity - n :] = ring.column(kind)
-            times[capacity - n :] = ring.times()
-        # Fit the time axis to the data there is (in steps of 5 minutes, at least one): right after start an
-        # hour-wide cell would squeeze two minutes of data against its right edge.
-        filled = np.flatnonzero(np.isfinite(times))
-        span = capacity - int(filled[0]) if len(filled) else capacity
-        shown = min(capacity, max(OVERVIEW_MIN_SPAN, -(-span // OVERVIEW_SPAN_STEP) * OVERVIEW_SPAN_STEP))
-        series = {kind: values[:, capacity - shown :] for kind, values in series.items()}
-        self.overview.set_data(series, times[capacity - shown :])
+        self.overview.set_data(*overview_series(self.history, names, OVERVIEW_KINDS))
         self.overview.set_labels(*self._overview_labels(names, now, stale is not None))
 
     def _overview_labels(self, names: list[str], now: float, stale: bool) -> tuple[list[str], list[str]]:
