@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from nexus_refserver import __version__
 from nexus_refserver.alert_store import AlertStore
 from nexus_refserver.alerting import AlertEngine
+from nexus_refserver.alerting.storm import AlertStorm, run_storm
 from nexus_refserver.analytics import Analytics
 from nexus_refserver.api import (
     admin,
@@ -116,6 +117,11 @@ def create_app(
         await engine.start()
         expiry = asyncio.create_task(_expire_acknowledgements(alert_store, config.ack_expiry_check_s))
         declarer = asyncio.create_task(scenario_incidents.run(), name="scenario-incidents")
+        background = [expiry, declarer]
+        if config.alert_storm:
+            services = [(spec.name, spec.namespace) for spec in estate.catalog]
+            storm = run_storm(AlertStorm.parse(config.alert_storm), services, alert_store)
+            background.append(asyncio.create_task(storm, name="alert-storm"))
         if on_ready is not None:
             on_ready()
         try:
@@ -123,7 +129,7 @@ def create_app(
         finally:
             app.state.shutdown.set()
             alert_store.notifier.notify()
-            for task in (expiry, declarer):
+            for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -14,7 +14,8 @@ from types import FrameType
 import uvicorn
 import yaml
 
-from nexus_refserver.config import ServerConfig
+from nexus_refserver.alerting.storm import AlertStorm
+from nexus_refserver.config import KEEP_ALIVE_S, ServerConfig
 from nexus_refserver.telemetry.catalog import MAX_SERVICES, SEED_SERVICE_COUNT
 
 log = logging.getLogger("nexus_refserver")
@@ -58,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer GET /alerts/stream with 404, like a deployment without that extension",
     )
+    add(
+        "--alert-storm",
+        type=_alert_storm,
+        default=None,
+        metavar="RATE:SECONDS[@DELAY]",
+        help="benchmark load: RATE distinct firing alerts a second for SECONDS, DELAY seconds after start",
+    )
     # test-only: prove that a crash between an entity change and its audit row loses no audit row
     add("--crash-after-entity-write", action="store_true", help=argparse.SUPPRESS)
     add("--dump-openapi", type=Path, default=None, metavar="PATH", help="write the OpenAPI YAML and exit")
@@ -74,6 +82,14 @@ def _service_count(text: str) -> int:
             f"between {SEED_SERVICE_COUNT} (the seed's services) and {MAX_SERVICES}, got {count}"
         )
     return count
+
+
+def _alert_storm(text: str) -> str:
+    try:
+        AlertStorm.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
@@ -100,6 +116,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         sse_keepalive_s=args.sse_keepalive,
         without_alert_stream=args.without_alert_stream,
         crash_after_entity_write=args.crash_after_entity_write,
+        alert_storm=args.alert_storm,
     )
 
 
@@ -173,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         log_level=args.log_level,
         access_log=args.log_level == "debug",
         timeout_graceful_shutdown=1,
+        timeout_keep_alive=KEEP_ALIVE_S,
         lifespan="on",
     )
     _Server(uvicorn_config, app).run(sockets=[sock])

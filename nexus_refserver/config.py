@@ -8,7 +8,9 @@ from pathlib import Path
 import platformdirs
 
 DEMO_ACCOUNTS = ("admin", "moderator", "finance", "analyst", "viewer")
-USERS_PER_SCALE = 50_000  # --scale 1 is the demo size; --scale 20 gives 1M users
+USERS_PER_SCALE = 50_000
+# idle keep-alive of client connections: nginx's default; uvicorn's own 5 s made every 5 s poller reconnect
+KEEP_ALIVE_S = 75  # --scale 1 is the demo size; --scale 20 gives 1M users
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,8 @@ class ServerConfig:
     without_alert_stream: bool = False
     # how often acknowledgements past ack_expires_at are turned back into firing alerts
     ack_expiry_check_s: float = 0.5
+    # benchmark load `RATE:SECONDS[@DELAY]`: distinct firing alerts at RATE a second (alerting/storm.py)
+    alert_storm: str | None = None
     # test-only fault: the process SIGKILLs itself between an admin change and its audit row
     crash_after_entity_write: bool = False
 

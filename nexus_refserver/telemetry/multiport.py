@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from nexus_refserver.config import KEEP_ALIVE_S
 from nexus_refserver.telemetry.routes import service_endpoint
 
 if TYPE_CHECKING:
@@ -99,7 +100,11 @@ class ServiceListener:
             return False
         self._bind_failures = 0
         config = uvicorn.Config(
-            service_app(self.estate, self.name), lifespan="off", log_level="warning", access_log=False
+            service_app(self.estate, self.name),
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
         server = _EmbeddedServer(config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name=f"listener-{self.name}")
