@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -13,17 +14,13 @@ NO_VALUE = "(none)"
 
 @dataclass(slots=True)
 class AlertGroup:
-    """One group: its value, its alerts, and counts by state; `worst` is the highest severity in it."""
+    """One group: its value and counts by state; `worst` is the highest severity in it."""
 
     by: str
     value: str
-    alerts: list[Alert] = field(default_factory=list)
+    count: int = 0
     by_state: dict[AlertState, int] = field(default_factory=dict)
     worst: Severity = Severity.LOW
-
-    @property
-    def count(self) -> int:
-        return len(self.alerts)
 
     @property
     def unhandled(self) -> int:
@@ -47,14 +44,16 @@ def group_key(by: str) -> Callable[[Alert], str]:
 def group_alerts(alerts: Iterable[Alert], by: str) -> list[AlertGroup]:
     """Groups ordered most urgent first: worst severity, then unhandled count, then size, then name."""
     read = group_key(by)
+    # counted in C (Counter over tuples) and folded per distinct combination: the group list is
+    # recounted over the whole queue, tens of thousands of alerts in a storm, on the GUI thread
+    combinations = Counter((read(alert), alert.state, alert.severity) for alert in alerts)
     groups: dict[str, AlertGroup] = {}
-    for alert in alerts:
-        value = read(alert)
+    for (value, state, severity), count in combinations.items():
         group = groups.get(value)
         if group is None:
             group = groups[value] = AlertGroup(by, value)
-        group.alerts.append(alert)
-        group.by_state[alert.state] = group.by_state.get(alert.state, 0) + 1
-        if alert.severity.rank > group.worst.rank:
-            group.worst = alert.severity
+        group.count += count
+        group.by_state[state] = group.by_state.get(state, 0) + count
+        if severity.rank > group.worst.rank:
+            group.worst = severity
     return sorted(groups.values(), key=lambda g: (-g.worst.rank, -g.unhandled, -g.count, g.value))

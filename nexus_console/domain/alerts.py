@@ -101,12 +101,13 @@ class Alert:
     silenced_until: float | None = None  # a silence's end (state SILENCED), when the source says it
     silence_owner: str | None = None  # who silenced it
     silence_comment: str = ""
+    # Identity in the store: the source's own id when it has one (a Nexus alert that fires again after
+    # resolving is a new alert with the same fingerprint), else the fingerprint. Computed once: every
+    # batch, filter and badge count reads it, millions of times in a storm.
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        """Identity in the store: the source's own id when it has one (a Nexus alert that fires again
-        after resolving is a new alert with the same fingerprint), else the fingerprint."""
-        return f"{self.source}:{self.source_id or self.fingerprint}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.source}:{self.source_id or self.fingerprint}")
 
     @property
     def action_id(self) -> str:

@@ -38,6 +38,8 @@ class SoundPlayer(Protocol):
 
 
 SUMMARY_ABOVE = 3  # more new alerts than this in one batch: one summary message
+BADGE_RECOUNT_MS = 250
+SLOW_RECOUNT_S = 0.004  # a badge recount slower than this (a huge queue) is throttled to BADGE_RECOUNT_MS
 _TONES = {Severity.CRITICAL: (880.0, 0.6), Severity.HIGH: (660.0, 0.35), Severity.MEDIUM: (520.0, 0.2)}
 
 
@@ -144,6 +146,13 @@ class AlertNotifier(QObject):
         self.repeat_timer.setObjectName("criticalSoundRepeat")
         self.repeat_timer.setInterval(int(settings.repeat_critical_s * 1000))
         self.repeat_timer.timeout.connect(self.repeat_critical_sound)
+        # The badge counts over the whole queue: while a recount is slow (tens of thousands of alerts, a
+        # storm), it is done at most every BADGE_RECOUNT_MS, not for each batch.
+        self._badge_timer = QTimer(self)
+        self._badge_timer.setSingleShot(True)
+        self._badge_timer.setInterval(BADGE_RECOUNT_MS)
+        self._badge_timer.timeout.connect(self.update_badge)
+        self._recount_slow = False
 
     @staticmethod
     def system_tray(parent: QObject | None = None) -> QSystemTrayIcon | None:
@@ -183,7 +192,10 @@ class AlertNotifier(QObject):
         sounding = [a.severity for a in fired if settings.sound and a.severity in settings.sound_severities]
         if sounding:
             self._play(max(sounding, key=lambda severity: severity.rank))  # one sound per batch
-        self.update_badge()
+        if not self._recount_slow:
+            self.update_badge()
+        elif not self._badge_timer.isActive():
+            self._badge_timer.start()
 
     def _show(self, title: str, body: str, severity: Severity) -> None:
         notification = Notification(self.clock(), title, body, severity)
@@ -207,7 +219,9 @@ class AlertNotifier(QObject):
         return [alert for alert in self.alerts() if alert.state is AlertState.FIRING]
 
     def update_badge(self) -> None:
+        started = time.perf_counter()
         unhandled = self.unhandled()
+        self._recount_slow = time.perf_counter() - started > SLOW_RECOUNT_S
         count = len(unhandled)
         critical_waiting = any(a.severity is Severity.CRITICAL for a in unhandled)
         if critical_waiting and self.settings.sound and Severity.CRITICAL in self.settings.sound_severities:
@@ -230,6 +244,7 @@ class AlertNotifier(QObject):
 
     def shutdown(self) -> None:
         self.repeat_timer.stop()
+        self._badge_timer.stop()
         self.player.close()
         if self.tray is not None:
             self.tray.hide()

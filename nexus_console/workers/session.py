@@ -6,8 +6,8 @@ The order, written once:
           runtime (reads the Health documents),
           incident runtime (admins and analysts; reads the alert history), admin runtime (admins and
           moderators only), the freshness watch over every poller
-  start   the heartbeat (unless the app runs it), the freshness watch, pollers, the uptime recording, then
-          the alert runtime's tasks, then the admin runtime's task
+  start   the heartbeat (unless the app runs it), the garbage-collector steward, the freshness watch,
+          pollers, the uptime recording, then the alert runtime's tasks, then the admin runtime's task
   stop    the freshness watch, pollers, then every session task (the heartbeat among them; the runtimes
           close what they opened as their tasks end), then whatever a runtime holds that was never started
 
@@ -36,6 +36,7 @@ from nexus_console.services.api_client import NexusClient
 from nexus_console.services.auth import AuthSession
 from nexus_console.services.cache import LocalCache
 from nexus_console.services.freshness_watch import FreshnessWatch
+from nexus_console.services.gc_steward import FREEZE_EVERY_S, GcSteward
 from nexus_console.services.health_sources import HealthSources, HealthSourceSettings
 from nexus_console.services.heartbeat import HEARTBEAT_INTERVAL_S, Heartbeat
 from nexus_console.services.incident_runtime import IncidentRuntime, IncidentSettings
@@ -66,6 +67,7 @@ class SessionSettings:
     uptime_path: Path | None = None  # default: the data dir
     me_interval_s: float = ME_INTERVAL_S
     heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S
+    gc_freeze_every_s: float = FREEZE_EVERY_S  # services/gc_steward.py
 
 
 class ConsoleSession:
@@ -135,6 +137,7 @@ class ConsoleSession:
         self.freshness = FreshnessWatch(self.registry.pollers())
         self._runs_heartbeat = heartbeat is None
         self.heartbeat = heartbeat or Heartbeat(settings.heartbeat_interval_s)
+        self.gc_steward = GcSteward(settings.gc_freeze_every_s)
         self._started = False
         self._closed = False
 
@@ -159,6 +162,7 @@ class ConsoleSession:
         self._started = True
         if self._runs_heartbeat:
             self.tasks.run(self.heartbeat.run(), name="heartbeat")
+        self.tasks.run(self.gc_steward.run(), name="gc-steward")
         self.freshness.start()
         self.registry.start()
         self.uptime.start(self.tasks)

@@ -239,3 +239,48 @@ def test_a_model_built_after_changes_starts_from_the_store_and_follows_each_chan
         assert model.rowCount() == len(queue.store) - 1  # no longer following
     finally:
         model.deleteLater()
+
+
+@pytest.mark.parametrize(
+    ("column", "order"),
+    [
+        (SEVERITY_COLUMN, Qt.SortOrder.DescendingOrder),
+        (SEVERITY_COLUMN, Qt.SortOrder.AscendingOrder),
+        (SERVICE_COLUMN, Qt.SortOrder.AscendingOrder),
+        (STATE_COLUMN, Qt.SortOrder.DescendingOrder),
+    ],
+)
+def test_rows_after_many_batches_are_in_the_order_a_fresh_sort_gives(
+    stack: Any, column: int, order: Any
+) -> None:
+    """Batches merge new alerts into the sorted rows instead of sorting them all again: after inserts,
+    changes and removals in any mix, the rows are exactly those a proxy built from scratch shows."""
+    import random
+
+    queue, model, proxy = stack
+    proxy.sort(column, order)
+    rng = random.Random(column * 10 + int(order == Qt.SortOrder.DescendingOrder))
+    alive: set[int] = set()
+    next_id = 0
+    for _ in range(30):
+        new = list(range(next_id, next_id + rng.randrange(0, 40)))
+        next_id += len(new)
+        changed = rng.sample(sorted(alive), min(len(alive), rng.randrange(0, 5)))
+        removed = rng.sample(
+            sorted(alive - set(changed)), min(len(alive) - len(changed), rng.randrange(0, 8))
+        )
+        upserts = [make_alert(i) for i in new] + [
+            replace(make_alert(i), severity=rng.choice(SEVERITIES), state=AlertState.ACKNOWLEDGED)
+            for i in changed
+        ]
+        queue.submit(AlertDiff(tuple(upserts), removals=tuple(make_alert(i).key for i in removed)))
+        queue.drain()
+        alive = (alive | set(new)) - set(removed)
+
+    fresh = AlertFilterProxy(clock=lambda: NOW)
+    fresh.setSourceModel(model)
+    fresh.sort(column, order)
+    assert proxy.rowCount() == len(alive)
+    assert [proxy.alert_at(r).key for r in range(proxy.rowCount())] == [
+        fresh.alert_at(r).key for r in range(fresh.rowCount())
+    ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import wave
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -210,4 +210,4 @@ def test_the_command_player_writes_a_tone_per_severity_and_uses_the_configured_f
 
 
 def _fields(a: Alert) -> dict[str, Any]:
-    return {name: getattr(a, name) for name in a.__slots__}
+    return {f.name: getattr(a, f.name) for f in fields(a) if f.init}

@@ -60,10 +60,13 @@ class LeanGetPool:
         ssl_context: ssl.SSLContext,
         *,
         max_connections: int,
-        keepalive_s: float = 4.0,
+        keepalive_s: float = 60.0,
         max_body_bytes: int = BACKSTOP_BODY_BYTES,
     ) -> None:
-        # keep-alive below uvicorn's 5 s, so the server rarely closes a connection we are about to reuse
+        # Kept longer than the probe interval (5 s), so each round reuses the last round's connections
+        # instead of opening new ones (a connect, and with TLS a handshake, per probe). A connection the
+        # server closed meanwhile (uvicorn's default keep-alive is 5 s, nginx's 75 s) is seen closed or
+        # fails at once, and the request goes out on a fresh one.
         self.ssl_context = ssl_context
         self.keepalive_s = keepalive_s
         self.max_body_bytes = max_body_bytes
