@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexus_console.domain.admin import (
     ActionRequest,
@@ -23,9 +23,11 @@ from nexus_console.domain.admin import (
 )
 from nexus_console.domain.outbox_model import OutboxEntry, SendOutcome, SendResult
 from nexus_console.domain.replica_reads import ReplicaCatchUp, RowFreshness
-from nexus_console.services.lookups import Lookups, Row
 from nexus_console.services.outbox import AsyncOutbox
 from nexus_console.services.outbox_sender import OutboxSender
+
+if TYPE_CHECKING:
+    from nexus_console.services.lookups import Lookups, Row
 
 
 class AdminActions:

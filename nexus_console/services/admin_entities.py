@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexus_console.domain.admin import EntityType
 from nexus_console.domain.lookups import (
@@ -18,7 +18,9 @@ from nexus_console.domain.lookups import (
     VendorSearch,
 )
 from nexus_console.domain.replica_reads import EstimatedCount, Page, ReplicaResult
-from nexus_console.services.lookups import Lookups
+
+if TYPE_CHECKING:
+    from nexus_console.services.lookups import Lookups
 
 After = tuple[Any, ...] | None
 

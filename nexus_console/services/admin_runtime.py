@@ -16,13 +16,13 @@ they read. What changed is published on feeds:
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy.engine import make_url
 
 from nexus_console.domain.admin_flow import CaughtUp, QueueSnapshot
 from nexus_console.domain.backoff import Backoff
@@ -34,13 +34,15 @@ from nexus_console.services.audit_trail import AuditTrail
 from nexus_console.services.feeds import ChangeFeed, Feed
 from nexus_console.services.http import build_http_client
 from nexus_console.services.keychain import database_password_key
-from nexus_console.services.lookups import Lookups
 from nexus_console.services.outbox import AsyncOutbox
 from nexus_console.services.outbox_pump import OutboxPump
 from nexus_console.services.outbox_sender import OutboxSender
 from nexus_console.services.profiles import data_dir
-from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
 from nexus_console.services.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from nexus_console.services.lookups import Lookups
+    from nexus_console.services.replicas import ReplicaSet
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +123,11 @@ class AdminRuntime:
                 self._set_ready()
                 await asyncio.Event().wait()  # stay "started" until the session ends
             try:
+                # SQLAlchemy (a quarter of a second to import) loads here, on a worker thread after the
+                # first frame, not on the GUI thread before it
+                await asyncio.to_thread(importlib.import_module, "nexus_console.services.lookups")
+                from nexus_console.services.lookups import Lookups
+
                 self.replicas = self._given_replicas or await self._replicas_from_profile()
                 self.lookups = Lookups(self.replicas)
             except Exception as exc:
@@ -192,6 +199,10 @@ class AdminRuntime:
 
     async def _replicas_from_profile(self) -> ReplicaSet:
         """The profile's replica DSNs (no passwords in them) with passwords from the keychain."""
+        from sqlalchemy.engine import make_url
+
+        from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
+
         profile, keychain = self.session.profile, self.session.keychain
         configs = []
         for name, dsns in profile.replicas.items():

@@ -47,11 +47,11 @@ from nexus_console.services.admin_actions import AdminActions
 from nexus_console.services.admin_entities import ENTITY_LOOKUPS
 from nexus_console.services.auth import AuthSession
 from nexus_console.services.feeds import Feed
-from nexus_console.services.lookups import Lookups
 from nexus_console.services.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from nexus_console.services.admin_runtime import AdminRuntime
+    from nexus_console.services.lookups import Lookups
 
 log = logging.getLogger(__name__)
 

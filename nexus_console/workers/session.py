@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexus_console.domain.admin_flow import ADMIN_ROLES
 from nexus_console.domain.auth import Me
@@ -43,10 +43,12 @@ from nexus_console.services.incident_runtime import IncidentRuntime, IncidentSet
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
 from nexus_console.services.profiles import Profile, data_dir
-from nexus_console.services.replicas import ReplicaSet
 from nexus_console.services.tasks import TaskRunner
 from nexus_console.services.uptime_recording import UptimeRecording
 from nexus_console.services.uptime_store import UptimeStore
+
+if TYPE_CHECKING:
+    from nexus_console.services.replicas import ReplicaSet
 
 log = logging.getLogger(__name__)
 
