@@ -29,8 +29,8 @@ from tests.support.refserver import RefServer
 from tests.support.session import offline_session
 
 ADMIN = "admin@nexus.test"
-STARTS = 12
-FIRST_MINUTE_S = 5.0  # the first minute, shortened (the sources poll every 0.5-1 s here)
+STARTS = 8
+FIRST_MINUTE_S = 3.0  # the first minute, shortened (the sources poll every 0.5-1 s here)
 MAX_GAP_S = 2.0
 BEAT_S = 0.25
 FAST = SessionSettings(

@@ -122,3 +122,41 @@ def test_the_first_scrape_has_gauges_but_no_rates() -> None:
 def test_garbage_metrics_text_is_a_parse_error_with_a_reason(body: str) -> None:
     with pytest.raises(MetricsParseError, match="invalid metrics text"):
         parse_metrics_text(body, 1.0)
+
+
+def _via_library_only(text: str) -> MetricsScrape:
+    from unittest import mock
+
+    with mock.patch("nexus_console.domain.prom_metrics._plain_samples", return_value=None):
+        return parse_metrics_text(text, 1.0)
+
+
+def test_the_fast_path_reads_an_exporters_scrape_exactly_as_the_library_does() -> None:
+    service = FakeService()
+    for status, seconds in (("200", 0.004), ("200", 0.3), ("500", 1.7), ("404", 0.02)):
+        service.serve("/api/orders/{id}", status, seconds, times=7)
+    body = generate_latest(service.registry).decode()
+    from unittest import mock
+
+    with mock.patch("nexus_console.domain.prom_metrics._library_samples", side_effect=AssertionError):
+        fast = parse_metrics_text(body, 1.0)  # the plain lines never reach the library
+    assert fast == _via_library_only(body)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'http_requests_total{endpoint="/a \\"quoted\\"",status="200"} 5',  # an escaped quote: the library's
+        'http_requests_total{status="200",endpoint="/a,b}"} 5 1700000000000',  # `,` and `}` inside a value
+        'http_requests_total{ status = "200" } 5',  # spaces around the label
+        "process_cpu_percent 12.5",
+        'http_request_duration_seconds_bucket{le="+Inf"} 5',
+    ],
+)
+def test_unusual_but_valid_lines_read_the_same_either_way(line: str) -> None:
+    assert parse_metrics_text(line, 1.0) == _via_library_only(line)
+
+
+def test_a_broken_line_is_a_parse_error_not_a_zero() -> None:
+    with pytest.raises(MetricsParseError):
+        parse_metrics_text('http_requests_total{status="200"} five', 1.0)
