@@ -15,7 +15,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from nexus_console.domain.alerts import Transition
 from nexus_console.services.alert_history import AlertHistory
 from nexus_console.services.alert_runtime import HISTORY_FILE
 from nexus_console.services.api_client import NexusClient
@@ -66,18 +65,15 @@ async def export(args: argparse.Namespace) -> int:
                 "'remember me', then run this again"
             )
 
-        async def transitions_between(since: float, until: float, limit: int) -> list[Transition]:
-            found = await history.search(since=since, until=until, limit=limit)
-            found.reverse()
-            return found
-
         api = NexusClient(profile.api_base_url, http, auth=auth)
         runtime = IncidentRuntime(
             api=api,
             registry=PollerRegistry(None),
             me=me,
             api_host=origin(profile.api_base_url),
-            transitions_between=transitions_between,
+            transitions_between=lambda since, until, limit, services, keys: history.between(
+                since, until, limit, services=services, alert_keys=keys
+            ),
         )
         from nexus_console.views.incidents.export import export_postmortem
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -316,12 +316,13 @@ class AlertRuntime:
         states = [AlertState.RESOLVED] if resolved_only else []
         return await self.history.search(text, states=states, limit=limit)
 
-    async def transitions_between(self, since: float, until: float, limit: int) -> list[Transition]:
-        """Every recorded transition in [since, until], oldest first (an incident's timeline reads them)."""
+    async def transitions_between(
+        self, since: float, until: float, limit: int, services: Collection[str], alert_keys: Collection[str]
+    ) -> list[Transition]:
+        """An incident's alert changes, oldest first (`AlertHistory.between`; what the queue holds unwritten
+        is written first)."""
         await self.queue.flush_history()
-        found = await self.history.search(since=since, until=until, limit=limit)
-        found.reverse()
-        return found
+        return await self.history.between(since, until, limit, services=services, alert_keys=alert_keys)
 
     def refresh_after_action(self, alert: Alert) -> None:
         """Alertmanager shows an ack (a silence) at its next poll: poll now."""

@@ -18,7 +18,7 @@ import asyncio
 import concurrent.futures
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -36,6 +36,7 @@ from nexus_console.domain.incident_timeline import (
     IncidentWindow,
     TimelineEntry,
     assemble_timeline,
+    linked_alert_key,
 )
 from nexus_console.domain.incidents import Incident, IncidentStatus
 from nexus_console.domain.outbox_model import OutboxEntry
@@ -91,7 +92,10 @@ class IncidentRuntime:
         registry: PollerRegistry,
         me: Me,
         api_host: str,
-        transitions_between: Callable[[float, float, int], Awaitable[list[Transition]]],
+        # (since, until, limit, services, alert keys) -> the incident's alert changes, oldest first
+        transitions_between: Callable[
+            [float, float, int, Collection[str], Collection[str]], Awaitable[list[Transition]]
+        ],
         executor: concurrent.futures.Executor | None = None,
         settings: IncidentSettings | None = None,
         profile: Profile | None = None,
@@ -188,7 +192,10 @@ class IncidentRuntime:
         window = IncidentWindow.of(incident)
         end = window.end if window.end is not None else self._clock()
         notices: list[str] = []
-        transitions = await self._transitions_between(window.start, end, self.settings.history_limit)
+        linked = {linked_alert_key(alert_id) for alert_id in incident.alert_ids}
+        transitions = await self._transitions_between(
+            window.start, end, self.settings.history_limit, incident.services, linked
+        )
         if len(transitions) >= self.settings.history_limit:
             notices.append(
                 f"Only the first {self.settings.history_limit:,} alert changes of the incident window "

@@ -92,3 +92,30 @@ async def test_transitions_older_than_the_retention_are_pruned_on_a_later_write(
         assert [t.alert.name for t in await history.search()] == ["NewAlert"]
     finally:
         await history.close()
+
+
+@pytest.mark.asyncio
+async def test_an_incidents_alert_changes_are_its_services_and_linked_alerts_in_its_window(
+    tmp_path: Path,
+) -> None:
+    store = AlertStore()
+    orders = make_alert("HighErrorRate", service="orders")
+    linked = make_alert("ReplicaLag", service="marketplace-db")
+    unrelated = [make_alert(f"Storm{i}", service=f"svc-{i}") for i in range(50)]
+    transitions = [
+        *store.apply(AlertDiff((orders, linked, *unrelated)), now=100.0).transitions,
+        *store.apply(AlertDiff(removals=(orders.key,)), now=300.0).transitions,
+        *store.apply(AlertDiff((make_alert("LateOne", service="orders"),)), now=900.0).transitions,
+    ]
+    history = AlertHistory(tmp_path / "history.sqlite3")
+    try:
+        await history.record(transitions)
+        found = await history.between(50.0, 500.0, 100, services=["orders"], alert_keys=[linked.key])
+        assert [(t.alert.name, t.at) for t in found] == [
+            ("HighErrorRate", 100.0),
+            ("ReplicaLag", 100.0),
+            ("HighErrorRate", 300.0),
+        ]
+        assert len(await history.between(50.0, 500.0, 100)) == 53  # no services or keys: every change
+    finally:
+        await history.close()
