@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 
 from nexus_console.domain.freshness import SourceState
 from nexus_console.domain.health import Probe, ProbeOutcome, ServiceState
@@ -160,7 +160,7 @@ def test_the_matrix_shows_every_service_and_probe_with_text_age_and_live_charts(
             assert pane.api_view.slowest_model.rowCount() > 0
             await wait_until(lambda: pane.db_view.databases_model.rowCount() > 0, timeout_s=10)
             await wait_until(lambda: "detection" in pane.sync_view.kpis.text(), timeout_s=10)
-            assert pane.redraw_timer.isActive() and pane.age_timer.isActive()
+            assert pane.age_timer.isActive()
 
     qloop.run(scenario(), timeout_s=90)
 
@@ -379,18 +379,24 @@ def test_a_restart_shows_the_cached_matrix_at_once_marked_stale(qloop: QLoop, re
     qloop.run(second_run(), timeout_s=60)
 
 
-def test_timers_run_only_while_the_pane_is_visible(qloop: QLoop, session_server: RefServer) -> None:
+def test_timers_run_only_while_the_pane_is_visible_and_wake_it_at_most_once_a_second(
+    qloop: QLoop, session_server: RefServer
+) -> None:
+    def running(pane: Any) -> list[QTimer]:
+        return [timer for timer in pane.findChildren(QTimer) if timer.isActive() and not timer.isSingleShot()]
+
     async def scenario() -> None:
         async with health_console(session_server.base_url) as console:
             pane = console.pane
-            assert pane.redraw_timer.isActive()
-            assert 20 <= 1000 / pane.redraw_timer.interval() <= 30
+            assert pane.age_timer.isActive()
+            # a wall display's Health pane: charts redraw when data arrives, not on a frame clock
+            assert running(pane) and all(timer.interval() >= 1000 for timer in running(pane))
             pane.hide()
-            assert not pane.redraw_timer.isActive() and not pane.age_timer.isActive()
+            assert not pane.age_timer.isActive()
             pane.show()
-            assert pane.redraw_timer.isActive()
+            assert pane.age_timer.isActive()
             pane.shutdown()
-            assert not pane.redraw_timer.isActive() and not pane.age_timer.isActive()
+            assert not pane.age_timer.isActive()
 
     qloop.run(scenario(), timeout_s=30)
 
