@@ -39,7 +39,7 @@ API_HEALTH = "api_health"
 DB_HEALTH = "db_health"
 SYNC_QUALITY = "sync_quality"
 HEALTH_SOURCES = (SERVICES, PROBES, METRICS, API_HEALTH, DB_HEALTH, SYNC_QUALITY)
-# Seed 002's estate; only used to size the pollers' overall timeouts for the worst case (everything hangs).
+# Seed 002's estate: the least the pollers' overall timeouts are sized for (the worst case, everything hangs).
 EXPECTED_SERVICES = 44
 
 
@@ -59,6 +59,16 @@ class HealthSourceSettings:
     # Longest wait between attempts while a document source fails; a poller never waits longer than its
     # interval, so a document that comes back is fresh within one interval.
     documents_retry_max_s: float = 10.0
+
+
+PROBES_IN_FLIGHT_MAX = 64
+SERVICES_PER_PROBE_IN_FLIGHT = 16
+
+
+def probe_concurrency(services: int, configured: int) -> int:
+    """Probes in flight for an estate of `services`: the configured number (16), more for a large estate so
+    a sweep of 1,000 services (4,000 probes) still ends well inside the 5 s interval, at most 64."""
+    return max(configured, min(PROBES_IN_FLIGHT_MAX, -(-services // SERVICES_PER_PROBE_IN_FLIGHT)))
 
 
 CATALOG_CODEC: CacheCodec[ServiceCatalog] = CacheCodec(
@@ -102,19 +112,22 @@ class HealthSources:
 
         async def probe_all() -> ProbeSweep:
             catalog = await self.current_catalog()
-            return await sweep_estate(
-                estate_http, catalog, limit=settings.probe_concurrency, timeout_s=settings.probe_timeout_s
-            )
+            limit = probe_concurrency(len(catalog.services), settings.probe_concurrency)
+            return await sweep_estate(estate_http, catalog, limit=limit, timeout_s=settings.probe_timeout_s)
 
-        # Worst case every service has a host of its own and every host hangs: the sweep goes breadth first
-        # and skips a hung host's other probes, so that many rounds of the per-probe timeout, plus one.
-        rounds = -(-EXPECTED_SERVICES // settings.probe_concurrency) + 1
+        def probes_timeout() -> float:
+            # Worst case every service has a host of its own and every host hangs: the sweep goes breadth
+            # first and skips a hung host's other probes, so that many rounds of the per-probe timeout, + 1.
+            services = self.known_service_count()
+            rounds = -(-services // probe_concurrency(services, settings.probe_concurrency)) + 1
+            return settings.documents_timeout_s + rounds * settings.probe_timeout_s
+
         self.probes: Poller[ProbeSweep] = registry.add(
             Poller(
                 PROBES,
                 probe_all,
                 settings.probes_interval_s,
-                timeout_s=settings.documents_timeout_s + rounds * settings.probe_timeout_s,
+                timeout_s=probes_timeout,
                 source_time=lambda sweep: sweep.finished_at,
                 cache_codec=SWEEP_CODEC,
             ),
@@ -131,13 +144,16 @@ class HealthSources:
         async def scrape_all() -> MetricsRound:
             return await collector.scrape(await self.current_catalog())
 
-        scrape_rounds = -(-EXPECTED_SERVICES // settings.scrape_concurrency)
+        def metrics_timeout() -> float:
+            scrape_rounds = -(-self.known_service_count() // settings.scrape_concurrency)
+            return settings.documents_timeout_s + scrape_rounds * settings.scrape_timeout_s
+
         self.metrics: Poller[MetricsRound] = registry.add(
             Poller(
                 METRICS,
                 scrape_all,
                 settings.metrics_interval_s,
-                timeout_s=settings.documents_timeout_s + scrape_rounds * settings.scrape_timeout_s,
+                timeout_s=metrics_timeout,
                 source_time=lambda round_: round_.at,
                 cache_codec=ROUND_CODEC,
             ),
@@ -156,6 +172,15 @@ class HealthSources:
     def refresh_now(self) -> None:
         for poller in (self.probes, self.metrics, *self.documents().values()):
             poller.poke()
+
+    def known_service_count(self) -> int:
+        """How many services the newest catalogue lists (the seed's 44 before any is known)."""
+        last_good = self.services.status.last_good
+        return (
+            max(EXPECTED_SERVICES, len(last_good.value.services))
+            if last_good is not None
+            else EXPECTED_SERVICES
+        )
 
     async def current_catalog(self) -> ServiceCatalog:
         """The services poller's newest list (cached, stale or fresh: it names the services to probe and

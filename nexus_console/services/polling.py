@@ -45,18 +45,19 @@ class Poller(Generic[T]):
         fetch: Callable[[], Awaitable[T]],
         interval_s: float,
         *,
-        timeout_s: float,
+        timeout_s: float | Callable[[], float],
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
         source_time: Callable[[T], float | None] | None = None,
         cache_codec: CacheCodec[T] | None = None,
         host: str | None = None,
     ) -> None:
-        if interval_s <= 0 or timeout_s <= 0:
+        if interval_s <= 0 or (not callable(timeout_s) and timeout_s <= 0):
             raise ValueError("interval_s and timeout_s must be positive")
         self.name = name
         self.interval_s = interval_s
-        self.timeout_s = timeout_s
+        # a number, or a function of what the poller fetches for (the probes' grows with the catalogue)
+        self._timeout_s = timeout_s
         # After a failure a poller waits at most its interval (see _failed), whatever its backoff says.
         self.backoff = backoff or Backoff(base_s=min(1.0, interval_s), cap_s=interval_s)
         self.cache_codec = cache_codec
@@ -98,6 +99,10 @@ class Poller(Generic[T]):
         except Exception as exc:
             self._failed(exc)
         return self.status
+
+    @property
+    def timeout_s(self) -> float:
+        return self._timeout_s() if callable(self._timeout_s) else self._timeout_s
 
     async def run(self) -> None:
         """Poll forever on the shared `SourceLoop` (only cancellation ends it); cancelled by the registry."""

@@ -161,3 +161,27 @@ def test_fan_out_respects_the_concurrency_limit_and_keeps_order(qloop: QLoop) ->
     assert results[:7] == list(range(7))
     assert isinstance(results[7], ValueError)
     assert results[8:] == list(range(8, 30))
+
+
+def test_a_timeout_given_as_a_function_is_read_at_each_attempt(qloop: QLoop) -> None:
+    """The probes' timeout grows with the catalogue: the poller asks for it before every fetch."""
+    allowed = [0.1]
+
+    async def fetch() -> str:
+        await asyncio.sleep(0.3)
+        return "swept"
+
+    poller = Poller("probes", fetch, 5.0, timeout_s=lambda: allowed[0], backoff=no_wait_backoff())
+    first = qloop.run(poller.poll_once())
+    assert first.state is SourceState.ERROR and first.error == "timeout after 0.1 s"
+    allowed[0] = 1.0  # a bigger estate arrived
+    assert qloop.run(poller.poll_once()).state is SourceState.OK
+
+
+def test_a_large_estate_gets_more_probes_in_flight_up_to_the_pools_size() -> None:
+    from nexus_console.services.health_sources import probe_concurrency
+
+    assert probe_concurrency(44, 16) == 16  # the seed's estate: as configured
+    assert probe_concurrency(1_000, 16) == 63  # 4,000 probes at 50 ms: ~3 s a sweep, inside the interval
+    assert probe_concurrency(10_000, 16) == 64
+    assert probe_concurrency(44, 32) == 32
