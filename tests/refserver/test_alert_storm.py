@@ -50,9 +50,9 @@ def test_the_storm_raises_each_alert_once_at_its_rate_and_streams_them_all(storm
 
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        listed = httpx.get(
-            f"{base}/alerts", params={"limit": 500}, headers=bearer(token), timeout=10
-        ).json()["items"]
+        listed = httpx.get(f"{base}/alerts", params={"limit": 500}, headers=bearer(token), timeout=10).json()[
+            "items"
+        ]
         storm = [a for a in listed if a["rule"] == "alert_storm"]
         if len(storm) == 200:
             break
@@ -63,4 +63,3 @@ def test_the_storm_raises_each_alert_once_at_its_rate_and_streams_them_all(storm
     starts = sorted(datetime.fromisoformat(a["starts_at"]) for a in storm)
     spread = (starts[-1] - starts[0]).total_seconds()
     assert 1.5 <= spread <= 3.0, f"200 alerts at 100/s spread over {spread:.2f} s"
-
