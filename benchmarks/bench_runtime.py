@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from benchmarks.demo_console import with_demo_console
+from benchmarks.stall_meter import StallTimer
 from nexus_console.domain.health import Probe, ProbeOutcome, ProbeSweep
 from nexus_console.domain.service_catalog import ServiceCatalog
 from nexus_console.services.demo_server import DEMO_PASSWORD, DemoServer
@@ -228,35 +229,22 @@ def _first_frame_row(base: Path) -> dict[str, Any]:
 
 
 def _stall_rows() -> list[dict[str, Any]]:
-    from PySide6.QtCore import QTimer
-
-    gaps: list[float] = []
-    busy: list[float] = []  # GUI-thread CPU time inside each gap: tells our own work from descheduling
-    tick_ms = 5
-    last = [0.0, 0.0]
-
-    def tick() -> None:
-        now, cpu = time.perf_counter(), time.thread_time()
-        if last[0]:
-            gaps.append((now - last[0]) * 1000 - tick_ms)
-            busy.append((cpu - last[1]) * 1000)
-        last[0], last[1] = now, cpu
+    stalls: list[StallTimer] = []
 
     async def measure(_console: Any) -> None:
-        timer = QTimer()  # made here: the application exists once the console runs
-        timer.setInterval(tick_ms)
-        timer.timeout.connect(tick)
+        timer = StallTimer()
+        stalls.append(timer)
         timer.start()
         await asyncio.sleep(STALL_RUN_S)
         timer.stop()
 
     console = with_demo_console(measure)
-    ordered = sorted(gaps)
-    p99 = ordered[int(len(ordered) * 0.99)] if ordered else float("nan")
-    worst = max(range(len(gaps)), key=gaps.__getitem__)
-    over_budget = sum(1 for gap in gaps if gap > 50.0)
+    stall = stalls[0]
+    gaps, busy, worst = stall.gaps, stall.busy, stall.worst
+    p99 = stall.percentile(0.99)
+    over_budget = stall.over(50.0)
     note = (
-        f"demo scenario polled for {STALL_RUN_S:.0f} s, {len(gaps)} ticks of a {tick_ms} ms QTimer; "
+        f"demo scenario polled for {STALL_RUN_S:.0f} s, {len(gaps)} ticks of a {stall.tick_ms} ms QTimer; "
         f"{over_budget} gaps over 50 ms; GUI-thread CPU in the worst gap {busy[worst]:.0f} ms "
         f"(the rest of it the thread was not running), most CPU in one gap {max(busy):.0f} ms; "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; event-loop heartbeat: "

@@ -1,6 +1,6 @@
 """Run the whole console in-process on the demo (its reference server a subprocess, offscreen Qt), wait
 until every source has answered, run a measurement inside it, and quit: what the runtime benchmarks
-(max_stall_ms, idle_cpu_percent) share."""
+(max_stall_ms, idle_cpu_percent, admin_max_stall_ms) share."""
 
 from __future__ import annotations
 
