@@ -7,8 +7,8 @@
   most 64 in flight as in `poll_cycle_over_limit`, one sweep every 10 s through a `Poller`. The value is the
   median sweep over the slowest endpoint (the 50 ms every answer waits). Baseline: the same probes one after
   the other (timed over the first 200 and scaled to 4,000: the whole serial cycle would take ~4 minutes).
-  The note also gives the sweep with the console's default `probe_concurrency` (16), which is what the
-  running console does today, and the CPU both processes spend per sweep.
+  The note also gives the sweep as the running console does it (`probe_concurrency` for 1,000 services:
+  63 in flight), and the CPU both processes spend per sweep.
 - scale_matrix_filter_ms_1000: the Health matrix (`HealthMatrixModel`, `HealthMatrixView`) holding the
   same 1,000 services with their real probe results (re-stamped as just received: by then they are older
   than three intervals and would all be drawn stale) and metrics (two scrapes of every /metrics through
@@ -53,7 +53,7 @@ import psutil
 from nexus_console.domain.health import PROBES, ProbeOutcome, ProbeSweep
 from nexus_console.domain.service_catalog import ServiceCatalog
 from nexus_console.services.demo_server import DEMO_PASSWORD, DemoServer
-from nexus_console.services.health_sources import EXPECTED_SERVICES, HealthSourceSettings
+from nexus_console.services.health_sources import HealthSourceSettings, probe_concurrency
 from nexus_console.services.http import build_estate_client, get_directly
 from nexus_console.services.polling import Poller
 from nexus_console.services.probe_sweep import sweep_estate
@@ -159,7 +159,7 @@ async def _estate_rows(base: Path) -> tuple[list[dict[str, Any]], ServiceCatalog
             assert not not_up, f"{len(not_up)} probes not up, e.g. {not_up[0]}"
             assert all((r.latency_ms or 0) >= LATENCY_MS for r in results), "the latency was injected"
             slowest_ms = max(r.latency_ms or 0.0 for r in results)
-            default_limit = HealthSourceSettings().probe_concurrency
+            default_limit = probe_concurrency(SERVICES, HealthSourceSettings().probe_concurrency)
             default_seconds, _, default_server_cpu, _ = await _timed_sweeps(
                 client, catalog, default_limit, DEFAULT_CYCLES, process
             )
@@ -176,7 +176,7 @@ async def _estate_rows(base: Path) -> tuple[list[dict[str, Any]], ServiceCatalog
     sweep_s = statistics.median(measured)
     limit_s = LATENCY_MS / 1000
     settings = HealthSourceSettings()
-    rounds = -(-EXPECTED_SERVICES // settings.probe_concurrency) + 1
+    rounds = -(-SERVICES // default_limit) + 1
     poller_timeout_s = settings.documents_timeout_s + rounds * settings.probe_timeout_s
     server_cpu_s = statistics.median(server_cpu[1:])
     rows = [
@@ -194,11 +194,12 @@ async def _estate_rows(base: Path) -> tuple[list[dict[str, Any]], ServiceCatalog
             f"{len(measured)} sweeps {sweep_s:.2f} s (spread {min(measured):.2f}-{max(measured):.2f} s; "
             f"slowest single answer {slowest_ms:.0f} ms); CPU per sweep: console "
             f"{statistics.median(console_cpu[1:]):.2f} s, reference server {server_cpu_s:.2f} s "
-            f"on {os.cpu_count()} cores. With the console's default probe_concurrency {default_limit}: "
+            f"on {os.cpu_count()} cores. As the console runs it ({default_limit} in flight at {SERVICES} "
+            "services): "
             f"{statistics.median(default_seconds):.1f} s per sweep (server CPU "
             f"{statistics.median(default_server_cpu):.2f} s), against the {INTERVAL_S:.0f} s interval and "
             "the "
-            f"probes poller's {poller_timeout_s:.0f} s timeout (sized for {EXPECTED_SERVICES} services). "
+            f"probes poller's {poller_timeout_s:.0f} s timeout (sized for the catalogue). "
             f"Serial baseline: {SERIAL_SAMPLE} probes one by one, scaled to {len(results)}",
         },
         {
