@@ -226,6 +226,8 @@ class AlertHistory:
         """The transitions in [since, until] of alerts on `services` or with `alert_keys`, oldest first: an
         incident's alert changes (not the whole window's: in a storm that was 20,000 alerts parsed for every
         poll of the incident, and the interpreter lock the GUI waits for held all that time)."""
+        if not services and not alert_keys:
+            return []  # an incident on no service with no linked alert has no alert changes
         found = await self.search(
             since=since, until=until, services=services, alert_keys=alert_keys, limit=limit
         )
