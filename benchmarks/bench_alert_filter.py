@@ -22,43 +22,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
 from benchmarks.bench_alerts import COUNT, NOW, _alerts, _app, _Table
+from benchmarks.paint_counter import PaintCounter
 
 TYPED = "svc-0"
 KEYSTROKES = [TYPED[: i + 1] for i in range(len(TYPED))]
 
 
-class _PaintCounter:
-    """Counts the paints of a view's viewport: each keystroke must end in one (else it is painted now)."""
-
-    def __init__(self, view: Any) -> None:
-        from PySide6.QtCore import QEvent, QObject
-
-        class Filter(QObject):
-            def __init__(self) -> None:
-                super().__init__()
-                self.paints = 0
-
-            def eventFilter(self, _watched: Any, event: Any) -> bool:
-                if event.type() == QEvent.Type.Paint:
-                    self.paints += 1
-                return False
-
-        self.filter = Filter()
-        self.view = view
-        view.viewport().installEventFilter(self.filter)
-
-    def settle(self, app: Any) -> None:
-        """Let the event loop deliver the layout change and its paint, as the running console would."""
-        before = self.filter.paints
-        app.processEvents()
-        if self.filter.paints == before:
-            self.view.viewport().repaint()
-
-
 def _type(apply: Any, view: Any, app: Any) -> tuple[list[float], list[float]]:
     """Each keystroke: the filter applied and the view repainted. Milliseconds per keystroke, and of
     them the filtering alone (the rest is the repaint, which both builds pay alike)."""
-    counter = _PaintCounter(view)
+    counter = PaintCounter(view)
     app.processEvents()
     times, filtering = [], []
     for text in KEYSTROKES:

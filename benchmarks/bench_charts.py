@@ -25,9 +25,12 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import numpy as np
 
+from nexus_console.domain.overview_series import overview_series
+
 SERVICES = 44
 SAMPLES = 3600
 KINDS = ("rps", "p95_ms", "rps_5xx")
+NAMES = [f"svc-{i:02d}" for i in range(SERVICES)]
 WINDOW = (1600, 1000)
 MEASURE_S = 3.0
 
@@ -45,35 +48,26 @@ def _synthetic_history(rng: np.random.Generator) -> object:
     start = time.time() - SAMPLES
     base = rng.uniform(5, 200, SERVICES)
     for step in range(SAMPLES):
-        _record_round(history, rng, base, start + step)
+        _record_round(history, rng, base, NAMES, start + step)
     history.finish_round()
     return history, base
 
 
-def _record_round(history: object, rng: np.random.Generator, base: np.ndarray, at: float) -> None:
+def _record_round(
+    history: object, rng: np.random.Generator, base: np.ndarray, names: list[str], at: float
+) -> None:
+    """One second of samples for every service in `names` (`base` their request rates)."""
     from nexus_console.domain.prom_metrics import MetricsSample
 
-    noise = rng.normal(1.0, 0.1, (SERVICES, 3))
-    for i in range(SERVICES):
+    noise = rng.normal(1.0, 0.1, (len(names), 3))
+    for i, name in enumerate(names):
         rps = base[i] * noise[i, 0]
         history.record(  # type: ignore[attr-defined]
-            f"svc-{i:02d}",
+            name,
             MetricsSample(
                 at, rps, rps * 0.02, rps * 0.01 * noise[i, 2], 20.0, 150 * noise[i, 1], 300.0, 10.0, 80.0
             ),
         )
-
-
-def _stack(history: object, names: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    out = {kind: np.full((len(names), SAMPLES), np.nan, dtype=np.float32) for kind in KINDS}
-    times = np.full(SAMPLES, np.nan)
-    for row, name in enumerate(names):
-        ring = history.ring(name)  # type: ignore[attr-defined]
-        n = len(ring)
-        for kind in KINDS:
-            out[kind][row, SAMPLES - n :] = ring.column(kind)
-        times[SAMPLES - n :] = ring.times()
-    return out, times
 
 
 def measure_overview_fps(measure_s: float = MEASURE_S) -> float:
@@ -82,7 +76,7 @@ def measure_overview_fps(measure_s: float = MEASURE_S) -> float:
     app = _app()
     rng = np.random.default_rng(1)
     history, base = _synthetic_history(rng)
-    names = [f"svc-{i:02d}" for i in range(SERVICES)]
+    names = NAMES
     chart = OverviewChart()
     chart.resize(*WINDOW)
     chart.show()
@@ -93,8 +87,8 @@ def measure_overview_fps(measure_s: float = MEASURE_S) -> float:
     started = time.perf_counter()
     while time.perf_counter() - started < measure_s:
         now += 1.0
-        _record_round(history, rng, base, now)
-        series, times = _stack(history, names)
+        _record_round(history, rng, base, names, now)
+        series, times = overview_series(history, names, KINDS)  # type: ignore[arg-type]
         chart.set_data(series, times)
         chart.plot_widget.repaint()
         app.processEvents()  # type: ignore[attr-defined]
@@ -155,14 +149,15 @@ _RSS_CHILD = r"""
 import json, os, sys, time
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 import numpy as np, psutil
-from benchmarks.bench_charts import SERVICES, SAMPLES, _app, _record_round, _stack
+from benchmarks.bench_charts import KINDS, NAMES, SERVICES, SAMPLES, _app, _record_round
+from nexus_console.domain.overview_series import overview_series
 from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.views.overview_chart import OverviewChart
 app = _app()
 rng = np.random.default_rng(2)
 history = MetricsHistory()
 base = rng.uniform(5, 200, SERVICES)
-names = [f"svc-{i:02d}" for i in range(SERVICES)]
+names = NAMES
 chart = OverviewChart()
 chart.resize(1600, 1000)
 chart.show()
@@ -170,9 +165,9 @@ chart.set_services(names)
 start = time.time() - SAMPLES
 rss = {}
 for step in range(SAMPLES):
-    _record_round(history, rng, base, start + step)
+    _record_round(history, rng, base, names, start + step)
     if step % 30 == 0:  # redraw as the pane would (it redraws on new data only)
-        series, times = _stack(history, names)
+        series, times = overview_series(history, names, KINDS)
         chart.set_data(series, times)
         chart.plot_widget.repaint()
         app.processEvents()

@@ -50,7 +50,11 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 import numpy as np
 import psutil
 
+from benchmarks.bench_charts import KINDS as OVERVIEW_KINDS
+from benchmarks.bench_charts import SAMPLES, _record_round
+from benchmarks.paint_counter import PaintCounter
 from nexus_console.domain.health import PROBES, ProbeOutcome, ProbeSweep
+from nexus_console.domain.overview_series import overview_series
 from nexus_console.domain.service_catalog import ServiceCatalog
 from nexus_console.services.demo_server import DEMO_PASSWORD, DemoServer
 from nexus_console.services.health_sources import HealthSourceSettings, probe_concurrency
@@ -73,8 +77,6 @@ TYPED = "puabo-nuki"
 MATRIX_HEIGHT = 900
 OVERVIEW_SERVICES = 200
 OVERVIEW_BASELINE_SERVICES = 44
-SAMPLES = 3600
-OVERVIEW_KINDS = ("rps", "p95_ms", "rps_5xx")
 WINDOW = (1600, 1000)
 MEASURE_S = 2.0
 OVERVIEW_ROUNDS = 3
@@ -240,38 +242,6 @@ def _app() -> Any:
     return QApplication.instance() or QApplication([])
 
 
-class _Painted:
-    """Counts the paints of a view's viewport: each keystroke must end in one (else it is painted now)."""
-
-    def __init__(self, view: Any) -> None:
-        from PySide6.QtCore import QEvent, QObject
-
-        class Filter(QObject):
-            paints = 0
-
-            def eventFilter(self, _watched: Any, event: Any) -> bool:
-                if event.type() == QEvent.Type.Paint:
-                    self.paints += 1
-                return False
-
-        self.filter = Filter()
-        self.view = view
-        view.viewport().installEventFilter(self.filter)
-
-    def settle(self, app: Any, changed: bool) -> bool:
-        """Let the event loop deliver the row changes and their paint, as the running console would (hidden
-        rows are laid out on one turn, painted on the next); True when that painted the matrix. A keystroke
-        that `changed` the rows shown and was not painted after three turns is painted now."""
-        before = self.filter.paints
-        for _ in range(3):
-            app.processEvents()
-            if self.filter.paints > before:
-                return True
-        if changed:
-            self.view.viewport().repaint()
-        return False
-
-
 def _keystrokes() -> list[Any]:
     from PySide6.QtCore import Qt
 
@@ -285,7 +255,7 @@ def _type_into(
     painted by itself, how many changed the rows shown."""
     from PySide6.QtTest import QTest
 
-    painted = _Painted(view)
+    painted = PaintCounter(view)
     app.processEvents()
     gc.collect()  # start from a clean heap: the estate part left its garbage behind
     times, by_events, changes = [], 0, 0
@@ -299,7 +269,7 @@ def _type_into(
         typed = time.perf_counter() - started
         changed = rows_shown() != shown  # not timed: only the benchmark asks
         started = time.perf_counter()
-        by_events += painted.settle(app, changed)
+        by_events += painted.settle(app, turns=3, force=changed)
         times.append((typed + time.perf_counter() - started) * 1000)
         changes += changed
     assert box.text() == "", box.text()
@@ -436,35 +406,6 @@ def _matrix_rows(catalog: ServiceCatalog, sweep: ProbeSweep, metrics: MetricsRou
 # ---- the all-services overview ---------------------------------------------------------------------
 
 
-def _record_round(
-    history: Any, rng: np.random.Generator, base: np.ndarray, names: list[str], at: float
-) -> None:
-    from nexus_console.domain.prom_metrics import MetricsSample
-
-    noise = rng.normal(1.0, 0.1, (len(names), 3))
-    for i, name in enumerate(names):
-        rps = base[i] * noise[i, 0]
-        history.record(
-            name,
-            MetricsSample(
-                at, rps, rps * 0.02, rps * 0.01 * noise[i, 2], 20.0, 150 * noise[i, 1], 300.0, 10.0, 80.0
-            ),
-        )
-
-
-def _stack(history: Any, names: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """As the Health pane's overview redraw builds its arrays from the ring buffers."""
-    out = {kind: np.full((len(names), SAMPLES), np.nan, dtype=np.float32) for kind in OVERVIEW_KINDS}
-    times = np.full(SAMPLES, np.nan)
-    for row, name in enumerate(names):
-        ring = history.ring(name)
-        n = len(ring)
-        for kind in OVERVIEW_KINDS:
-            out[kind][row, SAMPLES - n :] = ring.column(kind)
-        times[SAMPLES - n :] = ring.times()
-    return out, times
-
-
 class _Overview:
     """One overview chart shown with an hour of history, redrawn frame after frame as `chart_fps` does."""
 
@@ -495,7 +436,7 @@ class _Overview:
         while time.perf_counter() - started < seconds:
             self.now += 1.0
             _record_round(self.history, self.rng, self.base, self.names, self.now)
-            series, times = _stack(self.history, self.names)
+            series, times = overview_series(self.history, self.names, OVERVIEW_KINDS)
             self.chart.set_data(series, times)
             self.chart.plot_widget.repaint()
             self.app.processEvents()

@@ -162,13 +162,7 @@ class AlertStore:
     # --- the sink the alert engine calls --------------------------------------------------------------------
 
     def observe(self, obs: AlertObservation) -> None:
-        at = _utc(obs.at)
-        with self._lock:
-            with self._engine.begin() as conn:
-                row = self._active_by_fingerprint(conn, obs.fingerprint)
-                emitted = self._apply_observation(conn, row, obs, at)
-            if emitted:
-                self.notifier.notify()
+        self.observe_many((obs,))
 
     def observe_many(self, observations: Sequence[AlertObservation]) -> None:
         """Several observations in one transaction and one stream wake-up (a burst of a rule engine). New
