@@ -168,6 +168,7 @@ def qloop(qapp: Any) -> Iterator[QLoop]:
 
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
+    QLoop.current = loop
     pending: list[asyncio.Task[Any]] = []
     try:
         yield QLoop(loop)
@@ -185,6 +186,7 @@ def qloop(qapp: Any) -> Iterator[QLoop]:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         asyncio.set_event_loop(None)
+        QLoop.current = None
     if pending:
         pytest.fail(f"tasks left pending: {[task.get_name() for task in pending]}", pytrace=False)
 

@@ -12,7 +12,10 @@ T = TypeVar("T")
 
 
 class QLoop:
-    """A fresh qasync loop; `run(coro, timeout_s)` drives a coroutine to completion with a deadline."""
+    """A fresh qasync loop; `run(coro, timeout_s)` drives a coroutine to completion with a deadline.
+    `QLoop.current` is the loop of the test that runs now (None outside the qloop fixture)."""
+
+    current: qasync.QEventLoop | None = None
 
     def __init__(self, loop: qasync.QEventLoop) -> None:
         self.loop = loop

@@ -19,6 +19,7 @@ from nexus_console.services.cache import CACHE_FILE, LocalCache
 from nexus_console.services.profiles import Profile, cache_dir
 from nexus_console.services.replicas import ReplicaSet
 from nexus_console.workers.session import ConsoleSession, SessionSettings
+from tests.support.qloop import QLoop
 
 VIEWER = Me("u1", "viewer@nexus.test", "Vera Viewer", frozenset({"viewer"}))
 
@@ -142,10 +143,21 @@ def window_session(
     try:
         yield session
     finally:
-        # Its own loop, not asyncio.run: that would unset the test's qasync loop.
-        loop = asyncio.new_event_loop()
+        # On the test's qasync loop when it has one: the session's tasks were started there, and a task
+        # still pending at the end cannot be awaited from another loop. Never asyncio.run: that would
+        # unset the test's loop.
+        loop, borrowed = _loop_to_close_on()
         try:
             loop.run_until_complete(close_session(session))
             loop.run_until_complete(http.aclose())
         finally:
-            loop.close()
+            if not borrowed:
+                loop.close()
+
+
+def _loop_to_close_on() -> tuple[asyncio.AbstractEventLoop, bool]:
+    """The test's qasync loop if it has one that can run now (borrowed), else a new loop."""
+    loop = QLoop.current
+    if loop is None or loop.is_closed() or loop.is_running():
+        return asyncio.new_event_loop(), False
+    return loop, True
