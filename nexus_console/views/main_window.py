@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QSplitter, QStackedWidget, QTabWidget, QWidget
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
+from PySide6.QtWidgets import QMainWindow, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from nexus_console.domain.freshness import SourceState, SourceStatus
 from nexus_console.views.command_palette import CommandPalette
@@ -56,17 +56,21 @@ class MainWindow(QMainWindow):
         self._closing_for_logout = False
         self._shut_down = False
 
-        self.panes: list[Pane] = [
-            pane_type(session) for pane_type in pane_types if session.me.may_access(pane_type.required_roles)
-        ]
+        # Only the pane on show is built before the first frame; the others follow one per event-loop turn
+        # once the window is up (`panes` builds any not built yet), so the window opens sooner.
+        self._pane_types = [t for t in pane_types if session.me.may_access(t.required_roles)]
+        self._built: dict[int, Pane] = {}
+        self._pane_actions: list[QAction] = []
+        self._building_started = False
         self.navigation = Navigation()
         self.stack = QStackedWidget()
         self.stack.setObjectName("panes")
-        for row, pane in enumerate(self.panes):
-            self.navigation.add_pane(pane.title, pane.icon_name)
-            self.stack.addWidget(pane)
-            pane.badge_changed.connect(lambda count, row=row: self._show_badge(row, count))
-        self.navigation.currentRowChanged.connect(self.stack.setCurrentIndex)
+        for pane_type in self._pane_types:
+            self.navigation.add_pane(pane_type.title, pane_type.icon_name)
+            page = QWidget()
+            QVBoxLayout(page).setContentsMargins(0, 0, 0, 0)
+            self.stack.addWidget(page)
+        self.navigation.currentRowChanged.connect(self._show_row)
         self.splitter = QSplitter()
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.navigation)
@@ -75,7 +79,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([self.navigation.sizeHint().width(), 10_000])
         self.setCentralWidget(self.splitter)
-        self.navigation.setVisible(len(self.panes) > 1)
+        self.navigation.setVisible(len(self._pane_types) > 1)
 
         self.status_bar = SourceStatusBar(session, self)
         self.setStatusBar(self.status_bar)
@@ -85,18 +89,53 @@ class MainWindow(QMainWindow):
         self.window_actions = self._build_actions()
         for action in self.window_actions:
             self.addAction(action)
-        for pane in self.panes:
-            for action in pane.actions():
-                self.addAction(action)
         self.resize(default_size(self.screen().availableGeometry().size()))
         self.restore_layout()
+
+    @property
+    def panes(self) -> list[Pane]:
+        """Every pane the user's roles allow, in navigation order (building those not built yet)."""
+        return [self._pane_at(row) for row in range(len(self._pane_types))]
 
     def all_actions(self) -> list[QAction]:
         """Every action of the window and its panes: what the command palette lists."""
         actions = list(self.window_actions)
         for pane in self.panes:
             actions.extend(pane.actions())
-        return actions
+        return actions + self._pane_actions
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._building_started:
+            self._building_started = True
+            QTimer.singleShot(0, self._build_next_pane)
+
+    def _build_next_pane(self) -> None:
+        unbuilt = [row for row in range(len(self._pane_types)) if row not in self._built]
+        if self._shut_down or not unbuilt:
+            return
+        self._pane_at(unbuilt[0])
+        if len(unbuilt) > 1:
+            QTimer.singleShot(0, self._build_next_pane)
+
+    def _pane_at(self, row: int) -> Pane:
+        pane = self._built.get(row)
+        if pane is not None:
+            return pane
+        pane = self._built[row] = self._pane_types[row](self.session)
+        page = self.stack.widget(row)
+        page.layout().addWidget(pane)
+        pane.badge_changed.connect(lambda count, row=row: self._show_badge(row, count))
+        tab_actions = self._tab_actions(pane)
+        self._pane_actions.extend(tab_actions)
+        for action in pane.actions() + tab_actions:
+            self.addAction(action)
+        return pane
+
+    def _show_row(self, row: int) -> None:
+        if 0 <= row < len(self._pane_types):
+            self._pane_at(row)
+        self.stack.setCurrentIndex(row)
 
     def _show_badge(self, row: int, count: int) -> None:
         self.navigation.set_count(row, count)
@@ -105,19 +144,18 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"({total}) {self._base_title}" if total else self._base_title)
 
     def pane_titles(self) -> list[str]:
-        return [pane.title for pane in self.panes]
+        return [pane_type.title for pane_type in self._pane_types]
 
     def current_pane(self) -> Pane | None:
-        widget = self.stack.currentWidget()
-        return widget if isinstance(widget, Pane) else None
+        return self._built.get(self.stack.currentIndex())
 
     def show_pane(self, title: str) -> Pane:
         """Show the pane titled `title` and return it; KeyError when the user's roles have no such pane."""
-        for row, pane in enumerate(self.panes):
-            if pane.title == title:
+        for row, pane_type in enumerate(self._pane_types):
+            if pane_type.title == title:
                 self.navigation.setCurrentRow(row)
-                self.stack.setCurrentIndex(row)
-                return pane
+                self._show_row(row)
+                return self._pane_at(row)
         raise KeyError(title)
 
     def show_tab(self, title: str, index: int) -> None:
@@ -169,7 +207,7 @@ class MainWindow(QMainWindow):
         self.status_bar.stop()
         self._me_watcher.close()
         self.palette_dialog.close()
-        for pane in self.panes:
+        for pane in self._built.values():
             pane.shutdown()
 
     def close_for_logout(self) -> None:
@@ -196,29 +234,31 @@ class MainWindow(QMainWindow):
             return action
 
         add("Command palette…", "Ctrl+K", self.palette_dialog.open_palette, "commandPaletteAction")
-        for index, pane in enumerate(self.panes[:9], start=1):
+        for index, pane_type in enumerate(self._pane_types[:9], start=1):
             add(
-                f"Go to {pane.title}",
+                f"Go to {pane_type.title}",
                 f"Ctrl+{index}",
-                lambda _checked=False, title=pane.title: self.show_pane(title),
-                f"goTo{pane.title.replace(' ', '')}Action",
+                lambda _checked=False, title=pane_type.title: self.show_pane(title),
+                f"goTo{pane_type.title.replace(' ', '')}Action",
             )
         refresh = self.session.refresh_all
         add("Refresh all sources now", "F5", refresh, "refreshAction")
         add("Toggle full screen", "F11", self._toggle_full_screen, "fullScreenAction")
         add("Collapse or expand the navigation", "Ctrl+B", self.toggle_navigation, "navigationAction")
-        for pane in self.panes:
-            tabs = getattr(pane, "tabs", None)
-            for index in range(tabs.count() if isinstance(tabs, QTabWidget) else 0):
-                add(
-                    f"Go to {pane.title} › {tabs.tabText(index)}",
-                    "",
-                    lambda _checked=False, t=pane.title, i=index: self.show_tab(t, i),
-                    f"goTo{pane.title.replace(' ', '')}Tab{index}Action",
-                )
         add("Wall mode (every screen, rotating)", "Ctrl+Shift+W", self.wall_requested.emit, "wallModeAction")
         add("Log out", "Ctrl+Shift+L", self.logout_requested.emit, "logoutAction")
         add("Quit", "Ctrl+Q", self.close, "quitAction")
+        return actions
+
+    def _tab_actions(self, pane: Pane) -> list[QAction]:
+        """ "Go to <pane> › <tab>" for each tab page of `pane` (listed in the command palette)."""
+        tabs = getattr(pane, "tabs", None)
+        actions: list[QAction] = []
+        for index in range(tabs.count() if isinstance(tabs, QTabWidget) else 0):
+            action = QAction(f"Go to {pane.title} › {tabs.tabText(index)}", self)
+            action.setObjectName(f"goTo{pane.title.replace(' ', '')}Tab{index}Action")
+            action.triggered.connect(lambda _checked=False, t=pane.title, i=index: self.show_tab(t, i))
+            actions.append(action)
         return actions
 
     def _on_me(self, status: SourceStatus[Any]) -> None:

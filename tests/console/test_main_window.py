@@ -93,6 +93,43 @@ def test_a_pane_badge_shows_on_its_navigation_entry_and_in_the_window_title(qtbo
         close(window)
 
 
+class CountedPane(Pane):
+    title = "Counted"
+    built = 0
+
+    def __init__(self, session: ConsoleSession, parent: Any = None) -> None:
+        super().__init__(session, parent)
+        type(self).built += 1
+
+
+def test_the_window_opens_on_its_first_pane_and_builds_the_others_after_its_first_frame(qtbot: Any) -> None:
+    CountedPane.built = 0
+    with window_session("admin") as ctx:
+        window = MainWindow(ctx, [OverviewPane, CountedPane], settings_for_console())
+        qtbot.addWidget(window)
+        assert window.pane_titles() == ["Overview", "Counted"]
+        assert CountedPane.built == 0  # not needed for the first frame
+        window.show()
+        qtbot.waitUntil(lambda: CountedPane.built == 1, timeout=2000)
+        counted = window.panes[1]
+        counted.badge_changed.emit(4)
+        assert window.navigation.item(1).text() == "Counted (4)"
+        assert window.show_pane("Counted") is counted is window.current_pane()
+        assert CountedPane.built == 1
+        close(window)
+
+
+def test_a_pane_not_built_yet_is_built_when_asked_for(qtbot: Any) -> None:
+    CountedPane.built = 0
+    with window_session("admin") as ctx:
+        window = MainWindow(ctx, [OverviewPane, CountedPane], settings_for_console())
+        qtbot.addWidget(window)
+        pane = window.show_pane("Counted")
+        assert isinstance(pane, CountedPane) and window.current_pane() is pane
+        assert [type(p) for p in window.panes] == [OverviewPane, CountedPane] and CountedPane.built == 1
+        close(window)
+
+
 class TabbedPane(Pane):
     title = "Health"
     icon_name = "health"
