@@ -52,12 +52,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def default_pane_types() -> list[type[Pane]]:
     from nexus_console.views.admin import AdminPane, AuditPane, QueuePane
     from nexus_console.views.alerts import AlertsPane
+    from nexus_console.views.analytics import AnalyticsPane
     from nexus_console.views.health import HealthPane
     from nexus_console.views.incidents import IncidentsPane
     from nexus_console.views.status.pane import StatusPane
     from nexus_console.views.uptime.pane import UptimePane
 
-    return [HealthPane, StatusPane, AlertsPane, IncidentsPane, UptimePane, AdminPane, QueuePane, AuditPane]
+    return [
+        HealthPane,
+        StatusPane,
+        AlertsPane,
+        IncidentsPane,
+        UptimePane,
+        AnalyticsPane,
+        AdminPane,
+        QueuePane,
+        AuditPane,
+    ]
 
 
 def settings_for_console() -> QSettings:

@@ -80,6 +80,7 @@ async def shoot(console: ConsoleApp, out: Path, settle_s: float, size: tuple[int
         await incident_shots(window, out)
         await admin_shots(window, out)
         await uptime_shots(window, out)
+        await analytics_shots(window, out)
         await wall_shots(console, out)
     finally:
         console.request_quit(0)
@@ -213,6 +214,15 @@ async def uptime_shots(window: Any, out: Path) -> None:
     uptime.select(INCIDENT_SERVICE)
     await settle(1)
     save(window, out / "uptime.png")
+
+
+async def analytics_shots(window: Any, out: Path) -> None:
+    """Each page of the Analytics pane (the demo admin reads revenue too)."""
+    analytics = window.show_pane("Analytics")
+    for kind, page in analytics.pages.items():
+        analytics.tabs.setCurrentWidget(page)
+        await settle(2)
+        save(window, out / f"analytics-{kind}.png")
 
 
 async def wall_shots(console: ConsoleApp, out: Path) -> None:

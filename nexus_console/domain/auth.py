@@ -15,6 +15,8 @@ ALL_ROLES = frozenset({ADMIN, MODERATOR, FINANCE, ANALYST, VIEWER})
 # who may read what (the API's role matrix): a pane is shown only to the roles that can read its source
 MONITORING_READERS = frozenset({ADMIN, FINANCE, ANALYST, VIEWER})  # monitoring:read
 ALERT_READERS = frozenset({ADMIN, MODERATOR, ANALYST, VIEWER})  # alerts:read
+ANALYTICS_READERS = frozenset({ADMIN, FINANCE, ANALYST})  # analytics:read
+REVENUE_READERS = frozenset({ADMIN, FINANCE})  # revenue:read
 
 
 @dataclass(frozen=True, slots=True)

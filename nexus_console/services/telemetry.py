@@ -86,7 +86,9 @@ async def fetch_service_catalog(api: JsonApi) -> ServiceCatalog:
         raise FetchError(f"unexpected body from {SERVICES_PATH}: {exc}") from None
 
 
-async def _fetch_document(api: JsonApi, path: str, validate: Callable[[Any], object]) -> dict[str, Any]:
+async def fetch_document(api: JsonApi, path: str, validate: Callable[[Any], object]) -> dict[str, Any]:
+    """The JSON document at `path`, kept as JSON (the local cache stores it as is) once `validate` accepts it;
+    a body it refuses is a FetchError that names the path."""
     body, _ = await api.get_json(path)  # NexusClient bounds it (1 MiB: limits.API_PATH_LIMITS)
     try:
         validate(body)
@@ -97,15 +99,15 @@ async def _fetch_document(api: JsonApi, path: str, validate: Callable[[Any], obj
 
 async def fetch_api_health(api: JsonApi) -> dict[str, Any]:
     """The validated JSON document (kept as JSON so the local cache can store it as is)."""
-    return await _fetch_document(api, API_HEALTH_PATH, ApiHealth.from_json)
+    return await fetch_document(api, API_HEALTH_PATH, ApiHealth.from_json)
 
 
 async def fetch_db_health(api: JsonApi) -> dict[str, Any]:
-    return await _fetch_document(api, DB_HEALTH_PATH, DatabaseHealth.from_json)
+    return await fetch_document(api, DB_HEALTH_PATH, DatabaseHealth.from_json)
 
 
 async def fetch_sync_quality(api: JsonApi) -> dict[str, Any]:
-    return await _fetch_document(api, SYNC_QUALITY_PATH, SyncQuality.from_json)
+    return await fetch_document(api, SYNC_QUALITY_PATH, SyncQuality.from_json)
 
 
 # ---- probes -------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 order. app.py builds it after login; the main window and every pane receive it and register nothing.
 
 The order, written once:
-  build   tasks, poller registry, `me`, Health sources, the uptime recording (reads the probes), alert
-          runtime (reads the Health documents),
+  build   tasks, poller registry, `me`, Health sources, the analytics sources (analysts, finance and
+          admins), the uptime recording (reads the probes), alert runtime (reads the Health documents),
           incident runtime (admins and analysts; reads the alert history), admin runtime (admins and
           moderators only), the freshness watch over every poller
   start   the heartbeat (unless the app runs it), the garbage-collector steward, the freshness watch,
@@ -26,15 +26,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_console.domain.admin_flow import ADMIN_ROLES
-from nexus_console.domain.auth import Me
+from nexus_console.domain.auth import ANALYTICS_READERS, Me
 from nexus_console.domain.freshness import SourceStatus
 from nexus_console.domain.health import STALE_AFTER_INTERVALS
 from nexus_console.domain.incident_flow import INCIDENT_READERS
 from nexus_console.services.admin_runtime import AdminRuntime, AdminSettings
 from nexus_console.services.alert_runtime import AlertRuntime, AlertSourceSettings
+from nexus_console.services.analytics_sources import AnalyticsSettings, AnalyticsSources
 from nexus_console.services.api_client import NexusClient
 from nexus_console.services.auth import AuthSession
 from nexus_console.services.cache import LocalCache
+from nexus_console.services.exports import Exports
 from nexus_console.services.freshness_watch import FreshnessWatch
 from nexus_console.services.gc_steward import FREEZE_EVERY_S, GcSteward
 from nexus_console.services.health_sources import HealthSources, HealthSourceSettings
@@ -66,6 +68,7 @@ class SessionSettings:
     alerts: AlertSourceSettings = field(default_factory=AlertSourceSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     uptime_path: Path | None = None  # default: the data dir
     me_interval_s: float = ME_INTERVAL_S
     heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S
@@ -105,6 +108,12 @@ class ConsoleSession:
         )
         self.health = HealthSources(self.registry, api, estate_http, executor, settings.health)
         self.me_source.host = self.health.api_host  # woken with the API's other sources when it returns
+        self.exports = Exports(executor)
+        self.analytics: AnalyticsSources | None = None
+        if me.may_access(ANALYTICS_READERS):
+            self.analytics = AnalyticsSources(
+                self.registry, api, me, api_host=self.health.api_host, settings=settings.analytics
+            )
         probe_interval_s = self.health.probes.interval_s
         self.uptime = UptimeRecording(
             UptimeStore(settings.uptime_path or data_dir() / UPTIME_FILE),

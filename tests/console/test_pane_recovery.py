@@ -12,6 +12,7 @@ import asyncio
 import time
 from typing import Any
 
+from nexus_console.services.analytics_sources import AnalyticsSettings
 from nexus_console.services.health_sources import HealthSourceSettings
 from nexus_console.services.incident_runtime import IncidentSettings
 from nexus_console.workers.session import SessionSettings
@@ -31,10 +32,11 @@ FAST = SessionSettings(
         documents_retry_max_s=2.0,
     ),
     incidents=IncidentSettings(list_interval_s=2.0, timeline_interval_s=2.0),
+    analytics=AnalyticsSettings(interval_s=2.0, retry_max_s=2.0),
     me_interval_s=SLOWEST_INTERVAL_S,
 )
 # the panes whose feeds come from the server, and how each says it is stale
-BANNERED = ("Health", "Status", "Alerts", "Incidents", "Uptime")
+BANNERED = ("Health", "Status", "Alerts", "Incidents", "Uptime", "Analytics")
 
 
 def banner_of(pane: Any) -> str:

@@ -14,10 +14,20 @@ from tests.console.helpers import wait_until
 from tests.support.refserver import RefServer
 
 PANES_BY_ROLE = {
-    "admin": ["Health", "Status", "Alerts", "Incidents", "Uptime", "Admin", "Action queue", "Audit"],
+    "admin": [
+        "Health",
+        "Status",
+        "Alerts",
+        "Incidents",
+        "Uptime",
+        "Analytics",
+        "Admin",
+        "Action queue",
+        "Audit",
+    ],
     "moderator": ["Alerts", "Admin", "Action queue"],
-    "finance": ["Health", "Status", "Uptime"],
-    "analyst": ["Health", "Status", "Alerts", "Incidents", "Uptime"],
+    "finance": ["Health", "Status", "Uptime", "Analytics"],
+    "analyst": ["Health", "Status", "Alerts", "Incidents", "Uptime", "Analytics"],
     "viewer": ["Health", "Status", "Alerts", "Uptime"],
 }
 

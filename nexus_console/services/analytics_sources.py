@@ -1,0 +1,63 @@
+"""The Analytics pane's sources: one poller a document of `/analytics/*` the user's roles may read (revenue
+only for finance and admins), in the session's registry with the local cache, so the last good figures are
+shown (stale) at start and through an outage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nexus_console.domain.analytics import ANALYTICS_KINDS, REVENUE, VIEW_BUILDERS
+from nexus_console.domain.auth import REVENUE_READERS, Me
+from nexus_console.domain.backoff import Backoff
+from nexus_console.services.api_client import NexusClient
+from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
+from nexus_console.services.telemetry import fetch_document, parse_generated_at
+
+SOURCE_PREFIX = "analytics_"
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyticsSettings:
+    # The server recomputes its figures at most every 30 s and they describe a day at a time: a minute
+    # keeps them current without a request a second.
+    interval_s: float = 60.0
+    timeout_s: float = 20.0
+    retry_max_s: float = 30.0
+
+
+class AnalyticsSources:
+    """`documents[kind]`: the poller of `/analytics/<kind>` (JSON; `domain.analytics.VIEW_BUILDERS[kind]`
+    makes the view of it), for the kinds `me` may read."""
+
+    def __init__(
+        self,
+        registry: PollerRegistry,
+        api: NexusClient,
+        me: Me,
+        *,
+        api_host: str,
+        settings: AnalyticsSettings | None = None,
+    ) -> None:
+        self.settings = settings = settings or AnalyticsSettings()
+        self.documents: dict[str, Poller[dict[str, Any]]] = {}
+        for kind in ANALYTICS_KINDS:
+            if kind == REVENUE and not me.may_access(REVENUE_READERS):
+                continue
+            path, validate = f"/analytics/{kind}", VIEW_BUILDERS[kind]
+            self.documents[kind] = registry.add(
+                Poller(
+                    f"{SOURCE_PREFIX}{kind}",
+                    lambda path=path, validate=validate: fetch_document(api, path, validate),
+                    settings.interval_s,
+                    timeout_s=settings.timeout_s,
+                    backoff=Backoff(1.0, settings.retry_max_s),
+                    source_time=parse_generated_at,
+                    cache_codec=JSON_CODEC,
+                    host=api_host,
+                )
+            )
+
+    def refresh_now(self) -> None:
+        for poller in self.documents.values():
+            poller.poke()

@@ -1,0 +1,195 @@
+"""The Analytics pane on the reference server: each role sees the pages its permissions allow, the figures
+match an independent computation over the server's own platform data (SQL written here), and every table
+exports to CSV and Excel from the pane."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from nexus_console.domain.analytics import CONTENT, REVENUE, USERS, VENDORS
+from nexus_console.services.api_client import PermissionDenied
+from nexus_console.services.auth import Credentials
+from nexus_console.services.profiles import Profile
+from nexus_console.views.analytics import AnalyticsPane
+from nexus_console.workers.session import ConsoleSession
+from tests.console.api_support import DEMO_PASSWORD, api_stack
+from tests.console.conftest import QLoop
+from tests.console.helpers import wait_until
+from tests.support.refserver import RefServer
+from tests.support.session import console_session
+
+
+def platform_db(server: RefServer, name: str) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{server.data_dir / (name + '.sqlite3')}?mode=ro", uri=True)
+
+
+def as_of(pane: AnalyticsPane, kind: str) -> datetime:
+    view = pane.page(kind).view
+    assert view is not None
+    return view.as_of
+
+
+def tile(pane: AnalyticsPane, kind: str, label: str) -> str:
+    view = pane.page(kind).view
+    assert view is not None
+    return next(t.value for t in view.tiles if t.label == label)
+
+
+def tile_on_screen(pane: AnalyticsPane, kind: str, label: str) -> str:
+    shown = {t.label.text(): t.value.text() for t in pane.page(kind).tiles}
+    return shown[label]
+
+
+def with_analytics_pane(
+    server: RefServer, email: str, check: Callable[[ConsoleSession, AnalyticsPane], Awaitable[None]]
+) -> Callable[[], Awaitable[None]]:
+    async def scenario() -> None:
+        async with api_stack(server.base_url) as stack:
+            me = await stack.auth.login(Credentials(email, DEMO_PASSWORD))
+            async with console_session(Profile("lab", server.base_url), stack.api, stack.http, me) as session:
+                pane = AnalyticsPane(session)
+                pane.resize(1366, 768)
+                pane.show()
+                try:
+                    await wait_until(
+                        lambda: all(p.view is not None for p in pane.pages.values()), timeout_s=30
+                    )
+                    await check(session, pane)
+                finally:
+                    pane.shutdown()
+                    pane.hide()
+                    pane.deleteLater()
+
+    return scenario
+
+
+def test_an_analyst_sees_users_vendors_and_content_that_match_the_platform_data(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    async def check(_session: ConsoleSession, pane: AnalyticsPane) -> None:
+        assert [pane.tabs.tabText(i) for i in range(pane.tabs.count())] == ["Users", "Vendors", "Content"]
+        instant = as_of(pane, USERS)
+        with platform_db(refserver_session, "users") as db:
+            total = db.execute("SELECT count(*) FROM users").fetchone()[0]
+            last_active = [
+                datetime.fromisoformat(r[0]) for r in db.execute("SELECT last_active_at FROM users")
+            ]
+            countries = db.execute(
+                "SELECT country, count(*) AS n FROM users GROUP BY country ORDER BY n DESC, country"
+            ).fetchall()
+        monthly_active = sum(
+            1 for t in last_active if t.replace(tzinfo=instant.tzinfo) >= instant - timedelta(days=30)
+        )
+        assert tile(pane, USERS, "Users") == f"{total:,}"
+        assert tile_on_screen(pane, USERS, "Users") == f"{total:,}"
+        assert tile(pane, USERS, "Monthly active") == f"{monthly_active:,}"
+        by_country = pane.page(USERS).table("Users by country").model.items()
+        assert sorted(by_country, key=lambda r: (-r[1], r[0])) == [tuple(row) for row in countries]
+
+        with platform_db(refserver_session, "marketplace") as db:
+            vendors = db.execute("SELECT count(*) FROM vendors").fetchone()[0]
+            since = (as_of(pane, VENDORS) - timedelta(days=30)).replace(tzinfo=None)
+            orders = db.execute("SELECT vendor_id, placed_at, amount_cents, status FROM orders").fetchall()
+        assert tile(pane, VENDORS, "Vendors") == f"{vendors:,}"
+        orders_by_vendor: dict[int, int] = {}
+        revenue_by_vendor: dict[int, int] = {}
+        for vendor_id, placed_at, amount, status in orders:
+            if status == "completed" and datetime.fromisoformat(placed_at).replace(tzinfo=None) >= since:
+                orders_by_vendor[vendor_id] = orders_by_vendor.get(vendor_id, 0) + 1
+                revenue_by_vendor[vendor_id] = revenue_by_vendor.get(vendor_id, 0) + amount
+        leaders = pane.page(VENDORS).table("Top vendors, last 30 days").model.items()
+        best = max(revenue_by_vendor.values())
+        assert (
+            leaders[0][3] == best / 100
+            and leaders[0][2] == orders_by_vendor[next(v for v, r in revenue_by_vendor.items() if r == best)]
+        )
+
+        with platform_db(refserver_session, "workstation") as db:
+            contents = db.execute("SELECT count(*) FROM contents").fetchone()[0]
+        assert tile(pane, CONTENT, "Contents") == f"{contents:,}"
+        assert "Data as of 1 Nov 2026" in pane.page(USERS).info.text()
+
+    qloop.run(with_analytics_pane(refserver_session, "analyst@nexus.test", check)(), timeout_s=60)
+
+
+def test_finance_sees_revenue_that_matches_the_orders_and_a_month_on_month_change(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    async def check(_session: ConsoleSession, pane: AnalyticsPane) -> None:
+        assert [pane.tabs.tabText(i) for i in range(pane.tabs.count())] == [
+            "Users",
+            "Vendors",
+            "Content",
+            "Revenue",
+        ]
+        since = (as_of(pane, REVENUE) - timedelta(days=30)).replace(tzinfo=None)
+        with platform_db(refserver_session, "marketplace") as db:
+            orders = db.execute("SELECT placed_at, amount_cents, status FROM orders").fetchall()
+        recent = [(amount, status) for placed_at, amount, status in orders
+                  if datetime.fromisoformat(placed_at).replace(tzinfo=None) >= since]  # fmt: skip
+        revenue = sum(amount for amount, status in recent if status == "completed")
+        completed = sum(1 for _, status in recent if status == "completed")
+        assert tile(pane, REVENUE, "Revenue") == f"${revenue / 100:,.0f}"
+        assert tile(pane, REVENUE, "Orders") == f"{completed:,}"
+        view = pane.page(REVENUE).view
+        assert view is not None and view.series is not None
+        assert view.series.months[-1] == "2026-10"  # November has only begun on 1 Nov: not a month yet
+        month_tile = next(t for t in view.tiles if t.label == "Last full month")
+        assert month_tile.detail.startswith("2026-10 · MoM ")
+        pane.tabs.setCurrentWidget(pane.page(REVENUE))
+        assert pane.page(REVENUE).chart.isVisible()
+
+    qloop.run(with_analytics_pane(refserver_session, "finance@nexus.test", check)(), timeout_s=60)
+
+
+def test_the_server_refuses_revenue_to_an_analyst_and_says_which_role_it_needs(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    async def scenario() -> None:
+        async with api_stack(refserver_session.base_url) as stack:
+            await stack.auth.login(Credentials("analyst@nexus.test", DEMO_PASSWORD))
+            with pytest.raises(PermissionDenied) as refused:
+                await stack.api.get_json("/analytics/revenue")
+            assert "finance" in str(refused.value)
+
+    qloop.run(scenario(), timeout_s=30)
+
+
+def test_a_table_exports_to_csv_and_excel_from_its_page(
+    qloop: QLoop, refserver_session: RefServer, tmp_path: Path
+) -> None:
+    async def check(_session: ConsoleSession, pane: AnalyticsPane) -> None:
+        pane.tabs.setCurrentIndex(list(pane.pages).index(VENDORS))
+        page = pane.page(VENDORS)
+        block = page.table("Top vendors, last 30 days")
+        shown = block.model.items()
+        block.export(tmp_path / "top.csv", "csv")
+        await wait_until(lambda: page.result.text().startswith("Saved "), timeout_s=10)
+        assert (
+            page.result.text()
+            == f"Saved {len(shown)} rows of “Top vendors, last 30 days” to {tmp_path / 'top.csv'}."
+        )
+        with open(tmp_path / "top.csv", newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        assert rows[0] == ["#", "Vendor", "Orders", "Revenue (USD)"]
+        assert [row[1] for row in rows[1:]] == [row[1] for row in shown]
+
+        block.export(tmp_path / "top.xlsx", "xlsx")
+        await wait_until(lambda: page.result.text().startswith("Saved ") and "top.xlsx" in page.result.text())
+        sheet = openpyxl.load_workbook(tmp_path / "top.xlsx", read_only=True).worksheets[0]
+        values = list(sheet.iter_rows(values_only=True))
+        assert values[0] == ("#", "Vendor", "Orders", "Revenue (USD)")
+        assert [tuple(v) for v in values[1:]] == [tuple(row) for row in shown]
+
+        block.export(tmp_path / "no-such-folder" / "top.csv", "csv")
+        await wait_until(lambda: page.result.text().startswith("Could not save"), timeout_s=10)
+        assert "No such file or directory" in page.result.text()
+
+    qloop.run(with_analytics_pane(refserver_session, "admin@nexus.test", check)(), timeout_s=60)

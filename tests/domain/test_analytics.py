@@ -1,0 +1,78 @@
+"""The analytics views: months compared only when complete, MoM and YoY from the monthly series, and tiles
+that say what range they cover."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nexus_console.domain.analytics import MonthlySeries, change, month_over_month, revenue_view, users_view
+
+
+def test_a_month_is_compared_with_the_month_before_and_the_same_month_a_year_earlier() -> None:
+    series = MonthlySeries("Revenue", ("2025-10", "2026-09", "2026-10"), (100.0, 200.0, 250.0))
+    assert month_over_month(series) == ("2026-10", "+25.0 %", "+150.0 %")
+
+
+def test_january_is_compared_with_december_of_the_year_before() -> None:
+    series = MonthlySeries("Revenue", ("2025-12", "2026-01"), (400.0, 300.0))
+    assert month_over_month(series) == ("2026-01", "−25.0 %", None)
+
+
+def test_there_is_no_change_against_nothing() -> None:
+    assert change(5, None) is None and change(5, 0) is None
+    assert month_over_month(MonthlySeries("x", (), ())) is None
+
+
+def revenue_body(as_of: str, months: list[tuple[str, int]]) -> dict[str, Any]:
+    return {
+        "as_of": as_of,
+        "generated_at": as_of,
+        "currency": "USD",
+        "revenue_cents_30d": 123_456_78,
+        "commission_cents_30d": 1_000_00,
+        "orders_30d": 1200,
+        "average_order_value_cents": 10_288,
+        "refund_rate": 0.021,
+        "payment_failure_rate": 0.013,
+        "by_channel": [{"channel": "webshop", "revenue_cents": 100_00, "orders": 1}],
+        "by_month": [
+            {"month": m, "revenue_cents": cents, "commission_cents": cents // 10, "orders": 1}
+            for m, cents in months
+        ],
+        "top_vendors_by_revenue": [],
+    }
+
+
+def test_the_month_under_way_is_not_charted_or_compared_but_stays_in_the_table() -> None:
+    view = revenue_view(revenue_body("2026-11-15T00:00:00+00:00", [("2026-09", 100_00), ("2026-10", 150_00),
+                                                                  ("2026-11", 10_00)]))  # fmt: skip
+    assert view.series is not None and view.series.months == ("2026-09", "2026-10")
+    assert view.series.values == (100.0, 150.0)  # in dollars
+    month = next(t for t in view.tiles if t.label == "Last full month")
+    assert (month.value, month.detail) == ("$150", "2026-10 · MoM +50.0 %")
+    by_month = next(t for t in view.tables if t.title == "By month")
+    assert [row[0] for row in by_month.rows] == ["2026-09", "2026-10", "2026-11"]
+    revenue = next(t for t in view.tiles if t.label == "Revenue")
+    assert (revenue.value, revenue.detail) == ("$123,457", "last 30 days")
+
+
+def test_stickiness_is_daily_over_monthly_active_users() -> None:
+    body = {
+        "as_of": "2026-11-01T00:00:00+00:00",
+        "total_users": 1000,
+        "active_users": 900,
+        "suspended_users": 5,
+        "banned_users": 2,
+        "dau": 150,
+        "wau": 400,
+        "mau": 600,
+        "new_users_7d": 10,
+        "new_users_30d": 40,
+        "email_verified_rate": 0.8,
+        "by_country": [{"key": "DE", "count": 600}, {"key": "AT", "count": 400}],
+        "signups_by_month": [{"key": "2026-10", "count": 40}],
+    }
+    tiles = {t.label: t for t in users_view(body).tiles}
+    assert tiles["Stickiness (DAU/MAU)"].value == "25.0 %"
+    assert tiles["Monthly active"].detail == "last 30 days"
+    assert tiles["Users"].value == "1,000"
