@@ -60,15 +60,20 @@ async def current_principal(
         ) from None
 
 
+def check_permission(principal: Principal, permission: Permission, *, needed_for: str | None = None) -> None:
+    """The 403 every route sends, naming a role that has the permission; for checks inside a route too."""
+    if not principal.may(permission):
+        reason = f" ({needed_for})" if needed_for else ""
+        raise ProblemError(
+            403,
+            f"{permission.value} is not granted to role {', '.join(principal.roles)}{reason}",
+            required_role=REQUIRED_ROLE[permission].value,
+        )
+
+
 def require(permission: Permission) -> Callable[..., Principal]:
     async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if not principal.may(permission):
-            required = REQUIRED_ROLE[permission].value
-            raise ProblemError(
-                403,
-                f"{permission.value} is not granted to role {', '.join(principal.roles)}",
-                required_role=required,
-            )
+        check_permission(principal, permission)
         return principal
 
     return dependency

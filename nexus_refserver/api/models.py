@@ -271,6 +271,33 @@ class RevenueAnalytics(BaseModel):
     top_vendors_by_revenue: list[VendorRevenue]
 
 
+ReportColumnType = Literal["string", "integer", "number", "currency", "date", "month"]
+
+
+class ReportColumn(BaseModel):
+    name: str = Field(description="A dimension (`vendor` adds `vendor_id` after it) or a metric.")
+    label: str = Field(description="A heading for people, e.g. `Revenue (USD)`.")
+    type: ReportColumnType = Field(
+        description="date: YYYY-MM-DD; month: YYYY-MM; number: a ratio (4 decimals); "
+        "currency: USD with 2 decimals."
+    )
+
+
+class ReportResult(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    generated_at: str
+    as_of: str = Field(description="The instant the platform data describes.")
+    date_from: str = Field(alias="from", description="First day of the range (inclusive), YYYY-MM-DD.")
+    to: str = Field(description="End of the range (exclusive), YYYY-MM-DD.")
+    columns: list[ReportColumn] = Field(description="Dimension columns first, then the metrics, as asked.")
+    rows: list[list[str | int | float | None]] = Field(
+        description="One value a column, ordered by the dimensions as asked (ascending); null where an "
+        "order's vendor or product row is missing."
+    )
+    truncated: bool = Field(description="True when rows beyond `limit` were cut.")
+
+
 # --- admin --------------------------------------------------------------------------------------------------
 
 

@@ -63,6 +63,8 @@ ROUTES_AND_ALLOWED_ROLES = [
     ("GET", "/analytics/vendors", {"admin", "finance", "analyst"}),
     ("GET", "/analytics/content", {"admin", "finance", "analyst"}),
     ("GET", "/analytics/revenue", {"admin", "finance"}),
+    ("GET", "/analytics/report?metrics=orders", {"admin", "finance", "analyst"}),
+    ("GET", "/analytics/report?metrics=orders,revenue", {"admin", "finance"}),
     ("GET", "/admin/users", {"admin", "moderator"}),
     ("GET", "/admin/users/1", {"admin", "moderator"}),
     ("GET", "/admin/vendors", {"admin", "moderator"}),
