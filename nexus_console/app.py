@@ -49,6 +49,7 @@ from nexus_console.views.first_paint import FirstPaintLogger
 from nexus_console.views.login_dialog import LoginDialog
 from nexus_console.views.main_window import MainWindow
 from nexus_console.views.pane import Pane
+from nexus_console.views.pdf_export import write_pdf
 from nexus_console.views.screenshot import screenshot_when_fresh
 from nexus_console.views.theme import apply_theme
 from nexus_console.views.wall.controller import WallController
@@ -278,6 +279,8 @@ class ConsoleApp:
             on_task_error=self._on_task_error,
             heartbeat=self.heartbeat,
         )
+        if session.reports is not None:
+            session.reports.render_pdf = lambda html, path: write_pdf(html, path, title=path.stem)
         try:
             pane_types = self.pane_types if self.pane_types is not None else default_pane_types()
             self.window = MainWindow(session, pane_types, settings_for_console())
@@ -381,6 +384,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nexus_console.incident_cli import main as incident_main
 
         return incident_main(arguments[1:])
+    if arguments[:1] == ["report"]:
+        from nexus_console.report_cli import main as report_main
+
+        return report_main(arguments[1:])
     args = parse_args(arguments)
     faulthandler.enable()  # a watchdog's SIGABRT leaves the stack where the loop hung in the journal
     handlers = setup_logging(log_dir(), level=getattr(logging, args.log_level.upper()))

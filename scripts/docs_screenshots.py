@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import qasync
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from nexus_console.app import ConsoleApp
@@ -223,6 +224,25 @@ async def analytics_shots(window: Any, out: Path) -> None:
         analytics.tabs.setCurrentWidget(page)
         await settle(2)
         save(window, out / f"analytics-{kind}.png")
+    builder = analytics.builder
+    analytics.tabs.setCurrentWidget(builder)
+    builder.name.setText("Weekly vendor performance")
+    for i in range(builder.metrics.count()):
+        item = builder.metrics.item(i)
+        item.setCheckState(
+            Qt.CheckState.Checked if item.text() in ("Orders", "Units", "Revenue") else item.checkState()
+        )
+    builder.breakdowns[0].setCurrentText("Vendor")
+    builder.breakdowns[1].setCurrentText("Week")
+    builder.days.setValue(28)
+    builder.schedule.setText("weekly mon 08:00")
+    builder.email_to.setText("ops@nexus.test")
+    builder.run_button.click()
+    deadline = time.monotonic() + 20
+    while builder.table is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    await settle(1)
+    save(window, out / "analytics-reports.png")
 
 
 async def wall_shots(console: ConsoleApp, out: Path) -> None:

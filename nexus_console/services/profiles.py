@@ -42,6 +42,17 @@ class TlsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """Where scheduled reports are mailed from; the password (when `username` is set) is in the keychain."""
+
+    host: str
+    sender: str
+    port: int = 25
+    username: str | None = None
+    starttls: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     name: str
     api_base_url: str
@@ -51,6 +62,7 @@ class Profile:
     prometheus_url: str | None = None
     alertmanager_urls: tuple[str, ...] = ()  # every instance of an HA set; alerts are deduplicated
     tls: TlsSettings = field(default_factory=TlsSettings)
+    smtp: SmtpSettings | None = None
 
     @property
     def keychain_service(self) -> str:
@@ -122,7 +134,7 @@ class ProfileStore:
 
 
 def _profile_from_toml(name: str, body: dict[str, Any]) -> Profile:
-    known = {"api_base_url", "email", "replicas", "prometheus_url", "alertmanager_urls", "tls"}
+    known = {"api_base_url", "email", "replicas", "prometheus_url", "alertmanager_urls", "tls", "smtp"}
     unknown = set(body) - known
     if unknown:
         raise ProfileError(f"profile {name!r}: unknown keys {sorted(unknown)}")
@@ -138,6 +150,24 @@ def _profile_from_toml(name: str, body: dict[str, Any]) -> Profile:
         prometheus_url=body.get("prometheus_url"),
         alertmanager_urls=_url_list(body.get("alertmanager_urls", [])),
         tls=TlsSettings(verify=bool(tls.get("verify", True)), ca_bundle=ca_bundle),
+        smtp=_smtp_from_toml(name, body["smtp"]) if "smtp" in body else None,
+    )
+
+
+def _smtp_from_toml(name: str, body: dict[str, Any]) -> SmtpSettings:
+    unknown = set(body) - {"host", "port", "sender", "username", "starttls"}
+    if unknown:
+        raise ProfileError(
+            f"profile {name!r}: unknown smtp keys {sorted(unknown)} (the password goes in the keychain)"
+        )
+    if "host" not in body or "sender" not in body:
+        raise ProfileError(f"profile {name!r}: smtp needs a host and a sender address")
+    return SmtpSettings(
+        host=str(body["host"]),
+        sender=str(body["sender"]),
+        port=int(body.get("port", 25)),
+        username=body.get("username") or None,
+        starttls=bool(body.get("starttls", False)),
     )
 
 
@@ -160,4 +190,14 @@ def _profile_to_toml(profile: Profile) -> dict[str, Any]:
     if profile.tls.ca_bundle:
         tls["ca_bundle"] = str(profile.tls.ca_bundle)
     body["tls"] = tls
+    if profile.smtp is not None:
+        smtp = profile.smtp
+        body["smtp"] = {
+            "host": smtp.host,
+            "port": smtp.port,
+            "sender": smtp.sender,
+            "starttls": smtp.starttls,
+        }
+        if smtp.username:
+            body["smtp"]["username"] = smtp.username
     return body

@@ -2,12 +2,13 @@
 order. app.py builds it after login; the main window and every pane receive it and register nothing.
 
 The order, written once:
-  build   tasks, poller registry, `me`, Health sources, the analytics sources (analysts, finance and
-          admins), the uptime recording (reads the probes), alert runtime (reads the Health documents),
-          incident runtime (admins and analysts; reads the alert history), admin runtime (admins and
-          moderators only), the freshness watch over every poller
+  build   tasks, poller registry, `me`, Health sources, the analytics sources and the reports (analysts,
+          finance and admins), the uptime recording (reads the probes), alert runtime (reads the Health
+          documents), incident runtime (admins and analysts; reads the alert history), admin runtime (admins
+          and moderators only), the freshness watch over every poller
   start   the heartbeat (unless the app runs it), the garbage-collector steward, the freshness watch,
-          pollers, the uptime recording, then the alert runtime's tasks, then the admin runtime's task
+          pollers, the uptime recording, the report schedule, then the alert runtime's tasks, then the admin
+          runtime's task
   stop    the freshness watch, pollers, then every session task (the heartbeat among them; the runtimes
           close what they opened as their tasks end), then whatever a runtime holds that was never started
 
@@ -45,6 +46,7 @@ from nexus_console.services.incident_runtime import IncidentRuntime, IncidentSet
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
 from nexus_console.services.profiles import Profile, data_dir
+from nexus_console.services.report_runtime import ReportRuntime, ReportSettings
 from nexus_console.services.tasks import TaskRunner
 from nexus_console.services.uptime_recording import UptimeRecording
 from nexus_console.services.uptime_store import UptimeStore
@@ -69,6 +71,7 @@ class SessionSettings:
     admin: AdminSettings = field(default_factory=AdminSettings)
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     uptime_path: Path | None = None  # default: the data dir
     me_interval_s: float = ME_INTERVAL_S
     heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S
@@ -110,10 +113,12 @@ class ConsoleSession:
         self.me_source.host = self.health.api_host  # woken with the API's other sources when it returns
         self.exports = Exports(executor)
         self.analytics: AnalyticsSources | None = None
+        self.reports: ReportRuntime | None = None
         if me.may_access(ANALYTICS_READERS):
             self.analytics = AnalyticsSources(
                 self.registry, api, me, api_host=self.health.api_host, settings=settings.analytics
             )
+            self.reports = ReportRuntime(api, profile, keychain, settings.reports)
         probe_interval_s = self.health.probes.interval_s
         self.uptime = UptimeRecording(
             UptimeStore(settings.uptime_path or data_dir() / UPTIME_FILE),
@@ -177,6 +182,8 @@ class ConsoleSession:
         self.freshness.start()
         self.registry.start()
         self.uptime.start(self.tasks)
+        if self.reports is not None:
+            self.reports.start(self.tasks)
         self.alerts.start(self.tasks)
         if self.incidents is not None:
             self.incidents.start(self.tasks)

@@ -74,7 +74,12 @@ def test_an_analyst_sees_users_vendors_and_content_that_match_the_platform_data(
     qloop: QLoop, refserver_session: RefServer
 ) -> None:
     async def check(_session: ConsoleSession, pane: AnalyticsPane) -> None:
-        assert [pane.tabs.tabText(i) for i in range(pane.tabs.count())] == ["Users", "Vendors", "Content"]
+        assert [pane.tabs.tabText(i) for i in range(pane.tabs.count())] == [
+            "Users",
+            "Vendors",
+            "Content",
+            "Reports",
+        ]
         instant = as_of(pane, USERS)
         with platform_db(refserver_session, "users") as db:
             total = db.execute("SELECT count(*) FROM users").fetchone()[0]
@@ -128,6 +133,7 @@ def test_finance_sees_revenue_that_matches_the_orders_and_a_month_on_month_chang
             "Vendors",
             "Content",
             "Revenue",
+            "Reports",
         ]
         since = (as_of(pane, REVENUE) - timedelta(days=30)).replace(tzinfo=None)
         with platform_db(refserver_session, "marketplace") as db:

@@ -11,7 +11,9 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from nexus_console.domain.analytics import CONTENT, REVENUE, USERS, VENDORS, DataTable
 from nexus_console.domain.auth import ANALYTICS_READERS
+from nexus_console.domain.reports import ScheduledRun
 from nexus_console.views.analytics.page import AnalyticsPage
+from nexus_console.views.analytics.report_builder import ReportBuilder
 from nexus_console.views.pane import Pane, StaleBanner
 from nexus_console.workers.session import ConsoleSession
 
@@ -34,6 +36,11 @@ class AnalyticsPane(Pane):
             self.pages[kind] = page
             self.tabs.addTab(page, PAGE_TITLES[kind])
             self.watch(poller, page.set_status)
+        self.builder: ReportBuilder | None = None
+        if session.reports is not None:
+            self.builder = ReportBuilder(session, self.run_task, self)
+            self.tabs.addTab(self.builder, "Reports")
+            self.watch(session.reports.runs, self._on_scheduled_run, while_hidden=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
@@ -65,6 +72,10 @@ class AnalyticsPane(Pane):
 
         page.show_result(f"Saving “{table.title}” to {path}…")
         self.run_task(export(), name=f"export {path.name}")
+
+    def _on_scheduled_run(self, run: ScheduledRun) -> None:
+        if self.builder is not None:
+            self.builder.message.setText(f"Scheduled at {run.at:%H:%M}: {run.text}")
 
     def _tick(self, *_signal_args: object) -> None:
         page = self.tabs.currentWidget()
