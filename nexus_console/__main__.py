@@ -1,3 +1,3 @@
-from nexus_console.app import main
+from nexus_console.cli import main
 
 raise SystemExit(main())

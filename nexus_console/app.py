@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
-import faulthandler
 import gc
 import logging
 import os
@@ -19,29 +18,23 @@ from typing import Any
 
 os.environ.setdefault("QT_API", "pyside6")
 
-import qasync
 from PySide6.QtWidgets import QApplication, QDialog
 
-from nexus_console import __version__
 from nexus_console.domain.wall_playlist import PlaylistError
-from nexus_console.launch_options import default_pane_types, parse_args, settings_for_console
+from nexus_console.launch_options import default_pane_types, settings_for_console
 from nexus_console.services.api_client import NexusClient, PermissionDenied
 from nexus_console.services.auth import AuthSession, Credentials, LoginFailed, ServerUnreachable
 from nexus_console.services.cache import CACHE_FILE, LocalCache, cached_user
 from nexus_console.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer, DemoServerError
-from nexus_console.services.error_hooks import ExceptionHooks
 from nexus_console.services.heartbeat import Heartbeat
 from nexus_console.services.http import build_estate_client, build_http_client
 from nexus_console.services.keychain import Keychain
-from nexus_console.services.logging_setup import remove_handlers, setup_logging
 from nexus_console.services.profiles import (
     Profile,
     ProfileError,
     ProfileStore,
     cache_dir,
-    log_dir,
 )
-from nexus_console.services.quit_signals import install_quit_signals
 from nexus_console.services.races import Interrupted, first_of, unless_set
 from nexus_console.services.systemd_notify import SystemdNotifier, arm_freeze_switch, notify_watchdog
 from nexus_console.views.async_dialog import execute_dialog
@@ -51,7 +44,6 @@ from nexus_console.views.main_window import MainWindow
 from nexus_console.views.pane import Pane
 from nexus_console.views.pdf_export import write_pdf
 from nexus_console.views.screenshot import screenshot_when_fresh
-from nexus_console.views.theme import apply_theme
 from nexus_console.views.wall.controller import WallController
 from nexus_console.wall_launch import build_wall
 from nexus_console.workers.loop_watchdog import LoopWatchdog
@@ -378,39 +370,7 @@ class ConsoleApp:
         self._closers.clear()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] == ["incident"]:
-        from nexus_console.incident_cli import main as incident_main
-
-        return incident_main(arguments[1:])
-    if arguments[:1] == ["report"]:
-        from nexus_console.report_cli import main as report_main
-
-        return report_main(arguments[1:])
-    args = parse_args(arguments)
-    faulthandler.enable()  # a watchdog's SIGABRT leaves the stack where the loop hung in the journal
-    handlers = setup_logging(log_dir(), level=getattr(logging, args.log_level.upper()))
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("Nexus Console")
-    app.setApplicationVersion(__version__)
-    apply_theme(app)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    console = ConsoleApp(args, app)
-    hooks = ExceptionHooks(console.report_error, loop)
-    hooks.install()
-    uninstall_signals = install_quit_signals(loop, console.on_quit_signal)
-    try:
-        with loop:
-            return loop.run_until_complete(console.run())
-    finally:
-        uninstall_signals()
-        hooks.uninstall()
-        asyncio.set_event_loop(None)
-        remove_handlers(handlers)
-
-
 if __name__ == "__main__":
+    from nexus_console.cli import main
+
     raise SystemExit(main())

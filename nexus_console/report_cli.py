@@ -5,6 +5,9 @@ reports without a window, for cron or a systemd timer.
 the OS keychain only), asks the server for the report's table, writes it, and delivers it as the report says
 (a copy into its folder, e-mail over the profile's SMTP server) unless `--no-deliver`.
 
+`smtp-password` asks for the password of the profile's SMTP login and keeps it in the keychain (never in
+a file or an argument).
+
 Exit codes: 0 written and delivered; 2 a usage, profile or report error; 3 no stored sign-in, or the role may
 not read the report; 4 the server did not answer or answered an error; 5 the file could not be written;
 6 written, but a delivery failed.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sys
 from collections.abc import Sequence
@@ -27,6 +31,7 @@ from nexus_console.services.http import build_http_client
 from nexus_console.services.http.errors import FetchError
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.profiles import ProfileError, ProfileStore
+from nexus_console.services.report_mail import smtp_password_key
 from nexus_console.services.report_runner import PdfRenderer, ReportRunError, run_report
 from nexus_console.services.report_schedule import next_run
 from nexus_console.services.report_store import ReportStore
@@ -54,6 +59,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     run.add_argument("--format", choices=FORMATS, help="default: the report's own")
     run.add_argument("--no-deliver", action="store_true", help="write the file only: no copy, no e-mail")
+    commands.add_parser(
+        "smtp-password",
+        help="store the password of the profile's SMTP login in the keychain (asked, not an argument)",
+    )
     return parser.parse_args(argv)
 
 
@@ -133,9 +142,30 @@ def _pdf_renderer() -> PdfRenderer:
     return lambda html, path: write_pdf(html, path, title=path.stem)
 
 
+async def store_smtp_password(args: argparse.Namespace, password: str) -> str:
+    try:
+        profile = ProfileStore(args.config).load().pick(args.profile)
+    except ProfileError as exc:
+        raise CommandError(str(exc), USAGE) from None
+    if profile.smtp is None or not profile.smtp.username:
+        raise CommandError(
+            f"Profile {profile.name!r} has no SMTP login (smtp.username) to store a password for.", USAGE
+        )
+    keychain = Keychain(profile.keychain_service)
+    await keychain.set(smtp_password_key(profile.smtp.username), password)
+    if keychain.problem:
+        raise CommandError(
+            f"The keychain is not available ({keychain.problem}); nothing was stored.", REFUSED
+        )
+    return f"Stored the SMTP password of {profile.smtp.username} in the keychain."
+
+
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     try:
+        if args.command == "smtp-password":
+            print(asyncio.run(store_smtp_password(args, getpass.getpass("SMTP password: "))))
+            return OK
         if args.command == "list":
             print(list_reports(ReportStore(args.reports).load()))
             return OK

@@ -49,8 +49,8 @@ def send_blocking(settings: SmtpSettings, password: str | None, message: EmailMe
             if settings.username:
                 if password is None:
                     raise MailError(
-                        f"The SMTP password of {settings.username} is not in the keychain: set it in the "
-                        "console's report settings."
+                        f"The SMTP password of {settings.username} is not in the keychain: store it with "
+                        "`nexus-console report smtp-password`."
                     )
                 smtp.login(settings.username, password)
             smtp.send_message(message)

@@ -142,3 +142,18 @@ def test_the_report_command_signs_in_from_the_real_keychain_as_cron_would_run_it
     assert done.stdout.startswith("Wrote ") and out.read_bytes().startswith(b"%PDF")
     text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
     assert "Daily revenue" in text and "Revenue (USD)" in text
+
+
+def test_the_smtp_password_is_asked_for_and_kept_in_the_keychain_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any, memory_keyring: Any, isolated_dirs: dict[str, Path]
+) -> None:
+    save_profile("http://127.0.0.1:9")
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "mail-s3cret")
+    code, _, err = run_cli("smtp-password", capsys=capsys)
+    assert code == 2 and "has no SMTP login" in err
+    save_profile("http://127.0.0.1:9", SmtpSettings("127.0.0.1", "reports@nexus.test", username="mailer"))
+    code, out, _ = run_cli("smtp-password", capsys=capsys)
+    assert code == 0 and out.strip() == "Stored the SMTP password of mailer in the keychain."
+    assert memory_keyring.get_password("nexus-console:lab", "smtp:mailer") == "mail-s3cret"
+    files = [p for d in isolated_dirs.values() for p in d.rglob("*") if p.is_file()]
+    assert files and all(b"mail-s3cret" not in p.read_bytes() for p in files)
