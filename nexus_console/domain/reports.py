@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+REPORT_PATH = "/analytics/report"
 METRICS = {
     "orders": "Orders",
     "units": "Units",

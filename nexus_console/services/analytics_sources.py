@@ -10,11 +10,14 @@ from typing import Any
 from nexus_console.domain.analytics import ANALYTICS_KINDS, REVENUE, VIEW_BUILDERS
 from nexus_console.domain.auth import REVENUE_READERS, Me
 from nexus_console.domain.backoff import Backoff
+from nexus_console.domain.executive import MONTHLY_DAYS
+from nexus_console.domain.reports import REPORT_PATH, ReportTable
 from nexus_console.services.api_client import NexusClient
 from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
 from nexus_console.services.telemetry import fetch_document, parse_generated_at
 
 SOURCE_PREFIX = "analytics_"
+MONTHLY = f"{SOURCE_PREFIX}monthly"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,22 @@ class AnalyticsSources:
                 )
             )
 
+        # The executive view's monthly orders (and revenue for those who may read it), 13 whole months.
+        metrics = "orders,units,revenue" if me.may_access(REVENUE_READERS) else "orders,units"
+        params = {"metrics": metrics, "dimensions": "month", "days": str(MONTHLY_DAYS)}
+        self.monthly: Poller[dict[str, Any]] = registry.add(
+            Poller(
+                MONTHLY,
+                lambda: fetch_document(api, REPORT_PATH, ReportTable.from_json, params),
+                settings.interval_s,
+                timeout_s=settings.timeout_s,
+                backoff=Backoff(1.0, settings.retry_max_s),
+                source_time=parse_generated_at,
+                cache_codec=JSON_CODEC,
+                host=api_host,
+            )
+        )
+
     def refresh_now(self) -> None:
-        for poller in self.documents.values():
+        for poller in (*self.documents.values(), self.monthly):
             poller.poke()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nexus_console.domain.reports import ReportSpec, ReportTable, report_filename
+from nexus_console.domain.reports import REPORT_PATH, ReportSpec, ReportTable, report_filename
 from nexus_console.services.http.errors import FetchError
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.profiles import Profile
@@ -20,7 +20,6 @@ from nexus_console.services.report_export import ExportFormat, export_rows
 from nexus_console.services.report_mail import MailError, send_report_mail
 from nexus_console.services.telemetry import JsonApi
 
-REPORT_PATH = "/analytics/report"
 # (html, path) -> pages: Qt's layout (views.pdf_export.write_pdf), handed in by whoever may import views
 PdfRenderer = Callable[[str, Path], int]
 

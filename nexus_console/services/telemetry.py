@@ -86,10 +86,12 @@ async def fetch_service_catalog(api: JsonApi) -> ServiceCatalog:
         raise FetchError(f"unexpected body from {SERVICES_PATH}: {exc}") from None
 
 
-async def fetch_document(api: JsonApi, path: str, validate: Callable[[Any], object]) -> dict[str, Any]:
+async def fetch_document(
+    api: JsonApi, path: str, validate: Callable[[Any], object], params: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The JSON document at `path`, kept as JSON (the local cache stores it as is) once `validate` accepts it;
     a body it refuses is a FetchError that names the path."""
-    body, _ = await api.get_json(path)  # NexusClient bounds it (1 MiB: limits.API_PATH_LIMITS)
+    body, _ = await api.get_json(path, params)  # NexusClient bounds it (1 MiB: limits.API_PATH_LIMITS)
     try:
         validate(body)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

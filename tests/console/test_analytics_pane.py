@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -75,6 +76,7 @@ def test_an_analyst_sees_users_vendors_and_content_that_match_the_platform_data(
 ) -> None:
     async def check(_session: ConsoleSession, pane: AnalyticsPane) -> None:
         assert [pane.tabs.tabText(i) for i in range(pane.tabs.count())] == [
+            "Executive",
             "Users",
             "Vendors",
             "Content",
@@ -129,6 +131,7 @@ def test_finance_sees_revenue_that_matches_the_orders_and_a_month_on_month_chang
 ) -> None:
     async def check(_session: ConsoleSession, pane: AnalyticsPane) -> None:
         assert [pane.tabs.tabText(i) for i in range(pane.tabs.count())] == [
+            "Executive",
             "Users",
             "Vendors",
             "Content",
@@ -172,8 +175,8 @@ def test_a_table_exports_to_csv_and_excel_from_its_page(
     qloop: QLoop, refserver_session: RefServer, tmp_path: Path
 ) -> None:
     async def check(_session: ConsoleSession, pane: AnalyticsPane) -> None:
-        pane.tabs.setCurrentIndex(list(pane.pages).index(VENDORS))
         page = pane.page(VENDORS)
+        pane.tabs.setCurrentWidget(page)
         block = page.table("Top vendors, last 30 days")
         shown = block.model.items()
         block.export(tmp_path / "top.csv", "csv")
@@ -199,3 +202,54 @@ def test_a_table_exports_to_csv_and_excel_from_its_page(
         assert "No such file or directory" in page.result.text()
 
     qloop.run(with_analytics_pane(refserver_session, "admin@nexus.test", check)(), timeout_s=60)
+
+
+def orders_in_month(server: RefServer, month: str) -> tuple[int, int]:
+    """(orders of any status, cents of completed ones) placed in `month` (YYYY-MM, UTC)."""
+    with platform_db(server, "marketplace") as db:
+        rows = db.execute("SELECT placed_at, amount_cents, status FROM orders").fetchall()
+    placed = [(amount, status) for at, amount, status in rows if at[:7] == month]
+    return len(placed), sum(amount for amount, status in placed if status == "completed")
+
+
+def executive_tile(pane: AnalyticsPane, label: str) -> Any:
+    assert pane.executive is not None
+    return next((tile for tile in pane.executive.tiles_shown if tile.label == label), None)
+
+
+def test_the_executive_page_shows_the_business_at_a_glance_for_finance(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    async def check(_session: ConsoleSession, pane: AnalyticsPane) -> None:
+        assert pane.tabs.currentWidget() is pane.executive, "the first page an executive sees"
+        await wait_until(
+            lambda: getattr(executive_tile(pane, "Revenue, last whole month"), "available", False)
+        )
+        october, october_cents = orders_in_month(refserver_session, "2026-10")
+        september, _ = orders_in_month(refserver_session, "2026-09")
+        revenue = executive_tile(pane, "Revenue, last whole month")
+        assert revenue.value == f"${october_cents / 100:,.0f}" and len(revenue.trend) >= 12
+        orders = executive_tile(pane, "Orders, last whole month")
+        change = (october - september) / september * 100
+        assert orders.value == f"{october:,}"
+        assert orders.detail.startswith(f"2026-10 · MoM {'+' if change >= 0 else '−'}{abs(change):.1f} %")
+        assert executive_tile(pane, "Incidents").detail == "not readable with your role"
+        assert "Platform data as of 2026-11-01" in pane.executive.info.text()
+        shown = {w.label.text(): w.value.text() for w in pane.executive.tiles if w.isVisible()}
+        assert shown["Orders, last whole month"] == f"{october:,}"
+
+    qloop.run(with_analytics_pane(refserver_session, "finance@nexus.test", check)(), timeout_s=60)
+
+
+def test_the_executive_page_of_an_analyst_leaves_revenue_to_finance(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    async def check(_session: ConsoleSession, pane: AnalyticsPane) -> None:
+        await wait_until(
+            lambda: getattr(executive_tile(pane, "Orders, last whole month"), "available", False)
+        )
+        revenue = executive_tile(pane, "Revenue")
+        assert (revenue.value, revenue.detail, revenue.available) == ("—", "for finance and admins", False)
+        await wait_until(lambda: executive_tile(pane, "Open incidents") is not None, timeout_s=20)
+
+    qloop.run(with_analytics_pane(refserver_session, "analyst@nexus.test", check)(), timeout_s=60)

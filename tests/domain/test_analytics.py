@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from nexus_console.domain.analytics import MonthlySeries, change, month_over_month, revenue_view, users_view
+from nexus_console.domain.executive import ExecutiveInputs, executive_tiles, whole_months
+from nexus_console.domain.reports import ReportTable
 
 
 def test_a_month_is_compared_with_the_month_before_and_the_same_month_a_year_earlier() -> None:
@@ -76,3 +78,34 @@ def test_stickiness_is_daily_over_monthly_active_users() -> None:
     assert tiles["Stickiness (DAU/MAU)"].value == "25.0 %"
     assert tiles["Monthly active"].detail == "last 30 days"
     assert tiles["Users"].value == "1,000"
+
+
+def report_by_month(date_from: str, as_of: str, months: list[tuple[str, int]]) -> ReportTable:
+    return ReportTable.from_json(
+        {
+            "columns": [
+                {"name": "month", "label": "Month", "type": "month"},
+                {"name": "orders", "label": "Orders", "type": "integer"},
+            ],
+            "rows": [[m, n] for m, n in months],
+            "from": date_from,
+            "to": as_of[:10],
+            "as_of": as_of,
+            "truncated": False,
+        }
+    )
+
+
+def test_the_executive_trends_keep_whole_months_only() -> None:
+    table = report_by_month(
+        "2025-09-27",
+        "2026-11-15T00:00:00Z",
+        [("2025-09", 3), ("2025-10", 90), ("2026-09", 100), ("2026-10", 110), ("2026-11", 40)],
+    )
+    series = whole_months(table, "orders")
+    assert series is not None and series.months == ("2025-10", "2026-09", "2026-10")
+    tiles = {t.label: t for t in executive_tiles(ExecutiveInputs(monthly=table), now=0)}
+    orders = tiles["Orders, last whole month"]
+    assert (orders.value, orders.detail) == ("110", "2026-10 · MoM +10.0 % · YoY +22.2 %")
+    assert orders.trend == (90.0, 100.0, 110.0)
+    assert not tiles["Revenue"].available and tiles["Uptime, 30 days"].value == "—"

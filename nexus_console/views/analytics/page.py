@@ -38,6 +38,8 @@ TILE_STYLE = (
 )
 # (the table, the file to write, "csv" or "xlsx"): the pane runs it through the session's exports
 TableExporter = Callable[[DataTable, Path, str], None]
+# the same, with the page that asks (it shows the result)
+PageExporter = Callable[["AnalyticsPage", DataTable, Path, str], None]
 
 
 def name_column(table: DataTable) -> int:
@@ -108,13 +110,13 @@ class TableBlock(QWidget):
 
 
 class AnalyticsPage(QScrollArea):
-    def __init__(self, kind: str, export: TableExporter, parent: QWidget | None = None) -> None:
+    def __init__(self, kind: str, export: PageExporter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.kind = kind
         self.setObjectName(f"analytics_{kind}")
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self._export = export
+        self._export: TableExporter = lambda table, path, fmt: export(self, table, path, fmt)
         self.status: SourceStatus[Any] | None = None
         self.view: AnalyticsView | None = None
         self._chart_shows: tuple[AnalyticsView | None, str | None] = (None, None)

@@ -1,23 +1,27 @@
-"""Analytics: users, vendors, content and (for finance and admins) revenue, a page each, from the
-`/analytics/*` documents the session polls. Every figure carries the instant it describes and its age; every
-table and chart exports (CSV or Excel through the session's exports, on a worker)."""
+"""Analytics: the executive page, then users, vendors, content and (finance, admins) revenue, a page each,
+from the `/analytics/*` documents the session polls, and the report builder. Every figure carries the
+instant it describes and its age; every table and chart exports (CSV or Excel, on a worker)."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from nexus_console.domain.analytics import CONTENT, REVENUE, USERS, VENDORS, DataTable
-from nexus_console.domain.auth import ANALYTICS_READERS
+from nexus_console.domain.auth import ANALYTICS_READERS, REVENUE_READERS
 from nexus_console.domain.reports import ScheduledRun
+from nexus_console.views.analytics import executive
+from nexus_console.views.analytics.executive import ExecutivePage
 from nexus_console.views.analytics.page import AnalyticsPage
 from nexus_console.views.analytics.report_builder import ReportBuilder
 from nexus_console.views.pane import Pane, StaleBanner
 from nexus_console.workers.session import ConsoleSession
 
 PAGE_TITLES = {USERS: "Users", VENDORS: "Vendors", CONTENT: "Content", REVENUE: "Revenue"}
+UPTIME_EVERY_S = 60.0
 
 
 class AnalyticsPane(Pane):
@@ -30,6 +34,11 @@ class AnalyticsPane(Pane):
         self.tabs = QTabWidget(self)
         self._no_page_banner = StaleBanner(self)  # never shown: a user without analytics pages
         self.pages: dict[str, AnalyticsPage] = {}
+        self.executive: ExecutivePage | None = None
+        self._uptime_asked = 0.0
+        if session.analytics is not None:
+            self.executive = self._executive_page(session)
+            self.tabs.addTab(self.executive, "Executive")
         documents = session.analytics.documents if session.analytics is not None else {}
         for kind, poller in documents.items():
             page = AnalyticsPage(kind, self.export_table, self)
@@ -47,6 +56,25 @@ class AnalyticsPane(Pane):
         self.tabs.currentChanged.connect(self._tick)
         self.every(1000, self._tick)
 
+    def _executive_page(self, session: ConsoleSession) -> ExecutivePage:
+        assert session.analytics is not None
+        analytics = session.analytics
+        page = ExecutivePage(
+            may_read_revenue=self.allows(REVENUE_READERS), may_read_incidents=session.incidents is not None
+        )
+        sources: dict[str, Any] = {
+            executive.USERS: analytics.documents[USERS],
+            executive.VENDORS: analytics.documents[VENDORS],
+            executive.MONTHLY: analytics.monthly,
+            executive.API: session.health.api_health,
+        }
+        if session.incidents is not None:
+            sources[executive.INCIDENTS] = session.incidents.list
+        for name, poller in sources.items():
+            self.watch(poller, lambda status, name=name: page.set_source(name, status))
+        self.watch(session.uptime.feed, page.set_uptime)
+        return page
+
     def page(self, kind: str) -> AnalyticsPage:
         return self.pages[kind]
 
@@ -56,10 +84,8 @@ class AnalyticsPane(Pane):
         page = self.tabs.currentWidget()
         return page.banner if isinstance(page, AnalyticsPage) else self._no_page_banner
 
-    def export_table(self, table: DataTable, path: Path, fmt: str) -> None:
-        """Write `table` to `path` ("csv" or "xlsx") on a worker; the page says where it went, or why not."""
-        page = self.tabs.currentWidget()
-        assert isinstance(page, AnalyticsPage)
+    def export_table(self, page: AnalyticsPage, table: DataTable, path: Path, fmt: str) -> None:
+        """Write `table` to `path` ("csv" or "xlsx") on a worker; `page` says where it went, or why not."""
 
         async def export() -> None:
             job = self.session.exports.start(path, fmt, table.columns, table.rows, total_rows=len(table.rows))
@@ -78,6 +104,9 @@ class AnalyticsPane(Pane):
             self.builder.message.setText(f"Scheduled at {run.at:%H:%M}: {run.text}")
 
     def _tick(self, *_signal_args: object) -> None:
-        page = self.tabs.currentWidget()
-        if isinstance(page, AnalyticsPage):
-            page.refresh(time.time())
+        page, now = self.tabs.currentWidget(), time.time()
+        if isinstance(page, AnalyticsPage | ExecutivePage):
+            page.refresh(now)
+        if isinstance(page, ExecutivePage) and now - self._uptime_asked >= UPTIME_EVERY_S:
+            self._uptime_asked = now  # the uptime record answers when asked (as for the Uptime pane)
+            self.run_task(self.session.uptime.refresh(), name="executive uptime")
