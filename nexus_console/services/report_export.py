@@ -133,6 +133,16 @@ def export_rows(
     return ExportResult(path, written, sink.sheets, time.perf_counter() - started)
 
 
+# A spreadsheet opening the CSV would run a text cell starting so as a formula (a vendor named
+# "=HYPERLINK(…)"): such cells get a leading apostrophe, as OWASP advises. Excel files need none (text
+# cells are written as strings there).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    return f"'{value}" if type(value) is str and value.startswith(_FORMULA_START) else value
+
+
 class _Sink:
     sheets = 1
 
@@ -149,6 +159,8 @@ class _CsvSink(_Sink):
     def write(self, row: Sequence[Any]) -> None:
         if not _CSV_NATIVE.issuperset(map(type, row)):
             row = [value.isoformat() if isinstance(value, datetime) else value for value in row]
+        if any(type(value) is str and value.startswith(_FORMULA_START) for value in row):
+            row = [_inert(value) for value in row]
         self._writer.writerow(row)
 
     def __exit__(self, *exc: object) -> None:

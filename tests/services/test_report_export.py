@@ -87,6 +87,20 @@ def test_a_csv_datetime_keeps_its_offset_in_iso_8601(folder: Path) -> None:
     assert read_csv(folder / "r.csv")[1] == ["2026-03-11T14:20:00+02:00", "2026-03-11"]
 
 
+def test_a_csv_text_cell_a_spreadsheet_would_run_as_a_formula_is_kept_as_text(folder: Path) -> None:
+    rows = [('=HYPERLINK("http://x")', -5, "+1", "@SUM(A1)", "plain", "a=b")]
+    export_rows(folder / "r.csv", ExportFormat.CSV, ["vendor", "n", "a", "b", "c", "d"], rows)
+
+    assert read_csv(folder / "r.csv")[1] == [
+        '\'=HYPERLINK("http://x")',
+        "-5",
+        "'+1",
+        "'@SUM(A1)",
+        "plain",
+        "a=b",
+    ]
+
+
 def test_csv_never_splits_a_report(folder: Path) -> None:
     result = export_rows(
         folder / "r.csv", ExportFormat.CSV, ["n", "m"], numbered(2500), max_rows_per_sheet=1000
