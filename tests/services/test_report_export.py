@@ -198,6 +198,16 @@ def test_sheet_names_are_made_acceptable_to_excel(folder: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_million_rows_to_csv_are_all_there_in_one_file(folder: Path) -> None:
+    result = export_rows(folder / "big.csv", ExportFormat.CSV, ["n", "m"], numbered(1_000_000))
+
+    assert (result.rows, result.sheets) == (1_000_000, 1)
+    with (folder / "big.csv").open(encoding="utf-8") as file:
+        lines = sum(1 for _ in file)
+    assert lines == 1_000_001 and list(folder.iterdir()) == [folder / "big.csv"]
+
+
+@pytest.mark.slow
 def test_one_row_past_excel_s_limit_goes_to_a_second_sheet(folder: Path) -> None:
     result = export_rows(
         folder / "big.xlsx", ExportFormat.XLSX, ["n", "m"], numbered(EXCEL_MAX_DATA_ROWS + 1)
