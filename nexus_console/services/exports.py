@@ -1,19 +1,20 @@
-"""Exports of tables and reports to CSV or XLSX, run on the session's executor so the window keeps turning:
-an `ExportJob` publishes its progress on a feed, can be cancelled, and its `result()` is the file written
-(a cancelled or failed job leaves no file under the chosen name: `services.report_export`)."""
+"""Exports of tables and reports to CSV or XLSX, written by a process of their own (`services.export_worker`
+says why) and watched from the session's executor, so the window keeps turning: an `ExportJob` publishes its
+progress on a feed, can be cancelled, and its `result()` is the file written (a cancelled or failed job leaves
+no file under the chosen name: `services.report_export`)."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nexus_console.services.export_process import ExportCancel, export_in_process
 from nexus_console.services.feeds import Feed
-from nexus_console.services.report_export import ExportFormat, ExportResult, export_rows
+from nexus_console.services.report_export import ExportFormat, ExportResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ class ExportJob:
         self,
         path: Path,
         future: asyncio.Future[ExportResult],
-        cancel: threading.Event,
+        cancel: ExportCancel,
         progress: Feed[ExportProgress],
     ) -> None:
         self.path = path
@@ -43,7 +44,7 @@ class ExportJob:
         self._cancel = cancel
 
     def cancel(self) -> None:
-        self._cancel.set()
+        self._cancel()
 
     async def result(self) -> ExportResult:
         return await self._future
@@ -63,9 +64,9 @@ class Exports:
         total_rows: int | None = None,
         sheet_name: str = "Report",
     ) -> ExportJob:
-        """Start writing `rows` to `path` on the executor (call on the loop's thread)."""
+        """Start writing `rows` to `path` (call on the loop's thread); `rows` is read on the executor."""
         loop = asyncio.get_running_loop()
-        cancel = threading.Event()
+        cancel = ExportCancel()
         progress: Feed[ExportProgress] = Feed(f"export {path.name}")
 
         def report(written: int, total: int | None) -> None:
@@ -73,7 +74,7 @@ class Exports:
                 loop.call_soon_threadsafe(progress.publish, ExportProgress(written, total))
 
         def run() -> ExportResult:
-            return export_rows(
+            return export_in_process(
                 path,
                 ExportFormat(fmt),
                 columns,

@@ -103,3 +103,11 @@ def row_table(
         table.setStyleSheet(compact_table_style(font_pt))
     TitleKeeper(header)
     return table
+
+
+def show_model(view: QTableView, model: QAbstractItemModel) -> None:
+    """Show `model` in `view` (a new result set, with columns of its own) and dispose of the one it showed."""
+    old = view.model()
+    view.setModel(model)
+    if old is not None and old is not model:
+        old.deleteLater()

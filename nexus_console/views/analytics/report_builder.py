@@ -39,7 +39,7 @@ from nexus_console.domain.reports import (
 )
 from nexus_console.models.analytics_table import DataTableModel
 from nexus_console.views.chart_base import ask_save_path
-from nexus_console.views.table_view import row_table
+from nexus_console.views.table_view import row_table, show_model
 from nexus_console.workers.bridge import FeedWatcher
 from nexus_console.workers.session import ConsoleSession
 
@@ -253,10 +253,9 @@ class ReportBuilder(QWidget):
 
     def show_table(self, spec: ReportSpec, table: ReportTable) -> None:
         self.table = table
-        old, self.model = self.model, DataTableModel(table.labels, self)
+        self.model = DataTableModel(table.labels, self)
         self.model.replace_items(list(table.rows))
-        self.view.setModel(self.model)
-        old.deleteLater()
+        show_model(self.view, self.model)
         header = self.view.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
