@@ -111,3 +111,11 @@ def show_model(view: QTableView, model: QAbstractItemModel) -> None:
     view.setModel(model)
     if old is not None and old is not model:
         old.deleteLater()
+
+
+def fit_columns(view: QTableView, stretch: int) -> None:
+    """Every column as wide as its contents, and column `stretch` (a name) takes the spare width."""
+    header = view.horizontalHeader()
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -39,7 +38,7 @@ from nexus_console.domain.reports import (
 )
 from nexus_console.models.analytics_table import DataTableModel
 from nexus_console.views.chart_base import ask_save_path
-from nexus_console.views.table_view import row_table, show_model
+from nexus_console.views.table_view import fit_columns, row_table, show_model
 from nexus_console.workers.bridge import FeedWatcher
 from nexus_console.workers.session import ConsoleSession
 
@@ -256,13 +255,8 @@ class ReportBuilder(QWidget):
         self.model = DataTableModel(table.labels, self)
         self.model.replace_items(list(table.rows))
         show_model(self.view, self.model)
-        header = self.view.horizontalHeader()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         names = [i for i, column in enumerate(table.columns) if column.type == "string"]
-        header.setSectionResizeMode(
-            names[0] if names else len(table.columns) - 1, QHeaderView.ResizeMode.Stretch
-        )
+        fit_columns(self.view, stretch=names[0] if names else len(table.columns) - 1)
         cut = " · cut at the server's row limit" if table.truncated else ""
         rows = f"{len(table.rows):,} rows"
         self.summary.setText(
