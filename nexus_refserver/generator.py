@@ -15,10 +15,10 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Table, delete, insert, select
+from sqlalchemy import Date, DateTime, Engine, Table, delete, insert, select
 
 from nexus_refserver.config import USERS_PER_SCALE
 from nexus_refserver.databases import Databases
@@ -38,7 +38,7 @@ from nexus_refserver.schema import (
 log = logging.getLogger(__name__)
 
 # bump when the generated rows or tables change, so existing data dirs are regenerated
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -153,9 +153,11 @@ def _insert_all(engine: Engine, table: Table, rows: Iterator[dict]) -> None:
 
 
 def _sqlite_value(value: object) -> object:
-    # the text form SQLAlchemy's SQLite DateTime type reads back
+    # the text forms SQLAlchemy's SQLite DateTime and Date types read back
     if isinstance(value, datetime):
         return value.replace(tzinfo=None).isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
     return value
 
 
@@ -163,7 +165,9 @@ def _insert_all_sqlite(engine: Engine, table: Table, rows: Iterator[dict]) -> No
     """Bulk path for SQLite: plain DB-API executemany with tuples, skipping per-value type processing."""
     names = [column.name for column in table.columns]
     as_tuple = operator.itemgetter(*names)
-    date_positions = [i for i, column in enumerate(table.columns) if isinstance(column.type, DateTime)]
+    date_positions = [
+        i for i, column in enumerate(table.columns) if isinstance(column.type, (DateTime, Date))
+    ]
     statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     with engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA cache_size=-200000")
@@ -424,6 +428,9 @@ def generate_users(engine: Engine, seed: int, count: int) -> None:
 
 
 def generate(dbs: Databases, seed: int, scale: float) -> DatasetSize:
+    # imported here: generator_activity builds on this module's helpers
+    from nexus_refserver.generator_activity import generate_activity
+
     size = DatasetSize.for_scale(scale)
     steps: list[tuple[str, Callable[[], None]]] = [
         ("users", lambda: generate_users(dbs.users, seed, size.users)),
@@ -443,6 +450,7 @@ def generate(dbs: Databases, seed: int, scale: float) -> DatasetSize:
                 dbs.marketplace, product_subject_links, product_subject_link_rows(seed, size)
             ),
         ),
+        ("funnel_events and user_activity", lambda: generate_activity(dbs.users, seed, size)),
     ]
     for name, step in steps:
         started = time.perf_counter()

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import String, case, cast, func, select, type_coerce
 
 from nexus_refserver.databases import Databases, rfc3339
 from nexus_refserver.generator import CATEGORIES, DATA_AS_OF
@@ -61,11 +61,11 @@ _CENT = Decimal("0.01")
 _SUMS = 6  # after the group keys: count, units, refunds, completed, amount and commission of completed
 
 
-def _unprocessable(detail: str) -> ProblemError:
+def unprocessable(detail: str) -> ProblemError:
     return ProblemError(422, detail, title="Unprocessable Content")
 
 
-def _quoted(value: str) -> str:
+def quoted(value: str) -> str:
     return f"“{value if len(value) <= 40 else value[:39] + '…'}”"
 
 
@@ -78,13 +78,11 @@ def _chosen(kind: str, values: list[str], allowed: Iterable[str], *, once: bool)
     allowed = tuple(allowed)
     for value in values:
         if value not in allowed:
-            raise _unprocessable(f"Unknown {kind} {_quoted(value)}; choose from {', '.join(allowed)}.")
+            raise unprocessable(f"Unknown {kind} {quoted(value)}; choose from {', '.join(allowed)}.")
     if once:
         for value in values:
             if values.count(value) > 1:
-                raise _unprocessable(
-                    f"The {kind} {_quoted(value)} is asked for twice; name each {kind} once."
-                )
+                raise unprocessable(f"The {kind} {quoted(value)} is asked for twice; name each {kind} once.")
     return tuple(dict.fromkeys(values))
 
 
@@ -92,16 +90,14 @@ def _vendor_ids(values: list[str]) -> tuple[int, ...]:
     ids: dict[int, None] = {}
     for value in values:
         if not _VENDOR_ID.fullmatch(value) or not 1 <= int(value) <= MAX_VENDOR_ID:
-            raise _unprocessable(
-                f"{_quoted(value)} is not a vendor id; vendor ids are whole numbers like 12."
-            )
+            raise unprocessable(f"{quoted(value)} is not a vendor id; vendor ids are whole numbers like 12.")
         ids[int(value)] = None
     if len(ids) > MAX_VENDOR_IDS:
-        raise _unprocessable(f"A report filters on at most {MAX_VENDOR_IDS:,} vendor ids, not {len(ids):,}.")
+        raise unprocessable(f"A report filters on at most {MAX_VENDOR_IDS:,} vendor ids, not {len(ids):,}.")
     return tuple(ids)
 
 
-def _date(name: str, text: str | None) -> date | None:
+def parse_date(name: str, text: str | None) -> date | None:
     if text is None:
         return None
     try:
@@ -109,7 +105,7 @@ def _date(name: str, text: str | None) -> date | None:
             return date.fromisoformat(text)
     except ValueError:
         pass
-    raise _unprocessable(f"“{name}” must be a date written YYYY-MM-DD, not {_quoted(text)}.")
+    raise unprocessable(f"“{name}” must be a date written YYYY-MM-DD, not {quoted(text)}.")
 
 
 @dataclass(frozen=True)
@@ -147,15 +143,15 @@ class ReportRequest:
         """The query parameters as given; a 422 problem with a sentence for the first one that is wrong."""
         chosen_metrics = _chosen("metric", _items([metrics]), METRICS, once=True)
         if not chosen_metrics:
-            raise _unprocessable(f"Choose at least one metric from {', '.join(METRICS)}.")
+            raise unprocessable(f"Choose at least one metric from {', '.join(METRICS)}.")
         asked = _items([dimensions])
         if len(asked) > MAX_DIMENSIONS:
-            raise _unprocessable(
-                f"A report has at most {MAX_DIMENSIONS} dimensions; {_quoted(', '.join(asked))} "
+            raise unprocessable(
+                f"A report has at most {MAX_DIMENSIONS} dimensions; {quoted(', '.join(asked))} "
                 f"is {len(asked)}."
             )
         chosen_dimensions = _chosen("dimension", asked, DIMENSIONS, once=True)
-        start, end = _range(_date("from", date_from), _date("to", date_to), days)
+        start, end = date_range(parse_date("from", date_from), parse_date("to", date_to), days)
         return cls(
             metrics=chosen_metrics,
             dimensions=chosen_dimensions,
@@ -169,28 +165,34 @@ class ReportRequest:
         )
 
 
-def _range(start: date | None, end: date | None, days: int | None) -> tuple[date, date]:
+def date_range(
+    start: date | None,
+    end: date | None,
+    days: int | None,
+    *,
+    max_days: int = MAX_RANGE_DAYS,
+    longest: str = "a report covers at most 3 years",
+) -> tuple[date, date]:
     """[from, to): `to` defaults to the data's as-of day, `from` to `days` (30) days before `to`."""
     end = end or DEFAULT_TO
     if start is not None and days is not None:
-        raise _unprocessable("Give either “from” or “days”, not both.")
+        raise unprocessable("Give either “from” or “days”, not both.")
     if start is None:
         span = DEFAULT_RANGE_DAYS if days is None else days
         try:
             start = end - timedelta(days=span)
         except OverflowError:
-            raise _unprocessable(f"There are not {span} days before {end}; give “from” instead.") from None
+            raise unprocessable(f"There are not {span} days before {end}; give “from” instead.") from None
     if start >= end:
-        raise _unprocessable(f"“from” ({start}) must be before “to” ({end}).")
-    if (end - start).days > MAX_RANGE_DAYS:
-        raise _unprocessable(
-            f"From {start} to {end} is {(end - start).days:,} days; a report covers at most 3 years "
-            f"({MAX_RANGE_DAYS:,} days)."
+        raise unprocessable(f"“from” ({start}) must be before “to” ({end}).")
+    if (end - start).days > max_days:
+        raise unprocessable(
+            f"From {start} to {end} is {(end - start).days:,} days; {longest} ({max_days:,} days)."
         )
     return start, end
 
 
-def _utc_date_text(column: Any, dialect: str, length: int) -> Any:
+def utc_date_text(column: Any, dialect: str, length: int) -> Any:
     """'YYYY-MM-DD' (length 10) or 'YYYY-MM' (7) of a timestamp's UTC date, on SQLite and PostgreSQL.
 
     SQLite stores UTC text, so the prefix of its text form (as analytics._month does); PostgreSQL's text
@@ -199,6 +201,30 @@ def _utc_date_text(column: Any, dialect: str, length: int) -> Any:
     if dialect == "postgresql":
         return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD" if length == 10 else "YYYY-MM")
     return func.substr(cast(column, String), 1, length)
+
+
+def at_or_after(column: Any, instant: datetime, dialect: str) -> Any:
+    """`column >= instant` for a timestamp column, exact to the second on SQLite and PostgreSQL.
+
+    SQLite keeps UTC text (`YYYY-MM-DD HH:MM:SS`) and SQLAlchemy would bind the instant with microseconds,
+    which sorts after a stored value at that very second; so the text is compared with text of the same
+    form (still by the column's index). PostgreSQL compares timestamptz values.
+    """
+    if dialect == "sqlite":
+        return type_coerce(column, String) >= _sqlite_text(instant)
+    return column >= instant
+
+
+def before(column: Any, instant: datetime, dialect: str) -> Any:
+    """`column < instant`, as `at_or_after` compares."""
+    if dialect == "sqlite":
+        return type_coerce(column, String) < _sqlite_text(instant)
+    return column < instant
+
+
+def _sqlite_text(instant: datetime) -> str:
+    # isoformat, not strftime: %Y does not pad years before 1000
+    return instant.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
 
 
 def _money(cents: int | Decimal) -> float:
@@ -276,7 +302,7 @@ class ReportQuery:
         positions: dict[str, int] = {}
         if dimensions & {"day", "week", "month"}:
             positions["time"] = len(keys)
-            keys.append(_utc_date_text(o.placed_at, dialect, 10 if dimensions & {"day", "week"} else 7))
+            keys.append(utc_date_text(o.placed_at, dialect, 10 if dimensions & {"day", "week"} else 7))
         if "vendor" in dimensions:
             source = source.outerjoin(vendors, v.id == o.vendor_id)
             positions["vendor"] = len(keys)
@@ -287,7 +313,7 @@ class ReportQuery:
             if name in dimensions:
                 positions[name] = len(keys)
                 keys.append(column)
-        day = _utc_date_text(o.placed_at, dialect, 10)
+        day = utc_date_text(o.placed_at, dialect, 10)
         conditions = [day >= request.date_from.isoformat(), day < request.date_to.isoformat()]
         for values, column in (
             (request.vendor_ids, o.vendor_id),

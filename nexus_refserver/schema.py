@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -77,6 +78,32 @@ search_queries = Table(
     Column("query", String(200), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_search_queries_user_at", "user_id", "at"),
+)
+
+# Step events of the product brief's funnels (funnels.py names them: registration, subject_to_purchase,
+# content_discovery; steps 1..6). A `user_id` above VISITOR_ID_BASE (1,000,000,000) is an anonymous visitor
+# who never signed up: registration's first two steps only, and no users row.
+funnel_events = Table(
+    "funnel_events",
+    users_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("user_id", Integer, nullable=False),
+    Column("funnel", String(32), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    # covering: a funnel's events over a time range, read in time order without touching the table
+    Index("ix_funnel_events_funnel_at", "funnel", "at", "user_id", "step"),
+)
+
+# One row per user per UTC day with any activity (DATE on PostgreSQL, 'YYYY-MM-DD' text on SQLite: both
+# compare and sort as dates); from ACTIVITY_START (generator_activity.py) on.
+user_activity = Table(
+    "user_activity",
+    users_metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+    Column("day", Date, primary_key=True),
+    Index("ix_user_activity_day_user", "day", "user_id"),
+    sqlite_with_rowid=False,  # the primary key is the table: one B-tree less to write
 )
 
 # --- workstation database ---------------------------------------------------------------------------------

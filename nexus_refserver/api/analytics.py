@@ -1,4 +1,5 @@
-"""Analytics KPIs (users, vendors, content for analysts; revenue for finance and admin) and report queries."""
+"""Analytics KPIs (users, vendors, content for analysts; revenue for finance and admin), report queries,
+funnels, cohort retention and daily active users."""
 
 from __future__ import annotations
 
@@ -20,13 +21,25 @@ from nexus_refserver.api.http import (
     require,
 )
 from nexus_refserver.api.models import (
+    ActivityResult,
     ContentAnalytics,
+    FunnelResult,
     ReportResult,
+    RetentionResult,
     RevenueAnalytics,
     UserAnalytics,
     VendorAnalytics,
 )
 from nexus_refserver.auth import Principal
+from nexus_refserver.funnels import (
+    BREAKDOWNS,
+    DEFAULT_WINDOW_HOURS,
+    FUNNELS,
+    MAX_WINDOW_HOURS,
+    FunnelQuery,
+    FunnelRequest,
+)
+from nexus_refserver.funnels import MAX_RANGE_DAYS as MAX_FUNNEL_DAYS
 from nexus_refserver.report_query import (
     CATEGORY_CHOICES,
     CHANNELS,
@@ -41,6 +54,18 @@ from nexus_refserver.report_query import (
     STATUSES,
     ReportQuery,
     ReportRequest,
+    unprocessable,
+)
+from nexus_refserver.retention import (
+    DEFAULT_ACTIVITY_DAYS,
+    DEFAULT_COHORTS,
+    DEFAULT_PERIODS,
+    GRAINS,
+    MAX_ACTIVITY_DAYS,
+    MAX_COHORTS,
+    MODES,
+    CohortQuery,
+    RetentionRequest,
 )
 from nexus_refserver.roles import REQUIRED_ROLE, Permission, access_note, roles_with
 
@@ -182,6 +207,171 @@ async def report(
     if query.revenue_metrics:
         check_permission(principal, _FINANCE, needed_for=f"asked for {', '.join(query.revenue_metrics)}")
     result = await run_in_threadpool(ReportQuery(context(request).dbs).run, query)
+    return _without_generated_at(request, result)
+
+
+def _without_generated_at(request: Request, result: dict) -> Response:
     # the same figures keep their ETag: generated_at is left out of it
     etag = etag_for_body(json_body({key: value for key, value in result.items() if key != "generated_at"}))
     return json_response(request, result, etag=etag)
+
+
+def _described(summary: str, text: str) -> dict:
+    return {**read_route(Permission.ANALYTICS_READ, summary), "description": f"{text}\n\n{_ANALYST}"}
+
+
+_ANALYST = access_note(Permission.ANALYTICS_READ)
+_FUNNEL_TEXT = (
+    "Users through the ordered steps of a funnel. A user enters with step 1 inside the range (`from` "
+    "inclusive to `to` exclusive, on the UTC day). From each such step 1, step k counts when steps 2..k "
+    "happened in order, each at or after the previous one, and step k within `window_hours` of that step "
+    "1 (later steps may fall after `to`); a user counts with the attempt that got furthest. Steps out of "
+    "order or after the window do not count. Users whose window is still open at `as_of` and who have not "
+    "reached the last step are `still_in_window`: not in any `drop_off`, but in the conversion "
+    "denominators (as PostHog counts them). Registration's first steps include anonymous visitors (no "
+    "users row; `key` null in the country breakdown). A bad value: 422 with a sentence naming it."
+)
+
+
+@router.get("/funnel", response_model=FunnelResult, **_described("Funnel", _FUNNEL_TEXT))
+async def funnel(
+    request: Request,
+    _: AnalyticsReader,
+    funnel: Annotated[
+        str,
+        Query(
+            max_length=100,
+            description=f"One of {_listed(FUNNELS)}.",
+            json_schema_extra={"enum": list(FUNNELS)},
+        ),
+    ],
+    date_from: Annotated[
+        str | None,
+        Query(
+            alias="from",
+            description=f"First day users may enter (inclusive), YYYY-MM-DD. Default: {DEFAULT_RANGE_DAYS} "
+            "days before `to`.",
+            json_schema_extra={"format": "date"},
+            examples=["2026-10-02"],
+        ),
+    ] = None,
+    date_to: Annotated[
+        str | None,
+        Query(
+            alias="to",
+            description="End of the entry range (exclusive), YYYY-MM-DD. Default: the day of `as_of`. "
+            f"At most {MAX_FUNNEL_DAYS} days after `from`.",
+            json_schema_extra={"format": "date"},
+            examples=["2026-11-01"],
+        ),
+    ] = None,
+    days: Annotated[
+        int | None,
+        Query(
+            description="Instead of `from`: the range is this many days up to `to`.",
+            json_schema_extra={"minimum": 1, "maximum": MAX_FUNNEL_DAYS},
+        ),
+    ] = None,
+    window_hours: Annotated[
+        int,
+        Query(
+            description="Conversion window: each step within this many hours of step 1 (default 7 days).",
+            json_schema_extra={"minimum": 1, "maximum": MAX_WINDOW_HOURS},
+        ),
+    ] = DEFAULT_WINDOW_HOURS,
+    breakdown: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description=f"{_listed(BREAKDOWNS)}: also users per step by the user's country.",
+            json_schema_extra={"enum": list(BREAKDOWNS)},
+        ),
+    ] = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    query = FunnelRequest.parse(
+        funnel=funnel,
+        date_from=date_from,
+        date_to=date_to,
+        days=days,
+        window_hours=window_hours,
+        breakdown=breakdown,
+    )
+    result = await run_in_threadpool(FunnelQuery(context(request).dbs).run, query)
+    return _without_generated_at(request, result)
+
+
+_RETENTION_TEXT = (
+    "Cohorts of users by signup period (UTC day, ISO week from Monday, or calendar month): the last "
+    "`cohorts` whole periods before `as_of`, oldest first. For period offsets 0 to `periods` - 1 (0 is the "
+    "signup period), the fraction of the cohort active in that period (`on`) or in that period or any "
+    "later one (`on_or_after`); null where the period is not over by `as_of`. The activity history is a "
+    f"year: at most {MAX_COHORTS['day']} day, {MAX_COHORTS['week']} week or {MAX_COHORTS['month']} month "
+    "cohorts and periods. `d1`, `d7`, `d30`: of the users who signed up in the history and whose day N "
+    "(signup day + N) is over, the fraction active on exactly day N. A bad value: 422 with a sentence."
+)
+
+
+@router.get("/retention", response_model=RetentionResult, **_described("Cohort retention", _RETENTION_TEXT))
+async def retention(
+    request: Request,
+    _: AnalyticsReader,
+    grain: Annotated[
+        str,
+        Query(
+            max_length=100, description=f"One of {_listed(GRAINS)}.", json_schema_extra={"enum": list(GRAINS)}
+        ),
+    ] = "week",
+    cohorts: Annotated[
+        int,
+        Query(
+            description="How many signup periods, up to the last whole one before `as_of`.",
+            json_schema_extra={"minimum": 1, "maximum": MAX_COHORTS["day"]},
+        ),
+    ] = DEFAULT_COHORTS,
+    periods: Annotated[
+        int,
+        Query(
+            description="Period offsets per cohort (0 is the signup period).",
+            json_schema_extra={"minimum": 1, "maximum": MAX_COHORTS["day"]},
+        ),
+    ] = DEFAULT_PERIODS,
+    mode: Annotated[
+        str,
+        Query(
+            max_length=100,
+            description="`on`: active in that period; `on_or_after`: in that period or any later one.",
+            json_schema_extra={"enum": list(MODES)},
+        ),
+    ] = "on",
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    query = RetentionRequest.parse(grain=grain, cohorts=cohorts, periods=periods, mode=mode)
+    result = await run_in_threadpool(CohortQuery(context(request).dbs).retention, query)
+    return _without_generated_at(request, result)
+
+
+_ACTIVITY_TEXT = (
+    "Daily active users for the `days` days before `as_of`, oldest first: distinct users active that UTC "
+    "day (`dau`), in the 7 days ending that day (`wau`) and in the 30 days ending that day (`mau`). A bad "
+    "value: 422 with a sentence."
+)
+
+
+@router.get("/activity", response_model=ActivityResult, **_described("Daily active users", _ACTIVITY_TEXT))
+async def activity(
+    request: Request,
+    _: AnalyticsReader,
+    days: Annotated[
+        int,
+        Query(
+            description="How many days, up to the day before `as_of`.",
+            json_schema_extra={"minimum": 1, "maximum": MAX_ACTIVITY_DAYS},
+        ),
+    ] = DEFAULT_ACTIVITY_DAYS,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    if not 1 <= days <= MAX_ACTIVITY_DAYS:
+        raise unprocessable(f"“days” must be from 1 to {MAX_ACTIVITY_DAYS}, not {days}.")
+    result = await run_in_threadpool(CohortQuery(context(request).dbs).activity, days)
+    return _without_generated_at(request, result)
