@@ -4,12 +4,14 @@ shown (stale) at start and through an outage."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 from nexus_console.domain.analytics import ANALYTICS_KINDS, REVENUE, VIEW_BUILDERS
 from nexus_console.domain.auth import REVENUE_READERS, Me
 from nexus_console.domain.backoff import Backoff
+from nexus_console.domain.behaviour import Activity, Funnel, Retention
 from nexus_console.domain.executive import MONTHLY_DAYS
 from nexus_console.domain.reports import REPORT_PATH, ReportTable
 from nexus_console.services.api_client import NexusClient
@@ -43,6 +45,7 @@ class AnalyticsSources:
         settings: AnalyticsSettings | None = None,
     ) -> None:
         self.settings = settings = settings or AnalyticsSettings()
+        self._api = api
         self.documents: dict[str, Poller[dict[str, Any]]] = {}
         for kind in ANALYTICS_KINDS:
             if kind == REVENUE and not me.may_access(REVENUE_READERS):
@@ -75,6 +78,25 @@ class AnalyticsSources:
                 cache_codec=JSON_CODEC,
                 host=api_host,
             )
+        )
+
+    async def funnel(self, name: str, *, days: int, window_hours: int) -> Funnel:
+        """A funnel as the server counts it now (the Funnels page asks when shown and when changed)."""
+        params = {"funnel": name, "days": str(days), "window_hours": str(window_hours)}
+        return Funnel.from_json(await self._query("/analytics/funnel", params, Funnel.from_json))
+
+    async def retention(self, *, grain: str, mode: str, cohorts: int = 12, periods: int = 12) -> Retention:
+        params = {"grain": grain, "mode": mode, "cohorts": str(cohorts), "periods": str(periods)}
+        return Retention.from_json(await self._query("/analytics/retention", params, Retention.from_json))
+
+    async def activity(self, *, days: int = 365) -> Activity:
+        return Activity.from_json(
+            await self._query("/analytics/activity", {"days": str(days)}, Activity.from_json)
+        )
+
+    async def _query(self, path: str, params: dict[str, str], validate: Any) -> dict[str, Any]:
+        return await asyncio.wait_for(
+            fetch_document(self._api, path, validate, params), self.settings.timeout_s
         )
 
     def refresh_now(self) -> None:

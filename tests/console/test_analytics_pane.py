@@ -78,6 +78,8 @@ def test_an_analyst_sees_users_vendors_and_content_that_match_the_platform_data(
         assert [pane.tabs.tabText(i) for i in range(pane.tabs.count())] == [
             "Executive",
             "Users",
+            "Engagement",
+            "Funnels",
             "Vendors",
             "Content",
             "Reports",
@@ -133,6 +135,8 @@ def test_finance_sees_revenue_that_matches_the_orders_and_a_month_on_month_chang
         assert [pane.tabs.tabText(i) for i in range(pane.tabs.count())] == [
             "Executive",
             "Users",
+            "Engagement",
+            "Funnels",
             "Vendors",
             "Content",
             "Revenue",

@@ -14,6 +14,7 @@ from nexus_console.domain.analytics import CONTENT, REVENUE, USERS, VENDORS, Dat
 from nexus_console.domain.auth import ANALYTICS_READERS, REVENUE_READERS
 from nexus_console.domain.reports import ScheduledRun
 from nexus_console.views.analytics import executive
+from nexus_console.views.analytics.behaviour_pages import EngagementPage, FunnelPage, QueryPage
 from nexus_console.views.analytics.executive import ExecutivePage
 from nexus_console.views.analytics.page import AnalyticsPage
 from nexus_console.views.analytics.report_builder import ReportBuilder
@@ -45,6 +46,15 @@ class AnalyticsPane(Pane):
             self.pages[kind] = page
             self.tabs.addTab(page, PAGE_TITLES[kind])
             self.watch(poller, page.set_status)
+        self.behaviour: list[QueryPage] = []
+        if session.analytics is not None:
+            analytics = session.analytics
+            run = lambda coro, name: self.run_task(coro, name=name)  # noqa: E731
+            self.funnels = FunnelPage(analytics.funnel, run, self)
+            self.engagement = EngagementPage(analytics.activity, analytics.retention, run, self)
+            self.behaviour = [self.funnels, self.engagement]
+            self.tabs.insertTab(self.tabs.indexOf(self.pages[USERS]) + 1, self.engagement, "Engagement")
+            self.tabs.insertTab(self.tabs.indexOf(self.engagement) + 1, self.funnels, "Funnels")
         self.builder: ReportBuilder | None = None
         if session.reports is not None:
             self.builder = ReportBuilder(session, self.run_task, self)
@@ -82,7 +92,9 @@ class AnalyticsPane(Pane):
     def banner(self) -> StaleBanner:
         """The stale banner of the page on show."""
         page = self.tabs.currentWidget()
-        return page.banner if isinstance(page, AnalyticsPage) else self._no_page_banner
+        if isinstance(page, AnalyticsPage | ExecutivePage | QueryPage):
+            return page.banner
+        return self._no_page_banner
 
     def export_table(self, page: AnalyticsPage, table: DataTable, path: Path, fmt: str) -> None:
         """Write `table` to `path` ("csv" or "xlsx") on a worker; `page` says where it went, or why not."""
@@ -105,7 +117,7 @@ class AnalyticsPane(Pane):
 
     def _tick(self, *_signal_args: object) -> None:
         page, now = self.tabs.currentWidget(), time.time()
-        if isinstance(page, AnalyticsPage | ExecutivePage):
+        if isinstance(page, AnalyticsPage | ExecutivePage | QueryPage):
             page.refresh(now)
         if isinstance(page, ExecutivePage) and now - self._uptime_asked >= UPTIME_EVERY_S:
             self._uptime_asked = now  # the uptime record answers when asked (as for the Uptime pane)
