@@ -20,6 +20,8 @@ from nexus_console.services.telemetry import fetch_document, parse_generated_at
 
 SOURCE_PREFIX = "analytics_"
 MONTHLY = f"{SOURCE_PREFIX}monthly"
+VENDOR_MONTHS = f"{SOURCE_PREFIX}vendor_months"
+VENDOR_MONTHS_DAYS = 92  # the last two whole months and the one under way
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class AnalyticsSources:
     ) -> None:
         self.settings = settings = settings or AnalyticsSettings()
         self._api = api
+        self._api_host = api_host
         self.documents: dict[str, Poller[dict[str, Any]]] = {}
         for kind in ANALYTICS_KINDS:
             if kind == REVENUE and not me.may_access(REVENUE_READERS):
@@ -64,19 +67,34 @@ class AnalyticsSources:
                 )
             )
 
-        # The executive view's monthly orders (and revenue for those who may read it), 13 whole months.
-        metrics = "orders,units,revenue" if me.may_access(REVENUE_READERS) else "orders,units"
-        params = {"metrics": metrics, "dimensions": "month", "days": str(MONTHLY_DAYS)}
-        self.monthly: Poller[dict[str, Any]] = registry.add(
+        # The executive view's monthly orders (and revenue for those who may read it), 13 whole months; the
+        # vendors' months (their leaderboard by units and rising stars), the last whole months.
+        revenue = ",revenue" if me.may_access(REVENUE_READERS) else ""
+        self.monthly = self._report_poller(
+            registry,
+            MONTHLY,
+            {"metrics": f"orders,units{revenue}", "dimensions": "month", "days": str(MONTHLY_DAYS)},
+        )
+        self.vendor_months = self._report_poller(
+            registry,
+            VENDOR_MONTHS,
+            {"metrics": "orders,units", "dimensions": "vendor,month", "days": str(VENDOR_MONTHS_DAYS)},
+        )
+
+    def _report_poller(
+        self, registry: PollerRegistry, name: str, params: dict[str, str]
+    ) -> Poller[dict[str, Any]]:
+        settings, api = self.settings, self._api
+        return registry.add(
             Poller(
-                MONTHLY,
+                name,
                 lambda: fetch_document(api, REPORT_PATH, ReportTable.from_json, params),
                 settings.interval_s,
                 timeout_s=settings.timeout_s,
                 backoff=Backoff(1.0, settings.retry_max_s),
                 source_time=parse_generated_at,
                 cache_codec=JSON_CODEC,
-                host=api_host,
+                host=self._api_host,
             )
         )
 
@@ -100,5 +118,5 @@ class AnalyticsSources:
         )
 
     def refresh_now(self) -> None:
-        for poller in (*self.documents.values(), self.monthly):
+        for poller in (*self.documents.values(), self.monthly, self.vendor_months):
             poller.poke()

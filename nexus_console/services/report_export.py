@@ -31,8 +31,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-
 EXCEL_MAX_DATA_ROWS = 1_048_575  # Excel's 1,048,576 rows less the header row each sheet repeats
 EXCEL_MAX_COLUMNS = 16_384
 _SHEET_NAME_MAX = 31
@@ -172,6 +170,8 @@ class _XlsxSink(_Sink):
         # xlsxwriter keeps each sheet's rows in a scratch file until close(), and deletes it only then:
         self._scratch = tempfile.TemporaryDirectory(prefix="nexus-export-", ignore_cleanup_errors=True)
         self._file = part.open("xb")  # at once, so a folder that cannot be written fails before any row
+        import xlsxwriter  # here: the console's process never writes a workbook (services.export_worker does)
+
         self._book = xlsxwriter.Workbook(
             self._file,
             {

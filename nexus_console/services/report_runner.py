@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nexus_console.domain.reports import REPORT_PATH, ReportSpec, ReportTable, report_filename
+from nexus_console.services.export_process import ExportCancel, export_in_process
 from nexus_console.services.http.errors import FetchError
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.profiles import Profile
-from nexus_console.services.report_export import ExportFormat, export_rows
+from nexus_console.services.report_export import ExportFormat
 from nexus_console.services.report_mail import MailError, send_report_mail
 from nexus_console.services.telemetry import JsonApi
 
@@ -82,8 +83,8 @@ async def write_report(
             tmp.unlink(missing_ok=True)
         return len(table.rows)
     result = await asyncio.to_thread(
-        export_rows, path, ExportFormat(fmt), table.labels, table.rows, total_rows=len(table.rows),
-        sheet_name=spec.name,
+        export_in_process, path, ExportFormat(fmt), table.labels, table.rows, total_rows=len(table.rows),
+        sheet_name=spec.name, on_progress=lambda _written, _total: None, cancel=ExportCancel(),
     )  # fmt: skip
     return result.rows
 

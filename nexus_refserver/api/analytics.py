@@ -10,6 +10,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from nexus_refserver.api.analytics_models import (
+    ActivityResult,
+    ContentAnalytics,
+    FunnelResult,
+    ReportResult,
+    RetentionResult,
+    RevenueAnalytics,
+    UserAnalytics,
+    VendorAnalytics,
+)
 from nexus_refserver.api.http import (
     IfNoneMatch,
     check_permission,
@@ -19,16 +29,6 @@ from nexus_refserver.api.http import (
     json_response,
     read_route,
     require,
-)
-from nexus_refserver.api.models import (
-    ActivityResult,
-    ContentAnalytics,
-    FunnelResult,
-    ReportResult,
-    RetentionResult,
-    RevenueAnalytics,
-    UserAnalytics,
-    VendorAnalytics,
 )
 from nexus_refserver.auth import Principal
 from nexus_refserver.funnels import (

@@ -257,3 +257,23 @@ def test_the_executive_page_of_an_analyst_leaves_revenue_to_finance(
         await wait_until(lambda: executive_tile(pane, "Open incidents") is not None, timeout_s=20)
 
     qloop.run(with_analytics_pane(refserver_session, "analyst@nexus.test", check)(), timeout_s=60)
+
+
+def test_the_vendors_page_ranks_last_months_units_and_its_rising_stars(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    async def check(_session: ConsoleSession, pane: AnalyticsPane) -> None:
+        page = pane.page(VENDORS)
+        title = "Leaderboard by units, 2026-10"
+        await wait_until(lambda: any(b.data.title == title for b in page.tables), timeout_s=20)
+        with platform_db(refserver_session, "marketplace") as db:
+            rows = db.execute(
+                "SELECT v.name, SUM(o.quantity) AS units FROM orders o JOIN vendors v ON v.id = o.vendor_id"
+                " WHERE substr(o.placed_at, 1, 7) = '2026-10'"
+                " GROUP BY v.id ORDER BY units DESC, v.name, v.id LIMIT 10"
+            ).fetchall()
+        shown = [(row[1], row[2]) for row in page.table(title).model.items()]
+        assert shown == [(name, units) for name, units in rows]
+        assert any(b.data.title == "Rising stars, 2026-10 against 2026-09" for b in page.tables)
+
+    qloop.run(with_analytics_pane(refserver_session, "analyst@nexus.test", check)(), timeout_s=60)

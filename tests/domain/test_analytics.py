@@ -8,6 +8,7 @@ from typing import Any
 from nexus_console.domain.analytics import MonthlySeries, change, month_over_month, revenue_view, users_view
 from nexus_console.domain.executive import ExecutiveInputs, executive_tiles, whole_months
 from nexus_console.domain.reports import ReportTable
+from nexus_console.domain.vendor_trends import vendor_trend_tables
 
 
 def test_a_month_is_compared_with_the_month_before_and_the_same_month_a_year_earlier() -> None:
@@ -109,3 +110,41 @@ def test_the_executive_trends_keep_whole_months_only() -> None:
     assert (orders.value, orders.detail) == ("110", "2026-10 · MoM +10.0 % · YoY +22.2 %")
     assert orders.trend == (90.0, 100.0, 110.0)
     assert not tiles["Revenue"].available and tiles["Uptime, 30 days"].value == "—"
+
+
+def test_rising_stars_grew_most_in_units_and_sold_enough_to_count() -> None:
+    table = ReportTable.from_json(
+        {
+            "columns": [
+                {"name": "vendor", "label": "Vendor", "type": "string"},
+                {"name": "vendor_id", "label": "Vendor ID", "type": "integer"},
+                {"name": "month", "label": "Month", "type": "month"},
+                {"name": "orders", "label": "Orders", "type": "integer"},
+                {"name": "units", "label": "Units", "type": "integer"},
+            ],
+            "rows": [
+                ["Atlas", 1, "2026-08", 1, 1],  # the first month starts inside the range: not compared
+                ["Atlas", 1, "2026-09", 10, 20],
+                ["Atlas", 1, "2026-10", 12, 30],
+                ["Birch", 2, "2026-09", 2, 2],
+                ["Birch", 2, "2026-10", 6, 9],
+                ["Cedar", 3, "2026-10", 5, 6],  # new this month
+                ["Dune", 4, "2026-09", 1, 1],
+                ["Dune", 4, "2026-10", 2, 3],  # +200 %, but 3 units: too few to count
+                ["Atlas", 1, "2026-11", 9, 9],  # the month under way
+            ],
+            "from": "2026-08-15",
+            "to": "2026-11-01",
+            "as_of": "2026-11-01T00:00:00Z",
+            "truncated": False,
+        }
+    )
+    leaders, rising = vendor_trend_tables(table)
+    assert leaders.title == "Leaderboard by units, 2026-10"
+    assert leaders.rows == ((1, "Atlas", 30, 12), (2, "Birch", 9, 6), (3, "Cedar", 6, 5), (4, "Dune", 3, 2))
+    assert rising.title == "Rising stars, 2026-10 against 2026-09"
+    assert rising.rows == (
+        (1, "Atlas", 30, 20, "+50 %"),
+        (2, "Birch", 9, 2, "+350 %"),
+        (3, "Cedar", 6, 0, "new"),
+    )

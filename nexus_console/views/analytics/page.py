@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from PySide6.QtWidgets import (
 
 from nexus_console.domain.analytics import VIEW_BUILDERS, AnalyticsView, DataTable, Tile
 from nexus_console.domain.freshness import SourceStatus, format_age, stale_text
+from nexus_console.domain.reports import ReportTable
+from nexus_console.domain.vendor_trends import vendor_trend_tables
 from nexus_console.models.analytics_table import DataTableModel
 from nexus_console.views.analytics.monthly_chart import MonthlyBarChart
 from nexus_console.views.chart_base import ask_save_path
@@ -118,6 +121,7 @@ class AnalyticsPage(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self._export: TableExporter = lambda table, path, fmt: export(self, table, path, fmt)
         self.status: SourceStatus[Any] | None = None
+        self.trends: SourceStatus[Any] | None = None
         self.view: AnalyticsView | None = None
         self._chart_shows: tuple[AnalyticsView | None, str | None] = (None, None)
         self.info = QLabel("Waiting for the first figures…")
@@ -164,15 +168,29 @@ class AnalyticsPage(QScrollArea):
 
     def set_status(self, status: SourceStatus[Any]) -> None:
         self.status = status
-        if status.last_good is not None:
-            self.view = VIEW_BUILDERS[self.kind](status.last_good.value)
-            self._show_view(self.view)
+        self._rebuild()
+
+    def set_trends(self, status: SourceStatus[Any]) -> None:
+        """The vendor × month report: the leaderboard by units and the rising stars join the tables."""
+        self.trends = status
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        status, trends = self.status, self.trends
+        if status is not None and status.last_good is not None:
+            view = VIEW_BUILDERS[self.kind](status.last_good.value)
+            if trends is not None and trends.last_good is not None:
+                more = vendor_trend_tables(ReportTable.from_json(trends.last_good.value))
+                view = replace(view, tables=view.tables + more)
+            self.view = view
+            self._show_view(view)
         self.refresh(time.time())
 
     def refresh(self, now: float) -> None:
         """The age line and the stale look (every second while shown)."""
         status = self.status
-        stale = stale_text(status, now) if status is not None else None
+        texts = [stale_text(s, now) for s in (status, self.trends) if s is not None]
+        stale = "; ".join(t for t in texts if t) or None
         self.banner.set_text(stale)
         apply_stale_look(self.body, bool(stale) and self.view is not None)
         if self.view is not None and status is not None and status.last_good is not None:

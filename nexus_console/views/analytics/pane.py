@@ -46,6 +46,8 @@ class AnalyticsPane(Pane):
             self.pages[kind] = page
             self.tabs.addTab(page, PAGE_TITLES[kind])
             self.watch(poller, page.set_status)
+            if kind == VENDORS and session.analytics is not None:
+                self.watch(session.analytics.vendor_months, page.set_trends)
         self.behaviour: list[QueryPage] = []
         if session.analytics is not None:
             analytics = session.analytics
