@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
 from nexus_console import __version__
+from nexus_console.domain.admin_flow import ADMIN_ROLES, AUDIT_ROLES
+from nexus_console.domain.auth import ALERT_READERS, ANALYTICS_READERS, MONITORING_READERS
+from nexus_console.domain.incident_flow import INCIDENT_WRITERS
 from nexus_console.services.profiles import config_dir
 from nexus_console.views.pane import Pane
+from nexus_console.workers.session import ConsoleSession
 
 SETTINGS_FILE = "console.ini"
 
@@ -49,25 +55,38 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def default_pane_types() -> list[type[Pane]]:
-    from nexus_console.views.admin import AdminPane, AuditPane, QueuePane
-    from nexus_console.views.alerts import AlertsPane
-    from nexus_console.views.analytics import AnalyticsPane
-    from nexus_console.views.health import HealthPane
-    from nexus_console.views.incidents import IncidentsPane
-    from nexus_console.views.status.pane import StatusPane
-    from nexus_console.views.uptime.pane import UptimePane
+@dataclass(frozen=True, slots=True)
+class LazyPane:
+    """A pane the main window lists (title, icon, roles) before its code is loaded: the module is imported
+    when the pane is first built, so only the pane shown first is imported before the first frame.
+    `tests/console/test_main_window.py` checks each entry against its class."""
 
+    module: str
+    class_name: str
+    title: str
+    icon_name: str
+    required_roles: frozenset[str]
+
+    def load(self) -> type[Pane]:
+        pane_type: type[Pane] = getattr(importlib.import_module(self.module), self.class_name)
+        return pane_type
+
+    def __call__(self, session: ConsoleSession) -> Pane:
+        return self.load()(session)
+
+
+def default_pane_types() -> list[LazyPane]:
+    views = "nexus_console.views"
     return [
-        HealthPane,
-        StatusPane,
-        AlertsPane,
-        IncidentsPane,
-        UptimePane,
-        AnalyticsPane,
-        AdminPane,
-        QueuePane,
-        AuditPane,
+        LazyPane(f"{views}.health.pane", "HealthPane", "Health", "health", MONITORING_READERS),
+        LazyPane(f"{views}.status.pane", "StatusPane", "Status", "status", MONITORING_READERS),
+        LazyPane(f"{views}.alerts.pane", "AlertsPane", "Alerts", "alerts", ALERT_READERS),
+        LazyPane(f"{views}.incidents.pane", "IncidentsPane", "Incidents", "incidents", INCIDENT_WRITERS),
+        LazyPane(f"{views}.uptime.pane", "UptimePane", "Uptime", "uptime", MONITORING_READERS),
+        LazyPane(f"{views}.analytics.pane", "AnalyticsPane", "Analytics", "analytics", ANALYTICS_READERS),
+        LazyPane(f"{views}.admin.lookup_pane", "AdminPane", "Admin", "admin", ADMIN_ROLES),
+        LazyPane(f"{views}.admin.queue_pane", "QueuePane", "Action queue", "queue", ADMIN_ROLES),
+        LazyPane(f"{views}.admin.audit_pane", "AuditPane", "Audit", "audit", AUDIT_ROLES),
     ]
 
 

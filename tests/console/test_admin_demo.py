@@ -59,7 +59,7 @@ def test_demo_profile_reads_the_demo_servers_sqlite_files(qloop: QLoop, refserve
 
 
 def test_the_console_lists_the_admin_panes_and_the_session_builds_their_runtime() -> None:
-    panes = default_pane_types()
+    panes = [pane.load() for pane in default_pane_types()]
     assert AdminPane in panes and QueuePane in panes and AuditPane in panes
     for roles in (("admin",), ("moderator",)):
         with window_session(*roles) as session:

@@ -93,6 +93,14 @@ def test_a_pane_badge_shows_on_its_navigation_entry_and_in_the_window_title(qtbo
         close(window)
 
 
+def test_every_pane_is_listed_with_its_own_title_icon_and_roles() -> None:
+    for entry in default_pane_types():
+        pane_type = entry.load()
+        assert issubclass(pane_type, Pane)
+        listed = (entry.title, entry.icon_name, entry.required_roles)
+        assert listed == (pane_type.title, pane_type.icon_name, pane_type.required_roles), entry
+
+
 class CountedPane(Pane):
     title = "Counted"
     built = 0
