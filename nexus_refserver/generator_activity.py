@@ -180,14 +180,7 @@ def _registration(random_: random.Random, timeline: _Timeline, email_verified: b
         return times
     verified = timeline.later(random_, signup_s, _delay(random_, REGISTRATION_STEPS[0]))
     times.append(timeline.last_s if verified is None else verified)  # verified by their last activity
-    for step in REGISTRATION_STEPS[1:]:
-        if random_.random() >= step[0]:
-            break
-        at = timeline.later(random_, times[-1], _delay(random_, step))
-        if at is None:
-            break
-        times.append(at)
-    return times
+    return times + _journey(random_, timeline, times[-1], REGISTRATION_STEPS[1:])[1:]
 
 
 def _seconds(value: datetime) -> int:
