@@ -12,9 +12,17 @@ from sqlalchemy import String, and_, case, cast, desc, func, select
 
 from nexus_refserver.databases import Databases, rfc3339
 from nexus_refserver.generator import DATA_AS_OF
-from nexus_refserver.schema import contents, orders, products, sync_sessions, users, vendors
+from nexus_refserver.schema import cart_events, contents, orders, products, sync_sessions, users, vendors
 
 CACHE_TTL_S = 30.0
+HEAVY_SYNC_SESSIONS = 3
+SEGMENTS = (
+    ("heavy", "Heavy users"),
+    ("repeat", "Repeat buyers"),
+    ("one_time", "One-time buyers"),
+    ("browser", "Browsers"),
+    ("none", "No purchase, no cart"),
+)
 
 
 def _month(column: Any) -> Any:
@@ -94,7 +102,53 @@ class Analytics:
             "email_verified_rate": _ratio(activity[6] or 0, total),
             "by_country": [{"key": key, "count": count} for key, count in countries],
             "signups_by_month": [{"key": key, "count": count} for key, count in months],
+            "segments": self._segments(),
         }
+
+    def _segments(self) -> list[dict[str, Any]]:
+        """Every user in one behaviour segment, the first that fits (SEGMENTS' order), with the completed
+        orders of its users: heavy users (3+ sync sessions and 2+ orders), repeat buyers (2+ orders),
+        one-time buyers, browsers (added to a cart, never bought), and the rest."""
+        with self._dbs.marketplace.connect() as conn:
+            bought = dict(
+                conn.execute(
+                    select(orders.c.user_id, func.count())
+                    .where(orders.c.status == "completed")
+                    .group_by(orders.c.user_id)
+                ).all()
+            )
+            carted = {
+                row[0]
+                for row in conn.execute(
+                    select(cart_events.c.user_id).where(cart_events.c.kind == "add").distinct()
+                )
+            }
+        with self._dbs.users.connect() as conn:
+            synced = dict(
+                conn.execute(
+                    select(sync_sessions.c.user_id, func.count()).group_by(sync_sessions.c.user_id)
+                ).all()
+            )
+            everyone = [row[0] for row in conn.execute(select(users.c.id))]
+        counts = {key: [0, 0] for key, _ in SEGMENTS}
+        for user_id in everyone:
+            n = bought.get(user_id, 0)
+            if n >= 2 and synced.get(user_id, 0) >= HEAVY_SYNC_SESSIONS:
+                key = "heavy"
+            elif n >= 2:
+                key = "repeat"
+            elif n == 1:
+                key = "one_time"
+            elif user_id in carted:
+                key = "browser"
+            else:
+                key = "none"
+            counts[key][0] += 1
+            counts[key][1] += n
+        return [
+            {"key": key, "label": label, "users": counts[key][0], "orders": counts[key][1]}
+            for key, label in SEGMENTS
+        ]
 
     def _top_vendors(self, conn: Any, since: datetime) -> list[dict[str, Any]]:
         o = orders.c

@@ -126,7 +126,15 @@ def users_view(body: Mapping[str, Any]) -> AnalyticsView:
             "Suspended · banned", f"{count(body['suspended_users'])} · {count(body['banned_users'])}", "now"
         ),
     )
-    tables = (DataTable("Users by country", ("Country", "Users"), _keyed(body["by_country"])),)
+    total = int(body["total_users"]) or 1
+    segments = tuple(  # absent from a document cached by an older server
+        (str(s["label"]), int(s["users"]), percent(int(s["users"]) / total), int(s["orders"]))
+        for s in body.get("segments", ())
+    )
+    tables = (
+        DataTable("Users by behaviour", ("Segment", "Users", "Share", "Completed orders"), segments),
+        DataTable("Users by country", ("Country", "Users"), _keyed(body["by_country"])),
+    )
     return AnalyticsView(USERS, as_of, tiles, signups, tables)
 
 

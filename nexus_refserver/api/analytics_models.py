@@ -12,6 +12,13 @@ class CountByKey(BaseModel):
     count: int
 
 
+class UserSegment(BaseModel):
+    key: str
+    label: str
+    users: int
+    orders: int
+
+
 class UserAnalytics(BaseModel):
     generated_at: str
     as_of: str = Field(description="The instant the platform data describes.")
@@ -27,6 +34,11 @@ class UserAnalytics(BaseModel):
     email_verified_rate: float
     by_country: list[CountByKey]
     signups_by_month: list[CountByKey]
+    segments: list[UserSegment] = Field(
+        description="Every user in one behaviour segment, the first that fits: heavy users (3+ sync sessions "
+        "and 2+ completed orders), repeat buyers (2+), one-time buyers (1), browsers (added to a cart, never "
+        "bought), none of these; with their completed orders."
+    )
 
 
 class VendorRevenue(BaseModel):

@@ -277,3 +277,17 @@ def test_the_vendors_page_ranks_last_months_units_and_its_rising_stars(
         assert any(b.data.title == "Rising stars, 2026-10 against 2026-09" for b in page.tables)
 
     qloop.run(with_analytics_pane(refserver_session, "analyst@nexus.test", check)(), timeout_s=60)
+
+
+def test_the_users_page_shows_every_user_in_one_behaviour_segment(
+    qloop: QLoop, refserver_session: RefServer
+) -> None:
+    async def check(session: ConsoleSession, pane: AnalyticsPane) -> None:
+        body, _ = await session.api.get_json("/analytics/users")
+        shown = pane.page(USERS).table("Users by behaviour").model.items()
+        assert [(row[0], row[1], row[3]) for row in shown] == [
+            (s["label"], s["users"], s["orders"]) for s in body["segments"]
+        ]
+        assert sum(row[1] for row in shown) == body["total_users"]
+
+    qloop.run(with_analytics_pane(refserver_session, "analyst@nexus.test", check)(), timeout_s=60)
