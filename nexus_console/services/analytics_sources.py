@@ -5,8 +5,9 @@ shown (stale) at start and through an outage."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from nexus_console.domain.analytics import ANALYTICS_KINDS, REVENUE, VIEW_BUILDERS
 from nexus_console.domain.auth import REVENUE_READERS, Me
@@ -16,8 +17,9 @@ from nexus_console.domain.executive import MONTHLY_DAYS
 from nexus_console.domain.reports import REPORT_PATH, ReportTable
 from nexus_console.services.api_client import NexusClient
 from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
-from nexus_console.services.telemetry import fetch_document, parse_generated_at
+from nexus_console.services.telemetry import fetch_document, fetch_parsed, parse_generated_at
 
+T = TypeVar("T")
 SOURCE_PREFIX = "analytics_"
 MONTHLY = f"{SOURCE_PREFIX}monthly"
 VENDOR_MONTHS = f"{SOURCE_PREFIX}vendor_months"
@@ -101,21 +103,17 @@ class AnalyticsSources:
     async def funnel(self, name: str, *, days: int, window_hours: int) -> Funnel:
         """A funnel as the server counts it now (the Funnels page asks when shown and when changed)."""
         params = {"funnel": name, "days": str(days), "window_hours": str(window_hours)}
-        return Funnel.from_json(await self._query("/analytics/funnel", params, Funnel.from_json))
+        return await self._query("/analytics/funnel", params, Funnel.from_json)
 
     async def retention(self, *, grain: str, mode: str, cohorts: int = 12, periods: int = 12) -> Retention:
         params = {"grain": grain, "mode": mode, "cohorts": str(cohorts), "periods": str(periods)}
-        return Retention.from_json(await self._query("/analytics/retention", params, Retention.from_json))
+        return await self._query("/analytics/retention", params, Retention.from_json)
 
     async def activity(self, *, days: int = 365) -> Activity:
-        return Activity.from_json(
-            await self._query("/analytics/activity", {"days": str(days)}, Activity.from_json)
-        )
+        return await self._query("/analytics/activity", {"days": str(days)}, Activity.from_json)
 
-    async def _query(self, path: str, params: dict[str, str], validate: Any) -> dict[str, Any]:
-        return await asyncio.wait_for(
-            fetch_document(self._api, path, validate, params), self.settings.timeout_s
-        )
+    async def _query(self, path: str, params: dict[str, str], parse: Callable[[Any], T]) -> T:
+        return await asyncio.wait_for(fetch_parsed(self._api, path, parse, params), self.settings.timeout_s)
 
     def refresh_now(self) -> None:
         for poller in (*self.documents.values(), self.monthly, self.vendor_months):

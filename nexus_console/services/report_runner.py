@@ -14,12 +14,11 @@ from pathlib import Path
 
 from nexus_console.domain.reports import REPORT_PATH, ReportSpec, ReportTable, report_filename
 from nexus_console.services.export_process import ExportCancel, export_in_process
-from nexus_console.services.http.errors import FetchError
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.profiles import Profile
 from nexus_console.services.report_export import ExportFormat
 from nexus_console.services.report_mail import MailError, send_report_mail
-from nexus_console.services.telemetry import JsonApi
+from nexus_console.services.telemetry import JsonApi, fetch_parsed
 
 # (html, path) -> pages: Qt's layout (views.pdf_export.write_pdf), handed in by whoever may import views
 PdfRenderer = Callable[[str, Path], int]
@@ -46,11 +45,7 @@ class ReportOutcome:
 
 
 async def fetch_report(api: JsonApi, spec: ReportSpec) -> ReportTable:
-    body, _ = await api.get_json(REPORT_PATH, spec.query_params())
-    try:
-        return ReportTable.from_json(body)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FetchError(f"unexpected body from {REPORT_PATH}: {exc}") from None
+    return await fetch_parsed(api, REPORT_PATH, ReportTable.from_json, spec.query_params())
 
 
 def report_html(spec: ReportSpec, table: ReportTable) -> str:

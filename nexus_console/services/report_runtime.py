@@ -54,7 +54,6 @@ class ReportRuntime:
             RunLog(settings.runs_path or data_dir() / RUNS_FILE),
             check_every_s=settings.check_every_s,
         )
-        self.saved_changed: Feed[tuple[str, ...]] = Feed("saved reports")
 
     @property
     def runs(self) -> Feed[ScheduledRun]:
@@ -68,11 +67,9 @@ class ReportRuntime:
 
     def save(self, spec: ReportSpec) -> None:
         self.store.save(spec)
-        self.saved_changed.publish(tuple(sorted(self.store.load())))
 
     def delete(self, name: str) -> None:
         self.store.delete(name)
-        self.saved_changed.publish(tuple(sorted(self.store.load())))
 
     async def query(self, spec: ReportSpec) -> ReportTable:
         """The report's table as the server answers it now (the builder's preview)."""

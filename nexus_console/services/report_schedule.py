@@ -85,19 +85,19 @@ class ReportScheduler:
 
     async def run_due(self) -> list[ScheduledRun]:
         now = self._clock()
-        try:
-            reports = self._load_reports()
+        try:  # small files, read off the loop's thread all the same
+            reports = await asyncio.to_thread(self._load_reports)
         except ReportError as exc:
             log.warning("scheduled reports not read: %s", exc)
             return []
-        last_runs = self.run_log.load()
+        last_runs = await asyncio.to_thread(self.run_log.load)
         done = []
         for spec in reports.values():
             if not spec.schedule:
                 continue
             last = last_runs.get(spec.name)
             if last is None:
-                self.run_log.record(spec.name, now)  # from now on: its next instant, not a run at once
+                await asyncio.to_thread(self.run_log.record, spec.name, now)  # from now on: its next instant
                 continue
             try:
                 due = next_run(spec, last)
@@ -106,7 +106,7 @@ class ReportScheduler:
                 continue
             if due is None or due > now:
                 continue
-            self.run_log.record(spec.name, now)
+            await asyncio.to_thread(self.run_log.record, spec.name, now)
             try:
                 text, ok = await self._run(spec), True
             except Exception as exc:  # any failure is reported in the console, and the next instant retries

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -53,6 +53,8 @@ API_HEALTH_PATH = "/monitoring/api/health"
 DB_HEALTH_PATH = "/monitoring/database/health"
 SYNC_QUALITY_PATH = "/monitoring/sync/quality"
 
+T = TypeVar("T")
+
 
 class JsonApi(Protocol):
     async def get_json(
@@ -86,17 +88,27 @@ async def fetch_service_catalog(api: JsonApi) -> ServiceCatalog:
         raise FetchError(f"unexpected body from {SERVICES_PATH}: {exc}") from None
 
 
+async def fetch_parsed(
+    api: JsonApi, path: str, parse: Callable[[Any], T], params: Mapping[str, str] | None = None
+) -> T:
+    """`parse` of the JSON at `path`; a body it refuses is a FetchError that names the path."""
+    body, _ = await api.get_json(path, params)  # NexusClient bounds it (1 MiB: limits.API_PATH_LIMITS)
+    try:
+        return parse(body)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise FetchError(f"unexpected body from {path}: {exc}") from None
+
+
 async def fetch_document(
     api: JsonApi, path: str, validate: Callable[[Any], object], params: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """The JSON document at `path`, kept as JSON (the local cache stores it as is) once `validate` accepts it;
-    a body it refuses is a FetchError that names the path."""
-    body, _ = await api.get_json(path, params)  # NexusClient bounds it (1 MiB: limits.API_PATH_LIMITS)
-    try:
+    """The JSON document at `path` as JSON (the local cache stores it as is), once `validate` took it."""
+
+    def validated(body: Any) -> dict[str, Any]:
         validate(body)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise FetchError(f"unexpected body from {path}: {exc}") from None
-    return body
+        return body  # type: ignore[no-any-return]
+
+    return await fetch_parsed(api, path, validated, params)
 
 
 async def fetch_api_health(api: JsonApi) -> dict[str, Any]:

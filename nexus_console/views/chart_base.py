@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -65,6 +66,12 @@ def iso_utc(epoch_s: float) -> str:
 
 def csv_number(value: float) -> str:
     return "" if value is None or math.isnan(value) else f"{value:.6g}"
+
+
+def save_png(widget: QWidget, path: str | Path) -> None:
+    """The widget as it is on screen, as a PNG file."""
+    if not widget.grab().save(str(path), "PNG"):
+        raise OSError(f"could not write {path}")
 
 
 def ask_save_path(parent: QWidget, suggested: str, file_filter: str, write: Callable[[str], None]) -> None:

@@ -24,6 +24,7 @@ from nexus_console.views.chart_base import (
     csv_number,
     iso_utc,
     lay_out_chart,
+    save_png,
 )
 
 MIN_FIT_SPAN_S = 60.0  # the narrowest time span a chart fits young data into (a minute: ticks stay readable)
@@ -198,8 +199,7 @@ class LiveChart(QWidget):
     # ---- export ----------------------------------------------------------------------------------
 
     def export_png(self, path: str | Path) -> None:
-        if not self.grab().save(str(path), "PNG"):
-            raise OSError(f"could not write {path}")
+        save_png(self, path)
 
     def export_csv(self, path: str | Path) -> None:
         """Wide CSV (time + one column per series) when the series share a time axis, else long CSV."""

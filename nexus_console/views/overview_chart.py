@@ -23,6 +23,7 @@ from nexus_console.views.chart_base import (
     csv_number,
     iso_utc,
     lay_out_chart,
+    save_png,
 )
 
 
@@ -251,8 +252,7 @@ class OverviewChart(QWidget):
         self.overlay.set_text(text)
 
     def export_png(self, path: str | Path) -> None:
-        if not self.grab().save(str(path), "PNG"):
-            raise OSError(f"could not write {path}")
+        save_png(self, path)
 
     def export_csv(self, path: str | Path) -> None:
         """Long CSV of the full-resolution data last shown: service, series, time, value."""

@@ -51,6 +51,9 @@ class ExecutivePage(QScrollArea):
         self.statuses: dict[str, SourceStatus[Any]] = {}
         self.uptime: list[ServiceUptime] | None = None
         self.tiles_shown: tuple[ExecutiveTile, ...] = ()
+        self._inputs = ExecutiveInputs(
+            may_read_revenue=may_read_revenue, may_read_incidents=may_read_incidents
+        )
         self.info = QLabel("Waiting for the first figures…")
         self.info.setObjectName("executiveInfo")
         self.banner = StaleBanner()
@@ -69,10 +72,12 @@ class ExecutivePage(QScrollArea):
 
     def set_source(self, name: str, status: SourceStatus[Any]) -> None:
         self.statuses[name] = status
+        self._inputs = self.inputs()  # parsed once an answer, not on every second's refresh
         self.refresh(time.time())
 
     def set_uptime(self, report: list[ServiceUptime]) -> None:
         self.uptime = report
+        self._inputs = self.inputs()
         self.refresh(time.time())
 
     def inputs(self) -> ExecutiveInputs:
@@ -93,7 +98,7 @@ class ExecutivePage(QScrollArea):
         )
 
     def refresh(self, now: float) -> None:
-        tiles = executive_tiles(self.inputs(), now)
+        tiles = executive_tiles(self._inputs, now)
         if tiles != self.tiles_shown:
             self.tiles_shown = tiles
             self._show_tiles(tiles)

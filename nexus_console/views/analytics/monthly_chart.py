@@ -10,7 +10,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from nexus_console.domain.analytics import DataTable, MonthlySeries
-from nexus_console.views.chart_base import AXIS_COLOUR, CAPTION_STYLE, CHART_BACKGROUND, lay_out_chart
+from nexus_console.views.chart_base import (
+    AXIS_COLOUR,
+    CAPTION_STYLE,
+    CHART_BACKGROUND,
+    lay_out_chart,
+    save_png,
+)
 
 BAR_COLOUR = "#4f8fe6"
 STALE_BAR_COLOUR = "#6b7078"
@@ -74,5 +80,4 @@ class MonthlyBarChart(QWidget):
         return DataTable(series.title, ("Month", series.title), rows)
 
     def export_png(self, path: str | Path) -> None:
-        if not self.grab().save(str(path), "PNG"):
-            raise OSError(f"could not write {path}")
+        save_png(self, path)
