@@ -35,7 +35,8 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from nexus_console.domain.alert_actions import silence_text
 from nexus_console.domain.alert_links import AlertLinks, also_raised_text
-from nexus_console.domain.alerts import Alert, AlertState, AlertStore, Severity, StoreChange
+from nexus_console.domain.alert_store import AlertStore
+from nexus_console.domain.alerts import Alert, AlertState, Severity, StoreChange
 from nexus_console.models.table_base import TableModel
 from nexus_console.workers.bridge import FeedWatcher, Watchable
 

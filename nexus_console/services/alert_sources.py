@@ -23,11 +23,11 @@ from typing import Any, Protocol
 
 from nexus_console.domain.alert_evaluator import RuleEvaluator
 from nexus_console.domain.alert_rules import LOCAL_SOURCE, Rule, parse_rules_toml
+from nexus_console.domain.alert_store import AlertStore
 from nexus_console.domain.alerts import (
     Alert,
     AlertDiff,
     AlertState,
-    AlertStore,
     StoreChange,
     Transition,
     coalesce_diffs,

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from nexus_console.domain.alert_filter import FilterError
-from nexus_console.domain.alerts import AlertDiff, AlertState, AlertStore, Severity
+from nexus_console.domain.alert_store import AlertStore
+from nexus_console.domain.alerts import AlertDiff, AlertState, Severity
 from nexus_console.services.alert_history import AlertHistory
 from tests.alerts.conftest import make_alert
 

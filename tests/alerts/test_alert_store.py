@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from nexus_console.domain.alert_store import AlertStore
 from nexus_console.domain.alerts import (
     AlertDiff,
     AlertState,
-    AlertStore,
     Severity,
     coalesce_diffs,
     diff_snapshot,

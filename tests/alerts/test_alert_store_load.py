@@ -7,7 +7,8 @@ from dataclasses import replace
 
 from nexus_console.domain.alert_filter import parse_filter
 from nexus_console.domain.alert_grouping import group_alerts
-from nexus_console.domain.alerts import Alert, AlertDiff, AlertState, AlertStore, Severity
+from nexus_console.domain.alert_store import AlertStore
+from nexus_console.domain.alerts import Alert, AlertDiff, AlertState, Severity
 
 SEVERITIES = list(Severity)
 SERVICES = [f"service-{i:02d}" for i in range(44)]

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from nexus_console.domain.alerts import AlertDiff, AlertState, AlertStore
+from nexus_console.domain.alert_store import AlertStore
+from nexus_console.domain.alerts import AlertDiff, AlertState
 from nexus_console.domain.backoff import Backoff
 from nexus_console.services.nexus_alerts import FeedMode, NexusAlertSource
 

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 
 from nexus_console.domain.alert_filter import AlertFilter, parse_filter
 from nexus_console.domain.alert_grouping import group_alerts
-from nexus_console.domain.alerts import Alert, AlertStore, StoreChange
+from nexus_console.domain.alert_store import AlertStore
+from nexus_console.domain.alerts import Alert, StoreChange
 from nexus_console.domain.freshness import SourceStatus, stale_text
 from nexus_console.domain.prom_metrics import MetricsHistory
 from nexus_console.models.alert_proxy import AlertFilterProxy
