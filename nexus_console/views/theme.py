@@ -70,3 +70,14 @@ STATUS_PAGE_COLOURS = {
     "unknown": "#5b616b",
     "no data": "#3a3f47",
 }
+
+# The Alerts pane: its dark queue, groups and filter line.
+ALERTS_PANE_STYLE = (
+    "QTableView#alertTable { background: #16191e; color: #e6e6e6; gridline-color: #262a30;"
+    " selection-background-color: #2f6fb3; font-size: 9pt; }"
+    "QTableView#alertTable QHeaderView::section { background: #23272e; color: #c8ccd2; border: 0;"
+    " padding: 2px 4px; }"
+    "QListWidget#alertGroups { background: #1b1e23; color: #e6e6e6; font-size: 9pt; }"
+    "QLabel#filterError { color: #ff6b5e; }"
+    "QLabel#alertCounts { color: #9aa0a6; }"
+)

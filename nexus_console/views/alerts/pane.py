@@ -9,9 +9,9 @@ the grouping, Esc in the filter returns to the queue.
 The pane works on the session's alert runtime (`session.alerts`): the table model and the notifier watch
 the queue's changes (the notifier also while the pane is hidden, so the badge and the tray keep working;
 it hears them after the model, whose links make alerts of several sources about one problem count and
-sound once),
-the triage actions go through `runtime.triage`, and the settings (`alerts.toml`) are the ones the runtime
-read. A one-second clock (ages, countdowns, staleness) runs while the pane is shown, and once at each show.
+sound once), the triage actions go through `runtime.triage`, and the settings (`alerts.toml`) are the ones
+the runtime read. A one-second clock (ages, countdowns, staleness) runs while the pane is shown, and once at
+each show.
 """
 
 from __future__ import annotations
@@ -37,20 +37,12 @@ from nexus_console.views.alerts.side_views import HistoryView, RulesView
 from nexus_console.views.alerts.triage_keys import TriageKeys
 from nexus_console.views.notifications import AlertNotifier, CommandSoundPlayer, SoundPlayer
 from nexus_console.views.pane import Pane, StaleBanner
+from nexus_console.views.theme import ALERTS_PANE_STYLE
 from nexus_console.workers.session import ConsoleSession
 
 log = logging.getLogger(__name__)
 
 TICK_MS = 1000
-PANE_STYLE = (
-    "QTableView#alertTable { background: #16191e; color: #e6e6e6; gridline-color: #262a30;"
-    " selection-background-color: #2f6fb3; font-size: 9pt; }"
-    "QTableView#alertTable QHeaderView::section { background: #23272e; color: #c8ccd2; border: 0;"
-    " padding: 2px 4px; }"
-    "QListWidget#alertGroups { background: #1b1e23; color: #e6e6e6; font-size: 9pt; }"
-    "QLabel#filterError { color: #ff6b5e; }"
-    "QLabel#alertCounts { color: #9aa0a6; }"
-)
 FLASH_MS = 10_000
 
 
@@ -69,7 +61,7 @@ class AlertsPane(Pane):
     ) -> None:
         super().__init__(session, parent)
         self.setObjectName("alertsPane")
-        self.setStyleSheet(PANE_STYLE)
+        self.setStyleSheet(ALERTS_PANE_STYLE)
         self.clock = clock
         self.runtime = runtime = session.alerts
         self.queue = runtime.queue
