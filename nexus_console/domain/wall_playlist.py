@@ -112,14 +112,23 @@ class WallConfig:
         return self.playlists[self.default]
 
 
-WALL_PANES = ("Status", "Health", "Alerts", "Incidents", "Uptime")  # what a room watches; not the admin panes
+# What a room watches, not the admin panes: the monitoring panes, then the business at a glance (the
+# Analytics pane's executive page) for accounts that have it.
+WALL_VIEWS = (
+    PaneView("Status"),
+    PaneView("Health"),
+    PaneView("Alerts"),
+    PaneView("Incidents"),
+    PaneView("Uptime"),
+    PaneView("Analytics", tab="Executive"),
+)
 
 
 def default_config(pane_titles: list[str]) -> WallConfig:
-    """Without a playlist file: the monitoring panes the account has (WALL_PANES, in that order), 30 s each;
-    an account with none of them gets every pane it has."""
-    titles = [title for title in WALL_PANES if title in pane_titles] or list(pane_titles)
-    items = tuple(PlaylistItem(PaneView(title)) for title in titles)
+    """Without a playlist file: the views of WALL_VIEWS whose pane the account has, in that order, 30 s
+    each; an account with none of them gets every pane it has."""
+    views = [view for view in WALL_VIEWS if view.pane in pane_titles] or [PaneView(t) for t in pane_titles]
+    items = tuple(PlaylistItem(view) for view in views)
     return WallConfig({"default": Playlist("default", items)}, "default")
 
 

@@ -108,6 +108,13 @@ def test_without_a_file_the_wall_rotates_the_monitoring_panes_not_the_admin_ones
     assert views == ["Status", "Health", "Alerts"]
 
 
+def test_without_a_file_an_account_with_analytics_ends_the_round_on_the_executive_page() -> None:
+    config = default_config(["Health", "Alerts", "Analytics", "Admin"])
+    views = [item.view for item in config.playlists[config.default].items]
+    assert [(v.pane, v.tab) for v in views] == [("Health", ""), ("Alerts", ""), ("Analytics", "Executive")]
+    assert views[-1].describe() == "Analytics — Executive"
+
+
 def test_each_item_shows_for_its_own_seconds_then_the_next_and_round_again() -> None:
     day = parse_config(WALL_TOML).playlists["day"]
     rotation = WallRotation(day, now=0.0)
