@@ -223,12 +223,12 @@ def _gaps(ticks: list[tuple[float, float, float, str]], since: float, until: flo
 
 def _child(mode: str, out: Path, data_dir: Path) -> None:
     import keyring
-    import qasync
     from PySide6.QtWidgets import QApplication
 
     from nexus_console.app import ConsoleApp
     from nexus_console.launch_options import parse_args
     from nexus_console.services.health_sources import HealthSourceSettings
+    from nexus_console.workers.event_loop import ConsoleEventLoop
     from nexus_console.workers.session import SessionSettings
     from tests.console.console_support import write_profile
     from tests.support.memory_keyring import MemoryKeyring
@@ -236,7 +236,7 @@ def _child(mode: str, out: Path, data_dir: Path) -> None:
 
     keyring.set_keyring(MemoryKeyring())
     app = QApplication([sys.argv[0]])
-    loop = qasync.QEventLoop(app)
+    loop = ConsoleEventLoop(app)
     asyncio.set_event_loop(loop)
     settings = None
     server_args = SERVER_ARGS

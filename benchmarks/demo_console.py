@@ -19,16 +19,16 @@ def with_demo_console(measure: Callable[[Any], Awaitable[None]]) -> Any:
     """`measure(console)` once the demo console has data; returns the console (closed) for its figures."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QT_API", "pyside6")
-    import qasync
     from PySide6.QtWidgets import QApplication
 
     from nexus_console.app import ConsoleApp
     from nexus_console.domain.freshness import SourceState
     from nexus_console.launch_options import parse_args
+    from nexus_console.workers.event_loop import ConsoleEventLoop
 
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
-    loop = qasync.QEventLoop(app)
+    loop = ConsoleEventLoop(app)
     asyncio.set_event_loop(loop)
     console = ConsoleApp(parse_args(["--demo"]), app)
 

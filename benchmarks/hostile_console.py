@@ -62,7 +62,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
-    import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -72,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from nexus_console.services.health_sources import HealthSourceSettings
     from nexus_console.services.keychain import password_key
     from nexus_console.services.profiles import ProfileStore
+    from nexus_console.workers.event_loop import ConsoleEventLoop
     from nexus_console.workers.session import SessionSettings
 
     profile = ProfileStore(args.config).load().pick(args.profile)
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     app = QApplication([])
-    loop = qasync.QEventLoop(app)
+    loop = ConsoleEventLoop(app)
     asyncio.set_event_loop(loop)
     # Every API poller every 5 s (the catalogue and `me` poll every 60 s by default), so that each of them
     # meets the hostile answers within a phase; the health documents already poll every 5 s.

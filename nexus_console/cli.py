@@ -28,7 +28,6 @@ def run_console(arguments: Sequence[str]) -> int:
     import os
 
     os.environ.setdefault("QT_API", "pyside6")  # before qasync picks its Qt binding
-    import qasync
     from PySide6.QtWidgets import QApplication
 
     from nexus_console import __version__
@@ -39,6 +38,7 @@ def run_console(arguments: Sequence[str]) -> int:
     from nexus_console.services.profiles import log_dir
     from nexus_console.services.quit_signals import install_quit_signals
     from nexus_console.views.theme import apply_theme
+    from nexus_console.workers.event_loop import ConsoleEventLoop
 
     args = parse_args(list(arguments))
     faulthandler.enable()  # a watchdog's SIGABRT leaves the stack where the loop hung in the journal
@@ -48,7 +48,7 @@ def run_console(arguments: Sequence[str]) -> int:
     app.setApplicationName("Nexus Console")
     app.setApplicationVersion(__version__)
     apply_theme(app)
-    loop = qasync.QEventLoop(app)
+    loop = ConsoleEventLoop(app)
     asyncio.set_event_loop(loop)
     console = ConsoleApp(args, app)
     hooks = ExceptionHooks(console.report_error, loop)

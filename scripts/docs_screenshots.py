@@ -20,7 +20,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -32,6 +31,7 @@ from nexus_console.domain.postmortem import ActionItem
 from nexus_console.domain.uptime import DAY_S, BucketTally, Grain, Tally
 from nexus_console.launch_options import parse_args
 from nexus_console.views.theme import apply_theme
+from nexus_console.workers.event_loop import ConsoleEventLoop
 
 INCIDENT_SERVICE = "puabo-nuki-order-processor"
 
@@ -276,7 +276,7 @@ def main() -> int:
     options = parser.parse_args()
     app = QApplication.instance() or QApplication([sys.argv[0]])
     apply_theme(app)
-    loop = qasync.QEventLoop(app)
+    loop = ConsoleEventLoop(app)
     asyncio.set_event_loop(loop)
     console = ConsoleApp(parse_args(["--demo"]), app)
     with loop:

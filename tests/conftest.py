@@ -163,10 +163,10 @@ PENDING_CANCEL_S = 10.0
 
 @pytest.fixture
 def qloop(qapp: Any) -> Iterator[QLoop]:
-    """A fresh qasync.QEventLoop on the Qt app for one test; fails the test if tasks are left pending."""
-    import qasync
+    """A fresh console loop (qasync's, batched) on the Qt app for one test; fails the test if tasks are left pending."""
+    from nexus_console.workers.event_loop import ConsoleEventLoop
 
-    loop = qasync.QEventLoop(qapp)
+    loop = ConsoleEventLoop(qapp)
     asyncio.set_event_loop(loop)
     QLoop.current = loop
     pending: list[asyncio.Task[Any]] = []

@@ -11,7 +11,6 @@ import time
 from typing import Any
 
 import pytest
-import qasync
 from PySide6.QtWidgets import QApplication
 
 from nexus_console.app import ConsoleApp
@@ -19,6 +18,7 @@ from nexus_console.services.health_sources import HealthSourceSettings
 from nexus_console.services.heartbeat import Heartbeat
 from nexus_console.services.polling import Poller
 from nexus_console.services.races import Interrupted, unless_set
+from nexus_console.workers.event_loop import ConsoleEventLoop
 from nexus_console.workers.loop_watchdog import LoopWatchdog
 from nexus_console.workers.session import SessionSettings
 from tests.console.api_support import DEMO_PASSWORD
@@ -138,7 +138,7 @@ def _one_start(app: QApplication, first: bool) -> dict[str, Any]:
     """One run of the whole console on a fresh qasync loop (as each process start has): start-up, sign-in,
     the first "minute", quit. A stalled asyncio loop stops the Qt loop through the watchdog, so a hang fails
     the test instead of freezing it."""
-    loop = qasync.QEventLoop(app)
+    loop = ConsoleEventLoop(app)
     asyncio.set_event_loop(loop)
     console: ConsoleApp = make_console(session_settings=FAST)
     console.watchdog.stall_s = MAX_GAP_S

@@ -289,18 +289,18 @@ def main(argv: list[str] | None = None) -> int:
     options.out.mkdir(parents=True, exist_ok=True)
     sign_in_remembered(options.data_dir, options.server)
 
-    import qasync
     from PySide6.QtWidgets import QApplication
 
     from nexus_console.app import ConsoleApp
     from nexus_console.launch_options import parse_args
     from nexus_console.views.theme import apply_theme
+    from nexus_console.workers.event_loop import ConsoleEventLoop
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
     app.setApplicationName("Nexus Console")
     apply_theme(app)
-    loop = qasync.QEventLoop(app)
+    loop = ConsoleEventLoop(app)
     asyncio.set_event_loop(loop)
     console = ConsoleApp(parse_args(["--profile", PROFILE]), app)
     report: dict[str, Any] = {"platform": app.platformName()}
