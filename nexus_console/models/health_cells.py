@@ -48,6 +48,21 @@ def format_short_age(age_s: float) -> str:
     return f"{age_s // 3600:.0f}h"
 
 
+CELL_AGE_STEP_S = 5  # a probe's interval
+
+
+def format_cell_age(age_s: float) -> str:
+    """Ages in the matrix's probe cells: '<5s', then 5-second steps under a minute ('15s'), then as
+    `format_short_age`. A cell's text then changes every few seconds, not every second, so a wall that shows
+    the matrix for weeks does not repaint every cell every second; the tooltip keeps the exact age."""
+    age_s = max(0.0, age_s)
+    if age_s < CELL_AGE_STEP_S:
+        return f"<{CELL_AGE_STEP_S}s"
+    if age_s < 60:
+        return f"{int(age_s // CELL_AGE_STEP_S * CELL_AGE_STEP_S)}s"
+    return format_short_age(age_s)
+
+
 @dataclass(frozen=True, slots=True)
 class CellLook:
     """What one cell shows; the view paints it without asking the model role by role."""

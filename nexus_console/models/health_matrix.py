@@ -42,7 +42,7 @@ from nexus_console.models.health_cells import (
     UNKNOWN_COLOUR,
     WARN_TEXT,
     CellLook,
-    format_short_age,
+    format_cell_age,
     probe_tooltip,
 )
 from nexus_console.models.table_base import TableModel
@@ -92,6 +92,7 @@ class HealthMatrixModel(TableModel):
         self._probes_stale = False
         self._metrics_stale = False
         self._group_texts: dict[str, str] = {}  # as last announced through dataChanged
+        self._ages_shown: dict[tuple[str, Probe], tuple[str, bool]] = {}  # as last announced
         self._group_font = QFont()
         self._group_font.setBold(True)
         self._brushes = {outcome: QBrush(QColor(c)) for outcome, c in OUTCOME_COLOURS.items()}
@@ -117,6 +118,7 @@ class HealthMatrixModel(TableModel):
             self._row_of = {row.service.name: i for i, row in enumerate(rows) if row.service is not None}
             # Forget services that left the catalogue, so weeks of churn cannot grow the model.
             self._cells = {key: r for key, r in self._cells.items() if key[0] in self._row_of}
+            self._ages_shown = {key: a for key, a in self._ages_shown.items() if key[0] in self._row_of}
             self._samples = {name: s for name, s in self._samples.items() if name in self._row_of}
             self._group_texts.clear()
 
@@ -157,8 +159,19 @@ class HealthMatrixModel(TableModel):
         self.announce_rows(changed_rows, first_column=RPS_COLUMN, last_column=ERRORS_COLUMN)
 
     def refresh_ages(self) -> None:
-        """The clock moved: every age text changed. One dataChanged over the whole probe block."""
-        self.announce_all(
+        """The clock moved: dataChanged over the rows whose probe cells now read differently (an age passed
+        a step of `format_cell_age`, or a cell went stale), as spans; nothing when none did."""
+        now = self.clock()
+        changed_rows: set[int] = set()
+        for (service, probe), result in self._cells.items():
+            shown = (format_cell_age(now - result.checked_at), self._cell_stale(result, now))
+            if self._ages_shown.get((service, probe)) != shown:
+                self._ages_shown[(service, probe)] = shown
+                row = self._row_of.get(service)
+                if row is not None:
+                    changed_rows.add(row)
+        self.announce_rows(
+            changed_rows,
             first_column=PROBE_COLUMNS[Probe.HEALTH],
             last_column=PROBE_COLUMNS[Probe.METRICS],
             roles=[Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, STALE_ROLE],
@@ -279,7 +292,7 @@ class HealthMatrixModel(TableModel):
         if result is None:
             return CellLook("—", self._unknown_brush, self._grey, _CENTRE_ALIGNMENT, False, stale)
         return CellLook(
-            f"{result.label} {format_short_age(now - result.checked_at)}",
+            f"{result.label} {format_cell_age(now - result.checked_at)}",
             self._brushes[result.outcome],
             self._grey if stale else self._white,
             _CENTRE_ALIGNMENT,
@@ -331,7 +344,7 @@ class HealthMatrixModel(TableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if result is None:
                 return "—"
-            return f"{result.label} {format_short_age(now - result.checked_at)}"
+            return f"{result.label} {format_cell_age(now - result.checked_at)}"
         if role == Qt.ItemDataRole.BackgroundRole:
             return self._brushes[result.outcome] if result else self._unknown_brush
         if role == Qt.ItemDataRole.ForegroundRole:

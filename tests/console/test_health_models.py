@@ -15,6 +15,7 @@ from nexus_console.models.health_cells import (
     P95_COLUMN,
     PROBE_COLUMNS,
     STALE_ROLE,
+    format_cell_age,
     format_short_age,
 )
 from nexus_console.models.health_matrix import HealthMatrixModel
@@ -113,8 +114,8 @@ def test_each_cell_has_a_text_label_an_age_a_colour_and_the_exact_reason(
     up = model.index(model.row_of("a"), PROBE_COLUMNS[Probe.HEALTH])
     timeout = model.index(model.row_of("b"), PROBE_COLUMNS[Probe.READY])
     unknown = model.index(model.row_of("c"), PROBE_COLUMNS[Probe.LIVE])
-    assert up.data() == "UP 3s"
-    assert timeout.data() == "TIMEOUT 3s"
+    assert up.data() == "UP <5s"
+    assert timeout.data() == "TIMEOUT <5s"
     assert "timeout after 2.0 s" in timeout.data(Qt.ItemDataRole.ToolTipRole)
     assert (
         up.data(Qt.ItemDataRole.BackgroundRole).color()
@@ -132,7 +133,7 @@ def test_a_cell_older_than_three_intervals_is_marked_stale_but_keeps_its_text(
     assert index.data(STALE_ROLE) is False
     clock[0] = 1016.0
     assert index.data(STALE_ROLE) is True
-    assert index.data() == "UP 16s"
+    assert index.data() == "UP 15s"
 
 
 def test_a_new_sweep_signals_only_the_changed_rows_as_spans_and_never_resets(
@@ -166,10 +167,33 @@ def test_the_same_catalogue_again_changes_nothing_and_a_new_service_rebuilds_onc
     assert model.row_of("e") == 4
 
 
-def test_refreshing_ages_is_one_signal_over_the_whole_probe_block(model: HealthMatrixModel) -> None:
-    log = SignalLog(model)
+def test_refreshing_ages_signals_only_the_rows_whose_cells_now_read_differently(
+    model: HealthMatrixModel, clock: list[float]
+) -> None:
+    model.set_sweep(sweep(1000.0, {("a", Probe.HEALTH): ProbeOutcome.UP, ("c", Probe.LIVE): ProbeOutcome.UP}))
+    a, c = model.row_of("a"), model.row_of("c")
+    clock[0] = 1001.0
     model.refresh_ages()
-    assert log.changed == [(0, model.rowCount() - 1, 1, 4)]
+    log = SignalLog(model)
+    clock[0] = 1004.0
+    model.refresh_ages()
+    assert log.changed == [], "both still read <5s: nothing to repaint"
+    clock[0] = 1005.0
+    model.refresh_ages()
+    assert log.changed == [(a, a, 1, 4), (c, c, 1, 4)]
+    assert model.index(a, PROBE_COLUMNS[Probe.HEALTH]).data() == "UP 5s"
+    log.changed.clear()
+    clock[0] = 1016.0  # three intervals: stale, and the age moved on
+    model.refresh_ages()
+    assert log.changed == [(a, a, 1, 4), (c, c, 1, 4)]
+    assert model.index(c, PROBE_COLUMNS[Probe.LIVE]).data(STALE_ROLE) is True
+
+
+@pytest.mark.parametrize(
+    ("age", "text"), [(0.4, "<5s"), (4.9, "<5s"), (5, "5s"), (59, "55s"), (61, "1m"), (3700, "1h")]
+)
+def test_probe_cells_show_ages_in_steps_of_a_probe_interval(age: float, text: str) -> None:
+    assert format_cell_age(age) == text
 
 
 def test_metric_cells_show_p95_with_the_sla_colour_and_grey_when_stale(model: HealthMatrixModel) -> None:
