@@ -7,21 +7,29 @@ step 1. Later steps may fall after `to`, inside the window. A user's result is t
 furthest, the earliest of them on a tie. An event before the step it follows does not count, and neither
 does a step after the window.
 
-Still in window: a user who entered, has not reached the last step, and whose latest step 1 in the range
-is less than `window_hours` before `as_of`: they have not had the whole window yet. They are counted in
+A window per step (`step_window_hours`, one value per step after the first; PostHog users ask for it,
+posthog#37418) adds a limit: step k+1 counts only at most that many hours after the attempt's step k, as well
+as within `window_hours` of step 1. Then the earliest step k is no longer always the best one (a later
+step k may still have its step k+1 in time), so an attempt keeps every step-k time it could have reached,
+and a step's time is the earliest of them.
+
+Still in window: a user who entered, has not reached the last step, and has an attempt (from a step 1 in
+the range) that could still take its next step at `as_of`: its `window_hours` from step 1 and, with step
+windows, the next step's window from the latest step it reached are both still open. Without step windows
+that is: the latest step 1 in the range is less than `window_hours` before `as_of`. They are counted in
 `still_in_window` and in no step's `drop_off`, but they stay in the conversion denominators, as PostHog
 keeps them: `users` and the rates are what had happened by `as_of`. So for step 1's users:
 `users(1) = users(last) + sum(drop_off) + still_in_window`.
 
-The events are read in one indexed range scan of `funnel_events` (with the user's country when broken
-down by country) and folded per user in Python; anonymous visitors have no users row and no country.
+The events are read in one indexed range scan of `funnel_events` (with the user's country, acquisition
+source or age band when broken down by it) and folded per user in Python; anonymous visitors have no users
+row and no profile: their key is null.
 """
 
 from __future__ import annotations
 
-import bisect
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -29,9 +37,11 @@ from typing import Any
 from sqlalchemy import select
 
 from nexus_refserver.databases import Databases, as_utc, rfc3339
+from nexus_refserver.funnel_attempts import Progress, user_progress
 from nexus_refserver.generator import DATA_AS_OF
 from nexus_refserver.report_query import at_or_after, before, date_range, parse_date, quoted, unprocessable
 from nexus_refserver.schema import funnel_events, users
+from nexus_refserver.schema_profiles import user_profiles
 
 FUNNELS: dict[str, tuple[str, ...]] = {
     "registration": (
@@ -59,12 +69,11 @@ FUNNELS: dict[str, tuple[str, ...]] = {
         "Added similar content to watchlist",
     ),
 }
-BREAKDOWNS = ("country",)
+BREAKDOWNS = ("country", "acquisition_source", "age_band")
 MAX_RANGE_DAYS = 366
 DEFAULT_WINDOW_HOURS = 168  # 7 days
 MAX_WINDOW_HOURS = 2160  # 90 days
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_AS_OF_S = int((DATA_AS_OF - _EPOCH).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,7 @@ class FunnelRequest:
     date_to: date
     window_hours: int = DEFAULT_WINDOW_HOURS
     breakdown: str | None = None
+    step_window_hours: tuple[int, ...] | None = None
 
     @classmethod
     def parse(
@@ -85,6 +95,7 @@ class FunnelRequest:
         days: int | None = None,
         window_hours: int = DEFAULT_WINDOW_HOURS,
         breakdown: str | None = None,
+        step_window_hours: str | None = None,
     ) -> FunnelRequest:
         """The query parameters as given; a 422 problem with a sentence for the first one that is wrong."""
         name = funnel.strip().lower()
@@ -108,48 +119,30 @@ class FunnelRequest:
             max_days=MAX_RANGE_DAYS,
             longest="a funnel covers at most a year",
         )
-        return cls(name, start, end, window_hours, chosen)
+        return cls(name, start, end, window_hours, chosen, parse_step_windows(name, step_window_hours))
 
 
-def furthest_attempt(steps: Sequence[Sequence[int]], entries: Sequence[int], window_s: int) -> list[int]:
-    """Step times (1, 2, ...) of the attempt that got furthest, the earliest on a tie.
-
-    `steps[k]` holds the user's times of step k + 1 in ascending order; `entries` the step-1 times that
-    start an attempt (those inside the range), ascending.
-    """
-    best: list[int] = []
-    for start in entries:
-        times = [start]
-        limit = start + window_s
-        for later in steps[1:]:
-            index = bisect.bisect_left(later, times[-1])
-            if index == len(later) or later[index] > limit:
-                break
-            times.append(later[index])
-        if len(times) > len(best):
-            best = times
-            if len(best) == len(steps):
-                break
-    return best
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One user's result: the step times of their furthest attempt, and whether they may still go on."""
-
-    times: list[int]
-    in_window: bool
-
-
-def user_progress(
-    steps: Sequence[Sequence[int]], entry_from: int, entry_to: int, window_s: int, as_of_s: int = _AS_OF_S
-) -> Progress | None:
-    """The user's funnel result for step 1 in [entry_from, entry_to) (seconds); None if they did not enter."""
-    entries = [at for at in steps[0] if entry_from <= at < entry_to]
-    if not entries:
+def parse_step_windows(funnel: str, text: str | None) -> tuple[int, ...] | None:
+    """`24,2,168,48,24` → hours per step after the first; None when not given. A 422 sentence names the
+    count the funnel needs or the first value that is wrong."""
+    if text is None or not text.strip():
         return None
-    times = furthest_attempt(steps, entries, window_s)
-    return Progress(times, len(times) < len(steps) and entries[-1] + window_s > as_of_s)
+    parts = [part.strip() for part in text.split(",")]
+    needed = len(FUNNELS[funnel]) - 1
+    if len(parts) != needed:
+        raise unprocessable(
+            f"“step_window_hours” needs {needed} values for the {funnel} funnel (one per step after the "
+            f"first, separated by commas), not {len(parts)}."
+        )
+    hours = []
+    for number, part in enumerate(parts, start=2):
+        if not part.isdigit() or not 1 <= int(part) <= MAX_WINDOW_HOURS:
+            raise unprocessable(
+                f"“step_window_hours” value {number - 1} ({quoted(part)}, for step {number}) must be a whole "
+                f"number of hours from 1 to {MAX_WINDOW_HOURS}."
+            )
+        hours.append(int(part))
+    return tuple(hours)
 
 
 def _fraction(part: int, whole: int) -> float:
@@ -214,12 +207,15 @@ class FunnelQuery:
         """The funnel as `FunnelResult` describes it."""
         labels = FUNNELS[request.funnel]
         window_s = request.window_hours * 3600
+        step_windows_s = None
+        if request.step_window_hours is not None:
+            step_windows_s = [hours * 3600 for hours in request.step_window_hours]
         entry_from, entry_to = _midnight(request.date_from), _midnight(request.date_to)
-        per_user, countries = self._events(request, entry_from, _plus(entry_to, window_s))
+        per_user, groups = self._events(request, entry_from, _plus(entry_to, window_s))
         from_s, to_s = _seconds(entry_from), _seconds(entry_to)
         results: dict[int, Progress] = {}
         for user_id, steps in per_user.items():
-            result = user_progress(steps, from_s, to_s, window_s)
+            result = user_progress(steps, from_s, to_s, window_s, step_windows_s=step_windows_s)
             if result is not None:
                 results[user_id] = result
         steps, still = tally(results.values(), len(labels))
@@ -232,15 +228,18 @@ class FunnelQuery:
             "from": request.date_from.isoformat(),
             "to": request.date_to.isoformat(),
             "window_hours": request.window_hours,
+            "step_window_hours": None
+            if request.step_window_hours is None
+            else list(request.step_window_hours),
             "steps": steps,
             "still_in_window": still,
-            "breakdown": None if request.breakdown is None else _breakdown(results, countries, len(labels)),
+            "breakdown": None if request.breakdown is None else _breakdown(results, groups, len(labels)),
         }
 
     def _events(
         self, request: FunnelRequest, start: datetime, end: datetime
     ) -> tuple[dict[int, list[list[int]]], dict[int, str | None]]:
-        """Each user's step times (a list per step, ascending) in [start, end), and their countries."""
+        """Each user's step times (a list per step, ascending) in [start, end), and their breakdown keys."""
         engine = self._dbs.users
         dialect = engine.dialect.name
         e = funnel_events.c
@@ -249,6 +248,9 @@ class FunnelQuery:
         if request.breakdown == "country":
             columns.append(users.c.country)
             source = funnel_events.outerjoin(users, users.c.id == e.user_id)
+        elif request.breakdown is not None:
+            columns.append(user_profiles.c[request.breakdown])
+            source = funnel_events.outerjoin(user_profiles, user_profiles.c.user_id == e.user_id)
         statement = (
             select(*columns)
             .select_from(source)
@@ -257,7 +259,7 @@ class FunnelQuery:
         )
         step_count = len(FUNNELS[request.funnel])
         per_user: dict[int, list[list[int]]] = {}
-        countries: dict[int, str | None] = {}
+        groups: dict[int, str | None] = {}
         with engine.connect() as conn:
             for row in conn.execute(statement):
                 user_id, step = row[0], row[1]
@@ -267,18 +269,18 @@ class FunnelQuery:
                 if steps is None:
                     steps = per_user[user_id] = [[] for _ in range(step_count)]
                     if len(row) > 3:
-                        countries[user_id] = row[3]
+                        groups[user_id] = row[3]
                 steps[step - 1].append(_seconds(row[2]))
-        return per_user, countries
+        return per_user, groups
 
 
 def _breakdown(
-    results: dict[int, Progress], countries: dict[int, str | None], step_count: int
+    results: dict[int, Progress], keys: dict[int, str | None], step_count: int
 ) -> list[dict[str, Any]]:
-    """Users per step by country (null: visitors without a users row), the most entrants first."""
+    """Users per step by breakdown key (null: visitors without a users row), the most entrants first."""
     groups: dict[str | None, list[int]] = {}
     for user_id, result in results.items():
-        counts = groups.setdefault(countries.get(user_id), [0] * step_count)
+        counts = groups.setdefault(keys.get(user_id), [0] * step_count)
         for index in range(len(result.times)):
             counts[index] += 1
     ordered = sorted(groups.items(), key=lambda item: (-item[1][0], item[0] is None, item[0] or ""))

@@ -4,10 +4,12 @@ Both read `user_activity` (one row per user per UTC day with activity, from ACTI
 Python; days are read as `YYYY-MM-DD` text on SQLite and PostgreSQL alike.
 
 Retention: cohorts are the users who signed up (UTC) in each of the last `cohorts` whole periods before
-`as_of` (a day; an ISO week from Monday; a calendar month). For period offset p (0 is the signup period),
+`as_of` (a day; an ISO week from Monday; a calendar month; a calendar quarter). For period offset p (0 is
+the signup period),
 `on` is the fraction of the cohort active on some day of that period, `on_or_after` the fraction active
 in that period or any later one up to `as_of`. A period not over by `as_of` is null. The activity
-history is a year and a month, so a cohort starts at most a year back: 366 days, 52 weeks, 12 months.
+history is a year and a month, so a cohort starts at most a year back: 366 days, 52 weeks, 12 months,
+4 quarters.
 Day-N retention (`d1`, `d7`, `d30`): of the users who signed up since ACTIVITY_START and whose day N
 (the signup's UTC day plus N days) is over by `as_of`, the fraction active on exactly that day.
 
@@ -32,9 +34,9 @@ from nexus_refserver.generator_activity import ACTIVITY_START
 from nexus_refserver.report_query import at_or_after, quoted, unprocessable, utc_date_text
 from nexus_refserver.schema import user_activity, users
 
-GRAINS = ("day", "week", "month")
+GRAINS = ("day", "week", "month", "quarter")
 MODES = ("on", "on_or_after")
-MAX_COHORTS = {"day": 366, "week": 52, "month": 12}  # a year back
+MAX_COHORTS = {"day": 366, "week": 52, "month": 12, "quarter": 4}  # a year back
 DEFAULT_COHORTS = DEFAULT_PERIODS = 12
 DAY_N = (1, 7, 30)
 DEFAULT_ACTIVITY_DAYS = 365
@@ -48,6 +50,8 @@ def period_index(grain: str, day: date) -> int:
         return day.toordinal()
     if grain == "week":
         return (day.toordinal() - 1) // 7
+    if grain == "quarter":
+        return day.year * 4 + (day.month - 1) // 3
     return day.year * 12 + day.month - 1
 
 
@@ -56,11 +60,15 @@ def period_start(grain: str, index: int) -> date:
         return date.fromordinal(index)
     if grain == "week":
         return date.fromordinal(index * 7 + 1)
+    if grain == "quarter":
+        return date(index // 4, index % 4 * 3 + 1, 1)
     return date(index // 12, index % 12 + 1, 1)
 
 
 def period_label(grain: str, index: int) -> str:
-    """`YYYY-MM-DD` of the period's first day; `YYYY-MM` for a month."""
+    """`YYYY-MM-DD` of the period's first day; `YYYY-MM` for a month; `YYYY-Qn` for a quarter."""
+    if grain == "quarter":
+        return f"{index // 4}-Q{index % 4 + 1}"
     start = period_start(grain, index)
     return start.isoformat()[:7] if grain == "month" else start.isoformat()
 
@@ -78,8 +86,11 @@ class RetentionRequest:
     mode: str = "on"
 
     @classmethod
-    def parse(cls, *, grain: str, cohorts: int, periods: int, mode: str) -> RetentionRequest:
-        """The query parameters as given; a 422 problem with a sentence for the first one that is wrong."""
+    def parse(
+        cls, *, grain: str, cohorts: int | None = None, periods: int | None = None, mode: str = "on"
+    ) -> RetentionRequest:
+        """The query parameters as given (`cohorts` and `periods` default to 12, or all the grain has when
+        that is fewer); a 422 problem with a sentence for the first one that is wrong."""
         chosen_grain = grain.strip().lower()
         if chosen_grain not in GRAINS:
             raise unprocessable(f"Unknown grain {quoted(grain)}; choose from {', '.join(GRAINS)}.")
@@ -87,6 +98,8 @@ class RetentionRequest:
         if chosen_mode not in MODES:
             raise unprocessable(f"Unknown mode {quoted(mode)}; choose from {', '.join(MODES)}.")
         most = MAX_COHORTS[chosen_grain]
+        cohorts = min(DEFAULT_COHORTS, most) if cohorts is None else cohorts
+        periods = min(DEFAULT_PERIODS, most) if periods is None else periods
         for name, value in (("cohorts", cohorts), ("periods", periods)):
             if not 1 <= value <= most:
                 raise unprocessable(

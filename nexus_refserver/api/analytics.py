@@ -228,8 +228,10 @@ _FUNNEL_TEXT = (
     "1 (later steps may fall after `to`); a user counts with the attempt that got furthest. Steps out of "
     "order or after the window do not count. Users whose window is still open at `as_of` and who have not "
     "reached the last step are `still_in_window`: not in any `drop_off`, but in the conversion "
-    "denominators (as PostHog counts them). Registration's first steps include anonymous visitors (no "
-    "users row; `key` null in the country breakdown). A bad value: 422 with a sentence naming it."
+    "denominators (as PostHog counts them). With `step_window_hours`, each step must also come within its "
+    "own window of the step before, and a user is still in window while their next step's window (and the "
+    "whole funnel's) is open at `as_of`. Registration's first steps include anonymous visitors (no "
+    "users row; `key` null in a breakdown). A bad value: 422 with a sentence naming it."
 )
 
 
@@ -283,8 +285,19 @@ async def funnel(
         str | None,
         Query(
             max_length=100,
-            description=f"{_listed(BREAKDOWNS)}: also users per step by the user's country.",
+            description=f"{_listed(BREAKDOWNS)}: also users per step by the user's country, acquisition "
+            "source or age band.",
             json_schema_extra={"enum": list(BREAKDOWNS)},
+        ),
+    ] = None,
+    step_window_hours: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="A window per step: hours each step after the first may come after the step before, "
+            "comma-separated, one value per step after the first (from 1 to "
+            f"{MAX_WINDOW_HOURS}); `window_hours` still holds from step 1.",
+            examples=["24,2,168,48,24"],
         ),
     ] = None,
     if_none_match: IfNoneMatch = None,
@@ -296,18 +309,25 @@ async def funnel(
         days=days,
         window_hours=window_hours,
         breakdown=breakdown,
+        step_window_hours=step_window_hours,
     )
     result = await run_in_threadpool(FunnelQuery(context(request).dbs).run, query)
     return _without_generated_at(request, result)
 
 
+def _most_per_grain() -> str:
+    return ", ".join(f"{most} for {grain}" for grain, most in MAX_COHORTS.items())
+
+
 _RETENTION_TEXT = (
-    "Cohorts of users by signup period (UTC day, ISO week from Monday, or calendar month): the last "
+    "Cohorts of users by signup period (UTC day, ISO week from Monday, calendar month, or calendar quarter "
+    "labelled `YYYY-Qn`): the last "
     "`cohorts` whole periods before `as_of`, oldest first. For period offsets 0 to `periods` - 1 (0 is the "
     "signup period), the fraction of the cohort active in that period (`on`) or in that period or any "
     "later one (`on_or_after`); null where the period is not over by `as_of`. The activity history is a "
-    f"year: at most {MAX_COHORTS['day']} day, {MAX_COHORTS['week']} week or {MAX_COHORTS['month']} month "
-    "cohorts and periods. `d1`, `d7`, `d30`: of the users who signed up in the history and whose day N "
+    f"year: at most {MAX_COHORTS['day']} day, {MAX_COHORTS['week']} week, {MAX_COHORTS['month']} month or "
+    f"{MAX_COHORTS['quarter']} quarter cohorts and periods. `d1`, `d7`, `d30`: of the users who signed up "
+    "in the history and whose day N "
     "(signup day + N) is over, the fraction active on exactly day N. A bad value: 422 with a sentence."
 )
 
@@ -323,19 +343,21 @@ async def retention(
         ),
     ] = "week",
     cohorts: Annotated[
-        int,
+        int | None,
         Query(
-            description="How many signup periods, up to the last whole one before `as_of`.",
+            description=f"How many signup periods, up to the last whole one before `as_of` (default "
+            f"{DEFAULT_COHORTS}, or all the grain has when fewer; at most {_most_per_grain()}).",
             json_schema_extra={"minimum": 1, "maximum": MAX_COHORTS["day"]},
         ),
-    ] = DEFAULT_COHORTS,
+    ] = None,
     periods: Annotated[
-        int,
+        int | None,
         Query(
-            description="Period offsets per cohort (0 is the signup period).",
+            description=f"Period offsets per cohort (0 is the signup period; default {DEFAULT_PERIODS}, "
+            "or all the grain has when fewer).",
             json_schema_extra={"minimum": 1, "maximum": MAX_COHORTS["day"]},
         ),
-    ] = DEFAULT_PERIODS,
+    ] = None,
     mode: Annotated[
         str,
         Query(

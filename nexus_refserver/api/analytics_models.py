@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nexus_refserver.analytics_groups import MIN_DECIDED_LINKS, MIN_DETECTED_SESSIONS
+
 
 class CountByKey(BaseModel):
     key: str
@@ -17,6 +19,15 @@ class UserSegment(BaseModel):
     label: str
     users: int
     orders: int
+
+
+class UserGroup(BaseModel):
+    key: str
+    label: str
+    users: int
+    active_users_30d: int = Field(description="Users whose last activity is in the 30 days before `as_of`.")
+    buyers: int = Field(description="Users with at least one completed order.")
+    orders: int = Field(description="Completed orders of these users.")
 
 
 class UserAnalytics(BaseModel):
@@ -34,11 +45,25 @@ class UserAnalytics(BaseModel):
     email_verified_rate: float
     by_country: list[CountByKey]
     signups_by_month: list[CountByKey]
+    by_acquisition_source: list[UserGroup] = Field(description="Every source, in a fixed order.")
+    by_age_band: list[UserGroup] = Field(description="Every age band, youngest first.")
+    by_gender: list[UserGroup] = Field(description="Every gender answer, in a fixed order.")
     segments: list[UserSegment] = Field(
         description="Every user in one behaviour segment, the first that fits: heavy users (3+ sync sessions "
         "and 2+ completed orders), repeat buyers (2+), one-time buyers (1), browsers (added to a cart, never "
         "bought), none of these; with their completed orders."
     )
+
+
+class VendorLinkQuality(BaseModel):
+    vendor_id: int
+    name: str
+    links: int = Field(description="Product-subject links of the vendor's products, any status.")
+    verified: int
+    pending: int
+    rejected: int
+    removed: int
+    quality: float = Field(description="verified / (verified + rejected + removed), 4 decimals.")
 
 
 class VendorRevenue(BaseModel):
@@ -65,6 +90,10 @@ class VendorAnalytics(BaseModel):
     flagged_products: int
     pending_products: int
     top_vendors_by_orders: list[VendorRevenue]
+    top_vendors_by_link_quality: list[VendorLinkQuality] = Field(
+        description="Up to 10 vendors by link quality, then decided links, then id; only vendors with at "
+        f"least {MIN_DECIDED_LINKS} decided (verified, rejected or removed) links."
+    )
     compliance: ComplianceCounters
 
 
@@ -73,6 +102,23 @@ class ContentPopularity(BaseModel):
     title: str
     genre: str
     sync_sessions: int
+
+
+class GenreClickThrough(BaseModel):
+    genre: str
+    detected_sessions: int
+    sessions_with_click: int
+    click_through: float = Field(description="sessions_with_click / detected_sessions, 4 decimals.")
+
+
+class ContentClickThrough(BaseModel):
+    content_id: int
+    title: str
+    genre: str
+    detected_sessions: int
+    sessions_with_click: int
+    clicks: int
+    click_through: float = Field(description="sessions_with_click / detected_sessions, 4 decimals.")
 
 
 class ContentAnalytics(BaseModel):
@@ -86,6 +132,17 @@ class ContentAnalytics(BaseModel):
     subject_verification_rate: float
     by_genre: list[CountByKey]
     top_contents: list[ContentPopularity]
+    subject_click_through_30d: float = Field(
+        description="Of the sync sessions with subjects detected that started in the 30 days before `as_of`, "
+        "the fraction with at least one click on a subject, 4 decimals."
+    )
+    click_through_by_genre: list[GenreClickThrough] = Field(
+        description="The same by the content's genre, highest first."
+    )
+    top_contents_by_click_through: list[ContentClickThrough] = Field(
+        description=f"Up to 10 contents by click-through (then detected sessions, then id), from "
+        f"{MIN_DETECTED_SESSIONS} detected sessions in the 30 days."
+    )
 
 
 class RevenueByChannel(BaseModel):
@@ -170,7 +227,10 @@ class FunnelBreakdownStep(BaseModel):
 
 
 class FunnelBreakdown(BaseModel):
-    key: str | None = Field(description="The country; null for anonymous visitors, who have no users row.")
+    key: str | None = Field(
+        description="The country, acquisition source or age band; null for anonymous visitors, who have no "
+        "users row."
+    )
     steps: list[FunnelBreakdownStep]
 
 
@@ -183,6 +243,10 @@ class FunnelResult(BaseModel):
     date_from: str = Field(alias="from", description="First day users may enter (inclusive), YYYY-MM-DD.")
     to: str = Field(description="End of the entry range (exclusive), YYYY-MM-DD.")
     window_hours: int = Field(description="How long after their step 1 a user has to reach each step.")
+    step_window_hours: list[int] | None = Field(
+        description="With `step_window_hours` asked: the hours each step after the first may come after the "
+        "step before, one per step after the first; otherwise null."
+    )
     steps: list[FunnelStep]
     still_in_window: int = Field(
         description="Users who entered and have not reached the last step, but whose window is still open "
@@ -190,18 +254,18 @@ class FunnelResult(BaseModel):
         "`steps[0].users = steps[-1].users + sum(drop_off) + still_in_window`."
     )
     breakdown: list[FunnelBreakdown] | None = Field(
-        description="With `breakdown=country`: users per step by country, the most entrants first; "
-        "otherwise null."
+        description="With `breakdown`: users per step by its key, the most entrants first; otherwise null."
     )
 
 
-RetentionGrain = Literal["day", "week", "month"]
+RetentionGrain = Literal["day", "week", "month", "quarter"]
 RetentionMode = Literal["on", "on_or_after"]
 
 
 class RetentionCohort(BaseModel):
     cohort: str = Field(
-        description="The signup period: its first day YYYY-MM-DD (a week's Monday), or YYYY-MM."
+        description="The signup period: its first day YYYY-MM-DD (a week's Monday), YYYY-MM for a month, or "
+        "YYYY-Qn for a quarter."
     )
     size: int = Field(description="Users who signed up in that period.")
     values: list[float | None] = Field(

@@ -10,7 +10,8 @@ from datetime import date
 
 import pytest
 
-from nexus_refserver.funnels import Progress, furthest_attempt, tally, user_progress
+from nexus_refserver.funnel_attempts import Progress, furthest_attempt, user_progress
+from nexus_refserver.funnels import tally
 from nexus_refserver.retention import RetentionRequest, activity_trend, cohort_table, day_n_retention
 
 WINDOW = 100
@@ -74,6 +75,47 @@ def test_a_user_whose_window_is_still_open_is_in_window_until_they_finish() -> N
     # an older attempt got further, but the latest one is still open: the user may still go on
     both = user_progress([[100, 9_990], [110], [120], []], 0, 10_000, WINDOW, AS_OF)
     assert both == Progress([100, 110, 120], in_window=True)
+
+
+def stepped(
+    *steps: list[int], windows: tuple[int, int, int] = (10, 10, 10), as_of: int = AS_OF
+) -> Progress | None:
+    """The same 4-step funnel with a window per step (seconds after the step before) besides WINDOW."""
+    padded = [sorted(times) for times in steps] + [[] for _ in range(4 - len(steps))]
+    return user_progress(padded, 0, AS_OF, WINDOW, as_of, step_windows_s=windows)  # entering up to as_of
+
+
+def test_a_step_must_come_within_its_own_window_of_the_step_before() -> None:
+    assert stepped([10], [20], [30], [40]) == Progress([10, 20, 30, 40], False)  # each exactly 10 s later
+    assert stepped([10], [21]) == Progress([10], False)  # 11 s after step 1: outside step 2's window
+    assert stepped([10], [20], [31]) == Progress([10, 20], False)
+    # a narrow window for step 3 only
+    assert stepped([10], [50], [52], [90], windows=(40, 5, 40)) == Progress([10, 50, 52, 90], False)
+    assert stepped([10], [50], [56], windows=(40, 5, 40)) == Progress([10, 50], False)
+
+
+def test_the_whole_funnels_window_still_holds_with_step_windows() -> None:
+    # each step within its 60 s, but step 3 at 115 is 105 s after step 1 (WINDOW is 100)
+    assert stepped([10], [60], [115], windows=(60, 60, 60)) == Progress([10, 60], False)
+    assert stepped([10], [60], [110], windows=(60, 60, 60)) == Progress([10, 60, 110], False)
+
+
+def test_a_later_step_can_count_when_the_earliest_one_leaves_the_next_step_out_of_its_window() -> None:
+    # step 2 at 12 and 30: from 12, step 3 (38) is 26 s later, outside its 10 s; from 30 it is 8 s later.
+    # The earliest step 2 is still the time the user reached step 2.
+    assert stepped([10], [12, 30], [38], windows=(30, 10, 10)) == Progress([10, 12, 38], False)
+    assert furthest_attempt([[10], [12, 30], [38], []], [10], WINDOW, [30, 10, 10]) == [10, 12, 38]
+    # without step windows the greedy earliest path gives the same answer here
+    assert furthest_attempt([[10], [12, 30], [38], []], [10], WINDOW) == [10, 12, 38]
+
+
+def test_a_user_is_in_window_while_their_next_steps_window_is_open() -> None:
+    # step 2 at 9_995, as_of 10_000: step 3's 10 s window is open until 10_005
+    assert stepped([9_990], [9_995], windows=(10, 10, 10)) == Progress([9_990, 9_995], in_window=True)
+    # step 2's window closed at 9_990 + 5 < as_of, though the whole funnel's (100 s) is open
+    assert stepped([9_985], windows=(5, 10, 10)) == Progress([9_985], in_window=False)
+    # a later step 2 keeps step 3's window open: 9_999 + 10 > as_of
+    assert stepped([9_990], [9_991, 9_999], windows=(10, 10, 10)) == Progress([9_990, 9_991], in_window=True)
 
 
 def test_tally_counts_users_drop_offs_and_medians() -> None:

@@ -73,31 +73,46 @@ def expected_funnel(
     end: str,
     window_hours: int = 168,
     breakdown: bool = False,
+    step_window_hours: list[int] | None = None,
 ) -> dict:
     first, stop = _utc(start), _utc(end)
     window = timedelta(hours=window_hours)
+    step_windows = [timedelta(hours=h) for h in step_window_hours] if step_window_hours else None
     chains: dict[int, list[datetime]] = {}
-    still = 0
+    in_window: set[int] = set()
     for user, steps in events[funnel].items():
         entries = sorted(t for t in steps[1] if first <= t < stop)
         best: list[datetime] = []
         for entry in entries:
-            chain = [entry]
-            for step in range(2, 7):
-                options = [t for t in steps[step] if t >= chain[-1] and t - entry <= window]
-                if not options:
-                    break
-                chain.append(min(options))
+            if step_windows is None:
+                chain = [entry]
+                for step in range(2, 7):
+                    options = [t for t in steps[step] if t >= chain[-1] and t - entry <= window]
+                    if not options:
+                        break
+                    chain.append(min(options))
+            else:
+                chain, _last = chain_by_brute_force(steps, entry, window, step_windows)
             if len(chain) > len(best):
                 best = chain
         if best:
             chains[user] = best
-            still += len(best) < 6 and entries[-1] + window > AS_OF
+            if len(best) < 6:
+                if step_windows is None:
+                    open_ = entries[-1] + window > AS_OF
+                else:
+                    open_ = any(
+                        entry + window > AS_OF and last + step_windows[len(chain) - 1] > AS_OF
+                        for entry in entries
+                        for chain, last in [chain_by_brute_force(steps, entry, window, step_windows)]
+                    )
+                if open_:
+                    in_window.add(user)
+    still = len(in_window)
     users = [sum(1 for chain in chains.values() if len(chain) >= step) for step in range(1, 7)]
     drop = [0] * 6
     for user, chain in chains.items():
-        entries = [t for t in events[funnel][user][1] if first <= t < stop]
-        if len(chain) < 6 and not max(entries) + window > AS_OF:
+        if len(chain) < 6 and user not in in_window:
             drop[len(chain)] += 1
     steps = []
     for index in range(6):
@@ -115,6 +130,7 @@ def expected_funnel(
             }
         )
     result = {"funnel": funnel, "from": start, "to": end, "window_hours": window_hours, "steps": steps}
+    result["step_window_hours"] = step_window_hours
     result["still_in_window"] = still
     result["breakdown"] = None
     if breakdown:
@@ -128,6 +144,26 @@ def expected_funnel(
             for key, counts in ordered
         ]
     return result
+
+
+def chain_by_brute_force(
+    steps: dict[int, list[datetime]], entry: datetime, window: timedelta, step_windows: list[timedelta]
+) -> tuple[list[datetime], datetime]:
+    """Every chain from `entry` that keeps each step within its window of the one before and of step 1:
+    the earliest time of each step some chain reaches, and the latest time of the furthest step reached."""
+    reached: dict[int, set[datetime]] = {1: {entry}}
+
+    def walk(step: int, at: datetime) -> None:
+        if step == 6:
+            return
+        for t in steps[step + 1]:
+            if at <= t <= at + step_windows[step - 1] and t - entry <= window:
+                reached.setdefault(step + 1, set()).add(t)
+                walk(step + 1, t)
+
+    walk(1, entry)
+    furthest = max(reached)
+    return [min(reached[step]) for step in range(1, furthest + 1)], max(reached[furthest])
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +202,12 @@ def test_registration_over_the_default_30_days(api_as, session_events) -> None: 
         ("subject_to_purchase", {"days": 7, "to": "2026-08-15"}),
         ("registration", {"from": "9999-06-01", "to": "9999-12-31", "window_hours": 2160}),  # no data
         ("registration", {"from": "0999-06-01", "to": "0999-12-31"}),
+        ("subject_to_purchase", {"days": 120, "window_hours": 720, "step_window_hours": "1,2,48,72,24"}),
+        ("registration", {"days": 30, "step_window_hours": "1,1,24,24,48", "breakdown": "country"}),
+        (
+            "content_discovery",
+            {"days": 366, "window_hours": 2160, "step_window_hours": "2160,2160,2160,2160,2160"},
+        ),
     ],
     ids=lambda value: str(value)[:50],
 )
@@ -174,8 +216,15 @@ def test_funnels_match_an_independent_computation(api_as, session_events, funnel
     start, end = body["from"], body["to"]
     if "days" in params:
         assert (date.fromisoformat(end) - date.fromisoformat(start)).days == params["days"]
+    step_windows = params.get("step_window_hours")
     expected = expected_funnel(
-        *session_events, funnel, start, end, params.get("window_hours", 168), "breakdown" in params
+        *session_events,
+        funnel,
+        start,
+        end,
+        params.get("window_hours", 168),
+        "breakdown" in params,
+        [int(h) for h in step_windows.split(",")] if step_windows else None,
     )
     assert body == expected
 
@@ -320,7 +369,23 @@ def test_a_viewer_may_not_read_funnels_retention_or_activity(api_as, path: str, 
             "“window_hours” must be from 1 to 2160 (90 days), not 2161.",
         ),
         ({"funnel": "registration", "window_hours": 0}, "“window_hours” must be from 1 to 2160"),
-        ({"funnel": "registration", "breakdown": "city"}, "Unknown breakdown “city”; choose from country."),
+        (
+            {"funnel": "registration", "breakdown": "city"},
+            "Unknown breakdown “city”; choose from country, acquisition_source, age_band.",
+        ),
+        (
+            {"funnel": "registration", "step_window_hours": "24,24"},
+            "“step_window_hours” needs 5 values for the registration funnel (one per step after the first, "
+            "separated by commas), not 2.",
+        ),
+        (
+            {"funnel": "registration", "step_window_hours": "24,0,24,24,24"},
+            "“step_window_hours” value 2 (“0”, for step 3) must be a whole number of hours from 1 to 2160.",
+        ),
+        (
+            {"funnel": "registration", "step_window_hours": "24,1h,24,24,24"},
+            "“step_window_hours” value 2 (“1h”, for step 3) must be a whole number of hours",
+        ),
         (
             {"funnel": "registration", "from": "2025-01-01", "to": "2026-11-01"},
             "From 2025-01-01 to 2026-11-01 is 669 days; a funnel covers at most a year (366 days).",

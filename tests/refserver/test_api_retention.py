@@ -52,6 +52,8 @@ def period_of(grain: str, day: date) -> date:
         return day
     if grain == "week":
         return day - timedelta(days=day.weekday())
+    if grain == "quarter":
+        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
     return day.replace(day=1)
 
 
@@ -60,7 +62,7 @@ def shifted(grain: str, start: date, periods: int) -> date:
         return start + timedelta(days=periods)
     if grain == "week":
         return start + timedelta(weeks=periods)
-    months = start.year * 12 + start.month - 1 + periods
+    months = start.year * 12 + start.month - 1 + periods * (3 if grain == "quarter" else 1)
     return date(months // 12, months % 12 + 1, 1)
 
 
@@ -84,6 +86,8 @@ def expected_retention(
             active = sum(1 for user in members if any(begin <= day < until for day in days[user]))
             values.append(round(active / len(members), 4) if members else 0.0)
         label = start.isoformat()[:7] if grain == "month" else start.isoformat()
+        if grain == "quarter":
+            label = f"{start.year}-Q{(start.month - 1) // 3 + 1}"
         rows.append({"cohort": label, "size": len(members), "values": values})
     result: dict = {"grain": grain, "mode": mode, "cohorts": rows}
     for n in (1, 7, 30):
@@ -127,6 +131,8 @@ def _get(client: httpx.Client, path: str, **params: object) -> dict:
         ("day", 30, 31, "on"),
         ("day", 366, 2, "on_or_after"),
         ("week", 52, 52, "on"),
+        ("quarter", 4, 4, "on"),
+        ("quarter", 4, 4, "on_or_after"),
     ],
 )
 def test_retention_matches_an_independent_computation(
@@ -138,6 +144,13 @@ def test_retention_matches_an_independent_computation(
     assert body == expected_retention(*activity, grain, cohorts, periods, mode)
     assert len(body["cohorts"]) == cohorts
     assert all(len(row["values"]) == periods for row in body["cohorts"])
+
+
+def test_quarterly_retention_defaults_to_the_four_quarters_the_history_holds(api_as, activity) -> None:  # type: ignore[no-untyped-def]
+    body = _get(api_as("analyst"), "/analytics/retention", grain="quarter", mode="on_or_after")
+    assert body == expected_retention(*activity, "quarter", 4, 4, "on_or_after")
+    assert [row["cohort"] for row in body["cohorts"]] == ["2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
+    assert body["cohorts"][-1]["values"][1:] == [None, None, None]  # 2026-Q4 is not over by 1 Nov
 
 
 def test_retention_defaults_and_its_shape(api_as, activity) -> None:  # type: ignore[no-untyped-def]
@@ -175,8 +188,17 @@ def test_activity_of_the_last_day_matches_the_users_last_active_at(api_as) -> No
 @pytest.mark.parametrize(
     "path,params,sentence",
     [
-        ("/analytics/retention", {"grain": "year"}, "Unknown grain “year”; choose from day, week, month."),
+        (
+            "/analytics/retention",
+            {"grain": "year"},
+            "Unknown grain “year”; choose from day, week, month, quarter.",
+        ),
         ("/analytics/retention", {"mode": "before"}, "Unknown mode “before”; choose from on, on_or_after."),
+        (
+            "/analytics/retention",
+            {"grain": "quarter", "periods": 5},
+            "“periods” must be from 1 to 4 with quarter cohorts (the activity history is a year), not 5.",
+        ),
         (
             "/analytics/retention",
             {"grain": "month", "cohorts": 13},
