@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, case, cast, desc, func, select
 
+from nexus_refserver.analytics_groups import click_through, link_quality, user_groups
 from nexus_refserver.databases import Databases, rfc3339
 from nexus_refserver.generator import DATA_AS_OF
 from nexus_refserver.schema import cart_events, contents, orders, products, sync_sessions, users, vendors
@@ -103,6 +104,7 @@ class Analytics:
             "by_country": [{"key": key, "count": count} for key, count in countries],
             "signups_by_month": [{"key": key, "count": count} for key, count in months],
             "segments": self._segments(),
+            **user_groups(self._dbs),
         }
 
     def _segments(self) -> list[dict[str, Any]]:
@@ -207,6 +209,7 @@ class Analytics:
             "flagged_products": product_summary[1] or 0,
             "pending_products": product_summary[2] or 0,
             "top_vendors_by_orders": top,
+            "top_vendors_by_link_quality": link_quality(self._dbs),
             "compliance": {
                 "warnings": summary[2] or 0,
                 "products_removed": summary[3] or 0,
@@ -262,6 +265,7 @@ class Analytics:
                 }
                 for content_id, n in top
             ],
+            **click_through(self._dbs),
         }
 
     def _revenue(self) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from nexus_refserver.schema import (
 log = logging.getLogger(__name__)
 
 # bump when the generated rows or tables change, so existing data dirs are regenerated
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -430,6 +430,7 @@ def generate_users(engine: Engine, seed: int, count: int) -> None:
 def generate(dbs: Databases, seed: int, scale: float) -> DatasetSize:
     # imported here: generator_activity builds on this module's helpers
     from nexus_refserver.generator_activity import generate_activity
+    from nexus_refserver.generator_profiles import generate_profiles_and_clicks
 
     size = DatasetSize.for_scale(scale)
     steps: list[tuple[str, Callable[[], None]]] = [
@@ -451,6 +452,7 @@ def generate(dbs: Databases, seed: int, scale: float) -> DatasetSize:
             ),
         ),
         ("funnel_events and user_activity", lambda: generate_activity(dbs.users, seed, size)),
+        ("user_profiles and subject_clicks", lambda: generate_profiles_and_clicks(dbs.users, seed, size)),
     ]
     for name, step in steps:
         started = time.perf_counter()
