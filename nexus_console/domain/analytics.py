@@ -133,9 +133,43 @@ def users_view(body: Mapping[str, Any]) -> AnalyticsView:
     )
     tables = (
         DataTable("Users by behaviour", ("Segment", "Users", "Share", "Completed orders"), segments),
+        *(
+            DataTable(title, (dimension, *GROUP_COLUMNS), _groups(body.get(key, ())))
+            for key, title, dimension in USER_GROUPS
+            if body.get(key)  # absent from a document cached by an older server
+        ),
         DataTable("Users by country", ("Country", "Users"), _keyed(body["by_country"])),
     )
     return AnalyticsView(USERS, as_of, tiles, signups, tables)
+
+
+USER_GROUPS = (  # (the document's field, the table's title, its first column)
+    ("by_acquisition_source", "Users by acquisition source", "Source"),
+    ("by_age_band", "Users by age", "Age"),
+    ("by_gender", "Users by gender", "Gender"),
+)
+GROUP_COLUMNS = ("Users", "Active, last 30 days", "Active share", "Buyers", "Buyer share", "Completed orders")
+
+
+def _groups(rows: Sequence[Mapping[str, Any]]) -> tuple[tuple[Any, ...], ...]:
+    """A group a row: its users, how many were active in 30 days and bought, and their orders."""
+
+    def share(part: int, whole: int) -> str:
+        return percent(part / whole) if whole else "—"
+
+    return tuple(
+        (
+            str(row["label"]),
+            users,
+            active,
+            share(active, users),
+            buyers,
+            share(buyers, users),
+            int(row["orders"]),
+        )
+        for row in rows
+        for users, active, buyers in [(int(row["users"]), int(row["active_users_30d"]), int(row["buyers"]))]
+    )
 
 
 def vendors_view(body: Mapping[str, Any]) -> AnalyticsView:
@@ -154,8 +188,18 @@ def vendors_view(body: Mapping[str, Any]) -> AnalyticsView:
         (rank, str(row["name"]), int(row["orders"]), int(row["revenue_cents"]) / 100)
         for rank, row in enumerate(body["top_vendors_by_orders"], start=1)
     )
+    link_leaders = tuple(  # absent from a document cached by an older server
+        (rank, str(row["name"]), percent(float(row["quality"])), int(row["verified"]),
+         int(row["rejected"]) + int(row["removed"]), int(row["pending"]))
+        for rank, row in enumerate(body.get("top_vendors_by_link_quality", ()), start=1)
+    )  # fmt: skip
     tables = (
         DataTable("Top vendors, last 30 days", ("#", "Vendor", "Orders", "Revenue (USD)"), leaders),
+        DataTable(
+            "Top vendors by link quality",
+            ("#", "Vendor", "Links verified", "Verified", "Rejected or removed", "Pending"),
+            link_leaders,
+        ),
         DataTable("Vendors by status", ("Status", "Vendors"), _keyed(body["by_status"])),
     )
     return AnalyticsView(VENDORS, _as_of(body), tiles, None, tables)
@@ -170,12 +214,32 @@ def content_view(body: Mapping[str, Any]) -> AnalyticsView:
         Tile("Subjects detected", percent(float(body["detection_rate"])), "last 30 days"),
         Tile("Subjects verified", percent(float(body["subject_verification_rate"])), "catalogue"),
     )
+    if "subject_click_through_30d" in body:  # absent from a document cached by an older server
+        click_through = float(body["subject_click_through_30d"])
+        tiles += (Tile("Subject click-through", percent(click_through), "of detected syncs, last 30 days"),)
     top = tuple(
         (rank, str(row["title"]), str(row["genre"]), int(row["sync_sessions"]))
         for rank, row in enumerate(body["top_contents"], start=1)
     )
+    top_clicked = tuple(
+        (rank, str(row["title"]), str(row["genre"]), int(row["detected_sessions"]),
+         int(row["sessions_with_click"]), int(row["clicks"]), percent(float(row["click_through"])))
+        for rank, row in enumerate(body.get("top_contents_by_click_through", ()), start=1)
+    )  # fmt: skip
+    by_genre_clicks = tuple(
+        (str(row["genre"]), int(row["detected_sessions"]), int(row["sessions_with_click"]),
+         percent(float(row["click_through"])))
+        for row in body.get("click_through_by_genre", ())
+    )  # fmt: skip
+    click_columns = ("Detected syncs", "With a subject click", "Click-through")
     tables = (
         DataTable("Top content, last 30 days", ("#", "Title", "Genre", "Sync sessions"), top),
+        DataTable(
+            "Subject click-through by content, last 30 days",
+            ("#", "Title", "Genre", *click_columns[:2], "Clicks", click_columns[2]),
+            top_clicked,
+        ),
+        DataTable("Subject click-through by genre, last 30 days", ("Genre", *click_columns), by_genre_clicks),
         DataTable("Catalogue by genre", ("Genre", "Contents"), _keyed(body["by_genre"])),
     )
     return AnalyticsView(CONTENT, _as_of(body), tiles, None, tables)

@@ -17,7 +17,9 @@ FUNNELS = {
     "content_discovery": "Content discovery",
 }
 WINDOWS_H = {"1 hour": 1, "1 day": 24, "7 days": 168, "14 days": 336, "30 days": 720}
-GRAINS = {"day": "Daily", "week": "Weekly", "month": "Monthly"}
+GRAINS = {"day": "Daily", "week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}
+MAX_COHORTS = {"day": 366, "week": 52, "month": 12, "quarter": 4}  # the server keeps a year of activity
+BREAKDOWNS = {"country": "Country", "acquisition_source": "Acquisition source", "age_band": "Age"}
 MODES = {"on": "on", "on_or_after": "on or after"}
 
 
@@ -37,6 +39,20 @@ def duration_text(seconds: float | None) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
+def parse_step_windows(text: str) -> tuple[int, ...]:
+    """'24, 2, 168' → (24, 2, 168): hours allowed from each step to the next; blank → (). Raises ValueError
+    with a sentence for the first value that is not a whole number of hours from 1 up. The server checks
+    the count against the funnel's steps."""
+    hours: list[int] = []
+    for part in text.replace(";", ",").replace(" ", ",").split(","):
+        if not part:
+            continue
+        if not part.isdigit() or int(part) < 1:
+            raise ValueError(f"Step windows: “{part}” is not a whole number of hours (1 or more).")
+        hours.append(int(part))
+    return tuple(hours)
+
+
 def percent(ratio: float | None) -> str:
     return "—" if ratio is None else f"{ratio * 100:.1f} %"
 
@@ -53,6 +69,19 @@ class FunnelStep:
 
 
 @dataclass(frozen=True, slots=True)
+class FunnelGroup:
+    """One value of a breakdown (a country, a source; None for visitors without an account): users a step."""
+
+    key: str | None
+    users: tuple[int, ...]
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> FunnelGroup:
+        key = body["key"]
+        return cls(None if key is None else str(key), tuple(int(step["users"]) for step in body["steps"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Funnel:
     name: str
     date_from: str
@@ -61,6 +90,8 @@ class Funnel:
     steps: tuple[FunnelStep, ...]
     still_in_window: int
     as_of: str
+    step_window_hours: tuple[int, ...] | None = None
+    breakdown: tuple[FunnelGroup, ...] | None = None
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Funnel:
@@ -76,9 +107,13 @@ class Funnel:
             )
             for s in body["steps"]
         )
+        step_windows = body.get("step_window_hours")
+        groups = body.get("breakdown")
         return cls(
             str(body["funnel"]), str(body["from"]), str(body["to"]), int(body["window_hours"]), steps,
             int(body["still_in_window"]), str(body["as_of"]),
+            None if step_windows is None else tuple(int(h) for h in step_windows),
+            None if groups is None else tuple(FunnelGroup.from_json(group) for group in groups),
         )  # fmt: skip
 
     def title(self) -> str:
@@ -88,9 +123,13 @@ class Funnel:
         entered = self.steps[0].users if self.steps else 0
         done = self.steps[-1].conversion_overall if self.steps else 0.0
         waiting = f" · {self.still_in_window:,} still inside their window" if self.still_in_window else ""
+        per_step = ""
+        if self.step_window_hours:
+            limits = ", ".join(duration_text(h * 3600) for h in self.step_window_hours)
+            per_step = f" (each step within {limits} of the one before)"
         return (
             f"{entered:,} entered from {self.date_from} to {self.date_to} (end exclusive) · "
-            f"{percent(done)} completed within {duration_text(self.window_hours * 3600)}{waiting}"
+            f"{percent(done)} completed within {duration_text(self.window_hours * 3600)}{per_step}{waiting}"
         )
 
     def table(self) -> DataTable:
@@ -102,6 +141,19 @@ class Funnel:
         columns = ("#", "Step", "Users", "Of the step before", "Of all who entered", "Dropped off",
                    "Median time to reach")  # fmt: skip
         return DataTable(f"{self.title()} funnel", columns, rows)
+
+    def breakdown_table(self, dimension: str) -> DataTable | None:
+        """Users a step for each value of the breakdown, with the share that completed; None without one."""
+        if self.breakdown is None:
+            return None
+        label = BREAKDOWNS.get(dimension, dimension)
+        rows = tuple(
+            (group.key or "Visitors without an account", *group.users,
+             percent(group.users[-1] / group.users[0] if group.users and group.users[0] else None))
+            for group in self.breakdown
+        )  # fmt: skip
+        columns = (label, *(f"{s.step}. {s.label}" for s in self.steps), "Completed")
+        return DataTable(f"{self.title()} funnel by {label.lower()}", columns, rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +190,9 @@ class Retention:
         return max((len(c.values) for c in self.cohorts), default=0)
 
     def table(self) -> DataTable:
-        unit = {"day": "Day", "week": "Week", "month": "Month"}.get(self.grain, self.grain)
+        unit = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter"}.get(
+            self.grain, self.grain
+        )
         columns = ("Cohort", "Users", *(f"{unit} {i}" for i in range(self.periods())))
         rows = tuple((c.cohort, c.size, *c.values) for c in self.cohorts)
         title = f"{GRAINS.get(self.grain, self.grain)} retention ({MODES.get(self.mode, self.mode)})"

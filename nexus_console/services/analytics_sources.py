@@ -5,14 +5,14 @@ shown (stale) at start and through an outage."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from nexus_console.domain.analytics import ANALYTICS_KINDS, REVENUE, VIEW_BUILDERS
 from nexus_console.domain.auth import REVENUE_READERS, Me
 from nexus_console.domain.backoff import Backoff
-from nexus_console.domain.behaviour import Activity, Funnel, Retention
+from nexus_console.domain.behaviour import MAX_COHORTS, Activity, Funnel, Retention
 from nexus_console.domain.executive import MONTHLY_DAYS
 from nexus_console.domain.reports import REPORT_PATH, ReportTable
 from nexus_console.services.api_client import NexusClient
@@ -100,12 +100,29 @@ class AnalyticsSources:
             )
         )
 
-    async def funnel(self, name: str, *, days: int, window_hours: int) -> Funnel:
-        """A funnel as the server counts it now (the Funnels page asks when shown and when changed)."""
+    async def funnel(
+        self,
+        name: str,
+        *,
+        days: int,
+        window_hours: int,
+        step_window_hours: Sequence[int] = (),
+        breakdown: str | None = None,
+    ) -> Funnel:
+        """A funnel as the server counts it now (the Funnels page asks when shown and when changed);
+        `step_window_hours` gives each step after the first its own limit after the step before."""
         params = {"funnel": name, "days": str(days), "window_hours": str(window_hours)}
+        if step_window_hours:
+            params["step_window_hours"] = ",".join(str(hours) for hours in step_window_hours)
+        if breakdown:
+            params["breakdown"] = breakdown
         return await self._query("/analytics/funnel", params, Funnel.from_json)
 
     async def retention(self, *, grain: str, mode: str, cohorts: int = 12, periods: int = 12) -> Retention:
+        """Cohort retention; `cohorts` and `periods` are capped at what the server's year of activity holds
+        for the grain (four quarters)."""
+        most = MAX_COHORTS.get(grain, cohorts)
+        cohorts, periods = min(cohorts, most), min(periods, most)
         params = {"grain": grain, "mode": mode, "cohorts": str(cohorts), "periods": str(periods)}
         return await self._query("/analytics/retention", params, Retention.from_json)
 

@@ -14,9 +14,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
 from nexus_console.domain.behaviour import (
+    BREAKDOWNS,
     FUNNELS,
     GRAINS,
     MODES,
@@ -24,6 +25,7 @@ from nexus_console.domain.behaviour import (
     Activity,
     Funnel,
     Retention,
+    parse_step_windows,
     percent,
 )
 from nexus_console.models.analytics_table import DataTableModel, RetentionModel
@@ -101,8 +103,10 @@ class QueryPage(QWidget):
             try:
                 await self.query()
                 self.answered_at, self.error = time.time(), None
-            except Exception as exc:  # the API's errors are sentences; the last answer stays, greyed
+            except ValueError as exc:  # a choice on the page that cannot be asked: its own sentence
                 self.error = str(exc)
+            except Exception as exc:  # the API's errors are sentences; the last answer stays, greyed
+                self.error = f"Could not ask the server: {exc}"
             finally:
                 self.asking = False
                 self.refresh(time.time())
@@ -120,7 +124,7 @@ class QueryPage(QWidget):
         had_answer = self.answered_at is not None
         if self.error:
             since = "" if not had_answer else " — the figures below are from before"
-            self.banner.set_text(f"Could not ask the server: {self.error}{since}")
+            self.banner.set_text(f"{self.error}{since}")
         else:
             self.banner.set_text(None)
         apply_stale_look(self.body, bool(self.error) and had_answer)
@@ -148,25 +152,46 @@ class FunnelPage(QueryPage):
         for label, hours in WINDOWS_H.items():
             self.window.addItem(label, hours)
         self.window.setCurrentText("7 days")
+        self.step_windows = QLineEdit()
+        self.step_windows.setObjectName("stepWindows")
+        self.step_windows.setPlaceholderText("hours, e.g. 24, 2, 168")
+        self.step_windows.setMinimumWidth(
+            self.step_windows.fontMetrics().horizontalAdvance("hours, e.g. 24, 2, 168") + 24
+        )
+        self.step_windows.setToolTip(
+            "Optional: how many hours each step after the first may take after the step before, one value "
+            "per step, separated by commas. The conversion window still holds for the whole funnel."
+        )
+        self.breakdown = QComboBox()
+        self.breakdown.addItem("None", None)
+        for key, label in BREAKDOWNS.items():
+            self.breakdown.addItem(label, key)
         controls = QHBoxLayout()
         for text, widget in (
             ("Funnel", self.choice),
             ("Range", self.days),
             ("Conversion window", self.window),
+            ("Per step", self.step_windows),
+            ("Breakdown", self.breakdown),
         ):
             controls.addWidget(QLabel(text))
             controls.addWidget(widget)
         controls.addStretch(1)
-        for widget in (self.choice, self.window):
+        for widget in (self.choice, self.window, self.breakdown):
             widget.currentIndexChanged.connect(lambda _i: self.ask())
         self.days.editingFinished.connect(self.ask)
+        self.step_windows.editingFinished.connect(self.ask)
         self.bars = FunnelBars()
         self.model = DataTableModel(())
         self.table = row_table(self.model, "funnelTable")
+        self.breakdown_model = DataTableModel(())
+        self.breakdown_table = row_table(self.breakdown_model, "funnelBreakdown")
+        self.breakdown_table.hide()
         body = QVBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.bars)
         body.addWidget(self.table, 1)
+        body.addWidget(self.breakdown_table, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.info)
@@ -175,7 +200,11 @@ class FunnelPage(QueryPage):
 
     async def query(self) -> None:
         funnel = await self._ask_funnel(
-            self.choice.currentData(), days=self.days.value(), window_hours=self.window.currentData()
+            self.choice.currentData(),
+            days=self.days.value(),
+            window_hours=self.window.currentData(),
+            step_window_hours=parse_step_windows(self.step_windows.text()),
+            breakdown=self.breakdown.currentData(),
         )
         self.show_funnel(funnel)
 
@@ -187,6 +216,13 @@ class FunnelPage(QueryPage):
         self.model.replace_items(list(table.rows))
         show_model(self.table, self.model)
         fit_columns(self.table, stretch=1)  # the step's name
+        by_group = funnel.breakdown_table(self.breakdown.currentData() or "")
+        self.breakdown_table.setVisible(by_group is not None)
+        if by_group is not None:
+            self.breakdown_model = DataTableModel(by_group.columns, self)
+            self.breakdown_model.replace_items(list(by_group.rows))
+            show_model(self.breakdown_table, self.breakdown_model)
+            fit_columns(self.breakdown_table, stretch=0)
 
     def refresh(self, now: float) -> None:
         super().refresh(now)
