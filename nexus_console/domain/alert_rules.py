@@ -99,8 +99,10 @@ def parse_rules_toml(text: str, origin: str = "rules.toml") -> list[Rule]:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleFileError(origin, [f"not valid TOML: {exc}"]) from None
-    unknown_top = sorted(set(document) - {"rule"})
-    problems = [f"unknown top-level key {key!r} (rules are [[rule]] tables)" for key in unknown_top]
+    unknown_top = sorted(set(document) - {"rule", "detection"})  # [[detection]]: domain.detection_rules
+    problems = [
+        f"unknown top-level key {key!r} (rules are [[rule]] and [[detection]] tables)" for key in unknown_top
+    ]
     tables = document.get("rule", [])
     if not isinstance(tables, list):
         raise RuleFileError(origin, [*problems, "'rule' must be an array of tables: write [[rule]]"])

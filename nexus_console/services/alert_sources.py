@@ -32,6 +32,7 @@ from nexus_console.domain.alerts import (
     Transition,
     coalesce_diffs,
 )
+from nexus_console.domain.detection_rules import DetectionRule, parse_detection_toml
 from nexus_console.services.alert_history import AlertHistory
 from nexus_console.services.feeds import ChangeFeed, Feed
 
@@ -42,6 +43,12 @@ def default_rules() -> list[Rule]:
     """The packaged rules (the platform's documented thresholds)."""
     text = resources.files("nexus_console.resources").joinpath("default-rules.toml").read_text("utf-8")
     return parse_rules_toml(text, "default-rules.toml")
+
+
+def default_detection_rules() -> list[DetectionRule]:
+    """The packaged security detection rules (the `[[detection]]` tables of the same file)."""
+    text = resources.files("nexus_console.resources").joinpath("default-rules.toml").read_text("utf-8")
+    return parse_detection_toml(text, "default-rules.toml")
 
 
 def load_rules_file(path: Path) -> list[Rule]:

@@ -1,0 +1,196 @@
+"""Security detection rules: the `[[detection]]` tables of the local rules file, parsed and validated.
+
+Four kinds, on the security event streams the server records (login attempts, API access, WAF blocks,
+privileged access), each with a `match` of field values an event must have:
+
+* threshold: `count` matching events with the same `key` within `window`, then quiet for `quiet` on that key
+  (Wazuh rule 5712's shape: 8 failed logins from one IP in 120 s, then 60 s of silence). With `distinct`,
+  it counts distinct values of that field instead (one user from 5 IPs in 15 minutes; one IP trying 20
+  users).
+* new_terms: an event whose `terms` value was not seen for its `key` in the last `history` (Elastic's new
+  terms: a user logging in from a country not seen for them in 30 days). A key seen for the first time
+  raises nothing: there is nothing to compare with yet.
+* rate_anomaly: a key's events in the current `window` are at least `factor` times its usual rate (an
+  average of its earlier windows, weighted by `alpha`) and at least `min_count` (a bot-like API client).
+* impossible_travel: two events of one `key` from places farther apart than `max_kmh` allows in the time
+  between them (countries' centres, or `lat`/`lon` when the events have them).
+
+Every rule holds at most `buffer` events in its windows and terms; past that the oldest are let go and
+counted, so a dropped match is visible, never silent.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nexus_console.domain.alert_filter import parse_duration
+from nexus_console.domain.alert_rules import RuleFileError
+from nexus_console.domain.alerts import Severity
+
+STREAMS = ("login", "api_access", "waf_block", "privileged_access")
+DEFAULT_BUFFER = 8192
+MAX_BUFFER = 1_000_000
+
+_COMMON_KEYS = {"name", "kind", "events", "match", "key", "severity", "summary", "runbook", "buffer"}
+_KIND_KEYS = {
+    "threshold": {"count", "window", "quiet", "distinct"},
+    "new_terms": {"terms", "history"},
+    "rate_anomaly": {"window", "factor", "min_count", "alpha"},
+    "impossible_travel": {"max_kmh"},
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DetectionRule:
+    name: str
+    kind: str  # threshold | new_terms | rate_anomaly | impossible_travel
+    events: str  # the stream: one of STREAMS
+    key: str  # the field events are grouped by (ip, user, client)
+    match: Mapping[str, str] = field(default_factory=dict)
+    severity: Severity = Severity.HIGH
+    summary: str = ""
+    runbook: str = ""
+    buffer: int = DEFAULT_BUFFER
+    # threshold
+    count: int = 0
+    window_s: float = 0.0
+    quiet_s: float = 0.0
+    distinct: str = ""
+    # new_terms
+    terms: str = ""
+    history_s: float = 0.0
+    # rate_anomaly
+    factor: float = 5.0
+    min_count: int = 20
+    alpha: float = 0.3
+    # impossible_travel
+    max_kmh: float = 1000.0
+
+    def matcher(self) -> Callable[[Mapping[str, Any]], bool]:
+        """A test of an event against `match`, built once (it runs for every event)."""
+        items = tuple(self.match.items())
+        if not items:
+            return lambda _event: True
+        if len(items) == 1:
+            ((name, value),) = items
+            return lambda event: event.get(name) == value
+        return lambda event: all(event.get(name) == value for name, value in items)
+
+
+def parse_detection_toml(text: str, origin: str = "rules.toml") -> list[DetectionRule]:
+    """The `[[detection]]` tables of a rules file (its `[[rule]]` tables are `alert_rules`'). Raises
+    RuleFileError listing every problem, each naming the rule and the key."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleFileError(origin, [f"not valid TOML: {exc}"]) from None
+    tables = document.get("detection", [])
+    if not isinstance(tables, list):
+        raise RuleFileError(origin, ["'detection' must be an array of tables: write [[detection]]"])
+    problems: list[str] = []
+    rules: list[DetectionRule] = []
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        rule = _rule_from_table(index, table, problems)
+        if rule is None:
+            continue
+        if rule.name in seen:
+            problems.append(f"detection[{index}] ({rule.name}): duplicate name")
+        seen.add(rule.name)
+        rules.append(rule)
+    if problems:
+        raise RuleFileError(origin, problems)
+    return rules
+
+
+def _rule_from_table(index: int, table: Any, problems: list[str]) -> DetectionRule | None:
+    if not isinstance(table, dict):
+        problems.append(f"detection[{index}]: must be a table")
+        return None
+    label = f"detection[{index}] ({table.get('name', '?')})"
+    start = len(problems)
+
+    def problem(message: str) -> None:
+        problems.append(f"{label}: {message}")
+
+    def text(key: str, default: str | None = None) -> str:
+        value = table.get(key, default)
+        if value is None:
+            problem(f"'{key}' is required")
+            return ""
+        if not isinstance(value, str) or (default is None and not value.strip()):
+            problem(f"'{key}' must be a non-empty string, got {value!r}")
+            return ""
+        return value
+
+    def duration(key: str, required: bool = True) -> float:
+        if key not in table:
+            if required:
+                problem(f"'{key}' is required (a duration like 120s, 15m or 30d)")
+            return 0.0
+        value = table[key]
+        try:
+            seconds = parse_duration(str(value))
+        except ValueError:
+            problem(f"'{key}' must be a duration like 120s, 15m or 30d, got {value!r}")
+            return 0.0
+        if required and seconds <= 0:
+            problem(f"'{key}' must be more than 0s")
+        return seconds
+
+    def number(key: str, default: float, low: float, high: float) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            problem(f"'{key}' must be a number, got {value!r}")
+            return default
+        if not low <= value <= high:
+            problem(f"'{key}' must be between {low:g} and {high:g}, got {value!r}")
+        return float(value)
+
+    def choice(key: str, options: tuple[str, ...], default: str | None = None) -> str:
+        value = table.get(key, default)
+        if value not in options:
+            problem(f"'{key}' must be one of {', '.join(options)}, got {value!r}")
+            return options[0]
+        return str(value)
+
+    kind = choice("kind", tuple(_KIND_KEYS))
+    for key in sorted(set(table) - _COMMON_KEYS - _KIND_KEYS.get(kind, set())):
+        problem(f"unknown key {key!r} for kind {kind!r}")
+    match = table.get("match", {})
+    if not isinstance(match, dict) or not all(isinstance(v, str) for v in match.values()):
+        problem(f"'match' must be a table of strings, got {match!r}")
+        match = {}
+    options: dict[str, Any] = {}
+    if kind == "threshold":
+        options["count"] = int(number("count", 0, 2, 1_000_000))
+        options["window_s"] = duration("window")
+        options["quiet_s"] = duration("quiet", required=False)
+        options["distinct"] = text("distinct", "")
+    elif kind == "new_terms":
+        options["terms"] = text("terms")
+        options["history_s"] = duration("history")
+    elif kind == "rate_anomaly":
+        options["window_s"] = duration("window")
+        options["factor"] = number("factor", 5.0, 1.1, 1000)
+        options["min_count"] = int(number("min_count", 20, 1, 1_000_000))
+        options["alpha"] = number("alpha", 0.3, 0.01, 1.0)
+    elif kind == "impossible_travel":
+        options["max_kmh"] = number("max_kmh", 1000.0, 1, 100_000)
+    rule = DetectionRule(
+        name=text("name"),
+        kind=kind,
+        events=choice("events", STREAMS),
+        key=text("key"),
+        match=dict(match),
+        severity=Severity(choice("severity", tuple(s.value for s in Severity), "high")),
+        summary=text("summary", ""),
+        runbook=text("runbook", ""),
+        buffer=int(number("buffer", DEFAULT_BUFFER, 16, MAX_BUFFER)),
+        **options,
+    )
+    return rule if len(problems) == start else None
