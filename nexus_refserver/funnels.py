@@ -136,7 +136,8 @@ def parse_step_windows(funnel: str, text: str | None) -> tuple[int, ...] | None:
         )
     hours = []
     for number, part in enumerate(parts, start=2):
-        if not part.isdigit() or not 1 <= int(part) <= MAX_WINDOW_HOURS:
+        # ASCII digits only: "²" is a digit to str.isdigit() but not to int()
+        if not (part.isascii() and part.isdigit()) or not 1 <= int(part) <= MAX_WINDOW_HOURS:
             raise unprocessable(
                 f"“step_window_hours” value {number - 1} ({quoted(part)}, for step {number}) must be a whole "
                 f"number of hours from 1 to {MAX_WINDOW_HOURS}."

@@ -209,6 +209,53 @@ def test_monthly_and_daily_cohorts() -> None:
     ]
 
 
+QUARTER_SIGNUPS = {
+    16: D("2025-12-31"),  # cohort 2025-Q4, the first quarter of the activity history
+    11: D("2026-01-15"),  # cohort 2026-Q1
+    12: D("2026-03-31"),  # its last day: the same cohort
+    13: D("2026-04-01"),  # its first day: cohort 2026-Q2
+    14: D("2026-09-30"),  # cohort 2026-Q3, the last quarter over by as_of (2026-11-01)
+    15: D("2026-10-01"),  # 2026-Q4 is not over: no cohort
+}
+QUARTER_ACTIVITY = [
+    (16, D("2026-02-01")),
+    (11, D("2026-01-15")), (11, D("2026-07-04")),
+    (12, D("2026-03-31")), (12, D("2026-04-01")), (12, D("2026-10-20")),  # 2026-10-20: in 2026-Q4
+    (13, D("2026-04-01")), (13, D("2026-06-30")), (13, D("2026-09-01")), (13, D("2026-11-01")),
+    (14, D("2026-10-02")),
+    (15, D("2026-10-01")),
+]  # fmt: skip
+
+
+def test_quarterly_cohorts_active_on_a_period() -> None:
+    rows = cohort_table(RetentionRequest("quarter", 4, 4, "on"), QUARTER_SIGNUPS, QUARTER_ACTIVITY)
+    assert rows == [
+        # user 16 was active in 2026-Q1 only: period 1; its four quarters are all over
+        {"cohort": "2025-Q4", "size": 1, "values": [0.0, 1.0, 0.0, 0.0]},
+        # 11 and 12 in Q1; 12 in Q2, 11 in Q3; Q4 is not over
+        {"cohort": "2026-Q1", "size": 2, "values": [1.0, 0.5, 0.5, None]},
+        # user 13 in Q2 and Q3 (their day on as_of is not counted)
+        {"cohort": "2026-Q2", "size": 1, "values": [1.0, 1.0, None, None]},
+        {"cohort": "2026-Q3", "size": 1, "values": [0.0, None, None, None]},  # user 14, active only in Q4
+    ]
+
+
+def test_quarterly_cohorts_active_on_or_after_a_period() -> None:
+    rows = cohort_table(RetentionRequest("quarter", 4, 4, "on_or_after"), QUARTER_SIGNUPS, QUARTER_ACTIVITY)
+    assert rows == [
+        {"cohort": "2025-Q4", "size": 1, "values": [1.0, 1.0, 0.0, 0.0]},
+        # user 12's day in the unfinished 2026-Q4 counts for Q3's "or after", as for weeks
+        {"cohort": "2026-Q1", "size": 2, "values": [1.0, 1.0, 1.0, None]},
+        {"cohort": "2026-Q2", "size": 1, "values": [1.0, 1.0, None, None]},
+        {"cohort": "2026-Q3", "size": 1, "values": [1.0, None, None, None]},
+    ]
+
+
+def test_quarterly_retention_defaults_to_the_four_quarters_of_the_history() -> None:
+    assert RetentionRequest.parse(grain="quarter") == RetentionRequest("quarter", 4, 4, "on")
+    assert RetentionRequest.parse(grain="Quarter", cohorts=2, periods=3) == RetentionRequest("quarter", 2, 3)
+
+
 def test_day_n_retention_counts_only_users_whose_day_n_is_over() -> None:
     signups = {
         1: D("2026-10-01"),  # active on day 1

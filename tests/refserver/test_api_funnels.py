@@ -387,6 +387,15 @@ def test_a_viewer_may_not_read_funnels_retention_or_activity(api_as, path: str, 
             "“step_window_hours” value 2 (“1h”, for step 3) must be a whole number of hours",
         ),
         (
+            {"funnel": "subject_to_purchase", "step_window_hours": "24,24,24,24,2161"},
+            "“step_window_hours” value 5 (“2161”, for step 6) must be a whole number of hours from 1 to "
+            "2160.",
+        ),
+        (  # a digit to str.isdigit(), but not a number of hours
+            {"funnel": "registration", "step_window_hours": "24,²,24,24,24"},
+            "“step_window_hours” value 2 (“²”, for step 3) must be a whole number of hours",
+        ),
+        (
             {"funnel": "registration", "from": "2025-01-01", "to": "2026-11-01"},
             "From 2025-01-01 to 2026-11-01 is 669 days; a funnel covers at most a year (366 days).",
         ),
