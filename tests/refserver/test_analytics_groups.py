@@ -1,20 +1,36 @@
 """Users by acquisition source, age band and gender; subject click-through; vendors by link quality; and the
 funnel broken down by acquisition source, over HTTP on the shared reference server, each checked against
-SQL written here over the server's own SQLite files (read-only)."""
+SQL written here over the server's own SQLite files (read-only); and on PostgreSQL against SQL over the
+primary."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 
 import httpx
+import pytest
 
+from nexus_refserver.analytics_groups import MIN_DECIDED_LINKS, MIN_DETECTED_SESSIONS
 from nexus_refserver.generator import DatasetSize
 from nexus_refserver.generator_profiles import profile_rows, subject_click_rows
+from tests.refserver.conftest import bearer, login
+from tests.support.postgres import PgCluster
+from tests.support.postgres_fixtures import DATABASES, REFSERVER_SCALE, primary_rows
 from tests.support.refserver import RefServer
 
 AS_OF = "2026-11-01 00:00:00"
 SINCE_30D = "2026-10-02 00:00:00"
+# every key of each grouping, in the order the document lists them
+KEYS = {
+    "by_acquisition_source": [
+        "organic_search", "paid_search", "social", "referral", "app_store", "email_campaign", "direct",
+    ],
+    "by_age_band": ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"],
+    "by_gender": ["female", "male", "non_binary", "undisclosed"],
+}  # fmt: skip
 
 
 def db(server: RefServer, name: str) -> sqlite3.Connection:
@@ -25,6 +41,27 @@ def get(client: httpx.Client, path: str, **params: object) -> dict:
     response = client.get(path, params=params)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def grouped(profiles: list[tuple], completed: dict[int, int], position: int) -> dict[str, list[int]]:
+    """Per key of `profiles[position]` (rows of user_id, source, age band, gender, active in 30 days): users,
+    active users, buyers and completed orders."""
+    expected: dict[str, list[int]] = {}
+    for row in profiles:
+        counts = expected.setdefault(row[position], [0, 0, 0, 0])
+        bought = completed.get(row[0], 0)
+        counts[0] += 1
+        counts[1] += bool(row[4])
+        counts[2] += bought > 0
+        counts[3] += bought
+    return expected
+
+
+def shown_groups(groups: list[dict]) -> dict[str, list[int]]:
+    """The document's groups with any users, as `grouped` gives them."""
+    return {
+        g["key"]: [g["users"], g["active_users_30d"], g["buyers"], g["orders"]] for g in groups if g["users"]
+    }
 
 
 def test_users_by_acquisition_source_age_and_gender_match_sql(api_as, refserver_session: RefServer) -> None:  # type: ignore[no-untyped-def]
@@ -42,19 +79,11 @@ def test_users_by_acquisition_source_age_and_gender_match_sql(api_as, refserver_
             (SINCE_30D,),
         ).fetchall()
     for field, position in (("by_acquisition_source", 1), ("by_age_band", 2), ("by_gender", 3)):
-        expected: dict[str, list[int]] = {}
-        for row in profiles:
-            counts = expected.setdefault(row[position], [0, 0, 0, 0])
-            bought = orders.get(row[0], 0)
-            counts[0] += 1
-            counts[1] += row[4]
-            counts[2] += bought > 0
-            counts[3] += bought
-        shown = {g["key"]: [g["users"], g["active_users_30d"], g["buyers"], g["orders"]] for g in body[field]}
-        assert {key: counts for key, counts in shown.items() if counts[0]} == expected, field
+        assert shown_groups(body[field]) == grouped(profiles, orders, position), field
         assert sum(g["users"] for g in body[field]) == body["total_users"]
-    assert [g["key"] for g in body["by_age_band"]] == ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
+        assert [g["key"] for g in body[field]] == KEYS[field], "every key, in a fixed order"
     assert body["by_acquisition_source"][1]["label"] == "Paid search"
+    assert body["by_age_band"][1]["label"] == "25–34"
 
 
 def test_subject_click_through_matches_sql(api_as, refserver_session: RefServer) -> None:  # type: ignore[no-untyped-def]
@@ -92,30 +121,47 @@ def test_subject_click_through_matches_sql(api_as, refserver_session: RefServer)
             with_click,
             clicks,
         )
-        assert n >= 10 and row["click_through"] == round(with_click / n, 4)
+        assert n >= MIN_DETECTED_SESSIONS and row["click_through"] == round(with_click / n, 4)
     eligible = sorted(
-        ((-round(c[1] / c[0], 4), -c[0], content_id) for content_id, c in per_content.items() if c[0] >= 10)
+        (
+            (-round(c[1] / c[0], 4), -c[0], content_id)
+            for content_id, c in per_content.items()
+            if c[0] >= MIN_DETECTED_SESSIONS
+        )
     )
     assert [row["content_id"] for row in top] == [content_id for _, _, content_id in eligible[:10]]
+
+
+def ranked_vendors(rows: list[tuple]) -> list[dict]:
+    """The leaderboard from (vendor_id, name, verified, pending, rejected, removed) rows: quality over the
+    decided links, from MIN_DECIDED_LINKS of them; then more decided links, then the lower id; top 10."""
+    ranked = []
+    for vendor_id, name, verified, pending, rejected, removed in rows:
+        decided = verified + rejected + removed
+        if decided >= MIN_DECIDED_LINKS:
+            quality = round(verified / decided, 4)
+            ranked.append(((-quality, -decided, vendor_id), {
+                "vendor_id": vendor_id, "name": name, "links": verified + pending + rejected + removed,
+                "verified": verified, "pending": pending, "rejected": rejected, "removed": removed,
+                "quality": quality,
+            }))  # fmt: skip
+    return [row for _, row in sorted(ranked, key=lambda item: item[0])[:10]]
+
+
+LINKS_BY_VENDOR = (  # {count_if}: SQLite's SUM(l.status = ...) or PostgreSQL's count(*) FILTER (...)
+    "SELECT p.vendor_id, v.name, {count_if}'verified') AS verified, {count_if}'pending') AS pending,"
+    " {count_if}'rejected') AS rejected, {count_if}'removed') AS removed"
+    " FROM product_subject_links l JOIN products p ON p.id = l.product_id"
+    " JOIN vendors v ON v.id = p.vendor_id GROUP BY p.vendor_id, v.name"
+)
 
 
 def test_vendors_by_link_quality_match_sql(api_as, refserver_session: RefServer) -> None:  # type: ignore[no-untyped-def]
     body = get(api_as("analyst"), "/analytics/vendors")
     with db(refserver_session, "marketplace") as marketplace:
-        rows = marketplace.execute(
-            "SELECT p.vendor_id, v.name,"
-            " SUM(l.status = 'verified'), SUM(l.status IN ('verified', 'rejected', 'removed')), COUNT(*)"
-            " FROM product_subject_links l JOIN products p ON p.id = l.product_id"
-            " JOIN vendors v ON v.id = p.vendor_id GROUP BY p.vendor_id"
-        ).fetchall()
-    ranked = sorted(
-        (-round(verified / decided, 4), -decided, vendor_id, name, links)
-        for vendor_id, name, verified, decided, links in rows
-        if decided >= 3
-    )[:10]
-    assert [
-        (v["vendor_id"], v["name"], v["links"], -v["quality"]) for v in body["top_vendors_by_link_quality"]
-    ] == [(vendor_id, name, links, quality) for quality, _d, vendor_id, name, links in ranked]
+        rows = marketplace.execute(LINKS_BY_VENDOR.format(count_if="SUM(l.status = ")).fetchall()
+    assert body["top_vendors_by_link_quality"] == ranked_vendors(rows)
+    assert body["top_vendors_by_link_quality"], "some vendors have enough decided links"
 
 
 def test_the_funnel_breaks_down_by_acquisition_source(api_as, refserver_session: RefServer) -> None:  # type: ignore[no-untyped-def]
@@ -147,3 +193,95 @@ def test_profiles_and_clicks_are_the_same_for_the_same_seed() -> None:
     assert list(profile_rows(3, 50)) == list(profile_rows(3, 50))
     assert list(profile_rows(3, 50)) != list(profile_rows(4, 50))
     assert list(subject_click_rows(3, size)) == list(subject_click_rows(3, size))
+
+
+def test_the_server_stores_the_profiles_and_clicks_of_its_seed(refserver_session: RefServer) -> None:
+    with db(refserver_session, "nexus") as nexus:
+        dataset = json.loads(nexus.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchone()[0])
+    with db(refserver_session, "users") as users:
+        stored = users.execute(
+            "SELECT user_id, acquisition_source, age_band, gender FROM user_profiles ORDER BY user_id"
+        ).fetchall()
+        clicks = users.execute(
+            "SELECT id, sync_session_id, user_id, content_id, subject FROM subject_clicks ORDER BY id"
+        ).fetchall()
+    size = DatasetSize.for_scale(dataset["scale"])
+    assert stored == [tuple(row.values()) for row in profile_rows(dataset["seed"], size.users)]
+    assert clicks == [
+        (c["id"], c["sync_session_id"], c["user_id"], c["content_id"], c["subject"])
+        for c in subject_click_rows(dataset["seed"], size)
+    ]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_new_figures_match_sql_over_the_primary(
+    pg_cluster: PgCluster, pg_refserver: RefServer, refserver_factory: Callable[..., RefServer]
+) -> None:
+    args = ["--seed", "11", "--scale", REFSERVER_SCALE, "--scenario", "none"]
+    for name in DATABASES:
+        args += [f"--{name}-db-url", pg_cluster.primary_url(name)]
+    server = refserver_factory(*args)  # a server of its own on the same data: nothing cached from before
+    token = login(server.base_url, "analyst")["access_token"]
+    with httpx.Client(base_url=server.base_url, headers=bearer(token), timeout=60) as client:
+        users = get(client, "/analytics/users")
+        content = get(client, "/analytics/content")
+        vendors = get(client, "/analytics/vendors")
+        funnel = get(
+            client,
+            "/analytics/funnel",
+            funnel="subject_to_purchase",
+            days=366,
+            breakdown="acquisition_source",
+        )
+    since = SINCE_30D.replace(" ", "T") + "Z"
+    completed = {
+        row["user_id"]: row["n"]
+        for row in primary_rows(
+            pg_cluster,
+            "marketplace",
+            "SELECT user_id, count(*) AS n FROM orders WHERE status = 'completed' GROUP BY user_id",
+        )
+    }
+    profiles = [
+        tuple(row.values())
+        for row in primary_rows(
+            pg_cluster,
+            "users",
+            "SELECT p.user_id, p.acquisition_source, p.age_band, p.gender,"
+            " u.last_active_at >= %s::timestamptz AS active"
+            " FROM user_profiles p JOIN users u ON u.id = p.user_id",
+            (since,),
+        )
+    ]
+    for field, position in (("by_acquisition_source", 1), ("by_age_band", 2), ("by_gender", 3)):
+        assert shown_groups(users[field]) == grouped(profiles, completed, position), field
+        assert [g["key"] for g in users[field]] == KEYS[field]
+    [sessions] = primary_rows(
+        pg_cluster,
+        "users",
+        "SELECT count(*) AS detected, count(*) FILTER (WHERE EXISTS"
+        " (SELECT 1 FROM subject_clicks c WHERE c.sync_session_id = s.id)) AS clicked"
+        " FROM sync_sessions s WHERE s.detected AND s.started_at >= %s::timestamptz",
+        (since,),
+    )
+    assert content["subject_click_through_30d"] == round(sessions["clicked"] / sessions["detected"], 4)
+    by_genre = content["click_through_by_genre"]
+    assert sum(g["detected_sessions"] for g in by_genre) == sessions["detected"]
+    assert sum(g["sessions_with_click"] for g in by_genre) == sessions["clicked"]
+    links = primary_rows(
+        pg_cluster, "marketplace", LINKS_BY_VENDOR.format(count_if="count(*) FILTER (WHERE l.status = ")
+    )
+    assert vendors["top_vendors_by_link_quality"] == ranked_vendors([tuple(row.values()) for row in links])
+    assert vendors["top_vendors_by_link_quality"] and by_genre and funnel["breakdown"]
+    entrants = primary_rows(
+        pg_cluster,
+        "users",
+        "SELECT p.acquisition_source AS key, count(DISTINCT e.user_id) AS n FROM funnel_events e"
+        " JOIN user_profiles p ON p.user_id = e.user_id"
+        " WHERE e.funnel = 'subject_to_purchase' AND e.step = 1"
+        " AND e.at >= %s::timestamptz AND e.at < %s::timestamptz GROUP BY p.acquisition_source",
+        (f"{funnel['from']}T00:00:00Z", f"{funnel['to']}T00:00:00Z"),
+    )
+    assert {g["key"]: g["steps"][0]["users"] for g in funnel["breakdown"]} == {
+        row["key"]: row["n"] for row in entrants
+    }
