@@ -18,31 +18,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from nexus_console.domain.reports import FORMATS, ReportError, ReportSpec
-from nexus_console.services.api_client import NexusClient, PermissionDenied
-from nexus_console.services.auth import AuthSession, ServerUnreachable
-from nexus_console.services.http import build_http_client
+from nexus_console.headless import (
+    DELIVERY,
+    OK,
+    REFUSED,
+    SERVER,
+    USAGE,
+    WRITE,
+    CommandError,
+    pdf_renderer,
+    signed_in,
+)
+from nexus_console.services.api_client import PermissionDenied
 from nexus_console.services.http.errors import FetchError
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.profiles import ProfileError, ProfileStore
 from nexus_console.services.report_mail import smtp_password_key
-from nexus_console.services.report_runner import PdfRenderer, ReportRunError, run_report
+from nexus_console.services.report_runner import ReportRunError, run_report
 from nexus_console.services.report_schedule import next_run
 from nexus_console.services.report_store import ReportStore
-
-OK, USAGE, REFUSED, SERVER, WRITE, DELIVERY = 0, 2, 3, 4, 5, 6
-
-
-class CommandError(Exception):
-    def __init__(self, text: str, code: int) -> None:
-        super().__init__(text)
-        self.code = code
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -91,28 +91,12 @@ async def run(args: argparse.Namespace) -> str:
     except (ReportError, ProfileError) as exc:
         raise CommandError(str(exc), USAGE) from None
     fmt = args.format or spec.format
-    http = build_http_client(profile.tls)
-    keychain = Keychain(profile.keychain_service)
-    try:
-        auth = AuthSession(profile.api_base_url, http, keychain, email=profile.email)
-        try:
-            me = await auth.resume()
-        except ServerUnreachable as exc:
-            raise CommandError(
-                f"The Nexus API at {profile.api_base_url} did not answer: {exc}", SERVER
-            ) from None
-        if me is None:
-            raise CommandError(
-                f"No stored sign-in for profile {profile.name!r}: sign in once in the console with "
-                "“Remember me”, then run this again.",
-                REFUSED,
-            )
-        api = NexusClient(profile.api_base_url, http, auth=auth)
-        renderer = _pdf_renderer() if fmt == "pdf" else None
+    async with signed_in(profile) as session:
+        renderer = pdf_renderer() if fmt == "pdf" else None
         try:
             outcome = await run_report(
-                api, spec, args.out, fmt=fmt, profile=profile, keychain=keychain, render_pdf=renderer,
-                deliver_it=not args.no_deliver,
+                session.api, spec, args.out, fmt=fmt, profile=profile, keychain=session.keychain,
+                render_pdf=renderer, deliver_it=not args.no_deliver,
             )  # fmt: skip
         except PermissionDenied as exc:
             raise CommandError(str(exc), REFUSED) from None
@@ -123,23 +107,6 @@ async def run(args: argparse.Namespace) -> str:
         except ReportRunError as exc:
             raise CommandError(str(exc), DELIVERY) from None
         return outcome.sentence()
-    finally:
-        await http.aclose()
-
-
-_qt_app: object = None  # kept alive while the command runs
-
-
-def _pdf_renderer() -> PdfRenderer:
-    """Qt's PDF layout on the offscreen platform (it needs an application for its fonts)."""
-    global _qt_app
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtGui import QGuiApplication
-
-    from nexus_console.views.pdf_export import write_pdf
-
-    _qt_app = QGuiApplication.instance() or QGuiApplication([sys.argv[0]])
-    return lambda html, path: write_pdf(html, path, title=path.stem)
 
 
 async def store_smtp_password(args: argparse.Namespace, password: str) -> str:

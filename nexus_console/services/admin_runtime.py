@@ -33,7 +33,6 @@ from nexus_console.services.admin_workflow import AdminWorkflow, CatchUpWatcher,
 from nexus_console.services.audit_trail import AuditTrail
 from nexus_console.services.feeds import ChangeFeed, Feed
 from nexus_console.services.http import build_http_client
-from nexus_console.services.keychain import database_password_key
 from nexus_console.services.outbox import AsyncOutbox
 from nexus_console.services.outbox_pump import OutboxPump
 from nexus_console.services.outbox_sender import OutboxSender
@@ -198,29 +197,13 @@ class AdminRuntime:
             await self.replicas.aclose()
 
     async def _replicas_from_profile(self) -> ReplicaSet:
-        """The profile's replica DSNs (no passwords in them) with passwords from the keychain."""
-        from sqlalchemy.engine import make_url
+        from nexus_console.services.replicas import replicas_from_profile
 
-        from nexus_console.services.replicas import ReplicaConfig, ReplicaSet
-
-        profile, keychain = self.session.profile, self.session.keychain
-        configs = []
-        for name, dsns in profile.replicas.items():
-            urls = []
-            for url in dsns:
-                password = None
-                if keychain is not None and not url.startswith("sqlite"):
-                    password = await keychain.get(database_password_key(name))
-                if password:
-                    url = make_url(url).set(password=password).render_as_string(hide_password=False)
-                urls.append(url)
-            if urls:
-                configs.append(
-                    ReplicaConfig(name, tuple(urls), statement_timeout_ms=self.settings.statement_timeout_ms)
-                )
-        if not configs:
-            raise RuntimeError(f"profile {profile.name!r} has no database replicas configured")
-        return ReplicaSet(configs)
+        return await replicas_from_profile(
+            self.session.profile,
+            self.session.keychain,
+            statement_timeout_ms=self.settings.statement_timeout_ms,
+        )
 
     # --- what changed ----------------------------------------------------------------------------------
 

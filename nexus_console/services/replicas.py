@@ -32,6 +32,8 @@ from sqlalchemy.pool import QueuePool
 
 from nexus_console.domain.replica_reads import ReplicaLag, ReplicaResult, parse_lsn
 from nexus_console.services.blocking import run_blocking
+from nexus_console.services.keychain import Keychain, database_password_key
+from nexus_console.services.profiles import Profile
 
 T = TypeVar("T")
 
@@ -292,3 +294,24 @@ class ReplicaSet:
         self._executor.shutdown(wait=True, cancel_futures=True)
         for replica in self.replicas.values():
             replica.dispose()
+
+
+async def replicas_from_profile(
+    profile: Profile, keychain: Keychain | None, *, statement_timeout_ms: int = 5000
+) -> ReplicaSet:
+    """The profile's replica DSNs (no passwords in them) with their passwords from the keychain."""
+    configs = []
+    for name, dsns in profile.replicas.items():
+        urls = []
+        for url in dsns:
+            password = None
+            if keychain is not None and not url.startswith("sqlite"):
+                password = await keychain.get(database_password_key(name))
+            if password:
+                url = make_url(url).set(password=password).render_as_string(hide_password=False)
+            urls.append(url)
+        if urls:
+            configs.append(ReplicaConfig(name, tuple(urls), statement_timeout_ms=statement_timeout_ms))
+    if not configs:
+        raise RuntimeError(f"profile {profile.name!r} has no database replicas configured")
+    return ReplicaSet(configs)
