@@ -163,7 +163,8 @@ PENDING_CANCEL_S = 10.0
 
 @pytest.fixture
 def qloop(qapp: Any) -> Iterator[QLoop]:
-    """A fresh console loop (qasync's, batched) on the Qt app for one test; fails the test if tasks are left pending."""
+    """A fresh console loop (qasync's, batched) on the Qt app for one test; fails the test if tasks are left
+    pending."""
     from nexus_console.workers.event_loop import ConsoleEventLoop
 
     loop = ConsoleEventLoop(qapp)
