@@ -26,6 +26,7 @@ from nexus_refserver.api import (
     incident_timeline,
     incidents,
     monitoring,
+    security,
 )
 from nexus_refserver.api.http import AppContext
 from nexus_refserver.api.models import Problem
@@ -41,6 +42,8 @@ from nexus_refserver.postmortems import PostMortemStore
 from nexus_refserver.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from nexus_refserver.roles import ROLE_PERMISSIONS
 from nexus_refserver.scenario_incidents import ScenarioIncidents
+from nexus_refserver.security_control import attack_control_router
+from nexus_refserver.security_feed import SecurityFeed
 from nexus_refserver.telemetry import build_estate
 
 log = logging.getLogger(__name__)
@@ -98,6 +101,8 @@ def create_app(
     alert_store = AlertStore(dbs.nexus)
     incident_store = IncidentStore(dbs.nexus, audit)
     scenario_incidents = ScenarioIncidents(estate.scenario, estate.clock, incident_store, dbs.nexus)
+    security_feed = SecurityFeed(dbs, config.seed, estate.scenario, estate.clock)
+    security_feed.prepare()
     context = AppContext(
         config=config,
         dbs=dbs,
@@ -117,7 +122,9 @@ def create_app(
         await engine.start()
         expiry = asyncio.create_task(_expire_acknowledgements(alert_store, config.ack_expiry_check_s))
         declarer = asyncio.create_task(scenario_incidents.run(), name="scenario-incidents")
-        background = [expiry, declarer]
+        security_live = asyncio.create_task(security_feed.run(), name="security-feed")
+        attacks = asyncio.create_task(security_feed.run_scenario(), name="security-attacks")
+        background = [expiry, declarer, security_live, attacks]
         if config.alert_storm:
             services = [(spec.name, spec.namespace) for spec in estate.catalog]
             storm = run_storm(AlertStorm.parse(config.alert_storm), services, alert_store)
@@ -144,9 +151,11 @@ def create_app(
     app.state.analytics = Analytics(dbs)
     app.state.incidents = incident_store
     app.state.postmortems = PostMortemStore(dbs.nexus, audit)
+    app.state.security = security_feed
     app.include_router(estate.router(), include_in_schema=False)
     if config.enable_fault_control:
         app.include_router(estate.control_router(), include_in_schema=False)
+        app.include_router(attack_control_router(security_feed), include_in_schema=False)
     app.add_middleware(estate.api_fault_middleware(), estate=estate)
     return app
 
@@ -171,6 +180,7 @@ def create_api(lifespan=None) -> FastAPI:  # type: ignore[no-untyped-def]
         audit_routes,
         incidents,
         incident_timeline,
+        security,
     )
     for module in modules:
         app.include_router(module.router)

@@ -18,6 +18,8 @@
 | incidents:read      |   x   |           |         |    x    |   x    |
 | incidents:write     |   x   |           |         |    x    |        |
 | audit:read          |   x   |           |         |         |        |
+| security:read       |   x   |           |         |    x    |        |
+| compliance:read     |   x   |           |         |    x    |        |
 
 Product-subject links are products:read/products:write.
 Every authenticated role may read its own profile (`GET /auth/me`).
@@ -53,6 +55,8 @@ class Permission(StrEnum):
     INCIDENTS_READ = "incidents:read"
     INCIDENTS_WRITE = "incidents:write"
     AUDIT_READ = "audit:read"
+    SECURITY_READ = "security:read"
+    COMPLIANCE_READ = "compliance:read"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -78,6 +82,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ALERTS_WRITE,
             Permission.INCIDENTS_READ,
             Permission.INCIDENTS_WRITE,
+            Permission.SECURITY_READ,
+            Permission.COMPLIANCE_READ,
         }
     ),
     # A viewer is a wall display: it shows the open incidents, it changes nothing.
@@ -102,6 +108,8 @@ REQUIRED_ROLE: dict[Permission, Role] = {
     Permission.INCIDENTS_READ: Role.VIEWER,
     Permission.INCIDENTS_WRITE: Role.ANALYST,
     Permission.AUDIT_READ: Role.ADMIN,
+    Permission.SECURITY_READ: Role.ANALYST,
+    Permission.COMPLIANCE_READ: Role.ANALYST,
 }
 
 

@@ -17,6 +17,9 @@ services = ["puabo-nuki-order-processor"]
 note = "why"         # optional: a custom timeline entry
 summary = "..."      # optional
 created_by = "oncall@nexus.test"  # optional; this is the default
+[[attack]]           # optional: an attack played into the security event streams
+at_s = 30
+kind = "brute_force" # see nexus_refserver.security_attacks.ATTACK_KINDS
 ```
 `default` names the bundled demo, `none` means no faults, anything else is a path.
 """
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from nexus_refserver.security_attacks import ATTACK_KINDS
 from nexus_refserver.telemetry.catalog import CATALOG_BY_NAME, DATABASES
 from nexus_refserver.telemetry.faults import (
     DB_SCOPE_PREFIX,
@@ -40,7 +44,8 @@ from nexus_refserver.telemetry.faults import (
 )
 
 FAULT_KEYS = {"at_s", "duration_s", "scope", "kind", "value"}
-TOP_KEYS = {"name", "description", "fault", "incident"}
+TOP_KEYS = {"name", "description", "fault", "incident", "attack"}
+ATTACK_KEYS = {"at_s", "kind"}
 INCIDENT_KEYS = {"at_s", "title", "severity", "services", "note", "summary", "created_by"}
 SEVERITIES = ("critical", "high", "medium", "low")
 SCENARIO_OPERATOR = "oncall@nexus.test"
@@ -73,11 +78,20 @@ class ScriptedIncident:
 
 
 @dataclass(frozen=True, slots=True)
+class ScriptedAttack:
+    """An attack the server starts in the security streams `at_s` simulated seconds after it starts."""
+
+    at_s: float
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     description: str
     faults: tuple[ScriptedFault, ...]
     incidents: tuple[ScriptedIncident, ...] = ()
+    attacks: tuple[ScriptedAttack, ...] = ()
 
     def alert_services(self) -> set[str]:
         """The services the scenario's alerts can name: its faulted services, a faulted database's
@@ -148,12 +162,38 @@ def parse_scenario(text: str, *, origin: str = "scenario", default_name: str = "
     incidents = document.get("incident", [])
     if not isinstance(incidents, list):
         raise ScenarioError(f"{origin}: 'incident' must be an array of tables ([[incident]])")
+    attacks = document.get("attack", [])
+    if not isinstance(attacks, list):
+        raise ScenarioError(f"{origin}: 'attack' must be an array of tables ([[attack]])")
     return Scenario(
         name,
         description,
         tuple(_parse_fault(origin, i, e) for i, e in enumerate(entries, 1)),
         tuple(_parse_incident(origin, i, e) for i, e in enumerate(incidents, 1)),
+        tuple(_parse_attack(origin, i, e) for i, e in enumerate(attacks, 1)),
     )
+
+
+def _parse_attack(origin: str, number: int, entry: object) -> ScriptedAttack:
+    where = f"{origin}, attack #{number}"
+    if not isinstance(entry, dict):
+        raise ScenarioError(f"{where}: must be a table")
+    unknown = set(entry) - ATTACK_KEYS
+    if unknown:
+        raise ScenarioError(f"{where}: unknown keys: {', '.join(sorted(unknown))}")
+    missing = ATTACK_KEYS - set(entry)
+    if missing:
+        raise ScenarioError(f"{where}: missing keys: {', '.join(sorted(missing))}")
+    try:
+        at_s = validate_duration("at_s", entry["at_s"])
+    except FaultError as error:
+        raise ScenarioError(f"{where}: {error}") from error
+    assert at_s is not None
+    if entry["kind"] not in ATTACK_KINDS:
+        raise ScenarioError(
+            f"{where}: unknown attack kind {entry['kind']!r}; one of {', '.join(ATTACK_KINDS)}"
+        )
+    return ScriptedAttack(at_s, entry["kind"])
 
 
 def _parse_fault(origin: str, number: int, entry: object) -> ScriptedFault:
