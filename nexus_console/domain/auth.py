@@ -17,6 +17,8 @@ MONITORING_READERS = frozenset({ADMIN, FINANCE, ANALYST, VIEWER})  # monitoring:
 ALERT_READERS = frozenset({ADMIN, MODERATOR, ANALYST, VIEWER})  # alerts:read
 ANALYTICS_READERS = frozenset({ADMIN, FINANCE, ANALYST})  # analytics:read
 REVENUE_READERS = frozenset({ADMIN, FINANCE})  # revenue:read
+SECURITY_READERS = frozenset({ADMIN, ANALYST})  # security:read
+COMPLIANCE_READERS = frozenset({ADMIN, ANALYST})  # compliance:read
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ privileged access), each with a `match` of field values an event must have:
 * rate_anomaly: a key's events in the current `window` are at least `factor` times its usual rate (an
   average of its earlier windows, weighted by `alpha`) and at least `min_count` (a bot-like API client).
 * impossible_travel: two events of one `key` from places farther apart than `max_kmh` allows in the time
-  between them (countries' centres, or `lat`/`lon` when the events have them).
+  between them (countries' centres, or `lat`/`lon` when the events have them); then quiet for `quiet`
+  (default an hour) on that key, so the way back home is not a second detection.
 
 Every rule holds at most `buffer` events in its windows and terms; past that the oldest are let go and
 counted, so a dropped match is visible, never silent.
@@ -33,6 +34,7 @@ from nexus_console.domain.alerts import Severity
 
 STREAMS = ("login", "api_access", "waf_block", "privileged_access")
 DEFAULT_BUFFER = 8192
+DEFAULT_TRAVEL_QUIET_S = 3600.0
 MAX_BUFFER = 1_000_000
 
 _COMMON_KEYS = {"name", "kind", "events", "match", "key", "severity", "summary", "runbook", "buffer"}
@@ -40,7 +42,7 @@ _KIND_KEYS = {
     "threshold": {"count", "window", "quiet", "distinct"},
     "new_terms": {"terms", "history"},
     "rate_anomaly": {"window", "factor", "min_count", "alpha"},
-    "impossible_travel": {"max_kmh"},
+    "impossible_travel": {"max_kmh", "quiet"},
 }
 
 
@@ -181,6 +183,7 @@ def _rule_from_table(index: int, table: Any, problems: list[str]) -> DetectionRu
         options["alpha"] = number("alpha", 0.3, 0.01, 1.0)
     elif kind == "impossible_travel":
         options["max_kmh"] = number("max_kmh", 1000.0, 1, 100_000)
+        options["quiet_s"] = duration("quiet", required=False) if "quiet" in table else DEFAULT_TRAVEL_QUIET_S
     rule = DetectionRule(
         name=text("name"),
         kind=kind,

@@ -286,6 +286,7 @@ class ImpossibleTravelDetector(Detector):
     def __init__(self, rule: DetectionRule) -> None:
         super().__init__(rule)
         self._last: OrderedDict[str, tuple[float, tuple[float, float], Event]] = OrderedDict()
+        self._quiet_until: OrderedDict[str, float] = OrderedDict()
 
     def held(self) -> int:
         return len(self._last)
@@ -310,6 +311,12 @@ class ImpossibleTravelDetector(Detector):
         hours = max(at - previous[0], 1.0) / 3600
         if km / hours <= rule.max_kmh:
             return None
+        if self._quiet_until.get(key, 0.0) > at:
+            return None
+        self._quiet_until[key] = at + rule.quiet_s
+        self._quiet_until.move_to_end(key)
+        while len(self._quiet_until) > rule.buffer:
+            self._quiet_until.popitem(last=False)
         summary = (
             f"{rule.name}: {rule.key} {key} from {_where(previous[2])} then {_where(event)}, {km:,.0f} km "
             f"apart in {_span(max(at - previous[0], 1.0))} ({km / hours:,.0f} km/h)"

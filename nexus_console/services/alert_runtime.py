@@ -30,6 +30,7 @@ from nexus_console.domain.alert_evaluator import RuleEvaluator
 from nexus_console.domain.alert_rules import Rule, RuleFileError
 from nexus_console.domain.alert_settings import AlertPaneSettings
 from nexus_console.domain.alerts import Alert, AlertState, Transition
+from nexus_console.domain.detection_rules import DetectionRule
 from nexus_console.domain.freshness import SourceState, SourceStatus, stale_text
 from nexus_console.services.alert_history import AlertHistory
 from nexus_console.services.alert_settings import read_alert_settings
@@ -37,7 +38,9 @@ from nexus_console.services.alert_sources import (
     DEFAULT_ACK_TIMEOUT_S,
     AlertQueue,
     LocalRuleSource,
+    default_detection_rules,
     default_rules,
+    load_detection_rules_file,
     load_rules_file,
 )
 from nexus_console.services.alert_triage import AlertTriage
@@ -97,6 +100,7 @@ class AlertRuntime:
         self.queue = AlertQueue(history=self.history)
         self.rule_problems: list[str] = []
         self.rules: list[Rule] = self._load_rules()
+        self.detection_rules: list[DetectionRule] = self._load_detection_rules()
         self.pane_settings: AlertPaneSettings
         self.pane_settings, self.settings_problem = read_alert_settings(self.settings.pane_settings_path)
         self.sounds_dir: Path = self.settings.sounds_dir or cache_dir() / SOUNDS_DIR
@@ -143,6 +147,21 @@ class AlertRuntime:
             except RuleFileError as exc:
                 self.rule_problems = [f"{exc.origin}: {problem}" for problem in exc.problems]
                 log.warning("alert rules file ignored: %s", exc)
+            else:
+                names = {rule.name for rule in user_rules}
+                rules = [rule for rule in rules if rule.name not in names] + user_rules
+        return rules
+
+    def _load_detection_rules(self) -> list[DetectionRule]:
+        """The packaged [[detection]] rules, a user's of the same name replacing them (same file as the
+        alert rules); a broken file is reported with the alert rules' problems and ignored."""
+        rules = default_detection_rules()
+        path = self.settings.rules_path or config_dir() / USER_RULES_FILE
+        if path.exists():
+            try:
+                user_rules = load_detection_rules_file(path)
+            except RuleFileError as exc:
+                self.rule_problems += [f"{exc.origin}: {problem}" for problem in exc.problems]
             else:
                 names = {rule.name for rule in user_rules}
                 rules = [rule for rule in rules if rule.name not in names] + user_rules

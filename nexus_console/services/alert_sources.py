@@ -51,6 +51,11 @@ def default_detection_rules() -> list[DetectionRule]:
     return parse_detection_toml(text, "default-rules.toml")
 
 
+def load_detection_rules_file(path: Path) -> list[DetectionRule]:
+    """The [[detection]] rules of a rules file; RuleFileError lists every problem."""
+    return parse_detection_toml(Path(path).read_text("utf-8"), Path(path).name)
+
+
 def load_rules_file(path: Path) -> list[Rule]:
     """Rules from a TOML file; RuleFileError lists every problem, prefixed with the file name."""
     return parse_rules_toml(Path(path).read_text("utf-8"), Path(path).name)

@@ -4,8 +4,10 @@ order. app.py builds it after login; the main window and every pane receive it a
 The order, written once:
   build   tasks, poller registry, `me`, Health sources, the analytics sources and the reports (analysts,
           finance and admins), the uptime recording (reads the probes), alert runtime (reads the Health
-          documents), incident runtime (admins and analysts; reads the alert history), admin runtime (admins
-          and moderators only), the freshness watch over every poller
+          documents), the security feed (analysts and admins; its detections go into the alert queue),
+          incident runtime (admins and analysts; reads the alert history), the security actions (read the
+          incident runtime), admin runtime (admins and moderators only), the freshness watch over every
+          poller
   start   the heartbeat (unless the app runs it), the garbage-collector steward, the freshness watch,
           pollers, the uptime recording, the report schedule, then the alert runtime's tasks, then the admin
           runtime's task
@@ -27,10 +29,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_console.domain.admin_flow import ADMIN_ROLES
-from nexus_console.domain.auth import ANALYTICS_READERS, Me
+from nexus_console.domain.auth import ANALYTICS_READERS, SECURITY_READERS, Me
 from nexus_console.domain.freshness import SourceStatus
 from nexus_console.domain.health import STALE_AFTER_INTERVALS
 from nexus_console.domain.incident_flow import INCIDENT_READERS
+from nexus_console.domain.security_digest import SecuritySnapshot
 from nexus_console.services.admin_runtime import AdminRuntime, AdminSettings
 from nexus_console.services.alert_runtime import AlertRuntime, AlertSourceSettings
 from nexus_console.services.analytics_sources import AnalyticsSettings, AnalyticsSources
@@ -47,6 +50,8 @@ from nexus_console.services.keychain import Keychain
 from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
 from nexus_console.services.profiles import Profile, data_dir
 from nexus_console.services.report_runtime import ReportRuntime, ReportSettings
+from nexus_console.services.security_actions import SecurityActions
+from nexus_console.services.security_feed import SecurityFeed, SecuritySettings, add_security_poller
 from nexus_console.services.tasks import TaskRunner
 from nexus_console.services.uptime_recording import UptimeRecording
 from nexus_console.services.uptime_store import UptimeStore
@@ -71,6 +76,7 @@ class SessionSettings:
     admin: AdminSettings = field(default_factory=AdminSettings)
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     uptime_path: Path | None = None  # default: the data dir
     me_interval_s: float = ME_INTERVAL_S
@@ -135,6 +141,13 @@ class ConsoleSession:
             rule_inputs=self.health.documents(),
             settings=settings.alerts,
         )
+        self.security: SecurityFeed | None = None
+        self.security_poller: Poller[SecuritySnapshot] | None = None
+        if me.may_access(SECURITY_READERS):
+            self.security = SecurityFeed(api, self.alerts.queue, self.alerts.detection_rules)
+            self.security_poller = add_security_poller(
+                self.registry, self.security, settings.security, host=self.health.api_host
+            )
         self.incidents: IncidentRuntime | None = None
         if me.may_access(INCIDENT_READERS):
             self.incidents = IncidentRuntime(
@@ -147,6 +160,9 @@ class ConsoleSession:
                 settings=settings.incidents,
                 profile=profile,
             )
+        self.security_actions: SecurityActions | None = (
+            SecurityActions(api, self.incidents) if self.security is not None else None
+        )
         self.admin: AdminRuntime | None = (
             AdminRuntime(self, settings.admin, replicas=replicas) if me.may_access(ADMIN_ROLES) else None
         )

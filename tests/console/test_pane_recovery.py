@@ -15,6 +15,7 @@ from typing import Any
 from nexus_console.services.analytics_sources import AnalyticsSettings
 from nexus_console.services.health_sources import HealthSourceSettings
 from nexus_console.services.incident_runtime import IncidentSettings
+from nexus_console.services.security_feed import SecuritySettings
 from nexus_console.workers.session import SessionSettings
 from tests.console.api_support import DEMO_PASSWORD
 from tests.console.conftest import QLoop
@@ -33,10 +34,11 @@ FAST = SessionSettings(
     ),
     incidents=IncidentSettings(list_interval_s=2.0, timeline_interval_s=2.0),
     analytics=AnalyticsSettings(interval_s=2.0, retry_max_s=2.0),
+    security=SecuritySettings(interval_s=2.0),
     me_interval_s=SLOWEST_INTERVAL_S,
 )
 # the panes whose feeds come from the server, and how each says it is stale
-BANNERED = ("Health", "Status", "Alerts", "Incidents", "Uptime", "Analytics")
+BANNERED = ("Health", "Status", "Alerts", "Incidents", "Uptime", "Analytics", "Security")
 
 
 def banner_of(pane: Any) -> str:

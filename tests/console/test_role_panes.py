@@ -21,13 +21,14 @@ PANES_BY_ROLE = {
         "Incidents",
         "Uptime",
         "Analytics",
+        "Security",
         "Admin",
         "Action queue",
         "Audit",
     ],
     "moderator": ["Alerts", "Admin", "Action queue"],
     "finance": ["Health", "Status", "Uptime", "Analytics"],
-    "analyst": ["Health", "Status", "Alerts", "Incidents", "Uptime", "Analytics"],
+    "analyst": ["Health", "Status", "Alerts", "Incidents", "Uptime", "Analytics", "Security"],
     "viewer": ["Health", "Status", "Alerts", "Uptime"],
 }
 

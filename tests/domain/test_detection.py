@@ -165,9 +165,11 @@ max_kmh = 1000
     )
     found = run(engine, [{"at": 39600.0, "user": "di", "country": "BR"}])  # SE to Brazil in an hour
     assert len(found) == 1 and "from SE then BR" in found[0].summary
-    assert run(engine, [{"at": 39700.0, "user": "di", "country": "ZZ"}]) == [], (
-        "an unknown place says nothing"
+    assert run(engine, [{"at": 39700.0, "user": "di", "country": "ZZ"}]) == [], "an unknown place: nothing"
+    assert run(engine, [{"at": 40000.0, "user": "di", "country": "NO"}]) == [], (
+        "home again: quiet for an hour"
     )
+    assert len(run(engine, [{"at": 39600.0 + 3601, "user": "di", "country": "JP"}])) == 1
 
 
 def test_benign_traffic_of_the_same_volume_raises_nothing() -> None:
