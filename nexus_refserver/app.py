@@ -23,6 +23,7 @@ from nexus_refserver.api import (
     analytics,
     audit_routes,
     auth_routes,
+    compliance,
     incident_timeline,
     incidents,
     monitoring,
@@ -32,6 +33,7 @@ from nexus_refserver.api.http import AppContext
 from nexus_refserver.api.models import Problem
 from nexus_refserver.audit import AuditLog
 from nexus_refserver.auth import AuthService
+from nexus_refserver.compliance_data import ensure_compliance_data
 from nexus_refserver.config import ServerConfig
 from nexus_refserver.databases import Databases
 from nexus_refserver.entity_writes import EntityWriter
@@ -73,6 +75,7 @@ def open_storage(config: ServerConfig) -> Databases:
     dbs = Databases.open(config)
     dbs.create_schema()
     ensure_generated(dbs, config.seed, config.scale)
+    ensure_compliance_data(dbs, config.seed)
     return dbs
 
 
@@ -90,7 +93,7 @@ def create_app(
     audit = AuditLog(dbs.nexus)
     entity_writer = EntityWriter(
         dbs.nexus,
-        admin.entity_tables(dbs),
+        {**admin.entity_tables(dbs), **compliance.entity_tables(dbs)},
         idempotency,
         audit,
         crash_after_entity_write=config.crash_after_entity_write,
@@ -181,6 +184,7 @@ def create_api(lifespan=None) -> FastAPI:  # type: ignore[no-untyped-def]
         incidents,
         incident_timeline,
         security,
+        compliance,
     )
     for module in modules:
         app.include_router(module.router)

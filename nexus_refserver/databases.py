@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, create_engine, event, text
 
+import nexus_refserver.schema_compliance as _compliance_tables  # noqa: F401  (registers its tables on the nexus database)
 import nexus_refserver.schema_profiles  # noqa: F401  (registers its tables on the users database)
 import nexus_refserver.schema_security as _security_tables  # noqa: F401  (registers its tables on the nexus database)
 from nexus_refserver.config import ServerConfig

@@ -38,7 +38,7 @@ from nexus_refserver.schema import (
 log = logging.getLogger(__name__)
 
 # bump when the generated rows or tables change, so existing data dirs are regenerated
-GENERATOR_VERSION = "5"
+GENERATOR_VERSION = "6"
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -378,11 +378,17 @@ def cart_event_rows(seed: int, size: DatasetSize) -> Iterator[dict]:
         }
 
 
+# every SEARCH_HISTORY_EVERY-th query is from the last SEARCH_HISTORY_DAYS days rather than the last 90, so
+# the retention check (keep 365 days) has old searches to find
+SEARCH_HISTORY_EVERY = 10
+SEARCH_HISTORY_DAYS = 3 * 365
+
+
 def search_query_rows(seed: int, size: DatasetSize) -> Iterator[dict]:
     rng = _rng(seed, "search_queries")
     random_ = rng.random
-    span = 90 * 86400
     for query_id in range(1, size.search_queries + 1):
+        span = (SEARCH_HISTORY_DAYS if query_id % SEARCH_HISTORY_EVERY == 0 else 90) * 86400
         words = [SEARCH_WORDS[int(random_() * len(SEARCH_WORDS))] for _ in range(1 + int(random_() * 3))]
         yield {
             "id": query_id,

@@ -20,6 +20,7 @@
 | audit:read          |   x   |           |         |         |        |
 | security:read       |   x   |           |         |    x    |        |
 | compliance:read     |   x   |           |         |    x    |        |
+| compliance:write    |   x   |           |         |    x    |        |
 
 Product-subject links are products:read/products:write.
 Every authenticated role may read its own profile (`GET /auth/me`).
@@ -57,6 +58,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     SECURITY_READ = "security:read"
     COMPLIANCE_READ = "compliance:read"
+    COMPLIANCE_WRITE = "compliance:write"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -84,6 +86,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.INCIDENTS_WRITE,
             Permission.SECURITY_READ,
             Permission.COMPLIANCE_READ,
+            Permission.COMPLIANCE_WRITE,
         }
     ),
     # A viewer is a wall display: it shows the open incidents, it changes nothing.
@@ -110,6 +113,7 @@ REQUIRED_ROLE: dict[Permission, Role] = {
     Permission.AUDIT_READ: Role.ADMIN,
     Permission.SECURITY_READ: Role.ANALYST,
     Permission.COMPLIANCE_READ: Role.ANALYST,
+    Permission.COMPLIANCE_WRITE: Role.ANALYST,
 }
 
 
