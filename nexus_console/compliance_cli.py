@@ -1,8 +1,9 @@
 """`nexus-console compliance export KIND --from DATE --to DATE --out PATH [--format csv|pdf]` and
 `nexus-console compliance verify PATH`: evidence for auditors without a window.
 
-Kinds: `admin-audit` (every admin action in the period, from the API's audit trail) and `pci-scan` (the
-card-number scan of the profile's database replicas, run now). CSV files carry a hash chain that `verify`
+Kinds: `admin-audit` (every admin action in the period, from the API's audit trail), `pci-scan` (the
+card-number scan of the profile's database replicas, run now) and `dsar-register` (every data-subject
+request with its GDPR clock today). CSV files carry a hash chain that `verify`
 checks; the PDF shows the same entries with the chain's head.
 
 Exit codes: 0 written (or verified); 1 the file does not verify; 2 a usage or profile error; 3 no stored
@@ -16,14 +17,16 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+from nexus_console.domain.compliance import DsarRegister
 from nexus_console.headless import OK, REFUSED, SERVER, USAGE, WRITE, CommandError, pdf_renderer, signed_in
 from nexus_console.services.evidence_export import (
     KINDS,
     Evidence,
     admin_audit_evidence,
+    dsar_register_evidence,
     evidence_path,
     pci_scan_evidence,
     verify_evidence_file,
@@ -76,6 +79,15 @@ async def gather(args: argparse.Namespace, profile: Profile) -> Evidence:
                 raise CommandError(str(exc), REFUSED) from None
             except FetchError as exc:
                 raise CommandError(f"The audit trail could not be read: {exc}", SERVER) from None
+    if args.kind == "dsar-register":
+        async with signed_in(profile) as session:
+            try:
+                body, _headers = await session.api.get_json("/compliance/dsar")
+            except PermissionDenied as exc:
+                raise CommandError(str(exc), REFUSED) from None
+            except FetchError as exc:
+                raise CommandError(f"The data-subject requests could not be read: {exc}", SERVER) from None
+        return dsar_register_evidence(DsarRegister.from_json(body, datetime.now(UTC).date()))
     from nexus_console.services.keychain import Keychain
     from nexus_console.services.pci_scan import scan_replicas
     from nexus_console.services.replicas import replicas_from_profile

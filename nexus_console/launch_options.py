@@ -12,7 +12,13 @@ from PySide6.QtCore import QSettings
 
 from nexus_console import __version__
 from nexus_console.domain.admin_flow import ADMIN_ROLES, AUDIT_ROLES
-from nexus_console.domain.auth import ALERT_READERS, ANALYTICS_READERS, MONITORING_READERS, SECURITY_READERS
+from nexus_console.domain.auth import (
+    ALERT_READERS,
+    ANALYTICS_READERS,
+    COMPLIANCE_READERS,
+    MONITORING_READERS,
+    SECURITY_READERS,
+)
 from nexus_console.domain.incident_flow import INCIDENT_WRITERS
 from nexus_console.services.profiles import config_dir
 from nexus_console.views.pane import Pane
@@ -85,6 +91,9 @@ def default_pane_types() -> list[LazyPane]:
         LazyPane(f"{views}.uptime.pane", "UptimePane", "Uptime", "uptime", MONITORING_READERS),
         LazyPane(f"{views}.analytics.pane", "AnalyticsPane", "Analytics", "analytics", ANALYTICS_READERS),
         LazyPane(f"{views}.security.pane", "SecurityPane", "Security", "security", SECURITY_READERS),
+        LazyPane(
+            f"{views}.compliance.pane", "CompliancePane", "Compliance", "compliance", COMPLIANCE_READERS
+        ),
         LazyPane(f"{views}.admin.lookup_pane", "AdminPane", "Admin", "admin", ADMIN_ROLES),
         LazyPane(f"{views}.admin.queue_pane", "QueuePane", "Action queue", "queue", ADMIN_ROLES),
         LazyPane(f"{views}.admin.audit_pane", "AuditPane", "Audit", "audit", AUDIT_ROLES),

@@ -31,6 +31,7 @@ class DataSubjectRequest:
     received: date
     status: str  # open | extended | completed | rejected
     answered: date | None = None
+    version: int = 1  # for If-Match on an action
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> DataSubjectRequest:
@@ -38,7 +39,7 @@ class DataSubjectRequest:
         return cls(
             int(body["id"]), str(body["kind"]), str(body.get("user") or body.get("subject") or ""),
             date.fromisoformat(str(body["received_at"])[:10]), str(body["status"]),
-            date.fromisoformat(str(answered)[:10]) if answered else None,
+            date.fromisoformat(str(answered)[:10]) if answered else None, int(body.get("version", 1)),
         )  # fmt: skip
 
     @property

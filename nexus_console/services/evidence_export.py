@@ -1,4 +1,5 @@
-"""Compliance evidence files: the admin audit of a period and the PCI scan result as hash-chained CSV
+"""Compliance evidence files: the admin audit of a period, the PCI scan result and the register of
+data-subject requests as hash-chained CSV
 (`domain.evidence_chain`) and PDF, and the check of a CSV an auditor was given.
 
 Files are written under a temporary name and renamed into place, so a failure never leaves half a file
@@ -18,12 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from nexus_console.domain.compliance import DsarRegister
 from nexus_console.domain.evidence_chain import Verification, chained_rows, verify_rows
 from nexus_console.services.audit_trail import CSV_FIELDS, AuditTrail
 from nexus_console.services.pci_scan import PciScanReport
 
-KINDS = ("admin-audit", "pci-scan")
-TITLES = {"admin-audit": "Admin audit", "pci-scan": "PCI-DSS card-number scan"}
+KINDS = ("admin-audit", "pci-scan", "dsar-register")
+TITLES = {
+    "admin-audit": "Admin audit",
+    "pci-scan": "PCI-DSS card-number scan",
+    "dsar-register": "Data-subject request register",
+}
 PdfRenderer = Callable[[str, Path], object]  # (html, path): Qt's layout, handed in by whoever may import it
 
 
@@ -85,6 +91,13 @@ def pci_scan_evidence(report: PciScanReport) -> Evidence:
         verdict += f"; not scanned: {'; '.join(report.errors)}"
     summary = f"{verdict}; {len(report.columns)} text columns in {', '.join(report.databases)}"
     return Evidence("pci-scan", day, day, columns, rows, summary)
+
+
+def dsar_register_evidence(register: DsarRegister) -> Evidence:
+    """Every data-subject request with its clock on the day of the export, overdue ones first."""
+    table = register.table()
+    day = register.today.isoformat()
+    return Evidence("dsar-register", day, day, table.columns, list(table.rows), register.summary())
 
 
 def write_evidence_csv(evidence: Evidence, path: Path) -> EvidenceWritten:

@@ -6,8 +6,8 @@ The order, written once:
           finance and admins), the uptime recording (reads the probes), alert runtime (reads the Health
           documents), the security feed (analysts and admins; its detections go into the alert queue),
           incident runtime (admins and analysts; reads the alert history), the security actions (read the
-          incident runtime), admin runtime (admins and moderators only), the freshness watch over every
-          poller
+          incident runtime), the compliance sources (analysts and admins), admin runtime (admins and
+          moderators only), the freshness watch over every poller
   start   the heartbeat (unless the app runs it), the garbage-collector steward, the freshness watch,
           pollers, the uptime recording, the report schedule, then the alert runtime's tasks, then the admin
           runtime's task
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_console.domain.admin_flow import ADMIN_ROLES
-from nexus_console.domain.auth import ANALYTICS_READERS, SECURITY_READERS, Me
+from nexus_console.domain.auth import ANALYTICS_READERS, COMPLIANCE_READERS, SECURITY_READERS, Me
 from nexus_console.domain.freshness import SourceStatus
 from nexus_console.domain.health import STALE_AFTER_INTERVALS
 from nexus_console.domain.incident_flow import INCIDENT_READERS
@@ -40,6 +40,7 @@ from nexus_console.services.analytics_sources import AnalyticsSettings, Analytic
 from nexus_console.services.api_client import NexusClient
 from nexus_console.services.auth import AuthSession
 from nexus_console.services.cache import LocalCache
+from nexus_console.services.compliance_sources import ComplianceSettings, ComplianceSources
 from nexus_console.services.exports import Exports
 from nexus_console.services.freshness_watch import FreshnessWatch
 from nexus_console.services.gc_steward import FREEZE_EVERY_S, GcSteward
@@ -77,6 +78,7 @@ class SessionSettings:
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    compliance: ComplianceSettings = field(default_factory=ComplianceSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     uptime_path: Path | None = None  # default: the data dir
     me_interval_s: float = ME_INTERVAL_S
@@ -163,6 +165,12 @@ class ConsoleSession:
         self.security_actions: SecurityActions | None = (
             SecurityActions(api, self.incidents) if self.security is not None else None
         )
+        self.compliance: ComplianceSources | None = None
+        if me.may_access(COMPLIANCE_READERS):
+            self.compliance = ComplianceSources(
+                self.registry, api, profile, keychain, executor, api_host=self.health.api_host,
+                settings=settings.compliance,
+            )  # fmt: skip
         self.admin: AdminRuntime | None = (
             AdminRuntime(self, settings.admin, replicas=replicas) if me.may_access(ADMIN_ROLES) else None
         )

@@ -26,10 +26,16 @@ def run_cli(*argv: str, capsys: Any) -> tuple[int, str, str]:
     return code, out, err
 
 
+def admin_token(server: RefServer) -> str:
+    return str(
+        httpx.post(
+            f"{server.base_url}/auth/login", json={"email": "admin@nexus.test", "password": DEMO_PASSWORD}
+        ).json()["access_token"]
+    )
+
+
 def reset_passwords(server: RefServer, user_ids: list[int]) -> None:
-    token = httpx.post(
-        f"{server.base_url}/auth/login", json={"email": "admin@nexus.test", "password": DEMO_PASSWORD}
-    ).json()["access_token"]
+    token = admin_token(server)
     with httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}) as client:
         for user_id in user_ids:
             version = client.get(f"/admin/users/{user_id}").json()["version"]
@@ -73,11 +79,12 @@ def test_the_admin_audit_exports_with_a_chain_that_verifies_and_catches_a_change
     code, text, _ = run_cli("verify", str(out), capsys=capsys)
     assert code == 0 and text.startswith(f"Verified: {len(expected)} entries of admin-audit, complete")
 
+    ours = [row[0] for row in rows[2:-1] if "compliance test" in row]  # the seq of our three entries
     content = out.read_bytes()
     second = content.index(b"compliance test", content.index(b"compliance test") + 1)
-    out.write_bytes(content[:second] + b"C" + content[second + 1 :])  # one byte of entry 2's reason
+    out.write_bytes(content[:second] + b"C" + content[second + 1 :])  # one byte of our second entry
     code, text, _ = run_cli("verify", str(out), capsys=capsys)
-    assert code == 1 and "entry 2 does not match its hash" in text
+    assert code == 1 and f"entry {ours[1]} does not match its hash" in text
 
     pdf = tmp_path / "audit.pdf"
     code, text, _ = run_cli(
@@ -94,6 +101,16 @@ def test_the_admin_audit_exports_with_a_chain_that_verifies_and_catches_a_change
         capsys=capsys,
     )
     assert code == 0 and pdf.read_bytes().startswith(b"%PDF") and f"{len(expected)} entries" in text
+
+    register = tmp_path / "register.csv"
+    code, text, _ = run_cli("export", "dsar-register", "--out", str(register), capsys=capsys)
+    assert code == 0 and "open requests" in text
+    requests = httpx.get(
+        f"{refserver_session.base_url}/compliance/dsar",
+        headers={"Authorization": f"Bearer {admin_token(refserver_session)}"},
+    ).json()["requests"]
+    code, text, _ = run_cli("verify", str(register), capsys=capsys)
+    assert code == 0 and f"Verified: {len(requests)} entries of dsar-register" in text
 
 
 def test_the_pci_scan_exports_from_the_profiles_replicas(

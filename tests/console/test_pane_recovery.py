@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from nexus_console.services.analytics_sources import AnalyticsSettings
+from nexus_console.services.compliance_sources import ComplianceSettings
 from nexus_console.services.health_sources import HealthSourceSettings
 from nexus_console.services.incident_runtime import IncidentSettings
 from nexus_console.services.security_feed import SecuritySettings
@@ -35,10 +36,11 @@ FAST = SessionSettings(
     incidents=IncidentSettings(list_interval_s=2.0, timeline_interval_s=2.0),
     analytics=AnalyticsSettings(interval_s=2.0, retry_max_s=2.0),
     security=SecuritySettings(interval_s=2.0),
+    compliance=ComplianceSettings(interval_s=2.0, retry_max_s=2.0),
     me_interval_s=SLOWEST_INTERVAL_S,
 )
 # the panes whose feeds come from the server, and how each says it is stale
-BANNERED = ("Health", "Status", "Alerts", "Incidents", "Uptime", "Analytics", "Security")
+BANNERED = ("Health", "Status", "Alerts", "Incidents", "Uptime", "Analytics", "Security", "Compliance")
 
 
 def banner_of(pane: Any) -> str:

@@ -22,13 +22,14 @@ PANES_BY_ROLE = {
         "Uptime",
         "Analytics",
         "Security",
+        "Compliance",
         "Admin",
         "Action queue",
         "Audit",
     ],
     "moderator": ["Alerts", "Admin", "Action queue"],
     "finance": ["Health", "Status", "Uptime", "Analytics"],
-    "analyst": ["Health", "Status", "Alerts", "Incidents", "Uptime", "Analytics", "Security"],
+    "analyst": ["Health", "Status", "Alerts", "Incidents", "Uptime", "Analytics", "Security", "Compliance"],
     "viewer": ["Health", "Status", "Alerts", "Uptime"],
 }
 
