@@ -17,7 +17,7 @@ from nexus_console.domain.executive import MONTHLY_DAYS
 from nexus_console.domain.reports import REPORT_PATH, ReportTable
 from nexus_console.services.api_client import NexusClient
 from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
-from nexus_console.services.telemetry import fetch_document, fetch_parsed, parse_generated_at
+from nexus_console.services.telemetry import fetch_document, fetch_parsed
 
 T = TypeVar("T")
 SOURCE_PREFIX = "analytics_"
@@ -52,6 +52,9 @@ class AnalyticsSources:
         self._api = api
         self._api_host = api_host
         self.documents: dict[str, Poller[dict[str, Any]]] = {}
+        # Stamped when answered, not with the body's `generated_at`: the server leaves `generated_at` out of
+        # its ETag, so unchanged figures come back as 304 with the first answer's body, and its old
+        # `generated_at` would read as stale although the server has just confirmed the figures.
         for kind in ANALYTICS_KINDS:
             if kind == REVENUE and not me.may_access(REVENUE_READERS):
                 continue
@@ -63,7 +66,6 @@ class AnalyticsSources:
                     settings.interval_s,
                     timeout_s=settings.timeout_s,
                     backoff=Backoff(1.0, settings.retry_max_s),
-                    source_time=parse_generated_at,
                     cache_codec=JSON_CODEC,
                     host=api_host,
                 )
@@ -94,7 +96,6 @@ class AnalyticsSources:
                 settings.interval_s,
                 timeout_s=settings.timeout_s,
                 backoff=Backoff(1.0, settings.retry_max_s),
-                source_time=parse_generated_at,
                 cache_codec=JSON_CODEC,
                 host=self._api_host,
             )
