@@ -82,6 +82,8 @@ async def shoot(console: ConsoleApp, out: Path, settle_s: float, size: tuple[int
         await admin_shots(window, out)
         await uptime_shots(window, out)
         await analytics_shots(window, out)
+        await security_shots(window, out)
+        await compliance_shots(window, out)
         await wall_shots(console, out)
     finally:
         console.request_quit(0)
@@ -246,6 +248,39 @@ async def analytics_shots(window: Any, out: Path) -> None:
         await asyncio.sleep(0.2)
     await settle(1)
     save(window, out / "analytics-reports.png")
+
+
+async def security_shots(window: Any, out: Path) -> None:
+    """The demo's attacks as the analyst sees them: the detections with the brute force's evidence and its
+    address pivoted to the accounts it tried; then the activity over the day."""
+    pane = window.show_pane("Security")
+    deadline = time.monotonic() + 60
+    while (pane.snapshot is None or not pane.snapshot.detections) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    rows = [row[1] for row in pane.detections.items()]
+    if "BruteForceLogin" in rows:
+        pane.detection_view.selectRow(rows.index("BruteForceLogin"))
+        pane.pivot_to_ip(pane.selected_detection().key)
+    await settle(3)
+    save(window, out / "security.png")
+    pane.tabs.setCurrentIndex(1)
+    await settle(2)
+    save(window, out / "security-activity.png")
+    pane.tabs.setCurrentIndex(0)
+
+
+async def compliance_shots(window: Any, out: Path) -> None:
+    """The data-subject requests with their clocks, then consent and retention."""
+    pane = window.show_pane("Compliance")
+    deadline = time.monotonic() + 30
+    while pane.register is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    await settle(2)
+    save(window, out / "compliance.png")
+    pane.tabs.setCurrentIndex(1)
+    await settle(2)
+    save(window, out / "compliance-consent.png")
+    pane.tabs.setCurrentIndex(0)
 
 
 async def wall_shots(console: ConsoleApp, out: Path) -> None:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from nexus_console.domain.analytics import DataTable
 from nexus_console.domain.auth import SECURITY_READERS
-from nexus_console.domain.detection_alerts import evidence_line
+from nexus_console.domain.detection_alerts import detection_fingerprint, evidence_line
 from nexus_console.domain.detectors import Detection, RuleState
 from nexus_console.domain.freshness import SourceStatus, format_age, stale_text
 from nexus_console.domain.security_digest import SecuritySnapshot
@@ -64,6 +64,8 @@ class SecurityPane(Pane):
         super().__init__(session, parent)
         self.status: SourceStatus[SecuritySnapshot] | None = None
         self.snapshot: SecuritySnapshot | None = None
+        self.shown_detections: list[Detection] = []  # the table's rows, newest first
+        self.selected_fingerprint: str | None = None  # kept across refreshes
         self.pivot: Pivot | None = None
         self.info = QLabel("Reading the security events…")
         self.info.setObjectName("securityInfo")
@@ -95,7 +97,7 @@ class SecurityPane(Pane):
             grid.addWidget(_titled(title, view), index // 2, index % 2)
         self.detections = DataTableModel(DETECTION_COLUMNS, self)
         self.detection_view = row_table(self.detections, "securityDetections")
-        self.detection_view.selectionModel().currentRowChanged.connect(self._show_evidence)
+        self.detection_view.selectionModel().currentRowChanged.connect(self._on_row)
         self.detection_view.doubleClicked.connect(self._pivot_detection)
         self.evidence = QLabel("Select a detection to see its evidence.")
         self.evidence.setObjectName("securityEvidence")
@@ -109,9 +111,10 @@ class SecurityPane(Pane):
         detections_layout = QVBoxLayout(detections)
         detections_layout.addWidget(_titled("Detections, last hour (newest first)", self.detection_view), 3)
         actions = QHBoxLayout()
-        actions.addWidget(self.evidence, 1)
+        actions.addWidget(QLabel("<b>Evidence</b> of the selected detection"), 1)
         actions.addWidget(self.investigate)
         detections_layout.addLayout(actions)
+        detections_layout.addWidget(self.evidence)
         detections_layout.addWidget(_titled("Detection rules", self.rules_view), 2)
         activity = QWidget()
         activity_layout = QVBoxLayout(activity)
@@ -165,8 +168,10 @@ class SecurityPane(Pane):
             width = model.columnCount()
             model.replace_items([(r.key, r.count, r.detail)[:width] for r in getattr(view, name)])
             fit_columns(view_widget, stretch=width - 1 if width > 2 else 0)
-        self.detections.replace_items([_detection_row(d) for d in _newest_first(snapshot)])
+        self.shown_detections = _newest_first(snapshot)
+        self.detections.replace_items([_detection_row(d) for d in self.shown_detections])
         fit_columns(self.detection_view, stretch=4)
+        self._keep_selection()
         self.rules.replace_items([_rule_row(state) for state in snapshot.rules])
         fit_columns(self.rules_view, stretch=0)
 
@@ -180,14 +185,29 @@ class SecurityPane(Pane):
 
     # ---- detections ------------------------------------------------------------------------------
 
-    def selected_detection(self) -> Any:
-        row = self.detection_view.currentIndex().row()
-        if self.snapshot is None or row < 0:
-            return None
-        newest_first = _newest_first(self.snapshot)
-        return newest_first[row] if row < len(newest_first) else None
+    def selected_detection(self) -> Detection | None:
+        """The detection the analyst selected, the same one after the table refreshes."""
+        return next(
+            (d for d in self.shown_detections if detection_fingerprint(d) == self.selected_fingerprint), None
+        )
 
-    def _show_evidence(self, *_args: object) -> None:
+    def _keep_selection(self) -> None:
+        """Select the selected detection's row again (rows move as new detections arrive)."""
+        rows = [detection_fingerprint(d) for d in self.shown_detections]
+        if self.selected_fingerprint in rows:
+            self.detection_view.selectRow(rows.index(self.selected_fingerprint))
+        else:
+            self.detection_view.clearSelection()
+            self.selected_fingerprint = None
+            self._show_evidence()
+
+    def _on_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        row = current.row()
+        if 0 <= row < len(self.shown_detections):
+            self.selected_fingerprint = detection_fingerprint(self.shown_detections[row])
+        self._show_evidence()
+
+    def _show_evidence(self) -> None:
         detection = self.selected_detection()
         self.investigate.setEnabled(detection is not None and self.session.incidents is not None)
         if detection is None:
