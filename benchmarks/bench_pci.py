@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 
 from tests.support.postgres import PgCluster
+from tests.support.postgres_fixtures import wait_for_replicas
 
 ROWS = 1_000_000
 CARDS = 100
@@ -54,15 +55,7 @@ def _load(cluster: PgCluster) -> None:
                 "UPDATE support_notes SET body = body || %s WHERE id = %s", (f" Paid with {written}.", row)
             )
         conn.execute("VACUUM ANALYZE support_notes")
-        target = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
-    with psycopg.connect(_plain(cluster.replica_url("users")), autocommit=True) as replica:
-        deadline = time.monotonic() + 300
-        while not replica.execute(
-            "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), %s::pg_lsn) >= 0", (str(target),)
-        ).fetchone()[0]:
-            if time.monotonic() > deadline:
-                raise TimeoutError("the replica did not catch up")
-            time.sleep(0.1)
+    wait_for_replicas(cluster, timeout_s=300)
 
 
 async def _scan(replica_url: str) -> tuple[float, int]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import operator
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nexus_console.domain.alert_filter import parse_duration
 from nexus_console.domain.alerts import Severity
+from nexus_console.domain.rule_tables import RuleTable
 
 LOCAL_SOURCE = "local"
 OPS: dict[str, Callable[[float, float], bool]] = {
@@ -125,87 +124,40 @@ def _rule_from_table(index: int, table: Any, problems: list[str]) -> Rule | None
     if not isinstance(table, dict):
         problems.append(f"rule[{index}]: must be a table")
         return None
-    label = f"rule[{index}] ({table.get('name', '?')})"
-    start = len(problems)
-
-    def problem(message: str) -> None:
-        problems.append(f"{label}: {message}")
-
-    def text(key: str, default: str | None = None) -> str:
-        value = table.get(key, default)
-        if value is None:
-            problem(f"'{key}' is required")
-            return ""
-        if not isinstance(value, str) or (default is None and not value.strip()):
-            problem(f"'{key}' must be a non-empty string, got {value!r}")
-            return ""
-        return value
-
-    def duration(key: str) -> float:
-        value = table.get(key, "0s")
-        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-            return float(value)
-        try:
-            return parse_duration(str(value))
-        except ValueError:
-            problem(f"'{key}' must be a duration like 30s, 5m or 1h, got {value!r}")
-            return 0.0
-
-    def number(key: str, default: float, *, low: float | None = None, high: float | None = None) -> float:
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            problem(f"'{key}' must be a number, got {value!r}")
-            return default
-        if (low is not None and value < low) or (high is not None and value > high):
-            problem(f"'{key}' must be between {low} and {high}, got {value!r}")
-        return float(value)
-
-    def choice(key: str, options: Iterable[str], default: str) -> str:
-        value = table.get(key, default)
-        options = tuple(options)
-        if value not in options:
-            problem(f"'{key}' must be one of {', '.join(options)}, got {value!r}")
-            return default
-        return str(value)
-
-    name = text("name")
-    kind = choice("kind", _KIND_KEYS, "threshold") if "kind" in table else "threshold"
-    series = text("series")
-    unknown = sorted(set(table) - _COMMON_KEYS - _KIND_KEYS.get(kind, set()))
-    for key in unknown:
-        problem(f"unknown key {key!r} for kind {kind!r}")
-    match = table.get("match", {})
-    if not isinstance(match, dict) or not all(isinstance(v, str) for v in match.values()):
-        problem(f"'match' must be a table of strings, got {match!r}")
-        match = {}
-    severity_text = choice("severity", (s.value for s in Severity), "medium")
+    read = RuleTable(table, f"rule[{index}] ({table.get('name', '?')})", problems)
+    name = read.text("name")
+    kind = read.choice("kind", _KIND_KEYS, "threshold") if "kind" in table else "threshold"
+    series = read.text("series")
+    read.unknown_keys(_COMMON_KEYS | _KIND_KEYS.get(kind, set()), kind)
+    match = read.string_map("match")
+    severity_text = read.choice("severity", (s.value for s in Severity), "medium")
     rule_kwargs: dict[str, Any] = {}
     if kind == "threshold":
         if "threshold" not in table:
-            problem("'threshold' is required for a threshold rule")
-        rule_kwargs["op"] = choice("op", OPS, ">")
-        rule_kwargs["threshold"] = number("threshold", 0.0)
+            read.problem("'threshold' is required for a threshold rule")
+        rule_kwargs["op"] = read.choice("op", OPS, ">")
+        rule_kwargs["threshold"] = read.number("threshold", 0.0)
     elif kind == "anomaly":
-        rule_kwargs["method"] = choice("method", ("ewma", "zscore"), "ewma")
-        rule_kwargs["alpha"] = number("alpha", 0.1, low=0.001, high=1.0)
-        rule_kwargs["window"] = int(number("window", 30, low=3, high=100_000))
-        rule_kwargs["z"] = number("z", 3.0, low=0.1, high=1000)
-        rule_kwargs["direction"] = choice("direction", ("up", "down", "both"), "both")
-        rule_kwargs["min_samples"] = int(number("min_samples", 10, low=2, high=100_000))
+        rule_kwargs["method"] = read.choice("method", ("ewma", "zscore"), "ewma")
+        rule_kwargs["alpha"] = read.number("alpha", 0.1, low=0.001, high=1.0)
+        rule_kwargs["window"] = int(read.number("window", 30, low=3, high=100_000))
+        rule_kwargs["z"] = read.number("z", 3.0, low=0.1, high=1000)
+        rule_kwargs["direction"] = read.choice("direction", ("up", "down", "both"), "both")
+        rule_kwargs["min_samples"] = int(read.number("min_samples", 10, low=2, high=100_000))
     rule = Rule(
         name=name,
         kind=kind,
         series=series,
-        match=dict(match),
+        match=match,
         severity=Severity(severity_text),
-        for_s=duration("for"),
-        keep_firing_for_s=duration("keep_firing_for"),
-        summary=text("summary", ""),
-        description=text("description", ""),
-        runbook=text("runbook", ""),
-        condition=text("condition", ""),
+        for_s=read.duration("for"),
+        keep_firing_for_s=read.duration("keep_firing_for"),
+        summary=read.text("summary", ""),
+        description=read.text("description", ""),
+        runbook=read.text("runbook", ""),
+        condition=read.text("condition", ""),
         **rule_kwargs,
     )
     if kind == "no_data" and rule.for_s <= 0:
-        problem("'for' must be more than 0s for a no_data rule")
-    return rule if len(problems) == start else None
+        read.problem("'for' must be more than 0s for a no_data rule")
+    return rule if read.ok else None

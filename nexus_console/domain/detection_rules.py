@@ -22,15 +22,14 @@ counted, so a dropped match is visible, never silent.
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nexus_console.domain.alert_filter import parse_duration
 from nexus_console.domain.alert_rules import RuleFileError
 from nexus_console.domain.alerts import Severity
+from nexus_console.domain.rule_tables import RuleTable
 
 STREAMS = ("login", "api_access", "waf_block", "privileged_access")
 DEFAULT_BUFFER = 8192
@@ -113,87 +112,39 @@ def _rule_from_table(index: int, table: Any, problems: list[str]) -> DetectionRu
     if not isinstance(table, dict):
         problems.append(f"detection[{index}]: must be a table")
         return None
-    label = f"detection[{index}] ({table.get('name', '?')})"
-    start = len(problems)
-
-    def problem(message: str) -> None:
-        problems.append(f"{label}: {message}")
-
-    def text(key: str, default: str | None = None) -> str:
-        value = table.get(key, default)
-        if value is None:
-            problem(f"'{key}' is required")
-            return ""
-        if not isinstance(value, str) or (default is None and not value.strip()):
-            problem(f"'{key}' must be a non-empty string, got {value!r}")
-            return ""
-        return value
-
-    def duration(key: str, required: bool = True) -> float:
-        if key not in table:
-            if required:
-                problem(f"'{key}' is required (a duration like 120s, 15m or 30d)")
-            return 0.0
-        value = table[key]
-        try:
-            seconds = parse_duration(str(value))
-        except ValueError:
-            problem(f"'{key}' must be a duration like 120s, 15m or 30d, got {value!r}")
-            return 0.0
-        if required and seconds <= 0:
-            problem(f"'{key}' must be more than 0s")
-        return seconds
-
-    def number(key: str, default: float, low: float, high: float) -> float:
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            problem(f"'{key}' must be a number, got {value!r}")
-            return default
-        if not low <= value <= high:
-            problem(f"'{key}' must be between {low:g} and {high:g}, got {value!r}")
-        return float(value)
-
-    def choice(key: str, options: tuple[str, ...], default: str | None = None) -> str:
-        value = table.get(key, default)
-        if value not in options:
-            problem(f"'{key}' must be one of {', '.join(options)}, got {value!r}")
-            return options[0]
-        return str(value)
-
-    kind = choice("kind", tuple(_KIND_KEYS))
-    for key in sorted(set(table) - _COMMON_KEYS - _KIND_KEYS.get(kind, set())):
-        problem(f"unknown key {key!r} for kind {kind!r}")
-    match = table.get("match", {})
-    if not isinstance(match, dict) or not all(isinstance(v, str) for v in match.values()):
-        problem(f"'match' must be a table of strings, got {match!r}")
-        match = {}
+    read = RuleTable(table, f"detection[{index}] ({table.get('name', '?')})", problems)
+    kind = read.choice("kind", tuple(_KIND_KEYS))
+    read.unknown_keys(_COMMON_KEYS | _KIND_KEYS.get(kind, set()), kind)
+    match = read.string_map("match")
+    example = "120s, 15m or 30d"
     options: dict[str, Any] = {}
     if kind == "threshold":
-        options["count"] = int(number("count", 0, 2, 1_000_000))
-        options["window_s"] = duration("window")
-        options["quiet_s"] = duration("quiet", required=False)
-        options["distinct"] = text("distinct", "")
+        options["count"] = int(read.number("count", 0, low=2, high=1_000_000))
+        options["window_s"] = read.duration("window", required=True, example=example)
+        options["quiet_s"] = read.duration("quiet", example=example)
+        options["distinct"] = read.text("distinct", "")
     elif kind == "new_terms":
-        options["terms"] = text("terms")
-        options["history_s"] = duration("history")
+        options["terms"] = read.text("terms")
+        options["history_s"] = read.duration("history", required=True, example=example)
     elif kind == "rate_anomaly":
-        options["window_s"] = duration("window")
-        options["factor"] = number("factor", 5.0, 1.1, 1000)
-        options["min_count"] = int(number("min_count", 20, 1, 1_000_000))
-        options["alpha"] = number("alpha", 0.3, 0.01, 1.0)
+        options["window_s"] = read.duration("window", required=True, example=example)
+        options["factor"] = read.number("factor", 5.0, low=1.1, high=1000)
+        options["min_count"] = int(read.number("min_count", 20, low=1, high=1_000_000))
+        options["alpha"] = read.number("alpha", 0.3, low=0.01, high=1.0)
     elif kind == "impossible_travel":
-        options["max_kmh"] = number("max_kmh", 1000.0, 1, 100_000)
-        options["quiet_s"] = duration("quiet", required=False) if "quiet" in table else DEFAULT_TRAVEL_QUIET_S
+        options["max_kmh"] = read.number("max_kmh", 1000.0, low=1, high=100_000)
+        quiet = read.duration("quiet", example=example)
+        options["quiet_s"] = quiet if "quiet" in table else DEFAULT_TRAVEL_QUIET_S
     rule = DetectionRule(
-        name=text("name"),
+        name=read.text("name"),
         kind=kind,
-        events=choice("events", STREAMS),
-        key=text("key"),
-        match=dict(match),
-        severity=Severity(choice("severity", tuple(s.value for s in Severity), "high")),
-        summary=text("summary", ""),
-        runbook=text("runbook", ""),
-        buffer=int(number("buffer", DEFAULT_BUFFER, 16, MAX_BUFFER)),
+        events=read.choice("events", STREAMS),
+        key=read.text("key"),
+        match=match,
+        severity=Severity(read.choice("severity", tuple(s.value for s in Severity), "high")),
+        summary=read.text("summary", ""),
+        runbook=read.text("runbook", ""),
+        buffer=int(read.number("buffer", DEFAULT_BUFFER, low=16, high=MAX_BUFFER)),
         **options,
     )
-    return rule if len(problems) == start else None
+    return rule if read.ok else None

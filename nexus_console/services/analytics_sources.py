@@ -11,12 +11,11 @@ from typing import Any, TypeVar
 
 from nexus_console.domain.analytics import ANALYTICS_KINDS, REVENUE, VIEW_BUILDERS
 from nexus_console.domain.auth import REVENUE_READERS, Me
-from nexus_console.domain.backoff import Backoff
 from nexus_console.domain.behaviour import MAX_COHORTS, Activity, Funnel, Retention
 from nexus_console.domain.executive import MONTHLY_DAYS
 from nexus_console.domain.reports import REPORT_PATH, ReportTable
 from nexus_console.services.api_client import NexusClient
-from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
+from nexus_console.services.polling import Poller, PollerRegistry, api_document_poller
 from nexus_console.services.telemetry import fetch_document, fetch_parsed
 
 T = TypeVar("T")
@@ -60,13 +59,12 @@ class AnalyticsSources:
                 continue
             path, validate = f"/analytics/{kind}", VIEW_BUILDERS[kind]
             self.documents[kind] = registry.add(
-                Poller(
+                api_document_poller(
                     f"{SOURCE_PREFIX}{kind}",
                     lambda path=path, validate=validate: fetch_document(api, path, validate),
-                    settings.interval_s,
+                    interval_s=settings.interval_s,
                     timeout_s=settings.timeout_s,
-                    backoff=Backoff(1.0, settings.retry_max_s),
-                    cache_codec=JSON_CODEC,
+                    retry_max_s=settings.retry_max_s,
                     host=api_host,
                 )
             )
@@ -90,13 +88,12 @@ class AnalyticsSources:
     ) -> Poller[dict[str, Any]]:
         settings, api = self.settings, self._api
         return registry.add(
-            Poller(
+            api_document_poller(
                 name,
                 lambda: fetch_document(api, REPORT_PATH, ReportTable.from_json, params),
-                settings.interval_s,
+                interval_s=settings.interval_s,
                 timeout_s=settings.timeout_s,
-                backoff=Backoff(1.0, settings.retry_max_s),
-                cache_codec=JSON_CODEC,
+                retry_max_s=settings.retry_max_s,
                 host=self._api_host,
             )
         )

@@ -61,8 +61,8 @@ class AuditTrail:
             list(body["items"]), body.get("next_cursor"), total if isinstance(total, int) else None
         )
 
-    async def export_csv(self, filters: Mapping[str, str], path: Path) -> int:
-        """Every entry matching `filters` (all pages), written as CSV; returns the row count."""
+    async def all_entries(self, filters: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Every entry matching `filters`, all pages."""
         entries: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
@@ -70,6 +70,10 @@ class AuditTrail:
             entries.extend(page.items)
             cursor = page.next_cursor
             if not cursor:
-                break
+                return entries
+
+    async def export_csv(self, filters: Mapping[str, str], path: Path) -> int:
+        """Every entry matching `filters` (all pages), written as CSV; returns the row count."""
+        entries = await self.all_entries(filters)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, write_audit_csv, entries, Path(path))

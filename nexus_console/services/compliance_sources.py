@@ -1,7 +1,8 @@
 """The Compliance pane's sources and what it does: the data-subject requests, consent and retention checks
 of the API (a poller each, like every source), the actions on a request (extend once, complete, reject:
 audited writes with an idempotency key and the request's version), the PCI scan of the profile's
-replicas, and evidence files (the DSAR register, the PCI scan, the admin audit of a period) written with
+replicas, and evidence files (the DSAR register, the PCI scan, the access review, the admin audit of a
+period) written with
 their hash chain on the session's executor.
 """
 
@@ -15,7 +16,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from nexus_console.domain.backoff import Backoff
 from nexus_console.domain.compliance import DsarRegister, consent_table, retention_checks
 from nexus_console.domain.dsar import DataSubjectRequest
 from nexus_console.services.api_client import NexusClient
@@ -23,6 +23,7 @@ from nexus_console.services.audit_trail import AuditTrail
 from nexus_console.services.evidence_export import (
     Evidence,
     EvidenceWritten,
+    access_review_evidence,
     admin_audit_evidence,
     dsar_register_evidence,
     pci_scan_evidence,
@@ -30,7 +31,7 @@ from nexus_console.services.evidence_export import (
 )
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.pci_scan import PciScanReport, scan_replicas
-from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
+from nexus_console.services.polling import Poller, PollerRegistry, api_document_poller
 from nexus_console.services.profiles import Profile
 from nexus_console.services.replicas import ReplicaSet, replicas_from_profile
 from nexus_console.services.telemetry import fetch_document
@@ -74,13 +75,12 @@ class ComplianceSources:
         for name, validate in validators.items():
             path = f"/compliance/{name}"
             self.documents[name] = registry.add(
-                Poller(
+                api_document_poller(
                     f"compliance_{name}",
                     lambda path=path, validate=validate: fetch_document(api, path, validate),
-                    settings.interval_s,
+                    interval_s=settings.interval_s,
                     timeout_s=settings.timeout_s,
-                    backoff=Backoff(1.0, settings.retry_max_s),
-                    cache_codec=JSON_CODEC,
+                    retry_max_s=settings.retry_max_s,
                     host=api_host,
                 )
             )
@@ -128,5 +128,12 @@ class ComplianceSources:
             return pci_scan_evidence(report)
         if kind == "admin-audit":
             return await admin_audit_evidence(AuditTrail(self.api), date_from, date_to)
+        if kind == "access-review":
+            replicas = self._replicas or await replicas_from_profile(self.profile, self.keychain)
+            try:
+                return await access_review_evidence(replicas)
+            finally:
+                if self._replicas is None:
+                    await replicas.aclose()
         body, _headers = await self.api.get_json("/compliance/dsar")
         return dsar_register_evidence(DsarRegister.from_json(body, _today()))

@@ -19,14 +19,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, text
+
 from nexus_console.domain.compliance import DsarRegister
 from nexus_console.domain.evidence_chain import Verification, chained_rows, verify_rows
 from nexus_console.services.audit_trail import CSV_FIELDS, AuditTrail
 from nexus_console.services.pci_scan import PciScanReport
+from nexus_console.services.replicas import ReplicaSet
 
-KINDS = ("admin-audit", "pci-scan", "dsar-register")
+KINDS = ("admin-audit", "access-review", "pci-scan", "dsar-register")
 TITLES = {
     "admin-audit": "Admin audit",
+    "access-review": "Access review: platform roles held by accounts",
     "pci-scan": "PCI-DSS card-number scan",
     "dsar-register": "Data-subject request register",
 }
@@ -56,14 +60,7 @@ class EvidenceWritten:
 async def admin_audit_evidence(trail: AuditTrail, date_from: str, date_to: str) -> Evidence:
     """Every audit entry from `date_from` (inclusive) to `date_to` (exclusive), both YYYY-MM-DD, UTC."""
     filters = {"since": f"{date_from}T00:00:00Z", "until": f"{date_to}T00:00:00Z"}
-    entries: list[Mapping[str, Any]] = []
-    cursor = None
-    while True:
-        page = await trail.page(filters, cursor)
-        entries.extend(page.items)
-        cursor = page.next_cursor
-        if not cursor:
-            break
+    entries = await trail.all_entries(filters)
     entries.sort(key=lambda entry: (str(entry.get("at")), str(entry.get("id"))))
     rows = [tuple(_audit_cell(entry, name) for name in CSV_FIELDS) for entry in entries]
     actors = len({entry.get("actor") for entry in entries})
@@ -91,6 +88,32 @@ def pci_scan_evidence(report: PciScanReport) -> Evidence:
         verdict += f"; not scanned: {'; '.join(report.errors)}"
     summary = f"{verdict}; {len(report.columns)} text columns in {', '.join(report.databases)}"
     return Evidence("pci-scan", day, day, columns, rows, summary)
+
+
+async def access_review_evidence(replicas: ReplicaSet) -> Evidence:
+    """Every platform role an account holds (Workstation, Marketplace, Nexus; `users.platform_access` on the
+    users replica), one entry each, for a reviewer to confirm or revoke."""
+
+    def read(conn: Connection) -> list[tuple[Any, ...]]:
+        rows = conn.execute(
+            text(
+                "SELECT id, email, status, platform_access FROM users"
+                " WHERE platform_access IS NOT NULL ORDER BY id"
+            )
+        )
+        held = []
+        for user_id, email, status, access in rows:
+            for platform, role in sorted(json.loads(access or "{}").items()):
+                held.append((user_id, email, status, platform, role))
+        return held
+
+    result = await replicas.run("users", read)
+    day = datetime.now(UTC).date().isoformat()
+    accounts = len({row[0] for row in result.value})
+    summary = f"{len(result.value)} platform roles held by {accounts} accounts"
+    return Evidence(
+        "access-review", day, day, ("user_id", "email", "status", "platform", "role"), result.value, summary
+    )
 
 
 def dsar_register_evidence(register: DsarRegister) -> Evidence:

@@ -301,3 +301,25 @@ async def gather_limited(calls: Iterable[Callable[[], Awaitable[R]]], limit: int
             return await call()
 
     return await asyncio.gather(*(one(call) for call in calls), return_exceptions=True)
+
+
+def api_document_poller(
+    name: str,
+    fetch: Callable[[], Awaitable[T]],
+    *,
+    interval_s: float,
+    timeout_s: float,
+    retry_max_s: float,
+    host: str,
+) -> Poller[T]:
+    """A poller of one JSON document of the Nexus API: cached locally as JSON (shown stale at the next
+    start), retried from 1 s up to `retry_max_s`, woken when the API's host answers again."""
+    return Poller(
+        name,
+        fetch,
+        interval_s,
+        timeout_s=timeout_s,
+        backoff=Backoff(1.0, retry_max_s),
+        cache_codec=JSON_CODEC,
+        host=host,
+    )

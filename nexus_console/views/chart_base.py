@@ -81,3 +81,19 @@ def ask_save_path(parent: QWidget, suggested: str, file_filter: str, write: Call
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.fileSelected.connect(write)
     dialog.open()
+
+
+def time_series_plot(min_height: int, max_height: int) -> pg.PlotWidget:
+    """A small static chart over time (dates on the x axis, a legend, no mouse zoom) for a page's figures."""
+    plot = pg.PlotWidget(background=CHART_BACKGROUND, axisItems={"bottom": pg.DateAxisItem()})
+    plot.setMinimumHeight(min_height)
+    plot.setMaximumHeight(max_height)
+    item = plot.getPlotItem()
+    item.addLegend(offset=(10, 5))
+    item.showGrid(x=True, y=True, alpha=0.15)
+    item.setMouseEnabled(x=False, y=False)
+    item.hideButtons()
+    for axis in ("left", "bottom"):
+        item.getAxis(axis).setTextPen(AXIS_COLOUR)
+    item.getAxis("left").enableAutoSIPrefix(False)
+    return plot

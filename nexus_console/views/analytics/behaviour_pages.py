@@ -29,7 +29,7 @@ from nexus_console.domain.behaviour import (
     percent,
 )
 from nexus_console.models.analytics_table import DataTableModel, RetentionModel
-from nexus_console.views.chart_base import AXIS_COLOUR, CHART_BACKGROUND
+from nexus_console.views.chart_base import time_series_plot
 from nexus_console.views.pane import StaleBanner, apply_stale_look
 from nexus_console.views.table_view import fit_columns, row_table, show_model
 
@@ -243,17 +243,8 @@ class EngagementPage(QueryPage):
         self._ask_activity, self._ask_retention = ask_activity, ask_retention
         self.activity: Activity | None = None
         self.retention: Retention | None = None
-        self.plot = pg.PlotWidget(background=CHART_BACKGROUND, axisItems={"bottom": pg.DateAxisItem()})
-        self.plot.setMinimumHeight(160)
-        self.plot.setMaximumHeight(220)
+        self.plot = time_series_plot(160, 220)
         item = self.plot.getPlotItem()
-        item.addLegend(offset=(10, 5))
-        item.showGrid(x=True, y=True, alpha=0.15)
-        item.setMouseEnabled(x=False, y=False)
-        item.hideButtons()
-        for axis in ("left", "bottom"):
-            item.getAxis(axis).setTextPen(AXIS_COLOUR)
-        item.getAxis("left").enableAutoSIPrefix(False)
         self.curves = {
             name: item.plot([], [], pen=pg.mkPen(colour, width=1), name=name)
             for name, colour in (("MAU", "#8a8f98"), ("WAU", "#58c27d"), ("DAU", "#4f8fe6"))

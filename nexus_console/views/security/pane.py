@@ -31,7 +31,7 @@ from nexus_console.domain.freshness import SourceStatus, format_age, stale_text
 from nexus_console.domain.security_digest import SecuritySnapshot
 from nexus_console.domain.security_pivots import Pivot
 from nexus_console.models.analytics_table import DataTableModel
-from nexus_console.views.chart_base import AXIS_COLOUR, CHART_BACKGROUND
+from nexus_console.views.chart_base import time_series_plot
 from nexus_console.views.pane import Pane, StaleBanner, apply_stale_look
 from nexus_console.views.table_view import fit_columns, row_table
 from nexus_console.workers.session import ConsoleSession
@@ -75,16 +75,8 @@ class SecurityPane(Pane):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.body = QSplitter()
-        self.plot = pg.PlotWidget(background=CHART_BACKGROUND, axisItems={"bottom": pg.DateAxisItem()})
-        self.plot.setMinimumHeight(140)
-        self.plot.setMaximumHeight(200)
+        self.plot = time_series_plot(140, 200)
         item = self.plot.getPlotItem()
-        item.addLegend(offset=(10, 5))
-        item.showGrid(x=True, y=True, alpha=0.15)
-        item.setMouseEnabled(x=False, y=False)
-        item.hideButtons()
-        for axis in ("left", "bottom"):
-            item.getAxis(axis).setTextPen(AXIS_COLOUR)
         self.failed_curve = item.plot([], [], pen=pg.mkPen("#e5534b", width=1), name="failed logins a minute")
         self.ok_curve = item.plot([], [], pen=pg.mkPen("#8a8f98", width=1), name="successful")
         self.ranked: dict[str, tuple[DataTableModel, QTableView]] = {}
