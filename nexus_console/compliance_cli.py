@@ -3,7 +3,8 @@
 
 Kinds: `admin-audit` (every admin action in the period, from the API's audit trail), `pci-scan` (the
 card-number scan of the profile's database replicas, run now) and `dsar-register` (every data-subject
-request with its GDPR clock today). CSV files carry a hash chain that `verify`
+request with its GDPR clock today), `access-review` (every platform role an account holds, from the
+profile's users replica). CSV files carry a hash chain that `verify`
 checks; the PDF shows the same entries with the chain's head.
 
 Exit codes: 0 written (or verified); 1 the file does not verify; 2 a usage or profile error; 3 no stored
@@ -25,6 +26,7 @@ from nexus_console.headless import OK, REFUSED, SERVER, USAGE, WRITE, CommandErr
 from nexus_console.services.evidence_export import (
     KINDS,
     Evidence,
+    access_review_evidence,
     admin_audit_evidence,
     dsar_register_evidence,
     evidence_path,
@@ -97,6 +99,11 @@ async def gather(args: argparse.Namespace, profile: Profile) -> Evidence:
     except RuntimeError as exc:
         raise CommandError(f"{exc}: add its replicas to the profile to scan them.", USAGE) from None
     try:
+        if args.kind == "access-review":
+            try:
+                return await access_review_evidence(replicas)
+            except Exception as exc:  # the replica did not answer: a sentence with its URL, no password
+                raise CommandError(f"The users replica could not be read: {exc}", SERVER) from None
         report = await scan_replicas(replicas)
     finally:
         await replicas.aclose()

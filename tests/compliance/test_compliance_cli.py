@@ -5,6 +5,7 @@ refused at the right entry, as PDF too; the PCI scan of the demo's SQLite replic
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -129,6 +130,30 @@ def test_the_pci_scan_exports_from_the_profiles_replicas(
     assert "passed: no card numbers" in text and "text columns in users, marketplace" in text
     code, text, _ = run_cli("verify", str(written), capsys=capsys)
     assert code == 0 and "0 entries of pci-scan" in text
+
+
+def test_the_access_review_lists_every_platform_role_an_account_holds(
+    refserver_session: RefServer, tmp_path: Path, capsys: Any
+) -> None:
+    replicas = {"users": (f"sqlite:///{refserver_session.data_dir / 'users.sqlite3'}",)}
+    ProfileStore().save(
+        ProfileBook({"lab": Profile("lab", refserver_session.base_url, replicas=replicas)}, default="lab")
+    )
+    out = tmp_path / "access.csv"
+    code, text, _ = run_cli("export", "access-review", "--out", str(out), capsys=capsys)
+    assert code == 0, text
+    with sqlite3.connect(f"file:{refserver_session.data_dir / 'users.sqlite3'}?mode=ro", uri=True) as db:
+        held = [
+            (str(user_id), platform, role)
+            for user_id, access in db.execute(
+                "SELECT id, platform_access FROM users WHERE platform_access IS NOT NULL"
+            )
+            for platform, role in json.loads(access).items()
+        ]
+    rows = list(csv.reader(out.open(newline="", encoding="utf-8")))
+    assert sorted((row[1], row[4], row[5]) for row in rows[2:-1]) == sorted(held) and held
+    code, text, _ = run_cli("verify", str(out), capsys=capsys)
+    assert code == 0 and f"Verified: {len(held)} entries of access-review" in text
 
 
 def test_bad_arguments_are_usage_errors(refserver_session: RefServer, tmp_path: Path, capsys: Any) -> None:

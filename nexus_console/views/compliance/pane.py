@@ -48,6 +48,7 @@ from nexus_console.workers.session import ConsoleSession
 
 RED, AMBER = QBrush(QColor("#ff6b5e")), QBrush(QColor("#e3b341"))
 EVIDENCE_KINDS = {"dsar-register": "Data-subject request register", "pci-scan": "PCI scan result",
+                  "access-review": "Access review (platform roles)",
                   "admin-audit": "Admin audit of the period (admins)"}  # fmt: skip
 
 
@@ -122,6 +123,7 @@ class CompliancePane(Pane):
         self.consent_line = QLabel()
         self.consent = DataTableModel(("Purpose", "Granted", "Withdrawn", "Rate"))
         self.consent_view = row_table(self.consent, "consentTable")
+        self.consent_view.setMaximumHeight(24 + 22 * 5)  # a row a purpose
         self.retention = FlaggedModel(RETENTION_COLUMNS, 4, ("rows past",))
         self.retention_view = row_table(self.retention, "retentionTable")
         # PCI
