@@ -7,7 +7,7 @@
   the keyset page; the ratio of median times.
 - outbox_replay_per_s: 10k queued actions (10k users, one reset_password each) replayed from the durable
   outbox against the reference server (its default SQLite storage), through the HTTP client the console's
-  admin runtime uses (services.http.build_http_client). Replay stops after a time budget and reports the
+  admin runtime uses (services.http.client.build_write_client). Replay stops after a time budget and reports the
   rate reached. outbox_sender_ceiling_per_s is the console side alone, the same 10k against
   an in-process transport that answers 200 at once (outbox fsyncs and sender included).
 
@@ -32,7 +32,7 @@ import psycopg
 from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType
 from nexus_console.domain.outbox_model import OutboxState
 from nexus_console.services.auth import PasswordLogin
-from nexus_console.services.http import build_http_client
+from nexus_console.services.http.client import build_write_client
 from nexus_console.services.lookups import Lookups, UserSearch, select_users, select_users_offset, users
 from nexus_console.services.outbox import AsyncOutbox, Outbox
 from nexus_console.services.outbox_sender import OutboxSender
@@ -274,9 +274,7 @@ def measure_replay() -> dict[str, float]:
 
             async def against_server() -> tuple[int, float, str]:
                 # the client the console's admin runtime sends with (asyncio network backend)
-                client = build_http_client(
-                    TlsSettings(), timeout_s=30, max_connections=32, base_url=server.base_url
-                )
+                client = build_write_client(TlsSettings(), timeout_s=30, base_url=server.base_url)
                 async with client:
                     token = PasswordLogin(client, "admin@nexus.test", "nexus-demo")
                     return await _replay(tmp_path / "outbox.sqlite3", client, token, REPLAY_BUDGET_S)

@@ -32,7 +32,7 @@ from nexus_console.services.admin_actions import AdminActions
 from nexus_console.services.admin_workflow import AdminWorkflow, CatchUpWatcher, RefreshRows
 from nexus_console.services.audit_trail import AuditTrail
 from nexus_console.services.feeds import ChangeFeed, Feed
-from nexus_console.services.http import build_http_client
+from nexus_console.services.http.client import build_write_client
 from nexus_console.services.outbox import AsyncOutbox
 from nexus_console.services.outbox_pump import OutboxPump
 from nexus_console.services.outbox_sender import OutboxSender
@@ -134,7 +134,7 @@ class AdminRuntime:
                 self.problem = f"lookups unavailable: {exc}"
                 log.warning("%s", self.problem)
             profile = self.session.profile
-            self._http = build_http_client(
+            self._http = build_write_client(
                 profile.tls, timeout_s=self.settings.request_timeout_s, base_url=profile.api_base_url
             )
             self.sender = OutboxSender(

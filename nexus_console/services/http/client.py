@@ -39,6 +39,20 @@ def build_http_client(
     )
 
 
+WRITE_CONNECTIONS = 32
+WRITE_SHARDS = 4
+
+
+def build_write_client(tls: TlsSettings, *, timeout_s: float, base_url: str) -> httpx.AsyncClient:
+    """The client the outbox sends admin actions with: 32 connections in 4 pools of 8. In one pool of 32,
+    httpcore's per-request scan of every connection against every queued request cost more CPU than the
+    request itself during a replay (1.3 ms an action against 0.6 ms sharded), and the replay fell short of
+    the server's own rate."""
+    return build_http_client(
+        tls, timeout_s=timeout_s, max_connections=WRITE_CONNECTIONS, shards=WRITE_SHARDS, base_url=base_url
+    )
+
+
 class EstateClient(httpx.AsyncClient):
     """The client for the monitored services' absolute URLs: an httpx AsyncClient (Alertmanager and
     Prometheus use it as one) that also owns the `LeanGetPool` its probe and scrape GETs go through
