@@ -7,8 +7,8 @@
   the keyset page; the ratio of median times.
 - outbox_replay_per_s: 10k queued actions (10k users, one reset_password each) replayed from the durable
   outbox against the reference server (its default SQLite storage), through the HTTP client the console's
-  admin runtime uses (services.http.client.build_write_client). Replay stops after a time budget and reports the
-  rate reached. outbox_sender_ceiling_per_s is the console side alone, the same 10k against
+  admin runtime uses (services.http.client.build_write_client). Replay stops after a time budget and
+  reports the rate reached. outbox_sender_ceiling_per_s is the console side alone, the same 10k against
   an in-process transport that answers 200 at once (outbox fsyncs and sender included).
 
 Needs PostgreSQL 15 server binaries (scripts/pg-up.sh starts a private primary + replica on free ports).
