@@ -2,8 +2,10 @@
 of the API (a poller each, like every source), the actions on a request (extend once, complete, reject:
 audited writes with an idempotency key and the request's version), the PCI scan of the profile's
 replicas, and evidence files (the DSAR register, the PCI scan, the access review, the admin audit of a
-period) written with
-their hash chain on the session's executor.
+period) written with their hash chain on the session's executor.
+
+The scan, the replicas and the evidence writers (SQLAlchemy among them, a tenth of a second to import)
+are imported when first used, not when the session starts.
 """
 
 from __future__ import annotations
@@ -14,27 +16,21 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexus_console.domain.compliance import DsarRegister, consent_table, retention_checks
 from nexus_console.domain.dsar import DataSubjectRequest
 from nexus_console.services.api_client import NexusClient
 from nexus_console.services.audit_trail import AuditTrail
-from nexus_console.services.evidence_export import (
-    Evidence,
-    EvidenceWritten,
-    access_review_evidence,
-    admin_audit_evidence,
-    dsar_register_evidence,
-    pci_scan_evidence,
-    write_evidence_csv,
-)
 from nexus_console.services.keychain import Keychain
-from nexus_console.services.pci_scan import PciScanReport, scan_replicas
 from nexus_console.services.polling import Poller, PollerRegistry, api_document_poller
 from nexus_console.services.profiles import Profile
-from nexus_console.services.replicas import ReplicaSet, replicas_from_profile
 from nexus_console.services.telemetry import fetch_document
+
+if TYPE_CHECKING:
+    from nexus_console.services.evidence_export import Evidence, EvidenceWritten
+    from nexus_console.services.pci_scan import PciScanReport
+    from nexus_console.services.replicas import ReplicaSet
 
 DSAR_ACTIONS = ("extend", "complete", "reject")
 
@@ -103,6 +99,9 @@ class ComplianceSources:
 
     async def scan_for_card_numbers(self) -> PciScanReport:
         """The PCI check over every replica of the profile (the admin runtime's, when there is one)."""
+        from nexus_console.services.pci_scan import scan_replicas
+        from nexus_console.services.replicas import replicas_from_profile
+
         replicas = self._replicas
         owned = replicas is None
         if replicas is None:
@@ -118,11 +117,21 @@ class ComplianceSources:
         self, kind: str, path: Path, *, date_from: str = "", date_to: str = ""
     ) -> EvidenceWritten:
         """Write one kind of evidence (`dsar-register`, `pci-scan`, `admin-audit`) as hash-chained CSV."""
+        from nexus_console.services.evidence_export import write_evidence_csv
+
         evidence = await self._evidence(kind, date_from, date_to)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, write_evidence_csv, evidence, path)
 
     async def _evidence(self, kind: str, date_from: str, date_to: str) -> Evidence:
+        from nexus_console.services.evidence_export import (
+            access_review_evidence,
+            admin_audit_evidence,
+            dsar_register_evidence,
+            pci_scan_evidence,
+        )
+        from nexus_console.services.replicas import replicas_from_profile
+
         if kind == "pci-scan":
             report = self.last_scan or await self.scan_for_card_numbers()
             return pci_scan_evidence(report)
