@@ -63,12 +63,14 @@ _qt_app: object = None  # kept alive while the command runs
 
 
 def pdf_renderer() -> Callable[[str, Path], object]:
-    """Qt's PDF layout on the offscreen platform (it needs an application for its fonts)."""
+    """Qt's PDF layout on the offscreen platform (it needs an application for its fonts). A QApplication,
+    not the lighter QGuiApplication: Qt keeps the first application for the whole process, and a process
+    that later shows a widget (the console's own tests run these commands in process) needs this kind."""
     global _qt_app
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
     from nexus_console.views.pdf_export import write_pdf
 
-    _qt_app = QGuiApplication.instance() or QGuiApplication([sys.argv[0]])
+    _qt_app = QApplication.instance() or QApplication([sys.argv[0]])
     return lambda html, path: write_pdf(html, path, title=path.stem)
