@@ -31,10 +31,12 @@ def lab(**profile: object) -> Profile:
 
 
 @pytest.mark.asyncio
-async def test_without_prometheus_or_alertmanager_the_queue_has_nexus_and_local_rules(tmp_path: Path) -> None:
+async def test_without_prometheus_or_alertmanager_the_queue_has_nexus_local_rules_and_security(
+    tmp_path: Path,
+) -> None:
     async with offline_session("admin", settings=settings_for(tmp_path)) as session:
         runtime = session.alerts
-        assert set(runtime.queue.sources) == {"nexus", "local"}
+        assert set(runtime.queue.sources) == {"nexus", "local", "security"}  # detections: analysts, admins
         assert session.registry.get(ALERTMANAGER_POLLER) is None
         assert session.registry.get(PROMETHEUS_POLLER) is None
         assert runtime.source_pollers() == {}
