@@ -13,15 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 from nexus_refserver.security_attacks import AttackError
 from nexus_refserver.security_feed import MAX_SPEED, SecurityFeed
-from nexus_refserver.telemetry.routes import is_loopback, problem
+from nexus_refserver.telemetry.routes import loopback_only, problem
 
 
 def attack_control_router(feed: SecurityFeed) -> fastapi.APIRouter:
     """POST `{"kind": "brute_force", "speed": 1}` starts the attack; GET lists the ones started."""
-
-    async def loopback_only(request: Request) -> None:
-        if not is_loopback(request):
-            raise fastapi.HTTPException(403, "fault control is only accepted from loopback clients")
 
     router = fastapi.APIRouter(
         prefix="/_control",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nexus_console.domain.alerts import Severity
-from nexus_console.domain.rule_tables import RuleTable
+from nexus_console.domain.rule_tables import RuleTable, build_named
 
 LOCAL_SOURCE = "local"
 OPS: dict[str, Callable[[float, float], bool]] = {
@@ -105,26 +105,14 @@ def parse_rules_toml(text: str, origin: str = "rules.toml") -> list[Rule]:
     tables = document.get("rule", [])
     if not isinstance(tables, list):
         raise RuleFileError(origin, [*problems, "'rule' must be an array of tables: write [[rule]]"])
-    rules: list[Rule] = []
-    seen: set[str] = set()
-    for index, table in enumerate(tables):
-        rule = _rule_from_table(index, table, problems)
-        if rule is None:
-            continue
-        if rule.name in seen:
-            problems.append(f"rule[{index}] ({rule.name}): duplicate name")
-        seen.add(rule.name)
-        rules.append(rule)
+    rules = build_named(tables, "rule", _rule_from_table, problems)
     if problems:
         raise RuleFileError(origin, problems)
     return rules
 
 
-def _rule_from_table(index: int, table: Any, problems: list[str]) -> Rule | None:
-    if not isinstance(table, dict):
-        problems.append(f"rule[{index}]: must be a table")
-        return None
-    read = RuleTable(table, f"rule[{index}] ({table.get('name', '?')})", problems)
+def _rule_from_table(read: RuleTable) -> Rule | None:
+    table = read.table
     name = read.text("name")
     kind = read.choice("kind", _KIND_KEYS, "threshold") if "kind" in table else "threshold"
     series = read.text("series")

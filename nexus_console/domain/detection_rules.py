@@ -29,7 +29,7 @@ from typing import Any
 
 from nexus_console.domain.alert_rules import RuleFileError
 from nexus_console.domain.alerts import Severity
-from nexus_console.domain.rule_tables import RuleTable
+from nexus_console.domain.rule_tables import RuleTable, build_named
 
 STREAMS = ("login", "api_access", "waf_block", "privileged_access")
 DEFAULT_BUFFER = 8192
@@ -93,26 +93,14 @@ def parse_detection_toml(text: str, origin: str = "rules.toml") -> list[Detectio
     if not isinstance(tables, list):
         raise RuleFileError(origin, ["'detection' must be an array of tables: write [[detection]]"])
     problems: list[str] = []
-    rules: list[DetectionRule] = []
-    seen: set[str] = set()
-    for index, table in enumerate(tables):
-        rule = _rule_from_table(index, table, problems)
-        if rule is None:
-            continue
-        if rule.name in seen:
-            problems.append(f"detection[{index}] ({rule.name}): duplicate name")
-        seen.add(rule.name)
-        rules.append(rule)
+    rules = build_named(tables, "detection", _rule_from_table, problems)
     if problems:
         raise RuleFileError(origin, problems)
     return rules
 
 
-def _rule_from_table(index: int, table: Any, problems: list[str]) -> DetectionRule | None:
-    if not isinstance(table, dict):
-        problems.append(f"detection[{index}]: must be a table")
-        return None
-    read = RuleTable(table, f"detection[{index}] ({table.get('name', '?')})", problems)
+def _rule_from_table(read: RuleTable) -> DetectionRule | None:
+    table = read.table
     kind = read.choice("kind", tuple(_KIND_KEYS))
     read.unknown_keys(_COMMON_KEYS | _KIND_KEYS.get(kind, set()), kind)
     match = read.string_map("match")

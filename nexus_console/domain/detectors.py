@@ -10,6 +10,7 @@ second; a general stream-processing library would cost more than the rules thems
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import Counter, OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ def _span(seconds: float) -> str:
     return f"{seconds / 86400:.0f} days"
 
 
-class Detector:
+class Detector(ABC):
     def __init__(self, rule: DetectionRule) -> None:
         self.rule = rule
         self.matches_event = rule.matcher()
@@ -64,12 +65,13 @@ class Detector:
         self.matches = 0
         self.dropped = 0
 
+    @abstractmethod
     def offer(self, event: Event) -> Detection | None:
         """Look at one event of the rule's stream; the detection it completes, if any."""
-        raise NotImplementedError
 
+    @abstractmethod
     def held(self) -> int:
-        raise NotImplementedError
+        """Entries (events, terms or keys) the detector holds now."""
 
     def state(self) -> RuleState:
         rule = self.rule

@@ -5,8 +5,8 @@ default, so one pass lists every problem of the file."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from nexus_console.domain.alert_filter import parse_duration
 
@@ -86,3 +86,31 @@ class RuleTable:
             self.problem(f"'{key}' must be a table of strings, got {value!r}")
             return {}
         return dict(value)
+
+
+class _Named(Protocol):
+    name: str
+
+
+R = TypeVar("R", bound=_Named)
+
+
+def build_named(
+    tables: list[Any], key: str, build: Callable[[RuleTable], R | None], problems: list[str]
+) -> list[R]:
+    """Each `[[key]]` table built with `build` (None when it has problems); a table that is not a table,
+    and a name used twice, are problems too."""
+    built: list[R] = []
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        if not isinstance(table, dict):
+            problems.append(f"{key}[{index}]: must be a table")
+            continue
+        item = build(RuleTable(table, f"{key}[{index}] ({table.get('name', '?')})", problems))
+        if item is None:
+            continue
+        if item.name in seen:
+            problems.append(f"{key}[{index}] ({item.name}): duplicate name")
+        seen.add(item.name)
+        built.append(item)
+    return built

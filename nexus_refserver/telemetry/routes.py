@@ -118,12 +118,14 @@ def is_loopback(request: Request) -> bool:
         return request.client.host == "localhost"
 
 
+async def loopback_only(request: Request) -> None:
+    """The dependency of every test control router: refuses every client but loopback ones."""
+    if not is_loopback(request):
+        raise fastapi.HTTPException(403, "fault control is only accepted from loopback clients")
+
+
 def fault_control_router(estate: Estate) -> fastapi.APIRouter:
     """`/_control/faults`: list, add and clear faults. Refuses every client but loopback ones."""
-
-    async def loopback_only(request: Request) -> None:
-        if not is_loopback(request):
-            raise fastapi.HTTPException(403, "fault control is only accepted from loopback clients")
 
     router = fastapi.APIRouter(
         prefix="/_control",
