@@ -8,6 +8,7 @@
 #   R_PORTS       replica ports, space separated          (default: "55433"; replicas are named replica1, replica2, ...)
 #   PG_DATABASES  databases owned by the app role          (default: "ops")
 #   APP_PW        password of the login role "app"        (default: apppw)
+#   MONITOR_PW    password of the login role "nexus_monitor" (pg_monitor, no write grant) (default: monitorpw)
 #   REPL_PW       password of the role "replicator"       (default: replpw)
 #   PGOSUSER      OS user that runs the servers when this script runs as root (default: postgres)
 #   PG_FSYNC      on|off; off is only for throwaway test clusters (default: on)
@@ -20,6 +21,7 @@ P_PORT=${P_PORT:-55432}
 R_PORTS=${R_PORTS:-55433}
 PG_DATABASES=${PG_DATABASES:-ops}
 APP_PW=${APP_PW:-apppw}
+MONITOR_PW=${MONITOR_PW:-monitorpw}
 REPL_PW=${REPL_PW:-replpw}
 PGOSUSER=${PGOSUSER:-postgres}
 PG_FSYNC=${PG_FSYNC:-on}
@@ -68,6 +70,11 @@ hot_standby = on
 shared_buffers = $SHARED_BUFFERS
 max_wal_size = 2GB
 fsync = $PG_FSYNC
+# the console's Database pane reads the slowest statements; 256 lock slots a connection lets a busy test
+# database hold 10,000 locks at once
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
+max_locks_per_transaction = 256
 CONF
   as_pg sh -c "echo 'host replication replicator 127.0.0.1/32 scram-sha-256' >>'$PRIMARY/pg_hba.conf'"
 fi
@@ -82,14 +89,23 @@ DO \$\$BEGIN
     CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD '$REPL_PW'; END IF;
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN
     CREATE ROLE app WITH LOGIN PASSWORD '$APP_PW'; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'nexus_monitor') THEN
+    CREATE ROLE nexus_monitor WITH LOGIN PASSWORD '$MONITOR_PW'; END IF;
 END\$\$;
 -- pg_monitor lets the app role read replication state (pg_stat_wal_receiver, lag columns)
 GRANT pg_monitor TO app;
+-- the Database pane's monitoring role: reads every statistics view, may write nothing
+GRANT pg_monitor TO nexus_monitor;
 SQL
 for db in $PG_DATABASES; do
   echo "SELECT 'CREATE DATABASE $db OWNER app' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$db') \\gexec" \
     | as_pg "${PSQL_P[@]}" -d postgres >/dev/null
+  # pg_stat_statements in every database but marketplace (the Database pane says plainly when it is missing)
+  if [ "$db" != marketplace ]; then
+    as_pg "${PSQL_P[@]}" -d "$db" -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+  fi
 done
+as_pg "${PSQL_P[@]}" -d postgres -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 
 # ---------- replicas ----------
 i=0

@@ -60,6 +60,9 @@ class Profile:
     # database name -> its replica DSNs without passwords, tried in order (failover)
     replicas: dict[str, tuple[str, ...]] = field(default_factory=dict)
     prometheus_url: str | None = None
+    # a DSN (no password) for the Database pane with a monitoring role (pg_monitor), usually the primary;
+    # its password is in the keychain under `database:monitoring`
+    monitoring_dsn: str | None = None
     alertmanager_urls: tuple[str, ...] = ()  # every instance of an HA set; alerts are deduplicated
     tls: TlsSettings = field(default_factory=TlsSettings)
     smtp: SmtpSettings | None = None
@@ -79,6 +82,11 @@ class Profile:
                     f"profile {self.name!r}: replica {replica!r} DSN contains a password; "
                     "remove it, the console asks for it and keeps it in the keychain"
                 )
+        if self.monitoring_dsn and dsn_has_password(self.monitoring_dsn):
+            raise ProfileError(
+                f"profile {self.name!r}: monitoring_dsn contains a password; "
+                "remove it, the console keeps it in the keychain"
+            )
 
 
 def dsn_has_password(dsn: str) -> bool:
@@ -134,7 +142,10 @@ class ProfileStore:
 
 
 def _profile_from_toml(name: str, body: dict[str, Any]) -> Profile:
-    known = {"api_base_url", "email", "replicas", "prometheus_url", "alertmanager_urls", "tls", "smtp"}
+    known = {
+        "api_base_url", "email", "replicas", "prometheus_url", "monitoring_dsn", "alertmanager_urls", "tls",
+        "smtp",
+    }  # fmt: skip
     unknown = set(body) - known
     if unknown:
         raise ProfileError(f"profile {name!r}: unknown keys {sorted(unknown)}")
@@ -148,6 +159,7 @@ def _profile_from_toml(name: str, body: dict[str, Any]) -> Profile:
         email=body.get("email"),
         replicas={str(k): _url_list(v) for k, v in body.get("replicas", {}).items()},
         prometheus_url=body.get("prometheus_url"),
+        monitoring_dsn=body.get("monitoring_dsn"),
         alertmanager_urls=_url_list(body.get("alertmanager_urls", [])),
         tls=TlsSettings(verify=bool(tls.get("verify", True)), ca_bundle=ca_bundle),
         smtp=_smtp_from_toml(name, body["smtp"]) if "smtp" in body else None,
@@ -178,7 +190,7 @@ def _url_list(value: Any) -> tuple[str, ...]:
 
 def _profile_to_toml(profile: Profile) -> dict[str, Any]:
     body: dict[str, Any] = {"api_base_url": profile.api_base_url}
-    for key in ("email", "prometheus_url"):
+    for key in ("email", "prometheus_url", "monitoring_dsn"):
         value = getattr(profile, key)
         if value:
             body[key] = value

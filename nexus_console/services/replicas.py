@@ -71,6 +71,11 @@ def redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def with_password(url: str, password: str) -> str:
+    """The DSN with its password (from the keychain) set, for the engine only: never logged or shown."""
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
 _PG_LAG_SQL = text(
     """SELECT pg_is_in_recovery() AS in_recovery,
               pg_last_wal_replay_lsn()::text AS replay_lsn,
@@ -307,9 +312,7 @@ async def replicas_from_profile(
             password = None
             if keychain is not None and not url.startswith("sqlite"):
                 password = await keychain.get(database_password_key(name))
-            if password:
-                url = make_url(url).set(password=password).render_as_string(hide_password=False)
-            urls.append(url)
+            urls.append(with_password(url, password) if password else url)
         if urls:
             configs.append(ReplicaConfig(name, tuple(urls), statement_timeout_ms=statement_timeout_ms))
     if not configs:

@@ -22,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PG_UP = REPO_ROOT / "scripts" / "pg-up.sh"
 PG_DOWN = REPO_ROOT / "scripts" / "pg-down.sh"
 APP_PASSWORD = "apppw"
+MONITOR_PASSWORD = "monitorpw"  # scripts/pg-up.sh's default for the role nexus_monitor (pg_monitor only)
 
 
 def postgres_available() -> bool:
@@ -104,6 +105,11 @@ class PgCluster:
     def resume_replay(self, index: int = 0) -> None:
         with self.superuser_connect(self.replica_ports[index]) as conn:
             conn.execute("SELECT pg_wal_replay_resume()")
+
+    def monitor_url(self, database: str, port: int | None = None, *, password: bool = True) -> str:
+        """The monitoring role `nexus_monitor` on the primary (or the server on `port`)."""
+        secret = f":{MONITOR_PASSWORD}" if password else ""
+        return f"postgresql+psycopg://nexus_monitor{secret}@127.0.0.1:{port or self.primary_port}/{database}"
 
     def replica_url(self, database: str, index: int = 0) -> str:
         port = self.replica_ports[index]
