@@ -91,6 +91,7 @@ def default_pane_types() -> list[LazyPane]:
         LazyPane(f"{views}.uptime.pane", "UptimePane", "Uptime", "uptime", MONITORING_READERS),
         LazyPane(f"{views}.analytics.pane", "AnalyticsPane", "Analytics", "analytics", ANALYTICS_READERS),
         LazyPane(f"{views}.security.pane", "SecurityPane", "Security", "security", SECURITY_READERS),
+        LazyPane(f"{views}.database.pane", "DatabasePane", "Database", "database", MONITORING_READERS),
         LazyPane(
             f"{views}.compliance.pane", "CompliancePane", "Compliance", "compliance", COMPLIANCE_READERS
         ),

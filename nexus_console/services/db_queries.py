@@ -33,6 +33,8 @@ from nexus_console.domain.db_health import (
 )
 
 BACKEND_LIMIT = 200
+_LOCKED_NOTE = " (locked: size estimated)"
+_LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '500ms'")
 TOP = 10
 QUERY_CHARS = 400
 
@@ -105,17 +107,27 @@ _DATABASE_SIZES = text(
     f"""SELECT datname AS name, pg_database_size(oid) AS size FROM pg_database
         WHERE datallowconn ORDER BY 2 DESC LIMIT {TOP}"""
 )
+# A relation under an ACCESS EXCLUSIVE lock (ALTER TABLE, LOCK TABLE, VACUUM FULL) cannot be opened to
+# measure it without queueing behind that lock: its size is estimated from pg_class instead.
+_LOCKED = """(SELECT relation FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation IS NOT NULL
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"""
 _TABLES = text(
-    f"""SELECT c.oid::regclass::text AS name, pg_total_relation_size(c.oid) AS size,
+    f"""SELECT c.oid::regclass::text AS name, c.oid IN {_LOCKED} AS locked,
+               CASE WHEN c.oid IN {_LOCKED} THEN c.relpages::bigint * current_setting('block_size')::bigint
+                    ELSE pg_total_relation_size(c.oid) END AS size,
                coalesce(s.n_live_tup, 0)::bigint AS live_rows
         FROM pg_class AS c LEFT JOIN pg_stat_user_tables AS s ON s.relid = c.oid
         WHERE c.relkind IN ('r', 'p', 'm') AND c.relnamespace NOT IN
               (SELECT oid FROM pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema', 'pg_toast'))
-        ORDER BY 2 DESC LIMIT {TOP}"""
+        ORDER BY 3 DESC LIMIT {TOP}"""
 )
-_INDEXES = """SELECT s.indexrelid::regclass::text AS name, pg_relation_size(s.indexrelid) AS size,
-                      s.relid::regclass::text AS tbl, s.idx_scan AS scans
+_INDEXES = """SELECT s.indexrelid::regclass::text AS name, s.relid::regclass::text AS tbl,
+                      s.idx_scan AS scans, s.indexrelid IN {locked} AS locked,
+                      CASE WHEN s.indexrelid IN {locked}
+                           THEN c.relpages::bigint * current_setting('block_size')::bigint
+                           ELSE pg_relation_size(s.indexrelid) END AS size
                FROM pg_stat_user_indexes AS s JOIN pg_index AS i ON i.indexrelid = s.indexrelid
+               JOIN pg_class AS c ON c.oid = s.indexrelid
                WHERE {where} ORDER BY {order} LIMIT {top}"""
 _LOCK_MODES = text(
     """SELECT locktype, mode, granted, count(*) AS n FROM pg_locks
@@ -138,6 +150,7 @@ def read_server(
 ) -> tuple[ServerHealth, DatabaseCounters]:
     """Every figure of the Database pane for one server, through `conn` (one transaction), and the
     counters the next reading's rates start from."""
+    conn.execute(_LOCK_TIMEOUT)  # a catalogue lock behind a long ALTER must fail the reading, not hang it
     info = conn.execute(_SERVER).mappings().one()
     now = time.time()
     counters = DatabaseCounters(now, **conn.execute(_COUNTERS).mappings().one())
@@ -164,13 +177,13 @@ def read_server(
             Relation(r["name"], int(r["size"])) for r in conn.execute(_DATABASE_SIZES).mappings()
         ),
         tables=tuple(
-            Relation(r["name"], int(r["size"]), f"{r['live_rows']:,} rows")
+            Relation(r["name"], int(r["size"]), f"{r['live_rows']:,} rows" + _LOCKED_NOTE * r["locked"])
             for r in conn.execute(_TABLES).mappings()
         ),
-        indexes=_indexes(conn, "pg_relation_size(s.indexrelid) DESC"),
+        indexes=_indexes(conn, "size DESC"),
         unused_indexes=_indexes(
             conn,
-            "s.idx_scan ASC, pg_relation_size(s.indexrelid) DESC",
+            "s.idx_scan ASC, size DESC",
             where="NOT i.indisunique AND s.idx_scan < 50",
         ),
         locks=LockSummary(
@@ -248,8 +261,10 @@ def _standby(conn: Connection) -> StandbyState:
 
 
 def _indexes(conn: Connection, order: str, where: str = "true") -> tuple[Relation, ...]:
-    sql = text(_INDEXES.format(where=where, order=order, top=TOP))
+    sql = text(_INDEXES.format(where=where, order=order, top=TOP, locked=_LOCKED))
     return tuple(
-        Relation(r["name"], int(r["size"]), f"on {r['tbl']}, {r['scans']:,} scans")
+        Relation(
+            r["name"], int(r["size"]), f"on {r['tbl']}, {r['scans']:,} scans" + _LOCKED_NOTE * r["locked"]
+        )
         for r in conn.execute(sql).mappings()
     )

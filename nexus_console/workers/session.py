@@ -6,13 +6,15 @@ The order, written once:
           finance and admins), the uptime recording (reads the probes), alert runtime (reads the Health
           documents), the security feed (analysts and admins; its detections go into the alert queue),
           incident runtime (admins and analysts; reads the alert history), the security actions (read the
-          incident runtime), the compliance sources (analysts and admins), admin runtime (admins and
+          incident runtime), the compliance sources (analysts and admins), the database monitor (monitoring
+          readers: the profile's PostgreSQL servers), admin runtime (admins and
           moderators only), the freshness watch over every poller
   start   the heartbeat (unless the app runs it), the garbage-collector steward, the freshness watch,
           pollers, the uptime recording, the report schedule, then the alert runtime's tasks, then the admin
           runtime's task
   stop    the freshness watch, pollers, then every session task (the heartbeat among them; the runtimes
           close what they opened as their tasks end), then whatever a runtime holds that was never started
+          (the database monitor's connection pool)
 
 `heartbeat` proves the asyncio loop turns (`last_beat_age_s()`, `max_gap_s`); app.py passes its own, which
 beats from start-up to exit, and a session built without one runs its own.
@@ -29,7 +31,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_console.domain.admin_flow import ADMIN_ROLES
-from nexus_console.domain.auth import ANALYTICS_READERS, COMPLIANCE_READERS, SECURITY_READERS, Me
+from nexus_console.domain.auth import (
+    ANALYTICS_READERS,
+    COMPLIANCE_READERS,
+    MONITORING_READERS,
+    SECURITY_READERS,
+    Me,
+)
+from nexus_console.domain.db_health import DatabaseSnapshot
 from nexus_console.domain.freshness import SourceStatus
 from nexus_console.domain.health import STALE_AFTER_INTERVALS
 from nexus_console.domain.incident_flow import INCIDENT_READERS
@@ -41,6 +50,7 @@ from nexus_console.services.api_client import NexusClient
 from nexus_console.services.auth import AuthSession
 from nexus_console.services.cache import LocalCache
 from nexus_console.services.compliance_sources import ComplianceSettings, ComplianceSources
+from nexus_console.services.db_monitor import DatabaseMonitor, DatabaseSettings, add_database_poller
 from nexus_console.services.exports import Exports
 from nexus_console.services.freshness_watch import FreshnessWatch
 from nexus_console.services.gc_steward import FREEZE_EVERY_S, GcSteward
@@ -79,6 +89,7 @@ class SessionSettings:
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     compliance: ComplianceSettings = field(default_factory=ComplianceSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     uptime_path: Path | None = None  # default: the data dir
     me_interval_s: float = ME_INTERVAL_S
@@ -171,6 +182,11 @@ class ConsoleSession:
                 self.registry, api, profile, keychain, executor, api_host=self.health.api_host,
                 settings=settings.compliance,
             )  # fmt: skip
+        self.database: DatabaseMonitor | None = None
+        self.database_poller: Poller[DatabaseSnapshot] | None = None
+        if me.may_access(MONITORING_READERS):
+            self.database = DatabaseMonitor(profile, keychain, settings.database)
+            self.database_poller = add_database_poller(self.registry, self.database, settings.database)
         self.admin: AdminRuntime | None = (
             AdminRuntime(self, settings.admin, replicas=replicas) if me.may_access(ADMIN_ROLES) else None
         )
@@ -225,6 +241,8 @@ class ConsoleSession:
             await _stop_within("session tasks", self.tasks.aclose),
             await _stop_within("alert runtime", self.alerts.aclose),
         ]
+        if self.database is not None:
+            stopped.append(await _stop_within("database monitor", self.database.aclose))
         if not all(stopped):
             log.error("session closed, but not every runtime stopped in time")
             return

@@ -5,9 +5,10 @@ views through the monitoring role and the replica DSNs of a profile."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import psycopg
 import pytest
@@ -21,7 +22,9 @@ from tests.support.memory_keyring import MemoryKeyring
 from tests.support.postgres import APP_PASSWORD, MONITOR_PASSWORD, PgCluster, postgres_available
 from tests.support.postgres_fixtures import wait_for_replicas
 
-pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL server binaries are not installed")
+pytestmark = pytest.mark.skipif(
+    not postgres_available(), reason="PostgreSQL server binaries are not installed"
+)
 
 
 def _plain(url: str) -> str:
@@ -79,10 +82,8 @@ class Holder:
 
     def run_in_background(self, sql: str) -> None:
         def work() -> None:
-            try:
+            with contextlib.suppress(psycopg.Error):  # cancelled at the end of the test
                 self.conn.execute(sql)
-            except psycopg.Error:
-                pass  # cancelled at the end of the test
 
         self.thread = threading.Thread(target=work, daemon=True)
         self.thread.start()
@@ -102,7 +103,9 @@ def holders() -> Iterator[list[Holder]]:
         holder.close()
 
 
-async def _until(monitor: DatabaseMonitor, check, timeout_s: float = 15.0) -> DatabaseSnapshot:  # noqa: ANN001
+async def _until(
+    monitor: DatabaseMonitor, check: Callable[[DatabaseSnapshot], bool], timeout_s: float = 15.0
+) -> DatabaseSnapshot:
     deadline = time.monotonic() + timeout_s
     while True:
         snapshot = await monitor.poll()
@@ -194,7 +197,9 @@ async def test_a_long_running_statement_shows_as_slow_and_then_among_the_slowest
 
     def ranked(snapshot: DatabaseSnapshot) -> bool:
         health = _reading(snapshot, "replica 1").health
-        return health is not None and any("nexus_slow_statement" in s.query for s in health.statements.slowest)
+        return health is not None and any(
+            "nexus_slow_statement" in s.query for s in health.statements.slowest
+        )
 
     health = _reading(await _until(monitor, ranked), "replica 1").health
     assert health is not None and health.statements.missing is None
@@ -283,7 +288,9 @@ async def test_pg_stat_statements_missing_on_one_server_is_said_and_the_rest_sti
     primary = _reading(snapshot, "primary")
     assert primary.error is None and primary.health is not None
     missing = primary.health.statements.missing
-    assert missing is not None and "pg_stat_statements is not installed" in missing and "marketplace" in missing
+    assert (
+        missing is not None and "pg_stat_statements is not installed" in missing and "marketplace" in missing
+    )
     assert primary.health.database_sizes  # the rest of the server's figures are there
     replica = _reading(snapshot, "replica 1").health
     assert replica is not None and replica.statements.missing is None

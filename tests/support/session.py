@@ -16,6 +16,7 @@ from nexus_console.domain.auth import Me
 from nexus_console.services.admin_runtime import AdminSettings
 from nexus_console.services.api_client import NexusClient
 from nexus_console.services.cache import CACHE_FILE, LocalCache
+from nexus_console.services.keychain import Keychain
 from nexus_console.services.profiles import Profile, cache_dir
 from nexus_console.services.replicas import ReplicaSet
 from nexus_console.workers.session import ConsoleSession, SessionSettings
@@ -46,6 +47,7 @@ def build_session(
     settings: SessionSettings | None = None,
     replicas: ReplicaSet | None = None,
     cache: LocalCache | None = None,
+    keychain: Keychain | None = None,
 ) -> ConsoleSession:
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="session-test")
     return ConsoleSession(
@@ -57,6 +59,7 @@ def build_session(
         executor=executor,
         settings=settings,
         replicas=replicas,
+        keychain=keychain,
     )
 
 
@@ -77,9 +80,12 @@ async def console_session(
     settings: SessionSettings | None = None,
     replicas: ReplicaSet | None = None,
     start: bool = True,
+    keychain: Keychain | None = None,
 ) -> AsyncIterator[ConsoleSession]:
     """A started session (on the running loop) for the duration of the block."""
-    session = build_session(profile, api, estate_http, me, settings=settings, replicas=replicas)
+    session = build_session(
+        profile, api, estate_http, me, settings=settings, replicas=replicas, keychain=keychain
+    )
     if start:
         session.start()
     try:
