@@ -147,6 +147,8 @@ def with_urls(state: dict[str, Any]) -> dict[str, Any]:
         refserver_port=ports["refserver"],
         database_urls={name: url(ports["primary"], name) for name in DATABASES},
         replicas={name: [url(port, name) for port in ports["replicas"]] for name in PLATFORM_DATABASES},
+        # the Database pane reads the primary as the monitoring role (pg_monitor, no write grant)
+        monitoring_dsn=url(ports["primary"], "users").replace("//app@", "//nexus_monitor@"),
         prometheus_url=f"http://127.0.0.1:{ports['prometheus']}",
         alertmanager_urls=[f"http://127.0.0.1:{ports['alertmanager']}"],
         node_exporter_url=f"http://127.0.0.1:{ports['node-exporter']}",
@@ -198,6 +200,7 @@ def postgres_up(state: dict[str, Any]) -> dict[str, int]:
     if os.geteuid() == 0:
         psql = ["runuser", "-u", PGOSUSER, "--", *psql]
     sql = f"ALTER ROLE app PASSWORD '{app_password(state)}';\n"
+    sql += f"ALTER ROLE nexus_monitor PASSWORD '{app_password(state)}';\n"
     done = subprocess.run(psql, input=sql, capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise StackError(f"could not set the demo role's password: {done.stderr.strip()}")
@@ -294,6 +297,10 @@ def up() -> Path:
         with passfile.open("w", encoding="utf-8") as out:  # libpq reads it only when no one else can
             os.fchmod(out.fileno(), 0o600)
             out.write(f"127.0.0.1:*:*:app:{secrets.token_urlsafe(18)}\n")
+    monitor_line = f"127.0.0.1:*:*:nexus_monitor:{app_password(state)}\n"
+    if monitor_line not in passfile.read_text(encoding="utf-8"):  # a stack file made before the role
+        with passfile.open("a", encoding="utf-8") as out:
+            out.write(monitor_line)
     save_state(directory, with_urls(state))  # `down` finds what a half-finished `up` started
     deadline = time.monotonic() + 120
     try:

@@ -54,6 +54,7 @@ class DemoStack:
     replicas: Mapping[str, tuple[str, ...]]  # what the console reads: the replicas, failover order
     prometheus_url: str | None
     alertmanager_urls: tuple[str, ...]
+    monitoring_dsn: str | None = None  # the primary, as the monitoring role
 
     @classmethod
     def load(cls, path: Path) -> DemoStack:
@@ -65,6 +66,7 @@ class DemoStack:
                 replicas={str(k): tuple(str(u) for u in v) for k, v in raw["replicas"].items()},
                 prometheus_url=raw.get("prometheus_url"),
                 alertmanager_urls=tuple(str(u) for u in raw.get("alertmanager_urls", ())),
+                monitoring_dsn=raw.get("monitoring_dsn"),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise DemoServerError(
@@ -140,6 +142,7 @@ class DemoServer:
             replicas=self.replica_urls(),
             prometheus_url=stack.prometheus_url if stack is not None else None,
             alertmanager_urls=stack.alertmanager_urls if stack is not None else (),
+            monitoring_dsn=stack.monitoring_dsn if stack is not None else None,
         )
 
     def command(self) -> list[str]:

@@ -140,6 +140,7 @@ async def demo_console(tmp_path: Path) -> None:
                 session.start()
                 try:
                     await reads_a_real_replica(session, panes[1])
+                    await reads_every_server_s_statistics(session)
                     await shows_prometheus_and_alertmanager_alerts(panes[0])
                 finally:
                     for pane in panes:
@@ -171,6 +172,16 @@ async def reads_a_real_replica(session: Any, pane: AdminPane) -> None:
     shown = pane.lag_label.text()
     assert shown.startswith("users replica: "), shown  # "caught up" or "N bytes behind, x s"
     assert "no replication lag" not in shown
+
+
+async def reads_every_server_s_statistics(session: Any) -> None:
+    """The Database pane's source: the primary as the monitoring role (its password in the pgpass file),
+    and both replicas."""
+    assert session.profile.monitoring_dsn and "//nexus_monitor@" in session.profile.monitoring_dsn
+    snapshot = await session.database.poll()
+    assert [r.error for r in snapshot.readings] == [None, None, None]
+    assert [r.health.role for r in snapshot.readings] == ["primary", "standby", "standby"]
+    assert {link.name for link in snapshot.readings[0].health.replication} == {"replica1", "replica2"}
 
 
 async def shows_prometheus_and_alertmanager_alerts(pane: AlertsPane) -> None:
