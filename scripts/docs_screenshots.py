@@ -84,6 +84,7 @@ async def shoot(console: ConsoleApp, out: Path, settle_s: float, size: tuple[int
         await analytics_shots(window, out)
         await security_shots(window, out)
         await compliance_shots(window, out)
+        await database_shots(window, out)
         await wall_shots(console, out)
     finally:
         console.request_quit(0)
@@ -281,6 +282,23 @@ async def compliance_shots(window: Any, out: Path) -> None:
     await settle(2)
     save(window, out / "compliance-consent.png")
     pane.tabs.setCurrentIndex(0)
+
+
+async def database_shots(window: Any, out: Path) -> None:
+    """The PostgreSQL servers (the demo stack's primary and replicas when it runs), the primary's sessions,
+    then its slowest statements."""
+    pane = window.show_pane("Database")
+    deadline = time.monotonic() + 30
+    while (pane.snapshot is None or not pane.snapshot.readings) and time.monotonic() < deadline:
+        if pane.snapshot is not None and pane.snapshot.note:
+            break
+        await asyncio.sleep(0.5)
+    await settle(12)  # a few readings, so the rates have a line
+    save(window, out / "database.png")
+    pane.details.setCurrentIndex(1)
+    await settle(1)
+    save(window, out / "database-statements.png")
+    pane.details.setCurrentIndex(0)
 
 
 async def wall_shots(console: ConsoleApp, out: Path) -> None:

@@ -248,7 +248,11 @@ class ServerHealth:
 
     @property
     def lag_bytes(self) -> int | None:
-        return self.standby.lag_bytes if self.standby is not None else None
+        """A standby's own lag; on a primary, its most lagging standby's (None without standbys)."""
+        if self.standby is not None:
+            return self.standby.lag_bytes
+        lags = [link.lag_bytes for link in self.replication if link.lag_bytes is not None]
+        return max(lags, default=None)
 
 
 @dataclass(slots=True)

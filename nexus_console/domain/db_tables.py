@@ -117,7 +117,7 @@ def backend_rows(health: ServerHealth, slow_s: float) -> list[Row]:
 
 
 def statement_rows(statements: tuple[Statement, ...]) -> list[Row]:
-    return [(f"{s.mean_ms:,.1f}", f"{s.total_ms:,.0f}", s.calls, s.rows, s.query) for s in statements]
+    return [(s.mean_ms, s.total_ms, s.calls, s.rows, s.query) for s in statements]
 
 
 def replication_rows(health: ServerHealth) -> list[Row]:
@@ -149,3 +149,18 @@ def lock_rows(health: ServerHealth) -> tuple[list[Row], list[Row]]:
     modes = [(c.locktype, c.mode, "yes" if c.granted else "WAITING", c.count) for c in health.locks.by_mode]
     relations = [(name, held, waiting) for name, held, waiting in health.locks.by_relation]
     return modes, relations
+
+
+def chain_title(health: ServerHealth) -> str:
+    waiting = sum(1 for line in health.chains if line.depth)
+    if not waiting:
+        return "Who blocks whom: no session is waiting for a lock"
+    roots = sum(1 for line in health.chains if line.depth == 0)
+    return f"Who blocks whom: {waiting} sessions waiting behind {roots} blocking"
+
+
+def backends_title(health: ServerHealth, slow_s: float) -> str:
+    idle, slow = len(health.idle_in_transaction), len(health.running_longer_than(slow_s))
+    if not idle and not slow:
+        return f"No session idle in a transaction or running longer than {slow_s:.0f} s"
+    return f"{idle} idle in a transaction, {slow} running longer than {slow_s:.0f} s"

@@ -13,6 +13,7 @@ from nexus_console.models.table_base import Index, ListTableModel
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
 NUMBER_ALIGNMENT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+TOOLTIP_FROM = 60  # characters
 
 
 def cell_text(value: Any) -> str:
@@ -37,6 +38,8 @@ class DataTableModel(ListTableModel[tuple[Any, ...]]):
             return cell_text(value)
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, int | float):
             return NUMBER_ALIGNMENT
+        if role == Qt.ItemDataRole.ToolTipRole and isinstance(value, str) and len(value) > TOOLTIP_FROM:
+            return value  # a long text (a statement, a reason) cut by its column, whole on hover
         return None
 
 

@@ -33,11 +33,11 @@ CHARTS = (  # (history column, title, colour)
 ERROR_STYLE = "color: #e5534b;"
 
 
-def _titled(title: str, widget: QWidget) -> QWidget:
+def _titled(title: str | QLabel, widget: QWidget) -> QWidget:
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 2, 0, 0)
-    layout.addWidget(QLabel(f"<b>{title}</b>"))
+    layout.addWidget(title if isinstance(title, QLabel) else QLabel(f"<b>{title}</b>"))
     layout.addWidget(widget)
     return box
 
@@ -124,9 +124,12 @@ class DatabasePane(Pane):
 
     def _sessions_tab(self) -> QWidget:
         split = QSplitter()
-        split.addWidget(_titled("Who blocks whom", self._table("chains", db_tables.CHAIN_COLUMNS)))
-        title = f"Idle in a transaction, or running longer than {self.slow_s:.0f} s"
-        split.addWidget(_titled(title, self._table("backends", db_tables.BACKEND_COLUMNS)))
+        self.chains_title = QLabel("<b>Who blocks whom</b>")
+        self.backends_title = QLabel(
+            f"<b>Idle in a transaction, or running longer than {self.slow_s:.0f} s</b>"
+        )
+        split.addWidget(_titled(self.chains_title, self._table("chains", db_tables.CHAIN_COLUMNS)))
+        split.addWidget(_titled(self.backends_title, self._table("backends", db_tables.BACKEND_COLUMNS)))
         return split
 
     def _statements_tab(self) -> QWidget:
@@ -172,7 +175,7 @@ class DatabasePane(Pane):
             self.info.setText(snapshot.note)
         readings = snapshot.readings
         self.servers.replace_items([db_tables.server_row(r) for r in readings])
-        fit_columns(self.server_view, stretch=2)
+        fit_columns(self.server_view, stretch=8)
         names = [r.server.name for r in readings]
         if self.selected not in names:
             self.selected = names[0] if names else None
@@ -215,6 +218,8 @@ class DatabasePane(Pane):
             for model, _view in self.tables.values():
                 model.replace_items([])
             return
+        self.chains_title.setText(f"<b>{db_tables.chain_title(health)}</b>")
+        self.backends_title.setText(f"<b>{db_tables.backends_title(health, self.slow_s)}</b>")
         self._fill("chains", db_tables.chain_rows(health.chains), stretch=6)
         self._fill("backends", db_tables.backend_rows(health, self.slow_s), stretch=7)
         missing = health.statements.missing
