@@ -164,3 +164,16 @@ def backends_title(health: ServerHealth, slow_s: float) -> str:
     if not idle and not slow:
         return f"No session idle in a transaction or running longer than {slow_s:.0f} s"
     return f"{idle} idle in a transaction, {slow} running longer than {slow_s:.0f} s"
+
+
+def server_figures(health: ServerHealth) -> str:
+    """The figures of one server that have no table: connections by state, deadlocks and temporary files."""
+    states = ", ".join(
+        f"{count} {state}" for state, count in sorted(health.connections.items(), key=lambda i: -i[1])
+    )
+    r = health.rates
+    new = f" ({r.new_deadlocks} in the last interval)" if r.new_deadlocks else ""
+    return (
+        f"Connections: {states or 'none'} (of {health.max_connections}) · deadlocks since the statistics "
+        f"reset: {r.deadlocks:,}{new} · temporary files: {r.temp_files:,} ({format_bytes(r.temp_bytes)})"
+    )

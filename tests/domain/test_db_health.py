@@ -18,7 +18,7 @@ from nexus_console.domain.db_health import (
     blocking_chains,
     rates,
 )
-from nexus_console.domain.db_tables import chain_title, format_bytes, lag_text, server_row
+from nexus_console.domain.db_tables import chain_title, format_bytes, lag_text, server_figures, server_row
 
 SERVER = ServerRef("replica 1", "127.0.0.1", 5433, "users")
 
@@ -100,3 +100,12 @@ def test_the_tables_say_sizes_lags_and_errors_in_words() -> None:
     assert row[2] == "does not answer" and row[9] == "10 s ago"  # the last reading, with its age
     assert server_row(ServerReading(SERVER))[9] == "never"
     assert chain_title(health()) == "Who blocks whom: no session is waiting for a lock"
+
+
+def test_a_server_s_connections_by_state_deadlocks_and_temp_files_are_one_line() -> None:
+    counted = health(
+        connections={"idle": 3, "active": 5, "idle in transaction": 1},
+        rates=rates(counters(100.0, 10, deadlocks=2), counters(110.0, 20, deadlocks=3)),
+    )
+    assert server_figures(counted).startswith("Connections: 5 active, 3 idle, 1 idle in transaction (of 100)")
+    assert "deadlocks since the statistics reset: 3 (1 in the last interval)" in server_figures(counted)

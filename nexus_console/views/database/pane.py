@@ -262,4 +262,5 @@ class DatabasePane(Pane):
             self.server_title.setText(
                 f"<b>{reading.server.label}</b> · {health.role} · PostgreSQL {health.version} · read through "
                 f"database {reading.server.database} · figures from {format_age(now - health.read_at)} ago"
+                f"<br>{db_tables.server_figures(health)}"
             )
