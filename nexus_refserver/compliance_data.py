@@ -14,6 +14,7 @@ some changed one or more choices in the last `CHANGE_DAYS` days, in their settin
 
 from __future__ import annotations
 
+import calendar
 import logging
 import random
 import time
@@ -29,7 +30,19 @@ from nexus_refserver.schema_compliance import CONSENT_PURPOSES, consent_changes,
 
 log = logging.getLogger(__name__)
 
-# The GDPR's one month to answer, as the server counts it; an extension adds two more.
+
+def months_after(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` calendar months later, or the last day of that month when shorter
+    (received on 31 January: due on 28 or 29 February)."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    return moment.replace(
+        year=year, month=month + 1, day=min(moment.day, calendar.monthrange(year, month + 1)[1])
+    )
+
+
+# The generator's ages in days (about the GDPR's month to answer and the two an extension adds); the rules
+# themselves count calendar months (`months_after`), as Art. 12(3) and the console do.
 RESPONSE_DAYS = 30
 EXTENSION_DAYS = 60
 CONSENT_POPULATION = 2_000

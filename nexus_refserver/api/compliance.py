@@ -2,13 +2,12 @@
 retention policy checked against the data now.
 
 Acting on a request is a versioned, audited write like the admin ones (If-Match, Idempotency-Key, an audit
-row with entity_type `dsar`), through the same entity writer. The rules, with the GDPR's month counted as
-RESPONSE_DAYS days: `extend` once, while the request is open and within its first month (422 otherwise,
+row with entity_type `dsar`), through the same entity writer. The rules, with the GDPR's month a calendar
+month (`months_after`): `extend` once, while the request is open and within its first month (422 otherwise,
 with a sentence saying why); `complete` and `reject` while it is open or extended (409 otherwise)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -33,7 +32,7 @@ from nexus_refserver.api.http import (
     require,
 )
 from nexus_refserver.auth import Principal
-from nexus_refserver.compliance_data import EXTENSION_DAYS, RESPONSE_DAYS
+from nexus_refserver.compliance_data import months_after
 from nexus_refserver.compliance_query import RETENTION_POLICY, consent_summary, dsar_list, retention_checks
 from nexus_refserver.databases import Databases, as_utc
 from nexus_refserver.entity_writes import ChangeRequest, EntityTable
@@ -67,9 +66,9 @@ def _read(summary: str, detail: str) -> dict[str, Any]:
     response_model=DsarList,
     **_read(
         "Data-subject requests, newest first",
-        f"Every GDPR request (access, deletion, rectification, portability) with its status. A request is "
-        f"due {RESPONSE_DAYS} days after `received_at`, or {RESPONSE_DAYS + EXTENSION_DAYS} days after when "
-        "it was extended.",
+        "Every GDPR request (access, deletion, rectification, portability) with its status. A request is "
+        "due one calendar month after `received_at` (the same day of the next month, or its last day when "
+        "shorter), or three months after when it was extended.",
     ),
 )
 async def list_dsar(request: Request, _: Reader, if_none_match: IfNoneMatch = None) -> Response:
@@ -80,8 +79,8 @@ async def list_dsar(request: Request, _: Reader, if_none_match: IfNoneMatch = No
 def _write_route() -> dict[str, Any]:
     kwargs = write_route(Permission.COMPLIANCE_WRITE, "Extend, complete or reject a data-subject request")
     kwargs["description"] += (
-        f" `extend` (once, while open, within {RESPONSE_DAYS} days of receipt; otherwise 422 saying why) "
-        f"moves the deadline {EXTENSION_DAYS} days on; `complete` and `reject` close a request that is "
+        " `extend` (once, while open, within a calendar month of receipt; otherwise 422 saying why) "
+        "moves the deadline two months on; `complete` and `reject` close a request that is "
         "open or extended (409 otherwise). The reason becomes the request's note; "
         "the audit entity_type is `dsar`."
     )
@@ -144,12 +143,13 @@ def _check_extendable(row: Any, now: Any) -> None:
             title="Unprocessable Content",
         )
     received = as_utc(row.received_at)
-    if now > received + timedelta(days=RESPONSE_DAYS):
+    month_end = months_after(received, 1)
+    if now > month_end:
         raise ProblemError(
             422,
-            f"dsar {row.id} was received on {received.date().isoformat()}, "
-            f"more than {RESPONSE_DAYS} days ago; a request can only be extended "
-            f"within its first {RESPONSE_DAYS} days",
+            f"dsar {row.id} was received on {received.date().isoformat()}, more than a month ago (its "
+            f"month ended on {month_end.date().isoformat()}); a request can only be extended within its "
+            "first month",
             title="Unprocessable Content",
         )
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from nexus_refserver.compliance_data import months_after
 from tests.refserver.conftest import new_key
 from tests.refserver.security_support import open_db, parse_time
 from tests.support.refserver import RefServer
@@ -117,9 +118,10 @@ def test_a_request_past_its_first_month_cannot_be_extended(
     response = _act(analyst, overdue["id"], "extend", overdue["version"])
     assert response.status_code == 422
     received = overdue["received_at"][:10]
+    month_end = months_after(datetime.fromisoformat(overdue["received_at"]), 1).date().isoformat()
     assert response.json()["detail"] == (
-        f"dsar {overdue['id']} was received on {received}, more than 30 days ago; "
-        "a request can only be extended within its first 30 days"
+        f"dsar {overdue['id']} was received on {received}, more than a month ago (its month ended on "
+        f"{month_end}); a request can only be extended within its first month"
     )
     assert _row(refserver_session, overdue["id"])["status"] == "open"
 
@@ -198,3 +200,18 @@ def test_the_same_idempotency_key_completes_a_request_once(
     assert [(entry["action"], entry["idempotency_key"]) for entry in entries] == [("dsar.complete", key)]
     other_body = _act(analyst, request["id"], "reject", 1, key=key)
     assert other_body.status_code == 422
+
+
+def test_the_server_and_the_console_count_the_same_calendar_month() -> None:
+    from nexus_console.domain.dsar import add_months
+
+    assert months_after(datetime(2027, 1, 31, 15, 30, tzinfo=UTC), 1) == datetime(
+        2027, 2, 28, 15, 30, tzinfo=UTC
+    )
+    assert months_after(datetime(2028, 1, 31, tzinfo=UTC), 1).day == 29  # a leap year
+    assert months_after(datetime(2026, 11, 30, tzinfo=UTC), 3) == datetime(2027, 2, 28, tzinfo=UTC)
+    day = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    for _ in range(800):
+        for months in (1, 3):
+            assert months_after(day, months).date() == add_months(day.date(), months)
+        day += timedelta(days=1)
