@@ -29,6 +29,7 @@ ATTACK_KINDS = (
     "impossible_travel",
     "bot_client",
     "injection_burst",
+    "bulk_data_access",
 )
 ATTACK_USER_AGENT = "python-requests/2.32.3"
 BOT_CLIENT = "partner-feed-3"
@@ -161,6 +162,24 @@ def injection_burst(ctx: AttackContext) -> Attack:
     return attack
 
 
+def bulk_data_access(ctx: AttackContext) -> Attack:
+    """A breach signal: one staff account opening 300 different users' records in 150 s (a stolen session,
+    or an insider copying personal data), where staff usually open a few a day."""
+    actor = "moderator@nexus.test"
+    targets = ctx.rng.sample(ctx.members, min(300, len(ctx.members)))
+    attack = Attack("bulk_data_access", {"actor": actor, "records": len(targets)})
+    for index, member in enumerate(targets):
+        row = {
+            "actor": actor,
+            "role": "moderator",
+            "action": "user.view",
+            "target_type": "user",
+            "target_id": str(member.user_id),
+        }
+        attack.events.append((index * 0.5, "privileged_access", row))
+    return attack
+
+
 BUILDERS: dict[str, Callable[[AttackContext], Attack]] = {
     "brute_force": brute_force,
     "credential_stuffing": credential_stuffing,
@@ -168,6 +187,7 @@ BUILDERS: dict[str, Callable[[AttackContext], Attack]] = {
     "impossible_travel": impossible_travel,
     "bot_client": bot_client,
     "injection_burst": injection_burst,
+    "bulk_data_access": bulk_data_access,
 }
 
 

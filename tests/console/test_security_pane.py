@@ -35,6 +35,7 @@ ATTACKS = (
     ("impossible_travel", "ImpossibleTravel"),
     ("bot_client", "BotLikeApiClient"),
     ("injection_burst", "InjectionAttempts"),
+    ("bulk_data_access", "UnusualDataAccess"),
 )
 
 
@@ -99,7 +100,8 @@ def test_each_attack_is_detected_by_its_rule_with_its_evidence_and_benign_traffi
 def _keyed_by(alert: Any, actors: str) -> bool:
     if alert.name == "CredentialStuffing":  # platform-wide: keyed by the result, not by an actor
         return True
-    key = alert.labels.get("ip") or alert.labels.get("user") or alert.labels.get("client") or ""
+    labels = alert.labels
+    key = labels.get("ip") or labels.get("user") or labels.get("client") or labels.get("actor") or ""
     return bool(key) and key in actors
 
 
@@ -128,7 +130,7 @@ def test_the_pane_shows_detections_and_rules_pivots_and_investigates_into_an_inc
                 lambda: pane.snapshot is not None and pane.detections.rowCount() > 0, timeout_s=60
             )
             rules = [row[0] for row in pane.rules.items()]
-            assert rules[:2] == ["BruteForceLogin", "CredentialStuffing"] and len(rules) == 7
+            assert rules[:2] == ["BruteForceLogin", "CredentialStuffing"] and len(rules) == 8
             row = next(i for i, r in enumerate(pane.detections.items()) if r[1] == "BruteForceLogin")
             pane.detection_view.selectRow(row)
             assert "8 failed logins from" in pane.evidence.text() and pane.investigate.isEnabled()

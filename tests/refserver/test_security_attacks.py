@@ -1,7 +1,7 @@
 """Attacks started through `POST /_control/attacks` show up in the security streams with their shape, and
 the address and account pivots agree with SQL over the server's own files.
 
-All six attacks run at once at 100 times their pace, so a 3-minute attack takes 1.8 s of the test."""
+All seven attacks run at once at 100 times their pace, so a 3-minute attack takes 1.8 s of the test."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tests.support.refserver import RefServer
 
 SPEED = 100.0
 KINDS = ("brute_force", "credential_stuffing", "new_country_login", "impossible_travel", "bot_client",
-         "injection_burst")  # fmt: skip
+         "injection_burst", "bulk_data_access")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +119,11 @@ def test_impossible_travel_is_a_login_from_norway_then_japan_20_minutes_later(
     home_ip, far_ip = attack["actors"]["ips"]
     found = rows(
         refserver_session,
-        "SELECT * FROM login_attempts WHERE user = ? AND at >= ? AND ip IN (?, ?) ORDER BY id",
+        # within the attack: the victim's own logins from home go on around it
+        "SELECT * FROM login_attempts WHERE user = ? AND at >= ? AND at <= ? AND ip IN (?, ?) ORDER BY id",
         attack["actors"]["user"],
         sql_time(parse_time(attack["starts_at"])),
+        sql_time(parse_time(attack["ends_at"])),
         home_ip,
         far_ip,
     )
@@ -172,6 +174,23 @@ def test_injection_burst_is_40_waf_blocks_for_sqli_and_xss_from_one_address(
     assert seconds(found[0]["at"], found[-1]["at"]) == pytest.approx(117 / SPEED, abs=0.01)
     streamed = walk(api_as("analyst"), "waf_block", attack["starts_at"])
     assert [e["id"] for e in streamed if e["ip"] == attack["actors"]["ip"]] == [row["id"] for row in found]
+
+
+def test_bulk_data_access_is_one_staff_account_opening_300_users_records(
+    refserver_session: RefServer, attacks: dict, api_as: Callable[[str], httpx.Client]
+) -> None:
+    attack = attacks["bulk_data_access"]
+    actor = attack["actors"]["actor"]
+    found = rows(
+        refserver_session,
+        "SELECT * FROM privileged_access WHERE actor = ? AND action = 'user.view' ORDER BY id",
+        actor,
+    )
+    assert len(found) == 300 and len({row["target_id"] for row in found}) == 300
+    assert {row["target_type"] for row in found} == {"user"}
+    assert seconds(found[0]["at"], found[-1]["at"]) == pytest.approx(149.5 / SPEED, abs=0.01)
+    streamed = walk(api_as("analyst"), "privileged_access", attack["starts_at"])
+    assert [e["id"] for e in streamed if e["action"] == "user.view"] == [row["id"] for row in found]
 
 
 @pytest.mark.parametrize("kind", ["brute_force", "injection_burst", "credential_stuffing"])

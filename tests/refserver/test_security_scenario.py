@@ -15,7 +15,7 @@ from tests.refserver.security_support import open_db, wait_for
 from tests.support.refserver import RefServer
 
 KINDS = {"brute_force", "credential_stuffing", "new_country_login", "impossible_travel", "bot_client",
-         "injection_burst"}  # fmt: skip
+         "injection_burst", "bulk_data_access"}  # fmt: skip
 
 
 def test_the_demo_plays_every_attack_between_30_seconds_and_3_minutes() -> None:
