@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo demo-stop demo-screenshot test bench lint format clean
+.PHONY: setup demo demo-stop demo-screenshot test bench package lint format clean
 
 setup:
 	@bash scripts/setup.sh
@@ -19,6 +19,10 @@ demo-screenshot: setup
 
 test: setup
 	@bash scripts/test.sh
+
+# wheels, desktop metadata, a pipx install and the standalone bundle, each smoke-checked (packaging/README.md)
+package: setup
+	@bash scripts/package.sh
 
 bench: setup
 	@QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks.run $(BENCH)

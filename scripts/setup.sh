@@ -17,7 +17,9 @@ APT_QT_XCB="libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysym
  libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libxcb-glx0
  libxkbcommon-x11-0 xvfb xauth x11-utils"
 APT_SERVICES="postgresql-15 prometheus prometheus-alertmanager prometheus-node-exporter dbus gnome-keyring"
-APT_TOOLS="poppler-utils"  # pdftotext: the tests read the exported post-mortem PDF
+# pdftotext: the tests read the exported post-mortem PDF; desktop-file-validate, appstreamcli and pipx: the
+# packaging checks (tests/packaging, scripts/package.sh)
+APT_TOOLS="poppler-utils desktop-file-utils appstream pipx"
 # the alert notifications on the real things: an XEmbed system tray on Xvfb, and a PulseAudio null sink
 # (paplay plays the console's sounds, parec records them in the tests)
 APT_DESKTOP="trayer pulseaudio pulseaudio-utils"

@@ -1,0 +1,1 @@
+"""Packaging checks: the installed wheel, the desktop metadata, and the smoke helper of package.sh."""
