@@ -86,6 +86,13 @@ def default_pane_types() -> list[LazyPane]:
     return [
         LazyPane(f"{views}.health.pane", "HealthPane", "Health", "health", MONITORING_READERS),
         LazyPane(f"{views}.status.pane", "StatusPane", "Status", "status", MONITORING_READERS),
+        LazyPane(
+            f"{views}.infrastructure.pane",
+            "InfrastructurePane",
+            "Infrastructure",
+            "infrastructure",
+            MONITORING_READERS,
+        ),
         LazyPane(f"{views}.alerts.pane", "AlertsPane", "Alerts", "alerts", ALERT_READERS),
         LazyPane(f"{views}.incidents.pane", "IncidentsPane", "Incidents", "incidents", INCIDENT_WRITERS),
         LazyPane(f"{views}.uptime.pane", "UptimePane", "Uptime", "uptime", MONITORING_READERS),

@@ -1,5 +1,6 @@
-"""Prometheus alerting API: `/api/v1/rules` for pending alerts (with the rule's `for`, for a countdown)
-and `/api/v1/alerts`.
+"""Prometheus HTTP API: the alerting API (`/api/v1/rules` for pending alerts, with the rule's `for`, for a
+countdown, and `/api/v1/alerts`) and the query API (`query`, `query_range`: instant vectors and range
+matrices as plain Python, parsed by services.prometheus_query).
 
 Pending alerts never reach Alertmanager, so this source reports them. Firing ones usually arrive
 through Alertmanager too; `include_firing=True` reports them here as well (a Prometheus without an
@@ -21,6 +22,7 @@ import httpx
 from nexus_console.domain.alert_labels import alert_from_labels
 from nexus_console.domain.alerts import Alert, AlertState, parse_rfc3339
 from nexus_console.services.http import PROMETHEUS_LIMITS, ResponseLimits, get_json
+from nexus_console.services.prometheus_query import QueryError, Sample, Series, parse_matrix, parse_vector
 
 SOURCE = "prometheus"
 
@@ -86,6 +88,53 @@ class PrometheusClient:
 
     async def alerts(self) -> list[dict[str, Any]]:
         return list((await self._get("/alerts")).get("alerts", ()))
+
+    async def query(self, promql: str, time: float | None = None) -> list[Sample]:
+        """An instant query (at `time`, epoch s; None: Prometheus's now) as samples; QueryError when
+        Prometheus refuses it ("Prometheus could not run the query '...': bad_data: ...")."""
+        params = {"query": promql} | ({"time": _epoch(time)} if time is not None else {})
+        return parse_vector(await self._query("/query", params, promql), promql)
+
+    async def query_range(self, promql: str, start: float, end: float, step: float) -> list[Series]:
+        """A range query from `start` to `end` (epoch s) every `step` s as series in time order."""
+        if step <= 0 or end < start:
+            raise QueryError(f"the query {promql!r} needs a positive step and an end after its start")
+        params = {"query": promql, "start": _epoch(start), "end": _epoch(end), "step": _epoch(step)}
+        return parse_matrix(await self._query("/query_range", params, promql), promql)
+
+    async def _query(self, path: str, params: Mapping[str, str], promql: str) -> Any:
+        try:
+            body = await get_json(
+                self.client,
+                f"{self.base_url}/api/v1{path}",
+                params=params,
+                limits=self.limits,
+                sender="Prometheus",
+                executor=self.executor,
+            )
+        except httpx.HTTPStatusError as exc:  # 400 bad_data, 422 execution, 503 timeout: the body says why
+            raise QueryError(
+                f"Prometheus could not run the query {promql!r}: {_problem(exc.response)}"
+            ) from exc
+        if not isinstance(body, dict) or body.get("status") != "success":
+            why = f"{body.get('errorType')}: {body.get('error')}" if isinstance(body, dict) else "no answer"
+            raise QueryError(f"Prometheus could not run the query {promql!r}: {why}")
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise QueryError(f"Prometheus answered the query {promql!r} without data")
+        return data
+
+
+def _epoch(seconds: float) -> str:
+    return f"{seconds:.3f}"
+
+
+def _problem(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        return f"{body.get('errorType')}: {body.get('error')}"
+    except ValueError:
+        return f"HTTP {response.status_code}"
 
 
 def alert_from_rule(rule: AlertingRule, raw: Mapping[str, Any]) -> Alert:

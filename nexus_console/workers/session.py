@@ -2,7 +2,8 @@
 order. app.py builds it after login; the main window and every pane receive it and register nothing.
 
 The order, written once:
-  build   tasks, poller registry, `me`, Health sources, the analytics sources and the reports (analysts,
+  build   tasks, poller registry, `me`, Health sources, the infrastructure sources (monitoring readers;
+          a poller only when the profile has Prometheus), the analytics sources and the reports (analysts,
           finance and admins), the uptime recording (reads the probes), alert runtime (reads the Health
           documents), the security feed (analysts and admins; its detections go into the alert queue),
           incident runtime (admins and analysts; reads the alert history), the security actions (read the
@@ -57,6 +58,7 @@ from nexus_console.services.gc_steward import FREEZE_EVERY_S, GcSteward
 from nexus_console.services.health_sources import HealthSources, HealthSourceSettings
 from nexus_console.services.heartbeat import HEARTBEAT_INTERVAL_S, Heartbeat
 from nexus_console.services.incident_runtime import IncidentRuntime, IncidentSettings
+from nexus_console.services.infra_sources import InfraSettings, InfraSources
 from nexus_console.services.keychain import Keychain
 from nexus_console.services.polling import JSON_CODEC, Poller, PollerRegistry
 from nexus_console.services.profiles import Profile, data_dir
@@ -83,6 +85,7 @@ class SessionSettings:
     """Intervals, timeouts and file locations of the session's runtimes (tests make them fast)."""
 
     health: HealthSourceSettings = field(default_factory=HealthSourceSettings)
+    infra: InfraSettings = field(default_factory=InfraSettings)
     alerts: AlertSourceSettings = field(default_factory=AlertSourceSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
@@ -130,6 +133,9 @@ class ConsoleSession:
         )
         self.health = HealthSources(self.registry, api, estate_http, executor, settings.health)
         self.me_source.host = self.health.api_host  # woken with the API's other sources when it returns
+        self.infrastructure: InfraSources | None = None
+        if me.may_access(MONITORING_READERS):
+            self.infrastructure = InfraSources(self.registry, profile, estate_http, executor, settings.infra)
         self.exports = Exports(executor)
         self.analytics: AnalyticsSources | None = None
         self.reports: ReportRuntime | None = None

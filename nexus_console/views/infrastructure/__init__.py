@@ -1,0 +1,1 @@
+"""The Infrastructure pane: hosts from Prometheus (node exporter metrics) and the scaling triggers."""
