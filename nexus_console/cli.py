@@ -1,5 +1,5 @@
 """`nexus-console`: the console, or one of its commands without a window (`incident …`, `report …`,
-`compliance …`), which start without loading the window's code."""
+`compliance …`, `database password …`), which start without loading the window's code."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nexus_console.report_cli import main as report_main
 
         return report_main(arguments[1:])
+    if arguments[:1] == ["database"]:
+        from nexus_console.database_cli import main as database_main
+
+        return database_main(arguments[1:])
     if arguments[:1] == ["compliance"]:
         from nexus_console.compliance_cli import main as compliance_main
 

@@ -27,6 +27,18 @@ class CommandError(Exception):
         self.code = code
 
 
+async def store_secret(profile: Profile, key: str, secret: str, what: str) -> str:
+    """Keep one secret of the profile in the OS keychain (never a file or an argument); the sentence to
+    print, or CommandError REFUSED when there is no keychain to keep it in."""
+    keychain = Keychain(profile.keychain_service)
+    await keychain.set(key, secret)
+    if keychain.problem:
+        raise CommandError(
+            f"The keychain is not available ({keychain.problem}); nothing was stored.", REFUSED
+        )
+    return f"Stored {what} in the keychain."
+
+
 @dataclass(frozen=True, slots=True)
 class SignedIn:
     api: NexusClient

@@ -34,10 +34,10 @@ from nexus_console.headless import (
     CommandError,
     pdf_renderer,
     signed_in,
+    store_secret,
 )
 from nexus_console.services.api_client import PermissionDenied
 from nexus_console.services.http.errors import FetchError
-from nexus_console.services.keychain import Keychain
 from nexus_console.services.profiles import ProfileError, ProfileStore
 from nexus_console.services.report_mail import smtp_password_key
 from nexus_console.services.report_runner import ReportRunError, run_report
@@ -118,13 +118,10 @@ async def store_smtp_password(args: argparse.Namespace, password: str) -> str:
         raise CommandError(
             f"Profile {profile.name!r} has no SMTP login (smtp.username) to store a password for.", USAGE
         )
-    keychain = Keychain(profile.keychain_service)
-    await keychain.set(smtp_password_key(profile.smtp.username), password)
-    if keychain.problem:
-        raise CommandError(
-            f"The keychain is not available ({keychain.problem}); nothing was stored.", REFUSED
-        )
-    return f"Stored the SMTP password of {profile.smtp.username} in the keychain."
+    username = profile.smtp.username
+    return await store_secret(
+        profile, smtp_password_key(username), password, f"the SMTP password of {username}"
+    )
 
 
 def main(argv: Sequence[str]) -> int:

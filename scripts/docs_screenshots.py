@@ -85,6 +85,7 @@ async def shoot(console: ConsoleApp, out: Path, settle_s: float, size: tuple[int
         await security_shots(window, out)
         await compliance_shots(window, out)
         await database_shots(window, out)
+        await infrastructure_shots(window, out)
         await wall_shots(console, out)
     finally:
         console.request_quit(0)
@@ -299,6 +300,16 @@ async def database_shots(window: Any, out: Path) -> None:
     await settle(1)
     save(window, out / "database-statements.png")
     pane.details.setCurrentIndex(0)
+
+
+async def infrastructure_shots(window: Any, out: Path) -> None:
+    """The hosts Prometheus knows (the demo stack's node exporter when it runs) with their triggers."""
+    pane = window.show_pane("Infrastructure")
+    deadline = time.monotonic() + 30
+    while pane.snapshot is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    await settle(3)
+    save(window, out / "infrastructure.png")
 
 
 async def wall_shots(console: ConsoleApp, out: Path) -> None:

@@ -80,12 +80,13 @@ class Profile:
             if any(dsn_has_password(dsn) for dsn in dsns):
                 raise ProfileError(
                     f"profile {self.name!r}: replica {replica!r} DSN contains a password; "
-                    "remove it, the console asks for it and keeps it in the keychain"
+                    f"remove it and run `nexus-console database password {replica}` to keep it in the "
+                    "keychain"
                 )
         if self.monitoring_dsn and dsn_has_password(self.monitoring_dsn):
             raise ProfileError(
                 f"profile {self.name!r}: monitoring_dsn contains a password; "
-                "remove it, the console keeps it in the keychain"
+                "remove it and run `nexus-console database password monitoring` to keep it in the keychain"
             )
 
 

@@ -104,7 +104,12 @@ def role_tokens(refserver_session: RefServer) -> dict[str, str]:
     return {role: login(refserver_session.base_url, role)["access_token"] for role in ROLES}
 
 
-@pytest.mark.parametrize("method,path,allowed", ROUTES_AND_ALLOWED_ROLES, ids=lambda v: str(v))
+def _case_id(value: object) -> str:
+    """Roles sorted: a set's order changes with the process, and parallel workers must agree on ids."""
+    return ",".join(sorted(value)) if isinstance(value, set | frozenset) else str(value)
+
+
+@pytest.mark.parametrize("method,path,allowed", ROUTES_AND_ALLOWED_ROLES, ids=_case_id)
 def test_role_matrix(
     refserver_session: RefServer, role_tokens: dict[str, str], method: str, path: str, allowed: set[str]
 ) -> None:
