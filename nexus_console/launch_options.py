@@ -86,6 +86,9 @@ def default_pane_types() -> list[LazyPane]:
     return [
         LazyPane(f"{views}.health.pane", "HealthPane", "Health", "health", MONITORING_READERS),
         LazyPane(f"{views}.status.pane", "StatusPane", "Status", "status", MONITORING_READERS),
+        LazyPane(f"{views}.alerts.pane", "AlertsPane", "Alerts", "alerts", ALERT_READERS),
+        LazyPane(f"{views}.incidents.pane", "IncidentsPane", "Incidents", "incidents", INCIDENT_WRITERS),
+        LazyPane(f"{views}.uptime.pane", "UptimePane", "Uptime", "uptime", MONITORING_READERS),
         LazyPane(
             f"{views}.infrastructure.pane",
             "InfrastructurePane",
@@ -93,12 +96,9 @@ def default_pane_types() -> list[LazyPane]:
             "infrastructure",
             MONITORING_READERS,
         ),
-        LazyPane(f"{views}.alerts.pane", "AlertsPane", "Alerts", "alerts", ALERT_READERS),
-        LazyPane(f"{views}.incidents.pane", "IncidentsPane", "Incidents", "incidents", INCIDENT_WRITERS),
-        LazyPane(f"{views}.uptime.pane", "UptimePane", "Uptime", "uptime", MONITORING_READERS),
+        LazyPane(f"{views}.database.pane", "DatabasePane", "Database", "database", MONITORING_READERS),
         LazyPane(f"{views}.analytics.pane", "AnalyticsPane", "Analytics", "analytics", ANALYTICS_READERS),
         LazyPane(f"{views}.security.pane", "SecurityPane", "Security", "security", SECURITY_READERS),
-        LazyPane(f"{views}.database.pane", "DatabasePane", "Database", "database", MONITORING_READERS),
         LazyPane(
             f"{views}.compliance.pane", "CompliancePane", "Compliance", "compliance", COMPLIANCE_READERS
         ),

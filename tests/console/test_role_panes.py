@@ -20,6 +20,8 @@ PANES_BY_ROLE = {
         "Alerts",
         "Incidents",
         "Uptime",
+        "Infrastructure",
+        "Database",
         "Analytics",
         "Security",
         "Compliance",
@@ -28,9 +30,20 @@ PANES_BY_ROLE = {
         "Audit",
     ],
     "moderator": ["Alerts", "Admin", "Action queue"],
-    "finance": ["Health", "Status", "Uptime", "Analytics"],
-    "analyst": ["Health", "Status", "Alerts", "Incidents", "Uptime", "Analytics", "Security", "Compliance"],
-    "viewer": ["Health", "Status", "Alerts", "Uptime"],
+    "finance": ["Health", "Status", "Uptime", "Infrastructure", "Database", "Analytics"],
+    "analyst": [
+        "Health",
+        "Status",
+        "Alerts",
+        "Incidents",
+        "Uptime",
+        "Infrastructure",
+        "Database",
+        "Analytics",
+        "Security",
+        "Compliance",
+    ],
+    "viewer": ["Health", "Status", "Alerts", "Uptime", "Infrastructure", "Database"],
 }
 
 
