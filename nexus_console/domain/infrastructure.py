@@ -312,9 +312,11 @@ def build_snapshot(answers: InfraAnswers, *, prometheus_url: str, evaluated_at: 
         fill_s = fill.get((_instance(sample), mount))
         filling = fill_s if fill_s is not None and math.isfinite(fill_s) and fill_s > 0 else None
         filesystems.setdefault(_instance(sample), []).append(Filesystem(mount, fstype, sample.value, filling))
-    names = (
-        set(per_instance["cpu_busy_pct"]) | set(up) | set(last_seen) | set(per_instance["memory_used_pct"])
-    )
+    # hosts: what reported node metrics in the window, and targets that are down (a host whose exporter
+    # never answered within the window); a live target without node metrics (Alertmanager, a service) is
+    # not a host
+    down = {name for name, value in up.items() if value != 1.0}
+    names = set(per_instance["cpu_busy_pct"]) | down | set(last_seen) | set(per_instance["memory_used_pct"])
     names.discard("")
     views = []
     for name in sorted(names):

@@ -158,10 +158,13 @@ def test_a_host_that_stopped_reporting_reads_no_data_since_never_zero() -> None:
     assert [t.state for t in down.triggers] == [
         TriggerState.NO_DATA, TriggerState.NO_DATA, TriggerState.NO_METRIC, TriggerState.NO_METRIC,
     ]  # fmt: skip
-    scrape_only = build_snapshot(
-        InfraAnswers(up=[V({"instance": "svc:8080"}, 1.0)]),
+    # a live target without node metrics (a service, Alertmanager) is not a host; a target that is down
+    # and reported nothing in the window may be one, and is listed as not reporting
+    targets = build_snapshot(
+        InfraAnswers(up=[V({"instance": "svc:8080"}, 1.0), V({"instance": "gone:9100"}, 0.0)]),
         prometheus_url="http://prom:9090", evaluated_at=END, window_s=3600, step_s=STEP,
-    ).instances[0]  # fmt: skip
-    assert scrape_only.triggers[0].text(END) == "no CPU metric for this instance"
-    assert scrape_only.cpu_busy_pct is None and scrape_only.load is None
+    ).instances  # fmt: skip
+    assert [t.instance for t in targets] == ["gone:9100"]
+    gone = targets[0]
+    assert not gone.reporting and gone.cpu_busy_pct is None and gone.load is None
     assert np.isnan(down.history.memory_used_pct[-1]) and down.history.memory_used_pct[0] == 0.0

@@ -175,7 +175,7 @@ class DatabasePane(Pane):
             self.info.setText(snapshot.note)
         readings = snapshot.readings
         self.servers.replace_items([db_tables.server_row(r) for r in readings])
-        fit_columns(self.server_view, stretch=8)
+        fit_columns(self.server_view, stretch=0)
         names = [r.server.name for r in readings]
         if self.selected not in names:
             self.selected = names[0] if names else None
