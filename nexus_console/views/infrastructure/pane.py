@@ -208,7 +208,7 @@ class InfrastructurePane(Pane):
         if snapshot is not None:
             age = format_age(max(0.0, now - snapshot.evaluated_at))
             self.info.setText(
-                f"{len(snapshot.instances)} hosts from Prometheus at {snapshot.prometheus_url}, as of "
+                f"{len(snapshot.instances)} host{'' if len(snapshot.instances) == 1 else 's'} from Prometheus at {snapshot.prometheus_url}, as of "
                 f"{format_clock(snapshot.evaluated_at)} ({age} ago)"
             )
         elif status is not None and status.error and self.session.infrastructure is not None:
