@@ -207,9 +207,10 @@ class InfrastructurePane(Pane):
         snapshot = self.snapshot
         if snapshot is not None:
             age = format_age(max(0.0, now - snapshot.evaluated_at))
+            count = len(snapshot.instances)
             self.info.setText(
-                f"{len(snapshot.instances)} host{'' if len(snapshot.instances) == 1 else 's'} from Prometheus at {snapshot.prometheus_url}, as of "
-                f"{format_clock(snapshot.evaluated_at)} ({age} ago)"
+                f"{count} host{'' if count == 1 else 's'} from Prometheus at {snapshot.prometheus_url}, "
+                f"as of {format_clock(snapshot.evaluated_at)} ({age} ago)"
             )
         elif status is not None and status.error and self.session.infrastructure is not None:
             self.info.setText(f"Could not read the hosts from Prometheus: {status.error}")
