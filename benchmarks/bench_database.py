@@ -91,7 +91,7 @@ class Measurement:
             try:
                 self.load["refresh"] = os.getloadavg()[0]
                 self.refresh_ms = await self._refreshes(monitor, pane, REFRESHES)
-                self.fresh_ms = await self._fresh_refreshes(profile, keychain, settings, REFRESHES // 2)
+                self.fresh_ms = await self._fresh_refreshes(profile, keychain, settings, pane, REFRESHES // 2)
                 self.load["locks"] = os.getloadavg()[0]
                 holders = self._hold_locks()
                 try:
@@ -130,7 +130,11 @@ class Measurement:
             await asyncio.sleep(0.05)
         return figures
 
-    async def _fresh_refreshes(self, profile: Any, keychain: Any, settings: Any, count: int) -> list[float]:
+    async def _fresh_refreshes(
+        self, profile: Any, keychain: Any, settings: Any, pane: Any, count: int
+    ) -> list[float]:
+        from PySide6.QtWidgets import QApplication
+
         from nexus_console.services.db_monitor import DatabaseMonitor
 
         figures = []
@@ -138,10 +142,13 @@ class Measurement:
             monitor = DatabaseMonitor(profile, keychain, settings)
             started = time.perf_counter()
             try:
-                await monitor.poll()
+                pane.show_snapshot(await monitor.poll())
+                pane.repaint()
+                QApplication.processEvents()
                 figures.append((time.perf_counter() - started) * 1000)
             finally:
                 await monitor.aclose()
+            await asyncio.sleep(0.05)
         return figures
 
     def _hold_locks(self) -> list[psycopg.Connection]:
