@@ -30,6 +30,7 @@ from nexus_console.services.http import build_estate_client, get_directly
 from nexus_console.services.polling import Poller
 from nexus_console.services.probe_sweep import sweep_estate
 from nexus_console.services.profiles import Profile, ProfileBook, ProfileStore, TlsSettings
+from tests.support.secret_service import store_refresh_token
 
 LATENCY_MS = 50.0
 FAN_OUT_LIMIT = 64
@@ -162,28 +163,6 @@ def private_keyring(base: Path) -> Iterator[str]:
         bus.stdout.close()
 
 
-def _store_refresh_token(address: str, service: str, token: str) -> None:
-    from keyring.backends import SecretService
-
-    previous = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
-    os.environ["DBUS_SESSION_BUS_ADDRESS"] = address
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                SecretService.Keyring().set_password(service, "refresh-token", token)
-                return
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-    finally:
-        if previous is None:
-            os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
-        else:
-            os.environ["DBUS_SESSION_BUS_ADDRESS"] = previous
-
-
 def _first_frame_row(base: Path) -> dict[str, Any]:
     async def start_server() -> tuple[DemoServer, str]:
         server = DemoServer(base / "server-frame", scenario="default")
@@ -201,7 +180,7 @@ def _first_frame_row(base: Path) -> dict[str, Any]:
                         f"{base_url}/auth/login",
                         json={"email": "admin@nexus.test", "password": DEMO_PASSWORD},
                     ).json()
-                _store_refresh_token(address, "nexus-console:bench", tokens["refresh_token"])
+                store_refresh_token(address, "nexus-console:bench", tokens["refresh_token"])
                 env = dict(os.environ, QT_QPA_PLATFORM="offscreen", DBUS_SESSION_BUS_ADDRESS=address)
                 started = time.time()
                 result = subprocess.run(

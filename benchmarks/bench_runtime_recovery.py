@@ -25,11 +25,12 @@ from typing import Any
 
 import httpx
 
-from benchmarks.bench_runtime import _store_refresh_token, isolated_dirs, private_keyring
+from benchmarks.bench_runtime import isolated_dirs, private_keyring
 from nexus_console.services.demo_server import DEMO_PASSWORD
 from nexus_console.services.health_sources import HealthSourceSettings
 from nexus_console.services.profiles import Profile, ProfileBook, ProfileStore
 from nexus_console.workers.session import ME_INTERVAL_S
+from tests.support.secret_service import store_refresh_token
 
 CYCLES = 5
 DOWN_S = 6.0  # long enough for every 5 s source to have failed once
@@ -192,7 +193,7 @@ def _recovery_rows(base: Path) -> list[dict[str, Any]]:
                 tokens = client.post(
                     f"{base_url}/auth/login", json={"email": "admin@nexus.test", "password": DEMO_PASSWORD}
                 ).json()
-            _store_refresh_token(address, "nexus-console:bench", tokens["refresh_token"])
+            store_refresh_token(address, "nexus-console:bench", tokens["refresh_token"])
             env = dict(
                 os.environ,
                 QT_QPA_PLATFORM="offscreen",

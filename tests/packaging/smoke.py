@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import re
 import shutil
 import struct
@@ -35,6 +34,7 @@ import httpx
 from nexus_console import __version__
 from nexus_console.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD
 from tests.support.refserver import SESSION_PIDS, RefServer
+from tests.support.secret_service import store_refresh_token
 from tests.support.xvfb import Xvfb
 
 PROFILE = "smoke"
@@ -85,25 +85,7 @@ class SmokeStack:
             )
             response.raise_for_status()
             token = response.json()["refresh_token"]
-        from keyring.backends import SecretService
-
-        previous = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
-        os.environ["DBUS_SESSION_BUS_ADDRESS"] = self.bus_address
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    SecretService.Keyring().set_password(KEYCHAIN_SERVICE, "refresh-token", token)
-                    return
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
-        finally:
-            if previous is None:
-                os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
-            else:
-                os.environ["DBUS_SESSION_BUS_ADDRESS"] = previous
+        store_refresh_token(self.bus_address, KEYCHAIN_SERVICE, token)
 
 
 def _stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:

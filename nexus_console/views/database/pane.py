@@ -122,44 +122,54 @@ class DatabasePane(Pane):
             layout.addWidget(_titled(title, self._table(name, columns)), 1)
         return tab
 
-    def _sessions_tab(self) -> QWidget:
+    def _side_by_side(
+        self, tables: tuple[tuple[str | QLabel, str, tuple[str, ...]], ...], note: QLabel | None = None
+    ) -> QWidget:
+        """A tab of two tables side by side, `(title, name, columns)` each, under an optional note."""
         split = QSplitter()
+        for title, name, columns in tables:
+            split.addWidget(_titled(title, self._table(name, columns)))
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        if note is not None:
+            note.setWordWrap(True)
+            layout.addWidget(note)
+        layout.addWidget(split, 1)
+        return tab
+
+    def _sessions_tab(self) -> QWidget:
         self.chains_title = QLabel("<b>Who blocks whom</b>")
         self.backends_title = QLabel(
             f"<b>Idle in a transaction, or running longer than {self.slow_s:.0f} s</b>"
         )
-        split.addWidget(_titled(self.chains_title, self._table("chains", db_tables.CHAIN_COLUMNS)))
-        split.addWidget(_titled(self.backends_title, self._table("backends", db_tables.BACKEND_COLUMNS)))
-        return split
+        return self._side_by_side(
+            (
+                (self.chains_title, "chains", db_tables.CHAIN_COLUMNS),
+                (self.backends_title, "backends", db_tables.BACKEND_COLUMNS),
+            )
+        )
 
     def _statements_tab(self) -> QWidget:
         self.statements_note = QLabel()
         self.statements_note.setObjectName("databaseStatementsNote")
-        self.statements_note.setWordWrap(True)
         self.statements_note.hide()
-        split = QSplitter()
-        split.addWidget(_titled("Slowest (mean time)", self._table("slowest", db_tables.STATEMENT_COLUMNS)))
-        split.addWidget(
-            _titled("Most expensive (total time)", self._table("expensive", db_tables.STATEMENT_COLUMNS))
+        return self._side_by_side(
+            (
+                ("Slowest (mean time)", "slowest", db_tables.STATEMENT_COLUMNS),
+                ("Most expensive (total time)", "expensive", db_tables.STATEMENT_COLUMNS),
+            ),
+            self.statements_note,
         )
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        layout.addWidget(self.statements_note)
-        layout.addWidget(split, 1)
-        return tab
 
     def _locks_tab(self) -> QWidget:
         self.lock_totals.setObjectName("databaseLockTotals")
-        split = QSplitter()
-        split.addWidget(_titled("By type and mode", self._table("lock_modes", db_tables.LOCK_MODE_COLUMNS)))
-        split.addWidget(
-            _titled("Most locked relations", self._table("lock_relations", db_tables.LOCK_RELATION_COLUMNS))
+        return self._side_by_side(
+            (
+                ("By type and mode", "lock_modes", db_tables.LOCK_MODE_COLUMNS),
+                ("Most locked relations", "lock_relations", db_tables.LOCK_RELATION_COLUMNS),
+            ),
+            self.lock_totals,
         )
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        layout.addWidget(self.lock_totals)
-        layout.addWidget(split, 1)
-        return tab
 
     # ---- data ------------------------------------------------------------------------------------
 
