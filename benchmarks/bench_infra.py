@@ -18,7 +18,6 @@ import math
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from tests.support.infra_stack import wait_until_ok
+from tests.support.prometheus_stack import free_port
 
 INSTANCES = 50
 WINDOW_S = 3600
@@ -114,29 +116,6 @@ def openmetrics(now: float, seed: int = 11) -> str:
     return "\n".join(out) + "\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    with httpx.Client(timeout=1.0, trust_env=False) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {proc.returncode}")
-            try:
-                if client.get(url).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready")
-
-
 async def _refreshes(prometheus_url: str) -> list[float]:
     import httpx
 
@@ -190,7 +169,7 @@ def run() -> list[dict]:
         source.unlink()
         config = root / "prometheus.yml"
         config.write_text("global: {scrape_interval: 15s, evaluation_interval: 15s}\n")
-        port = _free_port()
+        port = free_port()
         with (root / "prometheus.log").open("wb") as log:
             proc = subprocess.Popen(
                 ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
@@ -198,7 +177,7 @@ def run() -> list[dict]:
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         try:
-            _wait_ready(f"http://127.0.0.1:{port}/-/ready", proc)
+            wait_until_ok(f"http://127.0.0.1:{port}/-/ready", time.monotonic() + 60, process=proc)
             timings = asyncio.run(_refreshes(f"http://127.0.0.1:{port}"))
         finally:
             proc.send_signal(signal.SIGTERM)

@@ -55,8 +55,9 @@ class PrometheusClient:
         self.limits = limits
         self.executor = executor  # large answers are parsed there (None: the HTTP package's small pool)
 
-    async def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        body = await get_json(
+    async def _body(self, path: str, params: Mapping[str, str] | None) -> Any:
+        """The JSON answer of `/api/v1{path}`, read within the response limits."""
+        return await get_json(
             self.client,
             f"{self.base_url}/api/v1{path}",
             params=params,
@@ -64,6 +65,9 @@ class PrometheusClient:
             sender="Prometheus",
             executor=self.executor,
         )
+
+    async def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        body = await self._body(path, params)
         if body.get("status") != "success":
             raise ValueError(f"Prometheus {path}: {body.get('errorType')}: {body.get('error')}")
         return body["data"]
@@ -104,14 +108,7 @@ class PrometheusClient:
 
     async def _query(self, path: str, params: Mapping[str, str], promql: str) -> Any:
         try:
-            body = await get_json(
-                self.client,
-                f"{self.base_url}/api/v1{path}",
-                params=params,
-                limits=self.limits,
-                sender="Prometheus",
-                executor=self.executor,
-            )
+            body = await self._body(path, params)
         except httpx.HTTPStatusError as exc:  # 400 bad_data, 422 execution, 503 timeout: the body says why
             raise QueryError(
                 f"Prometheus could not run the query {promql!r}: {_problem(exc.response)}"

@@ -77,15 +77,7 @@ class NodeFleet:
             raise
 
     def _wait_ready(self, url: str, deadline: float) -> None:
-        with httpx.Client(timeout=1.0, trust_env=False) as client:
-            while time.monotonic() < deadline:
-                try:
-                    if client.get(url).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-        raise RuntimeError(f"{url} did not answer within the time allowed; see {self.directory}/*.log")
+        wait_until_ok(url, deadline, where=f"see {self.directory}/*.log")
 
     def stop_exporter(self, index: int) -> None:
         _end(self.exporters[index])
@@ -110,3 +102,20 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
             proc.wait(5)
     SESSION_PIDS.discard(proc.pid)
+
+
+def wait_until_ok(
+    url: str, deadline: float, *, process: subprocess.Popen[bytes] | None = None, where: str = ""
+) -> None:
+    """Until `url` answers 200 (monotonic `deadline`); RuntimeError when `process` exits or time runs out."""
+    with httpx.Client(timeout=1.0, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"the process serving {url} exited with {process.returncode}")
+            try:
+                if client.get(url).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within the time allowed; {where}".rstrip("; "))
