@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Column, Engine, Table, func, select
 
 from nexus_refserver.databases import Databases, as_utc, rfc3339
-from nexus_refserver.schema import search_queries, sync_sessions
+from nexus_refserver.schema import audit_log, contents, products, search_queries, sync_sessions
 from nexus_refserver.schema_compliance import CONSENT_PURPOSES, consent_changes, data_subject_requests
 from nexus_refserver.schema_security import api_access, login_attempts
 
@@ -121,3 +121,53 @@ def retention_checks(dbs: Databases, now: datetime) -> dict[str, Any]:
             }
         )
     return {"checks": checks}
+
+
+MODERATION_WINDOW_DAYS = 30
+# what is moderated, where, and the statuses in which a flagged item still waits for a moderator
+MODERATED = (
+    ("product", products, "marketplace", ("pending", "approved")),
+    ("content", contents, "workstation", ("published",)),
+)
+
+
+def moderation_summary(dbs: Databases, now: datetime) -> dict[str, Any]:
+    """Per moderated kind (products, content): flagged items still waiting for a decision, the oldest of
+    them, the commonest flag reasons and the items by status; and the moderators' decisions of the last
+    MODERATION_WINDOW_DAYS days from the audit log, by kind and action."""
+    kinds = []
+    for kind, table, database, waiting in MODERATED:
+        t = table.c
+        flagged_waiting = t.flagged.is_(True) & t.status.in_(waiting)
+        with getattr(dbs, database).connect() as conn:
+            open_count, oldest = conn.execute(
+                select(func.count(), func.min(t.created_at)).where(flagged_waiting)
+            ).one()
+            reasons = conn.execute(
+                select(t.flag_reason, func.count().label("n"))
+                .where(t.flagged.is_(True))
+                .group_by(t.flag_reason)
+                .order_by(func.count().desc(), t.flag_reason)
+                .limit(5)
+            ).all()
+            statuses = conn.execute(select(t.status, func.count()).group_by(t.status)).all()
+        kinds.append(
+            {
+                "kind": kind,
+                "flagged_waiting": int(open_count),
+                "oldest_flagged_created_at": rfc3339(as_utc(oldest)) if oldest is not None else None,
+                "reasons": [{"reason": r.flag_reason or "unspecified", "count": int(r.n)} for r in reasons],
+                "by_status": {str(status): int(count) for status, count in statuses},
+            }
+        )
+    a = audit_log.c
+    since = now - timedelta(days=MODERATION_WINDOW_DAYS)
+    with dbs.nexus.connect() as conn:
+        decided = conn.execute(
+            select(a.entity_type, a.action, func.count().label("n"))
+            .where(a.entity_type.in_([kind for kind, *_ in MODERATED]), a.at >= since)
+            .group_by(a.entity_type, a.action)
+            .order_by(a.entity_type, a.action)
+        ).all()
+    decisions = [{"kind": row.entity_type, "action": row.action, "count": int(row.n)} for row in decided]
+    return {"generated_at": rfc3339(now), "kinds": kinds, "decisions_30d": decisions}

@@ -1,6 +1,6 @@
-"""The Compliance pane's figures from the API (`/compliance/dsar|consents|retention`) as tables: the
-data-subject request register with its clocks (`domain.dsar`), consent by purpose, and the retention
-policy's checks (rows kept longer than the policy allows). Pure: no I/O, no Qt."""
+"""The Compliance pane's figures from the API (`/compliance/dsar|consents|retention|moderation`) as tables:
+the data-subject request register with its clocks (`domain.dsar`), consent by purpose, the retention
+policy's checks (rows kept longer than the policy allows) and content moderation. Pure: no I/O, no Qt."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from nexus_console.domain.dsar import DataSubjectRequest, register
 
 DSAR_COLUMNS = ("#", "Kind", "Subject", "Received", "Status", "Clock")
 RETENTION_COLUMNS = ("Column", "Keep (days)", "Older rows", "Oldest", "Result")
+MODERATION_COLUMNS = ("Moderated", "Flagged, waiting", "Oldest waiting since", "Commonest flags", "By status")
+MODERATED_NAMES = {"product": "Marketplace products", "content": "Workstation content"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +99,28 @@ def retention_table(checks: Sequence[RetentionCheck]) -> DataTable:
         for c in checks
     )
     return DataTable("Retention checks", RETENTION_COLUMNS, rows)
+
+
+def moderation_table(body: Mapping[str, Any]) -> DataTable:
+    """Per moderated kind: flagged items waiting for a moderator, since when, why they were flagged, and
+    every item by status."""
+    rows = tuple(
+        (
+            MODERATED_NAMES.get(str(k["kind"]), str(k["kind"])),
+            int(k["flagged_waiting"]),
+            str(k["oldest_flagged_created_at"] or "—")[:10],
+            ", ".join(f"{r['reason']} {int(r['count']):,}" for r in k["reasons"]) or "—",
+            ", ".join(f"{status} {int(count):,}" for status, count in sorted(k["by_status"].items())),
+        )
+        for k in body["kinds"]
+    )
+    return DataTable("Content moderation", MODERATION_COLUMNS, rows)
+
+
+def moderation_decisions(body: Mapping[str, Any]) -> str:
+    """The moderators' decisions of the last 30 days in a sentence."""
+    decisions: Sequence[Mapping[str, Any]] = body.get("decisions_30d", ())
+    if not decisions:
+        return "<b>Moderation</b> · no decisions recorded in the last 30 days"
+    parts = ", ".join(f"{int(d['count']):,} {str(d['action']).replace('.', ' ')}" for d in decisions)
+    return f"<b>Moderation</b> · decisions in the last 30 days: {parts}"

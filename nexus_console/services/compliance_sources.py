@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_console.domain.compliance import DsarRegister, consent_table, retention_checks
+from nexus_console.domain.compliance import DsarRegister, consent_table, moderation_table, retention_checks
 from nexus_console.domain.dsar import DataSubjectRequest
 from nexus_console.services.api_client import NexusClient
 from nexus_console.services.audit_trail import AuditTrail
@@ -66,6 +66,7 @@ class ComplianceSources:
             "dsar": lambda body: DsarRegister.from_json(body, _today()),
             "consents": consent_table,
             "retention": retention_checks,
+            "moderation": moderation_table,
         }
         self.documents: dict[str, Poller[dict[str, Any]]] = {}
         for name, validate in validators.items():

@@ -20,6 +20,7 @@ from nexus_refserver.api.compliance_models import (
     DataSubjectRequest,
     DsarActionRequest,
     DsarList,
+    ModerationSummary,
     RetentionReport,
 )
 from nexus_refserver.api.http import (
@@ -33,7 +34,13 @@ from nexus_refserver.api.http import (
 )
 from nexus_refserver.auth import Principal
 from nexus_refserver.compliance_data import months_after
-from nexus_refserver.compliance_query import RETENTION_POLICY, consent_summary, dsar_list, retention_checks
+from nexus_refserver.compliance_query import (
+    RETENTION_POLICY,
+    consent_summary,
+    dsar_list,
+    moderation_summary,
+    retention_checks,
+)
 from nexus_refserver.databases import Databases, as_utc
 from nexus_refserver.entity_writes import ChangeRequest, EntityTable
 from nexus_refserver.idempotency import request_fingerprint
@@ -182,4 +189,19 @@ async def consents(request: Request, _: Reader, if_none_match: IfNoneMatch = Non
 )
 async def retention(request: Request, _: Reader, if_none_match: IfNoneMatch = None) -> Response:
     result = await run_in_threadpool(retention_checks, context(request).dbs, utc_now())
+    return json_response(request, result)
+
+
+@router.get(
+    "/moderation",
+    response_model=ModerationSummary,
+    **_read(
+        "Content moderation figures",
+        "Per moderated kind (marketplace products, workstation content): flagged items still waiting for a "
+        "decision and the oldest of them, the commonest flag reasons, the items by status; and the "
+        "moderators' decisions of the last 30 days from the audit log.",
+    ),
+)
+async def moderation(request: Request, _: Reader, if_none_match: IfNoneMatch = None) -> Response:
+    result = await run_in_threadpool(moderation_summary, context(request).dbs, utc_now())
     return json_response(request, result)

@@ -71,3 +71,32 @@ class RetentionCheck(BaseModel):
 
 class RetentionReport(BaseModel):
     checks: list[RetentionCheck]
+
+
+class FlagReason(BaseModel):
+    reason: str
+    count: int
+
+
+class ModeratedKind(BaseModel):
+    kind: Literal["product", "content"]
+    flagged_waiting: int = Field(description="Flagged items still waiting for a moderator's decision.")
+    oldest_flagged_created_at: str | None = Field(
+        description="When the oldest of them was created, " + _TIME + " Null when none waits."
+    )
+    reasons: list[FlagReason] = Field(description="The five commonest flag reasons of flagged items.")
+    by_status: dict[str, int] = Field(description="Every item of the kind by status.")
+
+
+class ModerationDecisions(BaseModel):
+    kind: str
+    action: str = Field(description="The audited action, e.g. `product.reject`.")
+    count: int
+
+
+class ModerationSummary(BaseModel):
+    generated_at: str
+    kinds: list[ModeratedKind]
+    decisions_30d: list[ModerationDecisions] = Field(
+        description="The moderators' decisions of the last 30 days from the audit log, by kind and action."
+    )

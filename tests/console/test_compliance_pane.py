@@ -120,6 +120,13 @@ def test_consent_retention_pci_and_an_exported_register_that_verifies(
         assert [(row[0], row[2]) for row in pane.retention.items()] == [
             (f"{c['database']}.{c['table']}.{c['column']}", c["older_rows"]) for c in retention["checks"]
         ]
+        await wait_until(lambda: pane.moderation.rowCount() == 2, timeout_s=15)
+        moderation, _ = await session.api.get_json("/compliance/moderation")
+        assert [(row[0], row[1]) for row in pane.moderation.items()] == [
+            ("Marketplace products", moderation["kinds"][0]["flagged_waiting"]),
+            ("Workstation content", moderation["kinds"][1]["flagged_waiting"]),
+        ]
+        assert pane.moderation_line.text().startswith("<b>Moderation</b> · ")
         pane.scan()
         await wait_until(
             lambda: (

@@ -15,7 +15,7 @@ from tests.refserver.conftest import new_key
 from tests.refserver.security_support import open_db, parse_time, sql_time
 from tests.support.refserver import RefServer
 
-READS = ("/compliance/dsar", "/compliance/consents", "/compliance/retention")
+READS = ("/compliance/dsar", "/compliance/consents", "/compliance/retention", "/compliance/moderation")
 MONTH = timedelta(days=30)
 
 
@@ -225,3 +225,55 @@ def test_the_retention_check_counts_rows_older_than_each_rule(
         assert parse_time(check["oldest"]) == datetime.fromisoformat(oldest).replace(tzinfo=UTC), table
     # the generated searches reach back three years, so the policy finds some to delete
     assert checks[0]["older_rows"] > 0
+
+
+def test_the_moderation_figures_count_flagged_items_and_the_month_s_decisions(
+    api_as: Callable[[str], httpx.Client], refserver_session: RefServer
+) -> None:
+    admin = api_as("admin")
+    flagged = admin.get("/admin/products", params={"queue": "flagged", "limit": 1}).json()["items"]
+    assert flagged, "the generated marketplace has flagged products"
+    product = flagged[0]
+    decided = admin.patch(
+        f"/admin/products/{product['id']}",
+        json={"action": "remove", "reason": "counterfeit listing"},
+        headers={"If-Match": f'"v{product["version"]}"', "Idempotency-Key": new_key()},
+    )
+    assert decided.status_code == 200, decided.text
+    body = api_as("analyst").get("/compliance/moderation").json()
+    kinds = {k["kind"]: k for k in body["kinds"]}
+    for kind, database, table, waiting in (
+        ("product", "marketplace", "products", ("pending", "approved")),
+        ("content", "workstation", "contents", ("published",)),
+    ):
+        marks = ",".join("?" * len(waiting))
+        with open_db(refserver_session, database) as db:
+            count, oldest = db.execute(
+                f"SELECT count(*), min(created_at) FROM {table} WHERE flagged AND status IN ({marks})",
+                waiting,
+            ).fetchone()
+            statuses = dict(db.execute(f"SELECT status, count(*) FROM {table} GROUP BY status").fetchall())
+            reasons = db.execute(
+                f"SELECT coalesce(flag_reason, 'unspecified'), count(*) FROM {table} WHERE flagged "
+                "GROUP BY flag_reason ORDER BY count(*) DESC, flag_reason LIMIT 5"
+            ).fetchall()
+        assert kinds[kind]["flagged_waiting"] == count, kind
+        assert kinds[kind]["by_status"] == statuses, kind
+        assert [(r["reason"], r["count"]) for r in kinds[kind]["reasons"]] == [tuple(r) for r in reasons], (
+            kind
+        )
+        if oldest is not None:
+            assert parse_time(kinds[kind]["oldest_flagged_created_at"]) == datetime.fromisoformat(
+                oldest
+            ).replace(tzinfo=UTC)
+    with open_db(refserver_session, "nexus") as db:
+        month_ago = sql_time(datetime.now(UTC) - timedelta(days=30))
+        expected = db.execute(
+            "SELECT entity_type, action, count(*) FROM audit_log WHERE entity_type IN ('product', 'content') "
+            "AND at >= ? GROUP BY entity_type, action ORDER BY entity_type, action",
+            (month_ago,),
+        ).fetchall()
+    assert [(d["kind"], d["action"], d["count"]) for d in body["decisions_30d"]] == [
+        tuple(r) for r in expected
+    ]
+    assert any(d["action"] == "product.remove" and d["count"] >= 1 for d in body["decisions_30d"])

@@ -31,10 +31,13 @@ from nexus_console.domain.analytics import DataTable
 from nexus_console.domain.auth import COMPLIANCE_READERS
 from nexus_console.domain.compliance import (
     DSAR_COLUMNS,
+    MODERATION_COLUMNS,
     RETENTION_COLUMNS,
     DsarRegister,
     consent_changes,
     consent_table,
+    moderation_decisions,
+    moderation_table,
     retention_checks,
     retention_table,
 )
@@ -126,6 +129,11 @@ class CompliancePane(Pane):
         self.consent_view.setMaximumHeight(24 + 22 * 5)  # a row a purpose
         self.retention = FlaggedModel(RETENTION_COLUMNS, 4, ("rows past",))
         self.retention_view = row_table(self.retention, "retentionTable")
+        # moderation
+        self.moderation_line = QLabel("<b>Moderation</b>")
+        self.moderation_line.setWordWrap(True)
+        self.moderation = DataTableModel(MODERATION_COLUMNS)
+        self.moderation_view = row_table(self.moderation, "moderationTable")
         # PCI
         self.scan_button = QPushButton("Scan the replicas for card numbers")
         self.scan_button.clicked.connect(self.scan)
@@ -170,6 +178,7 @@ class CompliancePane(Pane):
         retention_title = QLabel("<b>Retention checks</b> (rows kept longer than the policy allows)")
         consent_page = _page(self.consent_line, self.consent_view, retention_title, self.retention_view)
         self.tabs.addTab(consent_page, "Consent and retention")
+        self.tabs.addTab(_page(self.moderation_line, self.moderation_view), "Moderation")
         scan_row = QHBoxLayout()
         scan_row.addWidget(self.scan_button)
         scan_row.addWidget(self.scan_result, 1)
@@ -206,6 +215,9 @@ class CompliancePane(Pane):
         elif name == "retention":
             checks = retention_table(retention_checks(good.value))
             self._show_table(self.retention, self.retention_view, checks, stretch=0)
+        elif name == "moderation":
+            self._show_table(self.moderation, self.moderation_view, moderation_table(good.value), stretch=3)
+            self.moderation_line.setText(moderation_decisions(good.value))
 
     def _show_table(self, model: DataTableModel, view: Any, table: DataTable, *, stretch: int) -> None:
         model.replace_items(list(table.rows))
