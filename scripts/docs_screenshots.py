@@ -282,6 +282,9 @@ async def compliance_shots(window: Any, out: Path) -> None:
     pane.tabs.setCurrentIndex(1)
     await settle(2)
     save(window, out / "compliance-consent.png")
+    pane.tabs.setCurrentIndex(2)
+    await settle(1)
+    save(window, out / "compliance-moderation.png")
     pane.tabs.setCurrentIndex(0)
 
 

@@ -198,7 +198,9 @@ def test_a_stopped_exporter_reads_no_data_since_and_the_picture_stays_when_prome
                     assert time.monotonic() < deadline, cell(pane, stopped, "State")
                 view = sources.poller.status.last_good.value.instance(stopped)  # type: ignore[union-attr]
                 assert view is not None and view.last_sample_at is not None
-                assert stopped_at - 10 <= view.last_sample_at <= stopped_at + 1
+                # the last scrape may land just after the stop is asked for, and Prometheus marks the
+                # series stale only at the next failed scrape (1 s): a few seconds' allowance
+                assert stopped_at - 10 <= view.last_sample_at <= stopped_at + 3
                 for column in ("CPU", "Memory", "Fullest filesystem", "Load 1 / 5 / 15"):
                     assert cell(pane, stopped, column) == "—", column
                 assert cell(pane, fleet.instance(0), "State") == "up"

@@ -183,6 +183,11 @@ class DatabasePane(Pane):
         self.snapshot = snapshot
         if snapshot.note:
             self.info.setText(snapshot.note)
+        if snapshot.note and self.body.isVisibleTo(self):
+            self.body.hide()  # the sentence, not an empty table and blank charts
+            layout = self.layout()
+            if isinstance(layout, QVBoxLayout):
+                layout.addStretch(1)
         readings = snapshot.readings
         self.servers.replace_items([db_tables.server_row(r) for r in readings])
         fit_columns(self.server_view, stretch=0)

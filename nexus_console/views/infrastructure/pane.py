@@ -109,6 +109,8 @@ class InfrastructurePane(Pane):
         if sources is None or sources.poller is None:
             reason = sources.unavailable if sources is not None else None
             self.info.setText(reason or "This account may not read the infrastructure metrics.")
+            self.body.hide()  # the sentence, not an empty table and blank charts
+            layout.addStretch(1)
         else:
             self.watch(sources.poller, self.set_status)
         self.every(1000, self._tick)
