@@ -26,6 +26,7 @@ from tests.support.refserver import RefServer
 from tests.support.session import console_session
 
 INTERVAL_S = 2.0
+WRITE_AND_READ_S = 1.5  # the server writes events every 0.5 s; reading a poll's pages takes the rest
 FAST = SessionSettings(security=SecuritySettings(interval_s=INTERVAL_S))
 # the attack, its rule, and what the detection is keyed by in the attack's actors
 ATTACKS = (
@@ -81,8 +82,9 @@ def test_each_attack_is_detected_by_its_rule_with_its_evidence_and_benign_traffi
                 """The rule's alerts about this attack's address, account or client."""
                 return [a for a in security_alerts(session) if a.name == rule and _keyed_by(a, actors)]
 
-            # the attack's events are written within its (compressed) duration; two polls find it
-            await wait_until(lambda: bool(detected()), timeout_s=ends_in + 2 * INTERVAL_S + 15)
+            # the attack's events are written within its (compressed) duration and half a second (the
+            # server's write tick); two polls find it, and a poll of a page of events takes under a second
+            await wait_until(lambda: bool(detected()), timeout_s=ends_in + 2 * INTERVAL_S + WRITE_AND_READ_S)
             alert = detected()[0]
             assert alert.description.startswith("Evidence:\n") and alert.runbook == "runbooks/security.md"
             detection = feed.detection(alert.fingerprint)
