@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nexus_console.domain.analytics import DataTable
+from nexus_console.domain.units import duration_text
 
 FUNNELS = {
     "registration": "Registration",
@@ -21,22 +22,6 @@ GRAINS = {"day": "Daily", "week": "Weekly", "month": "Monthly", "quarter": "Quar
 MAX_COHORTS = {"day": 366, "week": 52, "month": 12, "quarter": 4}  # the server keeps a year of activity
 BREAKDOWNS = {"country": "Country", "acquisition_source": "Acquisition source", "age_band": "Age"}
 MODES = {"on": "on", "on_or_after": "on or after"}
-
-
-def duration_text(seconds: float | None) -> str:
-    """'45 s', '12 min', '3 h 20 min', '2 d 4 h'; '—' for nothing."""
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    minutes = seconds / 60
-    if minutes < 60:
-        return f"{minutes:.0f} min"
-    hours, rest = divmod(int(minutes), 60)
-    if hours < 24:
-        return f"{hours} h {rest} min" if rest else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def parse_step_windows(text: str) -> tuple[int, ...]:

@@ -13,6 +13,7 @@ from nexus_console.domain.db_health import (
     Statement,
 )
 from nexus_console.domain.freshness import format_age
+from nexus_console.domain.units import size_text
 
 Row = tuple[object, ...]
 
@@ -35,16 +36,6 @@ REPLICATION_COLUMNS = ("Standby", "Client", "State", "Replayed up to", "Behind",
 RELATION_COLUMNS = ("Name", "Size", "Detail")
 LOCK_MODE_COLUMNS = ("Lock type", "Mode", "Granted", "Count")
 LOCK_RELATION_COLUMNS = ("Relation", "Locks", "Waiting")
-
-
-def format_bytes(size: float | None) -> str:
-    if size is None:
-        return "–"
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(size) < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -81,7 +72,7 @@ def lag_text(health: ServerHealth) -> str:
     paused = ", replay paused" if standby.replay_paused else ""
     if standby.lag_bytes is None:
         return f"not receiving{paused}"
-    return f"{format_bytes(standby.lag_bytes)} · {format_seconds(standby.lag_s)}{paused}"
+    return f"{size_text(standby.lag_bytes)} · {format_seconds(standby.lag_s)}{paused}"
 
 
 def chain_rows(chains: tuple[ChainLine, ...]) -> list[Row]:
@@ -124,24 +115,24 @@ def replication_rows(health: ServerHealth) -> list[Row]:
     if health.standby is not None:
         s = health.standby
         state = "receiving" if s.receiving else "not receiving from its primary"
-        return [("this server", "", state, s.replay_lsn, format_bytes(s.lag_bytes), format_seconds(s.lag_s))]
+        return [("this server", "", state, s.replay_lsn, size_text(s.lag_bytes), format_seconds(s.lag_s))]
     return [_link_row(link) for link in health.replication]
 
 
 def _link_row(link: ReplicationLink) -> Row:
-    return (link.name, link.client, link.state, link.replay_lsn, format_bytes(link.lag_bytes),
+    return (link.name, link.client, link.state, link.replay_lsn, size_text(link.lag_bytes),
             format_seconds(link.replay_lag_s))  # fmt: skip
 
 
 def relation_rows(health: ServerHealth) -> list[Row]:
     rows: list[Row] = [("Databases", "", "")]
-    rows += [(f"  {r.name}", format_bytes(r.size_bytes), r.detail) for r in health.database_sizes]
+    rows += [(f"  {r.name}", size_text(r.size_bytes), r.detail) for r in health.database_sizes]
     rows.append(("Largest tables (with indexes and TOAST)", "", ""))
-    rows += [(f"  {r.name}", format_bytes(r.size_bytes), r.detail) for r in health.tables]
+    rows += [(f"  {r.name}", size_text(r.size_bytes), r.detail) for r in health.tables]
     rows.append(("Largest indexes", "", ""))
-    rows += [(f"  {r.name}", format_bytes(r.size_bytes), r.detail) for r in health.indexes]
+    rows += [(f"  {r.name}", size_text(r.size_bytes), r.detail) for r in health.indexes]
     rows.append(("Unused or rarely used indexes (fewer than 50 scans on this server)", "", ""))
-    rows += [(f"  {r.name}", format_bytes(r.size_bytes), r.detail) for r in health.unused_indexes]
+    rows += [(f"  {r.name}", size_text(r.size_bytes), r.detail) for r in health.unused_indexes]
     return rows
 
 
@@ -175,5 +166,5 @@ def server_figures(health: ServerHealth) -> str:
     new = f" ({r.new_deadlocks} in the last interval)" if r.new_deadlocks else ""
     return (
         f"Connections: {states or 'none'} (of {health.max_connections}) · deadlocks since the statistics "
-        f"reset: {r.deadlocks:,}{new} · temporary files: {r.temp_files:,} ({format_bytes(r.temp_bytes)})"
+        f"reset: {r.deadlocks:,}{new} · temporary files: {r.temp_files:,} ({size_text(r.temp_bytes)})"
     )

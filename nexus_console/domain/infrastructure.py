@@ -9,23 +9,28 @@ answers to `build_snapshot`; anything with `labels`, `times` and `values` (a ran
 An instance whose exporter stopped answering (`up == 0`, or no sample for five minutes) reads
 "no data since HH:MM:SS" with its last sample time; its figures are None (shown as "—"), never zero.
 
-The scaling triggers are one table, `SCALING_TRIGGERS`, evaluated by one function, `evaluate_trigger`, on
-the range data: a trigger is pending from the first point of the current unbroken run of points above its
-threshold and fires once that run has lasted its `for_s` (so a console restarted mid-run keeps the
-countdown). A point exactly at the threshold is not above it; a missing point (a gap) ends a run.
+The scaling triggers and their evaluation are `domain.scaling_triggers`; texts are `domain.units`.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from nexus_console.domain.freshness import format_clock
+from nexus_console.domain.scaling_triggers import (
+    SCALING_TRIGGERS,
+    TriggerRule,
+    TriggerState,
+    TriggerStatus,
+    evaluate_trigger,
+)
+from nexus_console.domain.units import duration_text
 
 Array = npt.NDArray[np.float64]
 
@@ -47,120 +52,7 @@ class InstantSample(Protocol):
     value: float
 
 
-# ---- the scaling triggers ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerRule:
-    """A scaling trigger: `metric` (a key of `InstanceHistory.trigger_series`) above `threshold` for
-    `for_s` seconds."""
-
-    name: str
-    metric: str
-    label: str  # what the value is: "CPU", "p95 latency"
-    threshold: float
-    for_s: float
-    unit: str
-    missing_text: str  # shown when the instance has no such metric
-
-    @property
-    def condition(self) -> str:
-        return f"{self.label} > {_number(self.threshold)} {self.unit} for {duration_text(self.for_s)}"
-
-
-SCALING_TRIGGERS: tuple[TriggerRule, ...] = (  # seed 002, "Scaling Triggers"
-    TriggerRule("ScaleOutCpu", "cpu", "CPU", 70.0, 300.0, "%", "no CPU metric for this instance"),
-    TriggerRule("ScaleOutMemory", "memory", "memory", 80.0, 300.0, "%", "no memory metric for this instance"),
-    TriggerRule(
-        "ScaleOutLatency",
-        "latency_p95",
-        "p95 latency",
-        500.0,
-        120.0,
-        "ms",
-        "no latency metric for this instance",
-    ),
-    TriggerRule(
-        "ScaleOutErrorRate",
-        "error_rate",
-        "error rate",
-        1.0,
-        60.0,
-        "%",
-        "no error-rate metric for this instance",
-    ),
-)
-
-
-def with_threshold(rules: Sequence[TriggerRule], name: str, threshold: float) -> tuple[TriggerRule, ...]:
-    """The rules with `name`'s threshold replaced (a profile or a test with other limits)."""
-    if name not in {rule.name for rule in rules}:
-        raise ValueError(f"no scaling trigger named {name!r}")
-    return tuple(replace(rule, threshold=threshold) if rule.name == name else rule for rule in rules)
-
-
-class TriggerState(StrEnum):
-    OK = "ok"
-    PENDING = "pending"
-    FIRING = "firing"
-    NO_METRIC = "no metric"
-    NO_DATA = "no data"
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerStatus:
-    rule: TriggerRule
-    state: TriggerState
-    value: float | None = None  # the newest point
-    since: float | None = None  # start of the run above the threshold (pending or firing)
-    fires_at: float | None = None  # since + for_s
-
-    def text(self, now: float) -> str:
-        """'ok (42 %)', 'pending, 85 %: fires in 3 min 20 s', 'firing since 13:02:10, 91 %'."""
-        value = f"{_number(self.value)} {self.rule.unit}" if self.value is not None else ""
-        if self.state is TriggerState.NO_METRIC:
-            return self.rule.missing_text
-        if self.state is TriggerState.NO_DATA:
-            return "no data"
-        if self.state is TriggerState.OK:
-            return f"ok ({value})"
-        if self.state is TriggerState.PENDING and self.fires_at is not None:
-            return f"pending, {value}: {countdown_text(self.fires_at - now)}"
-        return f"firing since {_clock(self.since)}, {value}"
-
-
-def evaluate_trigger(rule: TriggerRule, times: Array | None, values: Array | None, *, at: float,
-                     step_s: float) -> TriggerStatus:  # fmt: skip
-    """The trigger's state at `at` from its range series (points every `step_s`).
-
-    No series at all: NO_METRIC. No point within one step of `at`: NO_DATA. Otherwise the run of points
-    above the threshold that ends at the newest point, unbroken (no NaN, no missing step), starts the
-    condition; it fires when `at - start >= for_s`."""
-    if times is None or values is None or len(times) == 0:
-        return TriggerStatus(rule, TriggerState.NO_METRIC)
-    finite = np.isfinite(values)
-    if not finite.any():
-        return TriggerStatus(rule, TriggerState.NO_DATA)
-    last = int(np.flatnonzero(finite)[-1])
-    if at - float(times[last]) > step_s * 1.5:
-        return TriggerStatus(rule, TriggerState.NO_DATA)
-    value = float(values[last])
-    if not value > rule.threshold:
-        return TriggerStatus(rule, TriggerState.OK, value)
-    start = last
-    while start > 0:
-        previous = start - 1
-        gap = float(times[start] - times[previous]) > step_s * 1.5
-        if gap or not (finite[previous] and values[previous] > rule.threshold):
-            break
-        start = previous
-    since = float(times[start])
-    fires_at = since + rule.for_s
-    state = TriggerState.FIRING if at >= fires_at else TriggerState.PENDING
-    return TriggerStatus(rule, state, value, since, fires_at)
-
-
-# ---- instances ----------------------------------------------------------------------------------------
+# ---- instances -----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +114,7 @@ class InstanceView:
             return "up"
         if self.last_sample_at is None:
             return "no data in the last hour"
-        return f"no data since {_clock(self.last_sample_at)}"
+        return f"no data since {format_clock(self.last_sample_at)}"
 
     def fullest(self) -> Filesystem | None:
         return max(self.filesystems, key=lambda fs: fs.used_pct, default=None)
@@ -427,54 +319,3 @@ def _latest(values: Array) -> float | None:
     """The grid's newest point, when it is there (a missing newest point is no figure, never zero)."""
     value = float(values[-1]) if len(values) else math.nan
     return value if math.isfinite(value) else None
-
-
-# ---- texts ----------------------------------------------------------------------------------------------
-
-
-def duration_text(seconds: float | None) -> str:
-    """'45 s', '12 min', '3 h 20 min', '2 d 4 h'; '—' for nothing."""
-    if seconds is None or not math.isfinite(seconds):
-        return "—"
-    whole = max(0, int(seconds))
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        return f"{whole // 60} min"
-    if whole < 86400:
-        hours, minutes = divmod(whole // 60, 60)
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(whole // 3600, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
-
-
-def countdown_text(seconds: float) -> str:
-    """'fires in 3 min 20 s', 'fires in 40 s', 'fires now'."""
-    whole = math.ceil(seconds)
-    if whole <= 0:
-        return "fires now"
-    minutes, rest = divmod(whole, 60)
-    return f"fires in {minutes} min {rest} s" if minutes else f"fires in {rest} s"
-
-
-def rate_text(bytes_per_s: float | None) -> str:
-    if bytes_per_s is None:
-        return "—"
-    for unit, size in (("GB/s", 1e9), ("MB/s", 1e6), ("kB/s", 1e3)):
-        if abs(bytes_per_s) >= size:
-            return f"{bytes_per_s / size:.1f} {unit}"
-    return f"{bytes_per_s:.0f} B/s"
-
-
-def percent_text(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} %"
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.1f}"
-
-
-def _clock(epoch_s: float | None) -> str:
-    return "—" if epoch_s is None else time.strftime("%H:%M:%S", time.localtime(epoch_s))

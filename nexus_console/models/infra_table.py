@@ -9,13 +9,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt
 
-from nexus_console.domain.infrastructure import (
-    InstanceView,
-    TriggerState,
-    TriggerStatus,
-    percent_text,
-    rate_text,
-)
+from nexus_console.domain.infrastructure import InstanceView
+from nexus_console.domain.scaling_triggers import TriggerState, TriggerStatus
+from nexus_console.domain.units import percent_text, rate_text
 from nexus_console.models.row_tints import PROBLEM_TINT, WAITING_TINT
 from nexus_console.models.table_base import Index, ListTableModel
 

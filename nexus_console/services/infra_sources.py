@@ -21,14 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nexus_console.domain.backoff import Backoff
-from nexus_console.domain.infrastructure import (
-    CHART_MODES,
-    SCALING_TRIGGERS,
-    InfraAnswers,
-    InfraSnapshot,
-    TriggerRule,
-    build_snapshot,
-)
+from nexus_console.domain.infrastructure import CHART_MODES, InfraAnswers, InfraSnapshot, build_snapshot
+from nexus_console.domain.scaling_triggers import SCALING_TRIGGERS, TriggerRule
 from nexus_console.services.http import describe_error
 from nexus_console.services.polling import Poller, PollerRegistry
 from nexus_console.services.profiles import Profile

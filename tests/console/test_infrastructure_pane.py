@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nexus_console.domain.infrastructure import SCALING_TRIGGERS, TriggerState, with_threshold
+from nexus_console.domain.scaling_triggers import SCALING_TRIGGERS, TriggerState, with_threshold
 from nexus_console.models.infra_table import INSTANCE_COLUMNS
 from nexus_console.services.infra_sources import InfraSettings
 from nexus_console.services.profiles import Profile
@@ -24,10 +24,7 @@ from nexus_console.workers.session import ConsoleSession, SessionSettings
 from tests.console.conftest import QLoop
 from tests.console.helpers import wait_until
 from tests.support.infra_stack import NodeFleet
-from tests.support.prometheus_stack import binaries_available
 from tests.support.session import offline_session
-
-pytestmark = pytest.mark.skipif(not binaries_available(), reason="Prometheus and node exporter not installed")
 
 # memory > 1 % for 5 min: the real host is above it, so the trigger is pending with a countdown
 SETTINGS = SessionSettings(

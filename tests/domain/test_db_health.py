@@ -18,7 +18,8 @@ from nexus_console.domain.db_health import (
     blocking_chains,
     rates,
 )
-from nexus_console.domain.db_tables import chain_title, format_bytes, lag_text, server_figures, server_row
+from nexus_console.domain.db_tables import chain_title, lag_text, server_figures, server_row
+from nexus_console.domain.units import size_text
 
 SERVER = ServerRef("replica 1", "127.0.0.1", 5433, "users")
 
@@ -89,7 +90,7 @@ def test_a_primary_s_lag_history_is_its_most_lagging_standby() -> None:
 
 
 def test_the_tables_say_sizes_lags_and_errors_in_words() -> None:
-    assert [format_bytes(v) for v in (512, 2048, 5 * 1024**3)] == ["512 B", "2.0 kB", "5.0 GB"]
+    assert [size_text(v) for v in (512, 2048, 5 * 1024**3)] == ["512 B", "2.0 kB", "5.0 GB"]
     paused = health(standby=StandbyState(True, "0/1", 3 * 1024**2, 12.0, True))
     assert lag_text(paused) == "3.0 MB · 12 s, replay paused"
     assert lag_text(health(standby=StandbyState(False, "0/1", None, None, False))) == "not receiving"

@@ -10,16 +10,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from nexus_console.domain.infrastructure import (
+from nexus_console.domain.infrastructure import InfraAnswers, build_snapshot
+from nexus_console.domain.scaling_triggers import (
     SCALING_TRIGGERS,
-    InfraAnswers,
     TriggerState,
-    build_snapshot,
     countdown_text,
-    duration_text,
     evaluate_trigger,
     with_threshold,
 )
+from nexus_console.domain.units import duration_text
 
 CPU, MEMORY, LATENCY, ERRORS = SCALING_TRIGGERS
 STEP = 30.0

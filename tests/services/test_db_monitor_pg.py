@@ -19,12 +19,10 @@ from nexus_console.services.db_monitor import DatabaseMonitor, DatabaseSettings,
 from nexus_console.services.keychain import Keychain, database_password_key
 from nexus_console.services.profiles import Profile
 from tests.support.memory_keyring import MemoryKeyring
-from tests.support.postgres import APP_PASSWORD, MONITOR_PASSWORD, PgCluster, postgres_available
+from tests.support.postgres import APP_PASSWORD, MONITOR_PASSWORD, PgCluster
 from tests.support.postgres_fixtures import wait_for_replicas
 
-pytestmark = pytest.mark.skipif(
-    not postgres_available(), reason="PostgreSQL server binaries are not installed"
-)
+pytestmark = pytest.mark.postgres  # the real cluster; without its binaries the fixture fails, saying so
 
 
 def _plain(url: str) -> str:
