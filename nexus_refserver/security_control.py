@@ -13,18 +13,13 @@ from starlette.concurrency import run_in_threadpool
 
 from nexus_refserver.security_attacks import AttackError
 from nexus_refserver.security_feed import MAX_SPEED, SecurityFeed
-from nexus_refserver.telemetry.routes import loopback_only, problem
+from nexus_refserver.telemetry.routes import control_router, problem
 
 
 def attack_control_router(feed: SecurityFeed) -> fastapi.APIRouter:
     """POST `{"kind": "brute_force", "speed": 1}` starts the attack; GET lists the ones started."""
 
-    router = fastapi.APIRouter(
-        prefix="/_control",
-        tags=["control"],
-        include_in_schema=False,
-        dependencies=[fastapi.Depends(loopback_only)],
-    )
+    router = control_router()
 
     @router.get("/attacks")
     async def list_attacks() -> dict[str, Any]:

@@ -124,15 +124,20 @@ async def loopback_only(request: Request) -> None:
         raise fastapi.HTTPException(403, "fault control is only accepted from loopback clients")
 
 
-def fault_control_router(estate: Estate) -> fastapi.APIRouter:
-    """`/_control/faults`: list, add and clear faults. Refuses every client but loopback ones."""
-
-    router = fastapi.APIRouter(
+def control_router() -> fastapi.APIRouter:
+    """A router under `/_control`, out of the contract, that refuses every client but loopback ones."""
+    return fastapi.APIRouter(
         prefix="/_control",
         tags=["control"],
         include_in_schema=False,
         dependencies=[fastapi.Depends(loopback_only)],
     )
+
+
+def fault_control_router(estate: Estate) -> fastapi.APIRouter:
+    """`/_control/faults`: list, add and clear faults. Refuses every client but loopback ones."""
+
+    router = control_router()
 
     @router.get("/faults")
     async def list_faults() -> dict[str, Any]:

@@ -27,9 +27,11 @@ kind = "brute_force" # see nexus_refserver.security_attacks.ATTACK_KINDS
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Set
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from nexus_refserver.security_attacks import ATTACK_KINDS
 from nexus_refserver.telemetry.catalog import CATALOG_BY_NAME, DATABASES
@@ -174,16 +176,22 @@ def parse_scenario(text: str, *, origin: str = "scenario", default_name: str = "
     )
 
 
-def _parse_attack(origin: str, number: int, entry: object) -> ScriptedAttack:
-    where = f"{origin}, attack #{number}"
+def _table(where: str, entry: object, known: Set[str], required: Set[str]) -> dict[str, Any]:
+    """A scenario entry as a table with only `known` keys and every `required` one, else a sentence."""
     if not isinstance(entry, dict):
         raise ScenarioError(f"{where}: must be a table")
-    unknown = set(entry) - ATTACK_KEYS
+    unknown = set(entry) - known
     if unknown:
         raise ScenarioError(f"{where}: unknown keys: {', '.join(sorted(unknown))}")
-    missing = ATTACK_KEYS - set(entry)
+    missing = required - set(entry)
     if missing:
         raise ScenarioError(f"{where}: missing keys: {', '.join(sorted(missing))}")
+    return entry
+
+
+def _parse_attack(origin: str, number: int, entry: object) -> ScriptedAttack:
+    where = f"{origin}, attack #{number}"
+    entry = _table(where, entry, ATTACK_KEYS, ATTACK_KEYS)
     try:
         at_s = validate_duration("at_s", entry["at_s"])
     except FaultError as error:
@@ -198,14 +206,7 @@ def _parse_attack(origin: str, number: int, entry: object) -> ScriptedAttack:
 
 def _parse_fault(origin: str, number: int, entry: object) -> ScriptedFault:
     where = f"{origin}, fault #{number}"
-    if not isinstance(entry, dict):
-        raise ScenarioError(f"{where}: must be a table")
-    unknown = set(entry) - FAULT_KEYS
-    if unknown:
-        raise ScenarioError(f"{where}: unknown keys: {', '.join(sorted(unknown))}")
-    missing = {"at_s", "scope", "kind"} - set(entry)
-    if missing:
-        raise ScenarioError(f"{where}: missing keys: {', '.join(sorted(missing))}")
+    entry = _table(where, entry, FAULT_KEYS, {"at_s", "scope", "kind"})
     try:
         kind = parse_kind(entry["kind"])
         scope = validate_scope(entry["scope"], kind)
@@ -236,14 +237,7 @@ def _text(where: str, entry: dict, key: str, limit: int, *, required: bool) -> s
 
 def _parse_incident(origin: str, number: int, entry: object) -> ScriptedIncident:
     where = f"{origin}, incident #{number}"
-    if not isinstance(entry, dict):
-        raise ScenarioError(f"{where}: must be a table")
-    unknown = set(entry) - INCIDENT_KEYS
-    if unknown:
-        raise ScenarioError(f"{where}: unknown keys: {', '.join(sorted(unknown))}")
-    missing = {"at_s", "title", "severity"} - set(entry)
-    if missing:
-        raise ScenarioError(f"{where}: missing keys: {', '.join(sorted(missing))}")
+    entry = _table(where, entry, INCIDENT_KEYS, {"at_s", "title", "severity"})
     try:
         at_s = validate_duration("at_s", entry["at_s"])
     except FaultError as error:
