@@ -189,7 +189,7 @@ def run() -> list[dict]:
     return [
         {
             "name": "infra_pane_refresh_ms",
-            "value": statistics.median(timings),
+            "value": round(statistics.median(timings), 1),
             "unit": "ms",
             "target": "<= 200",
             "note": f"50 hosts, last hour at 15 s (promtool backfill), {len(QUERIES) + 1} PromQL queries,"
