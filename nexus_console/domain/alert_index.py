@@ -50,6 +50,7 @@ class AlertIndex:
         self._haystacks: dict[str, str] = {}
         # field -> value -> keys of the alerts with that value
         self._by_value: dict[str, dict[Any, set[str]]] = {field: {} for field in INDEXED_FIELDS}
+        self.generation = 0  # moves on with every change: views built before it read again
 
     def __len__(self) -> int:
         return len(self._alerts)
@@ -59,6 +60,7 @@ class AlertIndex:
         key = alert.key
         if key in self._alerts:
             self.remove(key)
+        self.generation += 1
         self._alerts[key] = alert
         self._haystacks[key] = haystack(alert)
         for field, read in INDEXED_FIELDS.items():
@@ -72,6 +74,7 @@ class AlertIndex:
         alert = self._alerts.pop(key, None)
         if alert is None:
             return
+        self.generation += 1
         del self._haystacks[key]
         for field, read in INDEXED_FIELDS.items():
             values = self._by_value[field]
@@ -91,53 +94,105 @@ class AlertIndex:
         """The keys of `view` the filter matches, in the view's order.
 
         The loops over all alerts run in C (`compress` over `map`): at 100k alerts a keystroke is a few
-        milliseconds of list work, not 100k calls of Python."""
+        milliseconds of list work, not 100k calls of Python. What a keystroke leaves as it was is not done
+        again: the indexed terms' answer is kept with the view, and free text typed on from an earlier
+        word is searched only in what that word matched."""
         if alert_filter is None or not alert_filter.terms:
             return list(view.keys)
         terms = alert_filter.terms
-        keys = view.keys
-        positions: list[int] | None = None  # the view positions the terms so far kept (None: all)
-        for term in terms:
-            field = term.field.lower()
-            if field in INDEXED_FIELDS:
-                accepted = self._accepted_values(term, field, now)
-                values = _at(view.column(field), positions)
-                found = list(map(accepted.__contains__, values))
-            elif not field:
-                found = list(map(operator.contains, _at(view.hays(), positions), repeat(term.value.lower())))
-            else:
-                continue
-            if all(found):
-                continue  # nothing left out: no new list
-            positions = list(compress(range(len(keys)) if positions is None else positions, found))
-        if positions is not None:
-            keys = list(map(keys.__getitem__, positions))
+        indexed = tuple(term for term in terms if term.field.lower() in INDEXED_FIELDS)
+        narrowed = view.narrowed(tuple(str(term) for term in indexed), lambda: self._narrow(indexed, view))
+        for needle in dict.fromkeys(term.value.lower() for term in terms if not term.field):
+            narrowed = narrowed.containing(needle)
+        keys = narrowed.keys
         predicates = [t.predicate for t in terms if t.field and t.field.lower() not in INDEXED_FIELDS]
         if predicates:
             alerts = self._alerts
             keys = [key for key in keys if all(p(alerts[key], now) for p in predicates)]
-        return keys if keys is not view.keys else list(keys)
+        return list(keys)
 
-    def _accepted_values(self, term: Term, field: str, now: float) -> set[Any]:
-        """The values of `field` the term accepts: judged once per distinct value, on one alert with it."""
+    def _narrow(self, terms: tuple[Term, ...], view: OrderedAlerts) -> Narrowed:
+        """The alerts of `view` that every term on an indexed field accepts (each judged per value)."""
+        positions: list[int] | None = None  # the view positions the terms so far kept (None: all)
+        for term in terms:
+            accepted = self._accepted_values(term, term.field.lower())
+            found = list(map(accepted.__contains__, _at(view.column(term.field.lower()), positions)))
+            if not all(found):  # else nothing left out: no new list
+                positions = list(compress(range(len(view.keys)) if positions is None else positions, found))
+        if positions is None:
+            return Narrowed(view.keys, view.hays)
+        keys = list(map(view.keys.__getitem__, positions))
+        return Narrowed(keys, lambda: list(map(view.hays().__getitem__, positions)))
+
+    def _accepted_values(self, term: Term, field: str) -> set[Any]:
+        """The values of `field` the term accepts: judged once per distinct value, on one alert with it (an
+        indexed field does not change with time: `now` is not read)."""
         alerts = self._alerts
         return {
             value
             for value, keys in self._by_value[field].items()
-            if term.predicate(alerts[next(iter(keys))], now)
+            if term.predicate(alerts[next(iter(keys))], 0.0)
         }
 
 
+class Narrowed:
+    """Alerts a filter kept, in display order, with their haystacks (built on first use), and what the free
+    text searched in them found: typing `svc-0` after `svc-` searches only what `svc-` matched."""
+
+    _KEPT = 8  # needles remembered per narrowing
+
+    def __init__(self, keys: list[str], hays: Callable[[], list[str]], needle: str = "") -> None:
+        self.keys = keys
+        self.needle = needle
+        self._build_hays = hays
+        self._hays: list[str] | None = None
+        self._found: dict[str, Narrowed] = {}
+
+    def hays(self) -> list[str]:
+        if self._hays is None:
+            self._hays = self._build_hays()
+        return self._hays
+
+    def containing(self, needle: str) -> Narrowed:
+        if needle in self._found:
+            return self._found[needle]
+        # the narrowest earlier answer whose needle this one contains holds every match
+        earlier = [n for n in self._found.values() if n.needle in needle] if self._found else []
+        within = min(earlier, key=lambda n: len(n.keys)) if earlier else self
+        hays = within.hays()
+        found = list(map(operator.contains, hays, repeat(needle)))
+        if all(found):
+            narrowed = Narrowed(within.keys, within.hays, needle)
+        else:
+            kept_hays = list(compress(hays, found))
+            narrowed = Narrowed(list(compress(within.keys, found)), lambda: kept_hays, needle)
+        if len(self._found) >= self._KEPT:
+            del self._found[next(iter(self._found))]
+        self._found[needle] = narrowed
+        return narrowed
+
+
 class OrderedAlerts:
-    """Alerts in display order, and what filters read laid out in the same order, built on first use."""
+    """Alerts in display order, and what filters read laid out in the same order, built on first use and
+    kept until an alert in the index changes."""
+
+    _KEPT = 8  # indexed-term combinations remembered
 
     def __init__(self, index: AlertIndex, keys: list[str]) -> None:
         self.keys = keys
         self._index = index
+        self._generation = index.generation
         self._hays: list[str] | None = None
         self._columns: dict[str, list[Any]] = {}
+        self._narrowed: dict[tuple[str, ...], Narrowed] = {}
+
+    def _check(self) -> None:
+        if self._generation != self._index.generation:  # an alert changed: what was read is not true now
+            self._generation = self._index.generation
+            self._hays, self._columns, self._narrowed = None, {}, {}
 
     def hays(self) -> list[str]:
+        self._check()
         if self._hays is None:
             # joined and split again: new strings that lie in memory in display order. Scanning 100k
             # strings scattered over the heap (their creation order) costs three times as much.
@@ -146,10 +201,20 @@ class OrderedAlerts:
         return self._hays
 
     def column(self, field: str) -> list[Any]:
+        self._check()
         if field not in self._columns:
             alerts = map(self._index._alerts.__getitem__, self.keys)
             self._columns[field] = list(map(INDEXED_FIELDS[field], alerts))
         return self._columns[field]
+
+    def narrowed(self, terms: tuple[str, ...], build: Callable[[], Narrowed]) -> Narrowed:
+        """What the indexed `terms` (their texts) keep of these alerts, built by `build` once."""
+        self._check()
+        if terms not in self._narrowed:
+            if len(self._narrowed) >= self._KEPT:
+                del self._narrowed[next(iter(self._narrowed))]
+            self._narrowed[terms] = build()
+        return self._narrowed[terms]
 
 
 def _at(column: list[Any], positions: list[int] | None) -> list[Any]:

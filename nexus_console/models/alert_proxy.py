@@ -46,6 +46,9 @@ from nexus_console.models.alert_table import (
     sort_value,
 )
 
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
+
 
 class AlertFilterProxy(QAbstractProxyModel):
     rows_updated = Signal()  # after every change of the visible rows (counts, groups, badges)
@@ -202,9 +205,8 @@ class AlertFilterProxy(QAbstractProxyModel):
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        # constants: a repaint asks this for every cell, and combining enum flags is Python work
+        return _ROW_FLAGS if index.isValid() else _NO_FLAGS
 
     # ---- incremental updates ---------------------------------------------------------------------
 

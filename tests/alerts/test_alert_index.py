@@ -86,3 +86,33 @@ def test_changed_and_removed_alerts_are_found_by_their_new_values_only() -> None
     same_service = parse_filter(f"service={queue[0].service}")
     assert queue[0].key not in index.select(same_service, NOW, index.ordered(ordered[1:]))
     assert len(index) == 199
+
+
+def test_typing_and_erasing_on_one_view_matches_the_filter_at_every_keystroke() -> None:
+    queue = alerts(600)
+    index = AlertIndex()
+    index.put_many(queue)
+    view = index.ordered([a.key for a in queue])
+    word = "svc-07 orders"
+    typed = [word[: i + 1] for i in range(len(word))]
+    for text in (*typed, *reversed(typed), "lag", "la", "l", "latency"):
+        for extra in ("", " @state!=firing", " severity>=high service!=svc-03"):
+            alert_filter = parse_filter(text + extra)
+            expected = [a.key for a in alert_filter.select(queue, NOW)]
+            assert index.select(alert_filter, NOW, view) == expected, text + extra
+
+
+def test_a_view_reads_again_after_an_alert_changed_between_two_keystrokes() -> None:
+    queue = alerts(100)
+    index = AlertIndex()
+    index.put_many(queue)
+    view = index.ordered([a.key for a in queue])
+    firing = [a.key for a in queue if a.state is AlertState.FIRING]
+    assert index.select(parse_filter("@state=firing rate"), NOW, view) == [
+        key for key in firing if "rate" in next(a for a in queue if a.key == key).summary
+    ]
+    index.put(replace(queue[0], state=AlertState.FIRING, summary="a brand new rate"))
+    index.put(replace(queue[1], state=AlertState.RESOLVED))
+    shown = index.select(parse_filter("@state=firing rate"), NOW, view)
+    assert queue[0].key in shown and queue[1].key not in shown
+    assert index.select(parse_filter("brand"), NOW, view) == [queue[0].key]

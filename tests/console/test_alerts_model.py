@@ -284,3 +284,26 @@ def test_rows_after_many_batches_are_in_the_order_a_fresh_sort_gives(
     assert [proxy.alert_at(r).key for r in range(proxy.rowCount())] == [
         fresh.alert_at(r).key for r in range(fresh.rowCount())
     ]
+
+
+def test_the_next_keystroke_sees_an_alert_resolved_or_renamed_since_the_last(stack: Any) -> None:
+    queue, _model, proxy = stack
+    queue.submit(AlertDiff(tuple(make_alert(i) for i in range(100))))
+    queue.drain()
+    proxy.set_filter(parse_filter("@state!=resolved summary"))
+    assert len(proxy.visible_keys()) == 100
+    # the same sort value (severity): the queue's order stays, only what the filters read moves
+    queue.submit(
+        AlertDiff(
+            (
+                replace(make_alert(3), state=AlertState.RESOLVED),
+                replace(make_alert(4), summary="renamed"),
+            )
+        )
+    )
+    queue.drain()
+    proxy.set_filter(parse_filter("@state!=resolved summ"))
+    assert make_alert(3).key not in proxy.visible_keys()
+    assert make_alert(4).key not in proxy.visible_keys()
+    proxy.set_filter(parse_filter("renamed"))
+    assert proxy.visible_keys() == [make_alert(4).key]

@@ -8,16 +8,25 @@ draws the cell as before (selection, focus, eliding).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from nexus_console.models.alert_table import CELL_ROLE
 
+_HAS_DISPLAY = QStyleOptionViewItem.ViewItemFeature.HasDisplay
 _ALIGN = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 
 
 class AlertCellDelegate(QStyledItemDelegate):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        # the view's features (word wrap, alternate rows) with HasDisplay: combining enum flags is Python
+        # work, and a repaint does it for every cell
+        self._with_display: dict[
+            QStyleOptionViewItem.ViewItemFeature, QStyleOptionViewItem.ViewItemFeature
+        ] = {}
+
     def initStyleOption(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
@@ -28,7 +37,11 @@ class AlertCellDelegate(QStyledItemDelegate):
         text, foreground, background, font = cell
         option.index = index
         option.text = text
-        option.features |= QStyleOptionViewItem.ViewItemFeature.HasDisplay
+        features = option.features
+        with_display = self._with_display.get(features)
+        if with_display is None:
+            with_display = self._with_display[features] = features | _HAS_DISPLAY
+        option.features = with_display
         option.displayAlignment = _ALIGN
         if foreground is not None:
             option.palette.setBrush(QPalette.ColorRole.Text, foreground)
