@@ -31,6 +31,7 @@ import psycopg
 
 from nexus_console.domain.admin import ActionRequest, EntityRef, EntityType
 from nexus_console.domain.outbox_model import OutboxState
+from nexus_console.services.admin_runtime import AdminSettings
 from nexus_console.services.auth import PasswordLogin
 from nexus_console.services.http.client import build_write_client
 from nexus_console.services.lookups import Lookups, UserSearch, select_users, select_users_offset, users
@@ -217,7 +218,14 @@ async def _replay(
     """Replay until the outbox is empty or the budget is spent; retries wait for their due time."""
     outbox = await AsyncOutbox.open(outbox_path)
     try:
-        sender = OutboxSender(outbox, client, token, batch_size=128, concurrency=32)
+        settings = AdminSettings()  # as the console's admin runtime sends
+        sender = OutboxSender(
+            outbox,
+            client,
+            token,
+            batch_size=settings.sender_batch_size,
+            concurrency=settings.sender_concurrency,
+        )
         started = time.perf_counter()
         deadline = started + budget_s
         while time.perf_counter() < deadline:
