@@ -8,12 +8,13 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
-from PySide6.QtWidgets import QMainWindow, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMainWindow, QSplitter, QStackedWidget, QTabWidget, QWidget
 
 from nexus_console.domain.freshness import SourceState, SourceStatus
 from nexus_console.views.command_palette import CommandPalette
 from nexus_console.views.navigation import Navigation
 from nexus_console.views.pane import Pane
+from nexus_console.views.pane_page import PanePage
 from nexus_console.views.status_bar import SourceStatusBar
 from nexus_console.workers.bridge import FeedWatcher
 from nexus_console.workers.session import ConsoleSession
@@ -67,9 +68,7 @@ class MainWindow(QMainWindow):
         self.stack.setObjectName("panes")
         for pane_type in self._pane_types:
             self.navigation.add_pane(pane_type.title, pane_type.icon_name)
-            page = QWidget()
-            QVBoxLayout(page).setContentsMargins(0, 0, 0, 0)
-            self.stack.addWidget(page)
+            self.stack.addWidget(PanePage())
         self.navigation.currentRowChanged.connect(self._show_row)
         self.splitter = QSplitter()
         self.splitter.setObjectName("mainSplitter")
@@ -124,7 +123,8 @@ class MainWindow(QMainWindow):
             return pane
         pane = self._built[row] = self._pane_types[row](self.session)
         page = self.stack.widget(row)
-        page.layout().addWidget(pane)
+        assert isinstance(page, PanePage)
+        page.set_content(pane)
         pane.badge_changed.connect(lambda count, row=row: self._show_badge(row, count))
         tab_actions = self._tab_actions(pane)
         self._pane_actions.extend(tab_actions)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractItemModel, QEvent, QObject
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from shiboken6 import Shiboken
 
 # Sections whose width is set by code or by a drag; Stretch and ResizeToContents sections size themselves.
 _SIZED_BY_HAND = (QHeaderView.ResizeMode.Interactive, QHeaderView.ResizeMode.Fixed)
@@ -38,7 +39,9 @@ class TitleKeeper(QObject):
         return False
 
     def _section_resized(self, logical: int, *_sizes: int) -> None:
-        self.widen(logical)
+        # a header being destroyed with its window still reports its sections collapsing
+        if Shiboken.isValid(self.header):
+            self.widen(logical)
 
     def widen_all(self, *_signal_args: object) -> None:
         for logical in range(self.header.count()):
