@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
 
+from nexus_console.domain.chart_range import steady_range
 from nexus_console.views.chart_base import (
     AXIS_COLOUR,
     CAPTION_STYLE,
@@ -48,8 +49,8 @@ def first_finite_x(x: npt.NDArray[np.float64], y: npt.NDArray[np.floating]) -> f
 class LiveChart(QWidget):
     """One PlotWidget with a few curves over a fixed time window (the last hour), threshold lines, a caption
     for the newest values and their age, export to PNG and CSV, and a stale overlay that greys the curves and
-    says "stale since HH:MM:SS — reason". It owns no timer: its owner calls `set_series_data` from a 20–30 Hz
-    redraw timer that runs only while visible."""
+    says "stale since HH:MM:SS — reason". It owns no timer: its owner calls `set_series_data`, then
+    `set_time_window`, when new data came."""
 
     def __init__(
         self,
@@ -80,8 +81,16 @@ class LiveChart(QWidget):
         self.plot_item.hideButtons()
         self.plot_item.setClipToView(True)
         self.plot_item.setDownsampling(auto=True, mode="peak")
-        self.plot_item.enableAutoRange(axis="y", enable=True)
-        self.plot_item.disableAutoRange(axis="x")
+        # The value range is fitted here, on new data (`_fit_values`), not by pyqtgraph's auto-range: that
+        # one moves with every sample (the axis drawn again each second) and, fitted while painting, asked
+        # for a second paint of every update. A zoom or pan by hand stops the fitting, as pyqtgraph's does;
+        # the view menu's "Auto" for the value axis starts it again.
+        self.plot_item.disableAutoRange()
+        self._follow_values = True
+        self._value_range: tuple[float, float] | None = None
+        view_box = self.plot_item.getViewBox()
+        view_box.sigRangeChangedManually.connect(self._stop_following)
+        view_box.sigStateChanged.connect(self._on_view_state)
         # The series key sits above the plot, not in it: inside, it covered the threshold labels and data.
         self.key = QLabel(self)
         self.key.setObjectName("chartKey")
@@ -165,6 +174,38 @@ class LiveChart(QWidget):
         if firsts:
             start = max(start, min(min(firsts), end_s - MIN_FIT_SPAN_S))
         self.plot_item.setXRange(start, end_s, padding=0.0)
+        self._fit_values(start)
+
+    def _fit_values(self, start_s: float) -> None:
+        """The value axis over what is in view from `start_s`, and the thresholds (always in view)."""
+        if not self._follow_values:
+            return
+        lows, highs = [], []
+        for series in self._series.values():
+            shown = series.y[np.searchsorted(series.x, start_s) :]
+            shown = shown[np.isfinite(shown)]
+            if shown.size:
+                lows.append(float(shown.min()))
+                highs.append(float(shown.max()))
+        for line in self._thresholds:
+            lows.append(float(line.value()))
+            highs.append(float(line.value()))
+        if not highs:
+            return
+        fitted = steady_range(min(lows), max(highs), self._value_range)
+        if fitted != self._value_range:
+            self._value_range = fitted
+            self.plot_item.setYRange(*fitted, padding=0.0)
+
+    def _stop_following(self, *_changed: object) -> None:
+        self._follow_values = False
+        self._value_range = None
+
+    def _on_view_state(self, view_box: pg.ViewBox) -> None:
+        if view_box.state["autoRange"][1] is not False:  # "Auto" chosen in the view menu
+            view_box.disableAutoRange(axis=pg.ViewBox.YAxis)
+            self._follow_values = True
+            self.set_time_window(view_box.viewRange()[0][1])
 
     def set_caption(self, text: str) -> None:
         self.caption.setText(text)

@@ -175,3 +175,40 @@ def test_the_series_key_is_above_the_plot_where_it_covers_no_threshold_label(cha
     key = chart.key.text()
     assert "all" in key and "5xx" in key and "#4fa3ff" in key
     assert chart.key.geometry().bottom() <= chart.plot_widget.geometry().top()
+
+
+def _value_range(chart: LiveChart) -> tuple[float, float]:
+    low, high = chart.plot_item.getViewBox().viewRange()[1]
+    return low, high
+
+
+def test_the_value_axis_holds_the_data_in_view_and_the_thresholds_and_stays_while_they_fit(
+    chart: LiveChart,
+) -> None:
+    times = np.arange(1_000_000.0, 1_000_300.0)
+    chart.set_series_data("rps", times, np.full(300, 120.0))
+    chart.set_time_window(times[-1])
+    assert _value_range(chart) == (0.0, 250.0)  # the 200 threshold with headroom, from zero
+    chart.set_series_data("rps", times, np.concatenate([np.full(299, 120.0), [180.0]]))
+    chart.set_time_window(times[-1])
+    assert _value_range(chart) == (0.0, 250.0)  # a new value inside the range moves nothing
+    chart.set_series_data("rps", times, np.concatenate([np.full(299, 120.0), [900.0]]))
+    chart.set_time_window(times[-1])
+    low, high = _value_range(chart)
+    assert low == 0.0 and high >= 900.0
+
+
+def test_a_zoom_by_hand_stays_until_auto_is_chosen_again(chart: LiveChart) -> None:
+    times = np.arange(1_000_000.0, 1_000_300.0)
+    chart.set_series_data("rps", times, np.full(300, 120.0))
+    chart.set_time_window(times[-1])
+    view_box = chart.plot_item.getViewBox()
+    view_box.scaleBy(y=0.5)  # as the mouse wheel does
+    view_box.sigRangeChangedManually.emit(view_box.state["mouseEnabled"])
+    zoomed = _value_range(chart)
+    chart.set_series_data("rps", times, np.full(300, 900.0))
+    chart.set_time_window(times[-1])
+    assert _value_range(chart) == pytest.approx(zoomed)
+    view_box.enableAutoRange(axis=view_box.YAxis)  # the view menu's "Auto"
+    low, high = _value_range(chart)
+    assert low == 0.0 and high >= 900.0
