@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import html
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from nexus_console.views.chart_base import (
     save_png,
 )
 
+TIME_STEPS_PER_WINDOW = 60  # the time axis moves on by a 60th of its window at a time
 MIN_FIT_SPAN_S = 60.0  # the narrowest time span a chart fits young data into (a minute: ticks stay readable)
 
 
@@ -167,8 +169,15 @@ class LiveChart(QWidget):
         series.curve.setData(x, y, connect="finite")
 
     def set_time_window(self, end_s: float) -> None:
-        """Show the window up to `end_s`; while the data is younger than the window, fit the data (at least
-        MIN_FIT_SPAN_S) instead of squeezing it against the right edge of an empty hour."""
+        """Show the window up to `end_s`, rounded up to a step of the time axis; while the data is younger
+        than the window, fit the data (at least MIN_FIT_SPAN_S) instead of squeezing it against the right
+        edge of an empty hour.
+
+        The axis moves on in steps (5 s in a 5-minute window), not with every sample: the new sample is drawn
+        into the space left at the right, and the axis, its labels and grid are not laid out again each
+        second (they were half of what a live chart's repaint cost)."""
+        step = self.window_s / TIME_STEPS_PER_WINDOW
+        end_s = math.ceil(end_s / step) * step
         start = end_s - self.window_s
         firsts = [first for s in self._series.values() if (first := first_finite_x(s.x, s.y)) is not None]
         if firsts:
