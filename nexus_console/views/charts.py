@@ -29,7 +29,8 @@ from nexus_console.views.chart_base import (
     save_png,
 )
 
-TIME_STEPS_PER_WINDOW = 60  # the time axis moves on by a 60th of its window at a time
+TIME_STEPS_PER_WINDOW = 60  # a full time axis moves on by a 60th of its window at a time
+FIT_GROWTH = 1.1  # young data is fitted into spans that grow by a tenth
 MIN_FIT_SPAN_S = 60.0  # the narrowest time span a chart fits young data into (a minute: ticks stay readable)
 
 
@@ -169,19 +170,25 @@ class LiveChart(QWidget):
         series.curve.setData(x, y, connect="finite")
 
     def set_time_window(self, end_s: float) -> None:
-        """Show the window up to `end_s`, rounded up to a step of the time axis; while the data is younger
-        than the window, fit the data (at least MIN_FIT_SPAN_S) instead of squeezing it against the right
-        edge of an empty hour.
+        """Show the window up to `end_s`; while the data is younger than the window, fit the data (at least
+        MIN_FIT_SPAN_S) instead of squeezing it against the right edge of an empty hour.
 
-        The axis moves on in steps (5 s in a 5-minute window), not with every sample: the new sample is drawn
-        into the space left at the right, and the axis, its labels and grid are not laid out again each
-        second (they were half of what a live chart's repaint cost)."""
-        step = self.window_s / TIME_STEPS_PER_WINDOW
-        end_s = math.ceil(end_s / step) * step
-        start = end_s - self.window_s
+        The time axis moves on in steps, not with every sample, the newest sample drawn into the space left
+        at the right: a full window by a 60th of itself (5 s of five minutes), data younger than the window
+        from its first sample, in spans that grow a tenth at a time from a minute. The axis, its labels and
+        grid are then not laid out again each second (they were half of what a live chart's repaint
+        cost)."""
         firsts = [first for s in self._series.values() if (first := first_finite_x(s.x, s.y)) is not None]
-        if firsts:
-            start = max(start, min(min(firsts), end_s - MIN_FIT_SPAN_S))
+        first = min(firsts) if firsts else None
+        if first is not None and first > end_s - self.window_s:
+            age = max(end_s - first, MIN_FIT_SPAN_S)
+            growths = math.ceil(math.log(age / MIN_FIT_SPAN_S, FIT_GROWTH) - 1e-9)
+            start = first
+            end_s = first + min(self.window_s, MIN_FIT_SPAN_S * FIT_GROWTH**growths)
+        else:
+            step = self.window_s / TIME_STEPS_PER_WINDOW
+            end_s = math.ceil(end_s / step) * step
+            start = end_s - self.window_s
         self.plot_item.setXRange(start, end_s, padding=0.0)
         self._fit_values(start)
 

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from nexus_console.domain.prom_metrics import MetricsHistory, MetricsSample
-from nexus_console.views.charts import TIME_STEPS_PER_WINDOW, LiveChart
+from nexus_console.views.charts import LiveChart
 from nexus_console.views.overview_chart import OverviewChart
 
 
@@ -166,7 +166,7 @@ def test_a_young_series_fills_the_chart_even_when_it_starts_with_an_hour_of_gaps
     chart.set_series_data("rps", times, values)
     chart.set_time_window(times[-1])
     start, end = chart.plot_item.getViewBox().viewRange()[0]
-    assert times[-1] <= end <= times[-1] + chart.window_s / TIME_STEPS_PER_WINDOW
+    assert times[-1] <= end <= times[-1] + (end - start) / 10  # little empty space at the right
     assert end - start < 600  # not the whole hour
     assert start <= times[-12]
 
@@ -218,12 +218,25 @@ def test_a_zoom_by_hand_stays_until_auto_is_chosen_again(chart: LiveChart) -> No
 
 def test_the_time_axis_moves_on_in_steps_and_the_newest_sample_is_always_in_view(chart: LiveChart) -> None:
     chart.window_s = 300.0
-    times = np.arange(1_000_000.0, 1_000_300.0)
+    times = np.arange(999_000.0, 1_000_300.0)  # more than the window: the chart shows a full window
     ends = set()
-    for last in range(290, 300):
+    for last in range(1290, 1300):
         chart.set_series_data("rps", times[: last + 1], np.full(last + 1, 10.0))
         chart.set_time_window(times[last])
         _start, end = chart.plot_item.getViewBox().viewRange()[0]
         assert end >= times[last]
         ends.add(end)
     assert len(ends) <= 3  # ten seconds of samples, the axis moved at most twice (5 s steps)
+
+
+def test_young_data_is_fitted_into_spans_that_grow_a_tenth_at_a_time(chart: LiveChart) -> None:
+    times = np.arange(1_000_000.0, 1_000_200.0)
+    spans = []
+    for last in range(100, 200):
+        chart.set_series_data("rps", times[: last + 1], np.full(last + 1, 10.0))
+        chart.set_time_window(times[last])
+        start, end = chart.plot_item.getViewBox().viewRange()[0]
+        assert start == times[0] and end >= times[last]
+        assert end - times[last] <= 0.1 * (end - start) + 1  # the newest sample near the right edge
+        spans.append(round(end - start, 3))
+    assert len(set(spans)) <= 8  # a hundred seconds of samples, the axis re-laid a few times, not 100
