@@ -31,6 +31,7 @@ from nexus_console.views.chart_base import (
 
 TIME_STEPS_PER_WINDOW = 60  # a full time axis moves on by a 60th of its window at a time
 FIT_GROWTH = 1.1  # young data is fitted into spans that grow by a tenth
+FIRST_MINUTE_STEPS = 12  # in its first minute, a chart shows the last minute, moving on 5 s at a time
 MIN_FIT_SPAN_S = 60.0  # the narrowest time span a chart fits young data into (a minute: ticks stay readable)
 
 
@@ -175,14 +176,18 @@ class LiveChart(QWidget):
 
         The time axis moves on in steps, not with every sample, the newest sample drawn into the space left
         at the right: a full window by a 60th of itself (5 s of five minutes), data younger than the window
-        from its first sample, in spans that grow a tenth at a time from a minute. The axis, its labels and
-        grid are then not laid out again each second (they were half of what a live chart's repaint
-        cost)."""
+        from its first sample, in spans that grow a tenth at a time from a minute, and in the first minute
+        the last minute, by 5 s. The axis, its labels and grid are then not laid out again each second
+        (they were half of what a live chart's repaint cost)."""
         firsts = [first for s in self._series.values() if (first := first_finite_x(s.x, s.y)) is not None]
         first = min(firsts) if firsts else None
-        if first is not None and first > end_s - self.window_s:
-            age = max(end_s - first, MIN_FIT_SPAN_S)
-            growths = math.ceil(math.log(age / MIN_FIT_SPAN_S, FIT_GROWTH) - 1e-9)
+        if first is not None and first > end_s - MIN_FIT_SPAN_S:
+            # the first minute: the last minute in view, the newest sample near the right edge
+            step = MIN_FIT_SPAN_S / FIRST_MINUTE_STEPS
+            end_s = math.ceil(end_s / step) * step
+            start = end_s - MIN_FIT_SPAN_S
+        elif first is not None and first > end_s - self.window_s:
+            growths = math.ceil(math.log((end_s - first) / MIN_FIT_SPAN_S, FIT_GROWTH) - 1e-9)
             start = first
             end_s = first + min(self.window_s, MIN_FIT_SPAN_S * FIT_GROWTH**growths)
         else:

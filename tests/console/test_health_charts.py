@@ -240,3 +240,14 @@ def test_young_data_is_fitted_into_spans_that_grow_a_tenth_at_a_time(chart: Live
         assert end - times[last] <= 0.1 * (end - start) + 1  # the newest sample near the right edge
         spans.append(round(end - start, 3))
     assert len(set(spans)) <= 8  # a hundred seconds of samples, the axis re-laid a few times, not 100
+
+
+def test_in_its_first_minute_a_chart_shows_the_last_minute_with_the_newest_sample_at_the_right(
+    chart: LiveChart,
+) -> None:
+    times = np.arange(1_000_000.0, 1_000_030.0)
+    chart.set_series_data("rps", times, np.full(30, 10.0))
+    chart.set_time_window(times[-1])
+    start, end = chart.plot_item.getViewBox().viewRange()[0]
+    assert end - start == pytest.approx(60.0)
+    assert times[-1] <= end <= times[-1] + 5.0
