@@ -184,18 +184,23 @@ def _value_range(chart: LiveChart) -> tuple[float, float]:
     return low, high
 
 
+def _show(chart: LiveChart, times: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+    """Feed the chart as its owner does (data, then the window to the newest sample): the time span shown."""
+    chart.set_series_data("rps", times, values)
+    chart.set_time_window(times[-1])
+    start, end = chart.plot_item.getViewBox().viewRange()[0]
+    return start, end
+
+
 def test_the_value_axis_holds_the_data_in_view_and_the_thresholds_and_stays_while_they_fit(
     chart: LiveChart,
 ) -> None:
     times = np.arange(1_000_000.0, 1_000_300.0)
-    chart.set_series_data("rps", times, np.full(300, 120.0))
-    chart.set_time_window(times[-1])
+    _show(chart, times, np.full(300, 120.0))
     assert _value_range(chart) == (0.0, 250.0)  # the 200 threshold with headroom, from zero
-    chart.set_series_data("rps", times, np.concatenate([np.full(299, 120.0), [180.0]]))
-    chart.set_time_window(times[-1])
+    _show(chart, times, np.concatenate([np.full(299, 120.0), [180.0]]))
     assert _value_range(chart) == (0.0, 250.0)  # a new value inside the range moves nothing
-    chart.set_series_data("rps", times, np.concatenate([np.full(299, 120.0), [900.0]]))
-    chart.set_time_window(times[-1])
+    _show(chart, times, np.concatenate([np.full(299, 120.0), [900.0]]))
     low, high = _value_range(chart)
     assert low == 0.0 and high >= 900.0
 
@@ -221,9 +226,7 @@ def test_the_time_axis_moves_on_in_steps_and_the_newest_sample_is_always_in_view
     times = np.arange(999_000.0, 1_000_300.0)  # more than the window: the chart shows a full window
     ends = set()
     for last in range(1290, 1300):
-        chart.set_series_data("rps", times[: last + 1], np.full(last + 1, 10.0))
-        chart.set_time_window(times[last])
-        _start, end = chart.plot_item.getViewBox().viewRange()[0]
+        _start, end = _show(chart, times[: last + 1], np.full(last + 1, 10.0))
         assert end >= times[last]
         ends.add(end)
     assert len(ends) <= 3  # ten seconds of samples, the axis moved at most twice (5 s steps)
@@ -233,9 +236,7 @@ def test_young_data_is_fitted_into_spans_that_grow_a_tenth_at_a_time(chart: Live
     times = np.arange(1_000_000.0, 1_000_200.0)
     spans = []
     for last in range(100, 200):
-        chart.set_series_data("rps", times[: last + 1], np.full(last + 1, 10.0))
-        chart.set_time_window(times[last])
-        start, end = chart.plot_item.getViewBox().viewRange()[0]
+        start, end = _show(chart, times[: last + 1], np.full(last + 1, 10.0))
         assert start == times[0] and end >= times[last]
         assert end - times[last] <= 0.1 * (end - start) + 1  # the newest sample near the right edge
         spans.append(round(end - start, 3))
@@ -246,8 +247,6 @@ def test_in_its_first_minute_a_chart_shows_the_last_minute_with_the_newest_sampl
     chart: LiveChart,
 ) -> None:
     times = np.arange(1_000_000.0, 1_000_030.0)
-    chart.set_series_data("rps", times, np.full(30, 10.0))
-    chart.set_time_window(times[-1])
-    start, end = chart.plot_item.getViewBox().viewRange()[0]
+    start, end = _show(chart, times, np.full(30, 10.0))
     assert end - start == pytest.approx(60.0)
     assert times[-1] <= end <= times[-1] + 5.0
