@@ -18,7 +18,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterable
 from itertools import compress, repeat
-from typing import Any
+from typing import Any, TypeVar
 
 from nexus_console.domain.alert_filter import AlertFilter, Term
 from nexus_console.domain.alerts import Alert
@@ -34,6 +34,8 @@ INDEXED_FIELDS: dict[str, Callable[[Alert], Any]] = {
     "@source": lambda alert: alert.source,
     "@state": lambda alert: alert.state,
 }
+K = TypeVar("K")
+V = TypeVar("V")
 _SEPARATOR = "\x00"  # no needle holds it, so a match never spans two fields
 _RECORD = "\x01"  # between two alerts' haystacks (taken out of the text itself)
 
@@ -135,11 +137,20 @@ class AlertIndex:
         }
 
 
+def _remember(kept: dict[K, V], key: K, value: V, most: int) -> V:
+    """Keep `value` under `key`, letting go of the oldest entries past `most`: each holds lists as long as
+    the queue (100k keys are 0.8 MB a list), so a few are kept, enough for typing and erasing a word."""
+    while len(kept) >= most:
+        del kept[next(iter(kept))]
+    kept[key] = value
+    return value
+
+
 class Narrowed:
     """Alerts a filter kept, in display order, with their haystacks (built on first use), and what the free
     text searched in them found: typing `svc-0` after `svc-` searches only what `svc-` matched."""
 
-    _KEPT = 8  # needles remembered per narrowing
+    _KEPT = 4  # needles remembered per narrowing
 
     def __init__(self, keys: list[str], hays: Callable[[], list[str]], needle: str = "") -> None:
         self.keys = keys
@@ -166,17 +177,14 @@ class Narrowed:
         else:
             kept_hays = list(compress(hays, found))
             narrowed = Narrowed(list(compress(within.keys, found)), lambda: kept_hays, needle)
-        if len(self._found) >= self._KEPT:
-            del self._found[next(iter(self._found))]
-        self._found[needle] = narrowed
-        return narrowed
+        return _remember(self._found, needle, narrowed, self._KEPT)
 
 
 class OrderedAlerts:
     """Alerts in display order, and what filters read laid out in the same order, built on first use and
     kept until an alert in the index changes."""
 
-    _KEPT = 8  # indexed-term combinations remembered
+    _KEPT = 2  # indexed-term combinations remembered (typing changes the free text, rarely these)
 
     def __init__(self, index: AlertIndex, keys: list[str]) -> None:
         self.keys = keys
@@ -210,11 +218,8 @@ class OrderedAlerts:
     def narrowed(self, terms: tuple[str, ...], build: Callable[[], Narrowed]) -> Narrowed:
         """What the indexed `terms` (their texts) keep of these alerts, built by `build` once."""
         self._check()
-        if terms not in self._narrowed:
-            if len(self._narrowed) >= self._KEPT:
-                del self._narrowed[next(iter(self._narrowed))]
-            self._narrowed[terms] = build()
-        return self._narrowed[terms]
+        found = self._narrowed.get(terms)
+        return found if found is not None else _remember(self._narrowed, terms, build(), self._KEPT)
 
 
 def _at(column: list[Any], positions: list[int] | None) -> list[Any]:

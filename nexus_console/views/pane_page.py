@@ -29,9 +29,6 @@ class PanePage(QWidget):
         self._minimum = content.minimumSizeHint()
         self.updateGeometry()
 
-    def content(self) -> QWidget | None:
-        return self._content
-
     def sizeHint(self) -> QSize:
         return self._content.sizeHint() if self._content is not None else super().sizeHint()
 
