@@ -63,7 +63,7 @@ def test_a_new_text_in_the_pane_does_not_lay_out_the_window_again(qapp: Any) -> 
 
 
 def test_a_pane_that_needs_more_room_tells_the_window(qapp: Any) -> None:
-    window, _page, pane, label = _window_with_a_pane(qapp)
+    window, _page, _pane, label = _window_with_a_pane(qapp)
     window_requests = LayoutRequests(window)
     label.setMinimumWidth(900)
     _settle(qapp)
